@@ -1,0 +1,164 @@
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// FreeAddr returns a free loopback host:port.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// Process is a program started for a test; its output is kept for failure reports.
+type Process struct {
+	Cmd *exec.Cmd
+	out syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Output is what the process printed so far (stdout and stderr).
+func (p *Process) Output() string { return p.out.String() }
+
+// Start runs a program until the test ends; on failure its output is logged.
+func Start(t testing.TB, env []string, name string, args ...string) *Process {
+	t.Helper()
+	p := &Process{Cmd: exec.Command(name, args...)}
+	p.Cmd.Env = append(os.Environ(), env...)
+	p.Cmd.Stdout = &p.out
+	p.Cmd.Stderr = &p.out
+	if err := p.Cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { p.Cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		p.Cmd.Process.Kill()
+		<-done
+		if t.Failed() {
+			t.Logf("%s output:\n%s", filepath.Base(name), p.Output())
+		}
+	})
+	return p
+}
+
+// WaitHTTP polls url until it answers (any status) or the timeout passes.
+func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not answer within %s: %v", url, timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// S3 is a running versitygw server with one bucket.
+type S3 struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Host      string // 127.0.0.1:PORT
+	AccessKey string
+	SecretKey string
+	Bucket    string
+	Dir       string // the posix directory versitygw serves
+}
+
+// URL is the --storage value axon-registry takes for this server.
+func (s *S3) URL() string {
+	return fmt.Sprintf("s3://%s?endpoint=%s&region=us-east-1", s.Bucket, s.Endpoint)
+}
+
+// Env gives the credentials the way programs read them.
+func (s *S3) Env() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey, "AWS_REGION=us-east-1"}
+}
+
+// StartS3 starts a real S3 server (versitygw, posix backend) on a free loopback
+// port and creates a bucket in it.
+func StartS3(t testing.TB) *S3 {
+	t.Helper()
+	bin := Tool(t, "versitygw")
+	s := &S3{AccessKey: "axontestkey", SecretKey: "axontestsecret0123456789", Bucket: "axon-test", Dir: t.TempDir()}
+	s.Host = FreeAddr(t)
+	s.Endpoint = "http://" + s.Host
+	Start(t, nil, bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--port", s.Host, "posix", s.Dir)
+	WaitHTTP(t, s.Endpoint, 30*time.Second)
+	cl, err := minio.New(s.Host, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := cl.MakeBucket(ctx, s.Bucket, minio.MakeBucketOptions{Region: "us-east-1"}); err != nil {
+		t.Fatalf("create bucket: %v", err)
+	}
+	return s
+}
+
+// StartDistribution starts CNCF Distribution v3 (filesystem storage) on a free
+// loopback port and returns its host:port.
+func StartDistribution(t testing.TB) string {
+	t.Helper()
+	bin := Tool(t, "registry")
+	dir := t.TempDir()
+	addr := FreeAddr(t)
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, filepath.Join(dir, "data"), addr)
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	Start(t, []string{"OTEL_TRACES_EXPORTER=none"}, bin, "serve", cfgPath)
+	WaitHTTP(t, "http://"+addr+"/v2/", 30*time.Second)
+	return addr
+}
