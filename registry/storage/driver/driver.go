@@ -1,0 +1,75 @@
+// Package driver is the registry's one storage abstraction: a small key/value file
+// store over paths ("blobs/sha256/ab/abcd...", "repositories/team/bert/_manifests/...").
+// Two implementations: fs (the embedded default) and s3 (minio-go). Everything above
+// it (content addressing, links, uploads, gc) is storage-agnostic and lives in registry/.
+//
+// Paths are relative, '/'-separated, without "." or ".." elements; drivers refuse others.
+package driver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) when a path does not exist.
+var ErrNotFound = errors.New("path not found")
+
+// ErrInvalidPath is returned for a path that is empty, absolute or has "." / ".." elements.
+var ErrInvalidPath = errors.New("invalid storage path")
+
+// FileInfo describes a stored file.
+type FileInfo struct {
+	Path    string
+	Size    int64
+	ModTime time.Time
+	IsDir   bool
+}
+
+// Driver stores files by path. Implementations are safe for concurrent use.
+type Driver interface {
+	// Name is "filesystem" or "s3", for logs and metrics.
+	Name() string
+
+	// GetContent reads a whole small file (links, tags, manifests).
+	GetContent(ctx context.Context, path string) ([]byte, error)
+	// PutContent writes a whole small file atomically: readers see the old or the new content, never a part.
+	PutContent(ctx context.Context, path string, content []byte) error
+
+	// Reader streams a file from offset. The caller closes it.
+	Reader(ctx context.Context, path string, offset int64) (io.ReadCloser, error)
+	// Writer opens a staging file for a streamed upload. With append, it continues the
+	// existing staging file at path (a resumed upload), else it truncates it. The staged
+	// data is visible only to Writer(append) and Move, never through Reader at a final path.
+	Writer(ctx context.Context, path string, append bool) (FileWriter, error)
+
+	// Stat describes a file, or a directory (a prefix that has files under it).
+	Stat(ctx context.Context, path string) (FileInfo, error)
+	// List returns the direct children of a directory (full paths), sorted.
+	List(ctx context.Context, path string) ([]string, error)
+	// Move makes src visible at dst atomically (rename on disk, copy then delete on S3),
+	// replacing dst if present. Readers of dst never see a partial file.
+	Move(ctx context.Context, src, dst string) error
+	// Delete removes a file or a whole directory tree.
+	Delete(ctx context.Context, path string) error
+	// Walk calls fn for every file (not directory) under path, in lexical order.
+	// Returning ErrSkipDir from fn for a file skips the rest of its directory.
+	Walk(ctx context.Context, path string, fn func(FileInfo) error) error
+}
+
+// ErrSkipDir, returned by a Walk callback, skips the remaining files of the directory.
+var ErrSkipDir = errors.New("skip this directory")
+
+// FileWriter is a staged, streamed write.
+type FileWriter interface {
+	io.Writer
+	// Size is the number of bytes staged so far, including those of earlier sessions when appending.
+	Size() int64
+	// Close flushes and keeps the staged data for a later Writer(append) or Move.
+	Close() error
+	// Commit flushes, closes and makes the staged data durable, ready for Move.
+	Commit(ctx context.Context) error
+	// Cancel discards the staged data.
+	Cancel(ctx context.Context) error
+}
