@@ -1,0 +1,281 @@
+// Package deploy holds the Dockerfiles, the compose file and the Kubernetes manifests.
+// No Docker engine or cluster runs here, so this test checks them as far as a parser
+// and the real binaries can: every file parses, every flag a container passes is one
+// the program accepts, every probe path answers on the real server, selectors match,
+// and every file a Dockerfile copies or runs exists.
+package deploy
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+var flagRe = regexp.MustCompile(`^--([a-z][a-z0-9-]*)`)
+
+// helpText builds a command of this module and returns its --help output.
+func helpText(t *testing.T, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	if out, err := exec.Command("go", "build", "-o", bin, "../"+pkg).CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, out)
+	}
+	out, _ := exec.Command(bin, "--help").CombinedOutput()
+	return string(out)
+}
+
+func checkFlags(t *testing.T, where string, args []string, help string) {
+	t.Helper()
+	for _, a := range args {
+		m := flagRe.FindStringSubmatch(a)
+		if m == nil {
+			continue
+		}
+		if !strings.Contains(help, "--"+m[1]) {
+			t.Errorf("%s passes --%s, which the program does not accept", where, m[1])
+		}
+	}
+}
+
+func TestCompose(t *testing.T) {
+	var c struct {
+		Services map[string]struct {
+			Image     string
+			Build     *struct{ Context, Dockerfile string }
+			Command   []string
+			DependsOn yaml.Node `yaml:"depends_on"`
+			Volumes   []string
+		}
+		Volumes map[string]any
+	}
+	b, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	helps := map[string]string{"registry": helpText(t, "cmd/axon-registry"), "mlosd": helpText(t, "cmd/mlosd")}
+	for name, s := range c.Services {
+		if s.Image == "" && s.Build == nil {
+			t.Errorf("service %s has neither image nor build", name)
+		}
+		if s.Build != nil {
+			df := filepath.Join(s.Build.Context, s.Build.Dockerfile)
+			if _, err := os.Stat(df); err != nil {
+				t.Errorf("service %s: %v", name, err)
+			}
+		}
+		if h, ok := helps[name]; ok {
+			checkFlags(t, "compose service "+name, s.Command, h)
+		}
+		deps := []string{}
+		switch s.DependsOn.Kind {
+		case yaml.SequenceNode:
+			s.DependsOn.Decode(&deps)
+		case yaml.MappingNode:
+			for i := 0; i < len(s.DependsOn.Content); i += 2 {
+				deps = append(deps, s.DependsOn.Content[i].Value)
+			}
+		}
+		for _, d := range deps {
+			if _, ok := c.Services[d]; !ok {
+				t.Errorf("service %s depends on unknown service %s", name, d)
+			}
+		}
+		for _, v := range s.Volumes {
+			vol := strings.SplitN(v, ":", 2)[0]
+			if _, ok := c.Volumes[vol]; !ok && !strings.HasPrefix(vol, ".") && !strings.HasPrefix(vol, "/") {
+				t.Errorf("service %s mounts undeclared volume %s", name, vol)
+			}
+		}
+	}
+	for _, want := range []string{"registry", "mlosd", "minio"} {
+		if _, ok := c.Services[want]; !ok {
+			t.Errorf("compose file lacks service %s", want)
+		}
+	}
+}
+
+type k8sObject struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string
+	Metadata   struct {
+		Name   string
+		Labels map[string]string
+	}
+	Spec struct {
+		Selector yaml.Node
+		Template struct {
+			Metadata struct{ Labels map[string]string }
+			Spec     struct{ Containers []k8sContainer }
+		}
+	}
+}
+
+type k8sContainer struct {
+	Name           string
+	Image          string
+	Args           []string
+	ReadinessProbe *struct{ HTTPGet *struct{ Path string } `yaml:"httpGet"` } `yaml:"readinessProbe"`
+	LivenessProbe  *struct{ HTTPGet *struct{ Path string } `yaml:"httpGet"` } `yaml:"livenessProbe"`
+	Resources      struct {
+		Requests map[string]string
+	}
+}
+
+func TestKubernetesManifests(t *testing.T) {
+	files, _ := filepath.Glob("k8s/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no manifests under k8s/")
+	}
+	helps := map[string]string{"axon-registry": helpText(t, "cmd/axon-registry"), "mlosd": helpText(t, "cmd/mlosd")}
+	workloads := map[string]map[string]string{} // pod labels by workload
+	var services []k8sObject
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		for {
+			var o k8sObject
+			err := dec.Decode(&o)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if o.APIVersion == "" || o.Kind == "" || o.Metadata.Name == "" {
+				t.Errorf("%s: object without apiVersion, kind or metadata.name", f)
+			}
+			switch o.Kind {
+			case "Deployment", "StatefulSet":
+				workloads[o.Metadata.Name] = o.Spec.Template.Metadata.Labels
+				var sel struct{ MatchLabels map[string]string `yaml:"matchLabels"` }
+				o.Spec.Selector.Decode(&sel)
+				for k, v := range sel.MatchLabels {
+					if o.Spec.Template.Metadata.Labels[k] != v {
+						t.Errorf("%s %s: selector %s=%s does not match its pod labels", o.Kind, o.Metadata.Name, k, v)
+					}
+				}
+				for _, c := range o.Spec.Template.Spec.Containers {
+					where := o.Metadata.Name + "/" + c.Name
+					if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil {
+						t.Errorf("%s: needs HTTP readiness and liveness probes", where)
+					}
+					if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" {
+						t.Errorf("%s: needs cpu and memory requests", where)
+					}
+					if h, ok := helps[o.Metadata.Name]; ok {
+						checkFlags(t, where, c.Args, h)
+					} else {
+						t.Errorf("%s: no program known for workload %s", where, o.Metadata.Name)
+					}
+				}
+			case "Service":
+				services = append(services, o)
+			}
+		}
+	}
+	for _, s := range services {
+		var sel map[string]string
+		s.Spec.Selector.Decode(&sel)
+		matched := false
+		for _, labels := range workloads {
+			ok := len(sel) > 0
+			for k, v := range sel {
+				ok = ok && labels[k] == v
+			}
+			matched = matched || ok
+		}
+		if !matched {
+			t.Errorf("Service %s selects no workload", s.Metadata.Name)
+		}
+	}
+}
+
+// TestDockerfiles checks that every stage a COPY --from names exists, every path a
+// COPY takes from the build context exists, and every script and package a RUN uses exists.
+func TestDockerfiles(t *testing.T) {
+	files, _ := filepath.Glob("*.Dockerfile")
+	more, _ := filepath.Glob("*/Dockerfile")
+	files = append(files, more...)
+	if len(files) < 3 {
+		t.Fatalf("want Dockerfiles for axon-registry, mlosd and the converter, found %v", files)
+	}
+	pkgRe := regexp.MustCompile(`\./cmd/[a-z-]+`)
+	scriptRe := regexp.MustCompile(`scripts/[A-Za-z0-9_./-]+`)
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stages := map[string]bool{}
+		ctxDir := ".."
+		if filepath.Dir(f) != "." {
+			ctxDir = filepath.Dir(f) // a self-contained image (the converter) builds from its own folder
+		}
+		sc := bufio.NewScanner(fh)
+		from := 0
+		for sc.Scan() {
+			line := strings.TrimSpace(sc.Text())
+			fields := strings.Fields(line)
+			if len(fields) == 0 || strings.HasPrefix(line, "#") {
+				continue
+			}
+			switch strings.ToUpper(fields[0]) {
+			case "FROM":
+				from++
+				if len(fields) >= 4 && strings.EqualFold(fields[2], "AS") {
+					stages[fields[3]] = true
+				}
+			case "COPY":
+				args := fields[1:]
+				fromStage := ""
+				for len(args) > 0 && strings.HasPrefix(args[0], "--") {
+					if v, ok := strings.CutPrefix(args[0], "--from="); ok {
+						fromStage = v
+					}
+					args = args[1:]
+				}
+				if fromStage != "" {
+					if !stages[fromStage] {
+						t.Errorf("%s: COPY --from=%s names no earlier stage", f, fromStage)
+					}
+					continue
+				}
+				for _, src := range args[:len(args)-1] {
+					if _, err := os.Stat(filepath.Join(ctxDir, src)); err != nil {
+						t.Errorf("%s: COPY source %s: %v", f, src, err)
+					}
+				}
+			case "RUN":
+				for _, p := range pkgRe.FindAllString(line, -1) {
+					if _, err := os.Stat(filepath.Join("..", p)); err != nil {
+						t.Errorf("%s: builds %s, which does not exist", f, p)
+					}
+				}
+				for _, s := range scriptRe.FindAllString(line, -1) {
+					if fi, err := os.Stat(filepath.Join("..", s)); err != nil || fi.Mode()&0o111 == 0 {
+						t.Errorf("%s: runs %s, which is missing or not executable", f, s)
+					}
+				}
+			}
+		}
+		fh.Close()
+		if from == 0 {
+			t.Errorf("%s: no FROM", f)
+		}
+	}
+}
