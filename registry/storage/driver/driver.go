@@ -73,3 +73,13 @@ type FileWriter interface {
 	// Cancel discards the staged data.
 	Cancel(ctx context.Context) error
 }
+
+// Additions by the storage helper (additive; nothing above changed):
+//   - ErrInvalidOffset: Reader with an offset < 0 or past the end of the file.
+//   - CheckPath / CheckDir (path.go): the validation both drivers apply. List and
+//     Walk also accept "" for the driver's root.
+//   - Writer(append) on a path with nothing staged starts an empty file (no error).
+//   - Path elements containing ".axon-" are reserved for the drivers' own temp/part names.
+
+// ErrInvalidOffset is returned (wrapped) by Reader for an offset outside the file.
+var ErrInvalidOffset = errors.New("invalid offset")
