@@ -18,6 +18,9 @@ func (d *Driver) Walk(ctx context.Context, p string, fn func(driver.FileInfo) er
 	if err := driver.CheckDir(p); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	fi, err := os.Stat(d.full(p))
 	if err != nil {
 		return wrap("walk", p, err)
