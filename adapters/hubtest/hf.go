@@ -266,7 +266,7 @@ func (h *HF) serveInfo(w http.ResponseWriter, r *http.Request, id, rev string) {
 		"_id": c.sha[:24], "id": canon, "modelId": canon, "author": strings.Split(canon, "/")[0],
 		"sha": c.sha, "lastModified": c.time.Format("2006-01-02T15:04:05.000Z"),
 		"createdAt": c.time.Format("2006-01-02T15:04:05.000Z"),
-		"private": repo.Private, "gated": gated, "disabled": false,
+		"private":   repo.Private, "gated": gated, "disabled": false,
 		"pipeline_tag": repo.PipelineTag, "library_name": repo.LibraryName,
 		"tags": tags, "cardData": card, "siblings": siblings, "downloads": 0, "likes": 0,
 	}
