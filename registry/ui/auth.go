@@ -1,0 +1,161 @@
+package ui
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+const (
+	sessionCookie = "axon_ui_session"
+	ctxUser       = "ui.user"
+)
+
+func (u *UI) register(e *echo.Echo, auth echo.MiddlewareFunc) {
+	static, _ := fs.Sub(assets, "static")
+	files := http.StripPrefix("/ui/static/", http.FileServer(http.FS(static)))
+	e.GET("/ui/static/*", func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
+		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
+		files.ServeHTTP(c.Response(), c.Request())
+		return nil
+	})
+	e.GET("/ui/login", u.loginPage)
+	e.POST("/ui/login", u.login)
+	e.POST("/ui/logout", u.logout)
+
+	g := u.guard(auth)
+	e.GET("/", u.home, g)
+	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
+	e.GET("/ui/", u.home, g)
+	e.GET("/ui/models/*", u.modelPage, g)
+	e.GET("/api/repositories", u.apiList, g)
+	e.GET("/api/repositories/*", u.apiRepository, g)
+	e.GET("/api/stats", u.apiStats, g)
+}
+
+// guard combines the registry's auth with the UI's login (see the package doc).
+func (u *UI) guard(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		viaAuth := next
+		if auth != nil {
+			viaAuth = auth(next)
+		}
+		return func(c echo.Context) error {
+			if u.opts.Authenticate == nil {
+				return viaAuth(c)
+			}
+			req := c.Request()
+			if user, ok := u.session(req); ok {
+				c.Set(ctxUser, user)
+				return next(c)
+			}
+			if user, pass, ok := req.BasicAuth(); ok {
+				if u.opts.Authenticate(user, pass) {
+					c.Set(ctxUser, user)
+					return next(c)
+				}
+			} else if req.Header.Get("Authorization") != "" && auth != nil {
+				return viaAuth(c)
+			}
+			if strings.HasPrefix(req.URL.Path, "/api/") {
+				c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
+				return c.JSON(http.StatusUnauthorized, apiError{"authentication required"})
+			}
+			return c.Redirect(http.StatusSeeOther, "/ui/login?next="+url.QueryEscape(req.URL.RequestURI()))
+		}
+	}
+}
+
+// A session cookie is base64(user) "." expiry "." base64(HMAC-SHA256 of both).
+func (u *UI) sign(user string, exp time.Time) string {
+	payload := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(exp.Unix(), 10)
+	m := hmac.New(sha256.New, u.opts.SessionKey)
+	m.Write([]byte(payload))
+	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (u *UI) session(r *http.Request) (string, bool) {
+	ck, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return "", false
+	}
+	parts := strings.Split(ck.Value, ".")
+	if len(parts) != 3 {
+		return "", false
+	}
+	m := hmac.New(sha256.New, u.opts.SessionKey)
+	m.Write([]byte(parts[0] + "." + parts[1]))
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || !hmac.Equal(sig, m.Sum(nil)) {
+		return "", false
+	}
+	exp, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || time.Now().Unix() > exp {
+		return "", false
+	}
+	user, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return "", false
+	}
+	return string(user), true
+}
+
+type loginData struct {
+	base
+	Next  string
+	Name  string
+	Error string
+}
+
+// safeNext keeps a post-login redirect on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/ui/"
+	}
+	return next
+}
+
+func (u *UI) loginPage(c echo.Context) error {
+	next := safeNext(c.QueryParam("next"))
+	if u.opts.Authenticate == nil {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	if _, ok := u.session(c.Request()); ok {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	return u.render(c, http.StatusOK, u.pages.login, loginData{base: u.base(c, "Log in"), Next: next})
+}
+
+func (u *UI) login(c echo.Context) error {
+	next := safeNext(c.FormValue("next"))
+	if u.opts.Authenticate == nil {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	user, pass := c.FormValue("user"), c.FormValue("password")
+	if user == "" || !u.opts.Authenticate(user, pass) {
+		u.log.Info("ui login failed", "user", user, "remote", c.RealIP())
+		return u.render(c, http.StatusUnauthorized, u.pages.login, loginData{
+			base: u.base(c, "Log in"), Next: next, Name: user, Error: "Wrong user name or password.",
+		})
+	}
+	exp := time.Now().Add(u.opts.SessionTTL)
+	c.SetCookie(&http.Cookie{
+		Name: sessionCookie, Value: u.sign(user, exp), Path: "/", Expires: exp,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.IsTLS(),
+	})
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+func (u *UI) logout(c echo.Context) error {
+	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+	return c.Redirect(http.StatusSeeOther, "/ui/login")
+}
