@@ -1,0 +1,237 @@
+package ui
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+type client struct {
+	t    *testing.T
+	base string
+	hc   *http.Client
+}
+
+func newClient(t *testing.T, base string) *client {
+	jar, _ := cookiejar.New(nil)
+	return &client{t: t, base: base, hc: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}}
+}
+
+func (c *client) do(req *http.Request) (*http.Response, string) {
+	c.t.Helper()
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp, string(b)
+}
+
+func (c *client) get(path string) (*http.Response, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("GET", c.base+path, nil)
+	return c.do(req)
+}
+
+func (c *client) json(path string, wantCode int, v any) {
+	c.t.Helper()
+	resp, body := c.get(path)
+	if resp.StatusCode != wantCode {
+		c.t.Fatalf("GET %s: %d, want %d: %s", path, resp.StatusCode, wantCode, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		c.t.Fatalf("GET %s: content type %q", path, ct)
+	}
+	if v != nil {
+		if err := json.Unmarshal([]byte(body), v); err != nil {
+			c.t.Fatalf("GET %s: %v: %s", path, err, body)
+		}
+	}
+}
+
+func TestAPI(t *testing.T) {
+	e := newEnv(t)
+	bert, _ := e.seedTwo()
+	e.start(Options{Host: "registry.example:5000"})
+	c := newClient(t, e.server(nil).URL)
+
+	var list Result
+	c.json("/api/repositories?q=bert", 200, &list)
+	if list.Total != 1 || list.Repositories[0].Name != "hf/bert-tiny" || list.Repositories[0].Task != "text-classification" || !list.Ready {
+		t.Fatalf("search: %+v", list)
+	}
+	c.json("/api/repositories?sort=size&per_page=1&page=3", 200, &list)
+	if list.Total != 3 || list.Pages != 3 || len(list.Repositories) != 1 || list.Repositories[0].Name != "library/alpine" {
+		t.Fatalf("sort+page: %+v", list)
+	}
+	c.json("/api/repositories?task=image-classification", 200, &list)
+	if list.Total != 1 || list.Repositories[0].Name != "pytorch/resnet18" {
+		t.Fatalf("task filter: %+v", list)
+	}
+	for _, bad := range []string{"sort=random", "page=0", "page=x", "per_page=-1", "per_page=1e9"} {
+		var er apiError
+		c.json("/api/repositories?"+bad, 400, &er)
+		if er.Error == "" {
+			t.Fatalf("%s: no error message", bad)
+		}
+	}
+
+	var repo RepositoryView
+	c.json("/api/repositories/hf/bert-tiny", 200, &repo)
+	if repo.Tag != "v1" || repo.Manifest.Digest != bert.Digest || repo.Manifest.Kind != KindModel || repo.Model == nil {
+		t.Fatalf("repository: %+v", repo)
+	}
+	if in := repo.Model.IO.Inputs; len(in) != 3 || in[0].Name != "input_ids" || in[0].Shape[0].Name != "batch" {
+		t.Fatalf("inputs: %+v", in)
+	}
+	if len(repo.Files) != 3 || repo.Files[0].Path != "model.onnx" || repo.Files[0].Role != "model" || repo.Files[0].MediaType == "" {
+		t.Fatalf("files: %+v", repo.Files)
+	}
+	if repo.HubURL != "https://huggingface.co/prajjwal1/bert-tiny/tree/6f75de8b60a9f8a2fdf7b69cbd86d9e64bcb3837" {
+		t.Fatalf("hub URL: %s", repo.HubURL)
+	}
+	wantCmds := []string{
+		"axon pull registry.example:5000/hf/bert-tiny:v1",
+		"axon register registry.example:5000/hf/bert-tiny@" + bert.Digest.String(),
+		`curl -X POST localhost:8080/models/hf/bert-tiny/inference -d '{"input":"Hello"}'`,
+	}
+	for i, w := range wantCmds {
+		if repo.Commands[i].Text != w {
+			t.Errorf("command %d: %q, want %q", i, repo.Commands[i].Text, w)
+		}
+	}
+	repo = RepositoryView{}
+	c.json("/api/repositories/hf/bert-tiny?ref="+bert.Digest.String(), 200, &repo)
+	if repo.Tag != "" || repo.Manifest.Digest != bert.Digest || !strings.Contains(repo.Commands[0].Text, "@sha256:") {
+		t.Fatalf("by digest: %+v", repo)
+	}
+	repo = RepositoryView{}
+	c.json("/api/repositories/library/alpine", 200, &repo)
+	if repo.Manifest.Kind != KindImage || repo.Model != nil || len(repo.Manifest.Layers) != 1 || !strings.HasPrefix(repo.Commands[0].Text, "docker pull ") {
+		t.Fatalf("image: %+v", repo)
+	}
+	for path, code := range map[string]int{
+		"/api/repositories/no/such":                                            404,
+		"/api/repositories/hf/bert-tiny?ref=v9":                                404,
+		"/api/repositories/hf/bert-tiny?ref=sha256:" + strings.Repeat("0", 64): 404,
+		"/api/repositories/hf/bert-tiny?ref=../../etc/passwd":                  400,
+		"/api/repositories/hf/bert-tiny?ref=sha256:xyz":                        400,
+		"/api/repositories/..%2F..%2Fetc":                                      404,
+		"/api/repositories/HF/BERT":                                            404,
+	} {
+		c.json(path, code, nil)
+	}
+	var st Stats
+	c.json("/api/stats", 200, &st)
+	if st.Repositories != 3 || st.Tags != 3 || st.Formats["onnx"] != 2 || st.Bytes <= 0 {
+		t.Fatalf("stats: %+v", st)
+	}
+}
+
+func TestPagesEscapeAndRender(t *testing.T) {
+	e := newEnv(t)
+	e.seedTwo()
+	e.start(Options{})
+	c := newClient(t, e.server(nil).URL)
+
+	for _, p := range []string{"/", "/ui/", "/ui/?q=bert&sort=size&page=x", "/ui/models/hf/bert-tiny", "/ui/models/library/alpine", "/ui/models/pytorch/resnet18?ref=v2"} {
+		resp, body := c.get(p)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", p, resp.StatusCode)
+		}
+		if !strings.Contains(resp.Header.Get("Content-Security-Policy"), "script-src 'self'") {
+			t.Fatalf("GET %s: no CSP", p)
+		}
+		if strings.Contains(body, "<script>document") || strings.Contains(body, "<img src=x") {
+			t.Fatalf("GET %s: manifest.yaml description rendered as HTML", p)
+		}
+	}
+	_, home := c.get("/ui/?q=bert")
+	if !strings.Contains(home, `href="/ui/models/hf/bert-tiny"`) || strings.Contains(home, "pytorch/resnet18</h2>") {
+		t.Fatalf("home search: %s", home)
+	}
+	_, page := c.get("/ui/models/hf/bert-tiny")
+	for _, want := range []string{
+		`id="io-schema"`, "<code>input_ids</code>", "<code>[batch, sequence]</code>", "axon pull 127.0.0.1:",
+		"&lt;script&gt;document.title=&#34;pwned&#34;", "NEGATIVE", "apache-2.0", `id="files"`, "wordpiece",
+		`href="https://huggingface.co/prajjwal1/bert-tiny/tree/6f75de8b60a9f8a2fdf7b69cbd86d9e64bcb3837"`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("model page lacks %q", want)
+		}
+	}
+	for p, code := range map[string]int{"/ui/models/no/such": 404, "/ui/models/hf/bert-tiny?ref=nope": 404, "/ui/models/hf/bert-tiny?ref=a:b": 400} {
+		if resp, _ := c.get(p); resp.StatusCode != code {
+			t.Errorf("GET %s: %d, want %d", p, resp.StatusCode, code)
+		}
+	}
+	if resp, body := c.get("/ui/static/app.js"); resp.StatusCode != 200 || !strings.Contains(body, "textContent") {
+		t.Fatalf("static: %d", resp.StatusCode)
+	}
+}
+
+func TestLoginAndBasicAuth(t *testing.T) {
+	e := newEnv(t)
+	e.seedTwo()
+	e.start(Options{Authenticate: func(u, p string) bool { return u == "alice" && p == "s3cret" }})
+	srv := e.server(nil)
+	c := newClient(t, srv.URL)
+
+	resp, _ := c.get("/ui/models/hf/bert-tiny?ref=v1")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login?next="+url.QueryEscape("/ui/models/hf/bert-tiny?ref=v1") {
+		t.Fatalf("unauthenticated page: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, _ = c.get("/api/stats")
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("unauthenticated API: %d", resp.StatusCode)
+	}
+	req, _ := http.NewRequest("GET", srv.URL+"/api/stats", nil)
+	req.SetBasicAuth("alice", "s3cret")
+	if resp, _ := c.do(req); resp.StatusCode != 200 {
+		t.Fatalf("basic auth: %d", resp.StatusCode)
+	}
+	req.SetBasicAuth("alice", "wrong")
+	if resp, _ := c.do(req); resp.StatusCode != 401 {
+		t.Fatalf("wrong basic auth: %d", resp.StatusCode)
+	}
+	if resp, body := c.get("/ui/login"); resp.StatusCode != 200 || !strings.Contains(body, `name="password"`) {
+		t.Fatalf("login page: %d", resp.StatusCode)
+	}
+
+	post := func(form url.Values) *http.Response {
+		req, _ := http.NewRequest("POST", srv.URL+"/ui/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, _ := c.do(req)
+		return resp
+	}
+	if resp := post(url.Values{"user": {"alice"}, "password": {"nope"}}); resp.StatusCode != 401 {
+		t.Fatalf("wrong password: %d", resp.StatusCode)
+	}
+	if resp := post(url.Values{"user": {"alice"}, "password": {"s3cret"}, "next": {"//evil.example/x"}}); resp.StatusCode != 303 || resp.Header.Get("Location") != "/ui/" {
+		t.Fatalf("login with an off-site next: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.get("/ui/models/hf/bert-tiny"); resp.StatusCode != 200 || !strings.Contains(body, "alice") {
+		t.Fatalf("page after login: %d", resp.StatusCode)
+	}
+	// A forged or altered cookie is refused.
+	u, _ := url.Parse(srv.URL)
+	ck := c.hc.Jar.Cookies(u)[0]
+	parts := strings.Split(ck.Value, ".")
+	forged := newClient(t, srv.URL)
+	forged.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "Ym9i." + parts[1] + "." + parts[2]}})
+	if resp, _ := forged.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("forged cookie: %d", resp.StatusCode)
+	}
+	req, _ = http.NewRequest("POST", srv.URL+"/ui/logout", nil)
+	c.do(req)
+	if resp, _ := c.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("after logout: %d", resp.StatusCode)
+	}
+}
