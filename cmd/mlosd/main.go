@@ -1,0 +1,139 @@
+// Command mlosd is MLOS Core: it pulls axon packages by digest from any OCI
+// registry (or an OCI layout on disk), runs them with ONNX Runtime and serves
+// inference over the seed API and the KServe v2 REST protocol.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/ort"
+	"github.com/mlos-foundation/axon/internal/version"
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/server"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "mlosd:", err)
+		os.Exit(1)
+	}
+}
+
+func defaultData() string {
+	home := os.Getenv("AXON_HOME")
+	if home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			home = filepath.Join(h, ".axon")
+		}
+	}
+	return filepath.Join(home, "mlosd")
+}
+
+func run() error {
+	fs := flag.NewFlagSet("mlosd", flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), `mlosd (MLOS Core) serves axon packages with ONNX Runtime.
+
+Usage: mlosd [flags]
+
+Register models with POST /models {"ref": "HOST/REPO@sha256:..."} or "axon register REF";
+infer with POST /models/{name}/inference or the KServe v2 API under /v2.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	data := fs.String("data", defaultData(), "pull cache and registrations (default $AXON_HOME/mlosd)")
+	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default $"+ort.EnvLibrary+", then standard locations)")
+	intra := fs.Int("intra-op-threads", 0, "ONNX Runtime intra-op threads per model (0 = ONNX Runtime default)")
+	inter := fs.Int("inter-op-threads", 0, "ONNX Runtime inter-op threads per model (0 = default)")
+	maxBatch := fs.Int("max-batch-size", 32, "dynamic batching: most rows per execution for models with a dynamic batch dimension (0 or 1 = off)")
+	delay := fs.Duration("max-queue-delay", 0, "dynamic batching: how long a request waits for others to share its execution (0 = only what is already queued)")
+	executors := fs.Int("batch-executors", 2, "dynamic batching: executions that may run at once per model")
+	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes (larger gets 413)")
+	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	if *showVersion {
+		fmt.Println("mlosd", version.String())
+		return nil
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level %q: %w", *logLevel, err)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+
+	plain := map[string]bool{}
+	for _, h := range strings.Split(*insecure, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			plain[h] = true
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	mgr, err := runtime.NewManager(ctx, runtime.Options{
+		DataDir:   *data,
+		ORTLib:    *ortLib,
+		Threads:   runtime.Threads{IntraOp: *intra, InterOp: *inter},
+		Batch:     runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
+		PlainHTTP: func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
+		Logger:    log,
+	})
+	if err != nil {
+		return err
+	}
+	defer mgr.Close()
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("mlosd listening", "addr", ln.Addr().String(), "data", *data, "onnxruntime", ort.LibraryPath(), "version", version.String())
+
+	// Registrations come back in the background; readiness waits for them.
+	go func() {
+		if err := mgr.Restore(ctx); err != nil {
+			log.Error("restore registrations", "err", err)
+		}
+		srv.SetReady(true)
+	}()
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+)
+
+// BatchOptions configures dynamic batching for models with a dynamic batch
+// (first) dimension on every input and output.
+type BatchOptions struct {
+	// MaxBatchSize is the most rows one execution takes; 0 or 1 turns batching off.
+	MaxBatchSize int
+	// MaxQueueDelay is how long the first request of a batch waits for more;
+	// 0 batches only what is already queued (no added latency).
+	MaxQueueDelay time.Duration
+	// Executors is how many batches may run at once (default 2).
+	Executors int
+}
+
+type batchReq struct {
+	ctx    context.Context
+	inputs []*Tensor
+	rows   int64
+	key    string
+	enq    time.Time
+	done   chan batchRes
+}
+
+type batchRes struct {
+	outs    []*Tensor
+	err     error
+	queue   time.Duration
+	compute time.Duration
+	size    int // requests in the execution
+}
+
+type batcher struct {
+	b     Backend
+	opts  BatchOptions
+	ch    chan *batchReq
+	quit  chan struct{}
+	wg    sync.WaitGroup
+	onRun func(rows int, compute time.Duration)
+}
+
+func newBatcher(b Backend, opts BatchOptions, onRun func(int, time.Duration)) *batcher {
+	if opts.Executors <= 0 {
+		opts.Executors = 2
+	}
+	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), quit: make(chan struct{}), onRun: onRun}
+	for range opts.Executors {
+		bt.wg.Add(1)
+		go bt.loop()
+	}
+	return bt
+}
+
+// batchable reports whether every input and output has a dynamic first dimension.
+func batchable(ins, outs []TensorSpec) bool {
+	if len(ins) == 0 || len(outs) == 0 {
+		return false
+	}
+	name := ""
+	for _, s := range append(append([]TensorSpec(nil), ins...), outs...) {
+		if len(s.Shape) == 0 || s.Shape[0] >= 0 {
+			return false
+		}
+		if len(s.DimNames) > 0 && s.DimNames[0] != "" {
+			if name != "" && name != s.DimNames[0] {
+				return false
+			}
+			name = s.DimNames[0]
+		}
+	}
+	return true
+}
+
+// shapeKey groups requests that can share an execution: the same trailing dims.
+func shapeKey(inputs []*Tensor) string {
+	var b strings.Builder
+	for _, t := range inputs {
+		for _, d := range t.Shape[1:] {
+			fmt.Fprintf(&b, "%d,", d)
+		}
+		b.WriteByte(';')
+	}
+	return b.String()
+}
+
+func (bt *batcher) close() {
+	close(bt.quit)
+	bt.wg.Wait()
+}
+
+// run queues the request and waits for its share of a batched execution.
+func (bt *batcher) run(ctx context.Context, inputs []*Tensor) batchRes {
+	r := &batchReq{ctx: ctx, inputs: inputs, rows: inputs[0].Shape[0], key: shapeKey(inputs), enq: time.Now(), done: make(chan batchRes, 1)}
+	select {
+	case bt.ch <- r:
+	case <-ctx.Done():
+		return batchRes{err: ctx.Err()}
+	case <-bt.quit:
+		return batchRes{err: Unavailable("model is unloading")}
+	}
+	select {
+	case res := <-r.done:
+		return res
+	case <-ctx.Done():
+		return batchRes{err: ctx.Err()}
+	}
+}
+
+func (bt *batcher) loop() {
+	defer bt.wg.Done()
+	max := int64(bt.opts.MaxBatchSize)
+	var carry *batchReq
+	var timer *time.Timer
+	for {
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-bt.ch:
+			case <-bt.quit:
+				return
+			}
+		}
+		batch := []*batchReq{first}
+		rows := first.rows
+		var deadline <-chan time.Time
+		if bt.opts.MaxQueueDelay > 0 {
+			if wait := bt.opts.MaxQueueDelay - time.Since(first.enq); wait > 0 {
+				if timer == nil {
+					timer = time.NewTimer(wait)
+				} else {
+					timer.Reset(wait)
+				}
+				deadline = timer.C
+			}
+		}
+	collect:
+		for rows < max {
+			var r *batchReq
+			if deadline == nil {
+				// No waiting: take only what is already queued.
+				select {
+				case r = <-bt.ch:
+				default:
+					break collect
+				}
+			} else {
+				select {
+				case r = <-bt.ch:
+				case <-deadline:
+					deadline = nil
+					break collect
+				}
+			}
+			if r.key != first.key || rows+r.rows > max {
+				carry = r
+				break
+			}
+			batch = append(batch, r)
+			rows += r.rows
+		}
+		if deadline != nil && !timer.Stop() {
+			<-timer.C
+		}
+		bt.execute(batch, rows)
+	}
+}
+
+func (bt *batcher) execute(batch []*batchReq, rows int64) {
+	start := time.Now()
+	// Requests whose callers gave up are dropped before the run.
+	live := batch[:0]
+	for _, r := range batch {
+		if r.ctx.Err() != nil {
+			r.done <- batchRes{err: r.ctx.Err()}
+			rows -= r.rows
+			continue
+		}
+		live = append(live, r)
+	}
+	batch = live
+	if len(batch) == 0 {
+		return
+	}
+	var inputs []*Tensor
+	if len(batch) == 1 {
+		inputs = batch[0].inputs
+	} else {
+		inputs = make([]*Tensor, len(batch[0].inputs))
+		for i := range inputs {
+			parts := make([]*Tensor, len(batch))
+			for j, r := range batch {
+				parts[j] = r.inputs[i]
+			}
+			inputs[i] = concatRows(parts, rows)
+		}
+	}
+	outs, err := bt.b.Run(context.Background(), inputs)
+	compute := time.Since(start)
+	if bt.onRun != nil && err == nil {
+		bt.onRun(int(rows), compute)
+	}
+	if err == nil && len(batch) > 1 {
+		for _, o := range outs {
+			if len(o.Shape) == 0 || o.Shape[0] != rows {
+				err = fmt.Errorf("output %s has %v rows for a batch of %d; the model is not batchable", o.Name, o.Shape, rows)
+				break
+			}
+		}
+	}
+	var off int64
+	for _, r := range batch {
+		res := batchRes{err: err, queue: start.Sub(r.enq), compute: compute, size: len(batch)}
+		if err == nil {
+			if len(batch) == 1 {
+				res.outs = outs
+			} else {
+				res.outs = make([]*Tensor, len(outs))
+				for i, o := range outs {
+					res.outs[i] = sliceRows(o, off, off+r.rows)
+				}
+			}
+		}
+		off += r.rows
+		r.done <- res
+	}
+}
+
+func concatRows(parts []*Tensor, rows int64) *Tensor {
+	shape := append([]int64{rows}, parts[0].Shape[1:]...)
+	out := &Tensor{Name: parts[0].Name, DType: parts[0].DType, Shape: shape}
+	n := int(NumElements(shape))
+	out.Data = MakeData(parts[0].DType, n)
+	off := 0
+	for _, p := range parts {
+		off += copyData(out.Data, off, p.Data)
+	}
+	return out
+}
+
+func sliceRows(t *Tensor, from, to int64) *Tensor {
+	row := NumElements(t.Shape[1:])
+	shape := append([]int64{to - from}, t.Shape[1:]...)
+	return &Tensor{Name: t.Name, DType: t.DType, Shape: shape, Data: subSlice(t.Data, int(from*row), int(to*row))}
+}
+
+func copyData(dst any, off int, src any) int {
+	switch d := dst.(type) {
+	case []bool:
+		return copy(d[off:], src.([]bool))
+	case []uint8:
+		return copy(d[off:], src.([]uint8))
+	case []uint16:
+		return copy(d[off:], src.([]uint16))
+	case []uint32:
+		return copy(d[off:], src.([]uint32))
+	case []uint64:
+		return copy(d[off:], src.([]uint64))
+	case []int8:
+		return copy(d[off:], src.([]int8))
+	case []int16:
+		return copy(d[off:], src.([]int16))
+	case []int32:
+		return copy(d[off:], src.([]int32))
+	case []int64:
+		return copy(d[off:], src.([]int64))
+	case []float32:
+		return copy(d[off:], src.([]float32))
+	case []float64:
+		return copy(d[off:], src.([]float64))
+	case []string:
+		return copy(d[off:], src.([]string))
+	}
+	return 0
+}
+
+func subSlice(data any, from, to int) any {
+	switch d := data.(type) {
+	case []bool:
+		return d[from:to:to]
+	case []uint8:
+		return d[from:to:to]
+	case []uint16:
+		return d[from:to:to]
+	case []uint32:
+		return d[from:to:to]
+	case []uint64:
+		return d[from:to:to]
+	case []int8:
+		return d[from:to:to]
+	case []int16:
+		return d[from:to:to]
+	case []int32:
+		return d[from:to:to]
+	case []int64:
+		return d[from:to:to]
+	case []float32:
+		return d[from:to:to]
+	case []float64:
+		return d[from:to:to]
+	case []string:
+		return d[from:to:to]
+	}
+	return nil
+}

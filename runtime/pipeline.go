@@ -1,0 +1,503 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/mlos-foundation/axon/schemas"
+)
+
+// Tasks with post-processing; anything else answers raw output tensors.
+const (
+	TaskTextClassification = "text-classification"
+	TaskFeatureExtraction  = "feature-extraction"
+	TaskTextGeneration     = "text-generation"
+)
+
+// Encoding is a tokenized text.
+type Encoding struct {
+	IDs, TypeIDs, Mask []int64
+}
+
+// TextTokenizer turns text into token ids and back.
+type TextTokenizer interface {
+	Encode(text string) (Encoding, error)
+	Decode(ids []int64) string
+}
+
+// textPipeline is text → tokenizer → tensors → model → task post-processing.
+// It only prepares and interprets tensors; sessions stay in the backend.
+type textPipeline struct {
+	tok      TextTokenizer
+	task     string
+	labels   []string
+	ids      int // input indexes, -1 when the model lacks them
+	mask     int
+	types    int
+	position int
+	seqLen   int64 // fixed sequence length of the model, 0 when dynamic
+	maxLen   int
+	eos      int64
+	specs    []TensorSpec
+}
+
+// newTextPipeline returns nil when the package has no tokenizer.
+func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
+	path := tokenizerPath(pkg)
+	if path == "" {
+		return nil, nil
+	}
+	tok, err := loadTokenizer(path)
+	if err != nil {
+		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Base(path), err)
+	}
+	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins}
+	if pkg.Manifest != nil {
+		p.task = pkg.Manifest.Task
+		p.labels = pkg.Manifest.Labels
+		if t := pkg.Manifest.Preprocessing; t != nil && t.Tokenizer != nil {
+			p.maxLen = t.Tokenizer.MaxLength
+		}
+	}
+	cfg := readConfig(pkg.Dir)
+	if len(p.labels) == 0 {
+		p.labels = cfg.labels()
+	}
+	p.eos = cfg.EOS
+	for i, s := range ins {
+		switch s.Name {
+		case "input_ids":
+			p.ids = i
+		case "attention_mask":
+			p.mask = i
+		case "token_type_ids":
+			p.types = i
+		case "position_ids":
+			p.position = i
+		}
+	}
+	if p.ids < 0 {
+		for i, s := range ins {
+			if (s.DType == Int64 || s.DType == Int32) && i != p.mask && i != p.types && i != p.position {
+				p.ids = i
+				break
+			}
+		}
+	}
+	if p.ids < 0 {
+		return nil, fmt.Errorf("the model has a tokenizer but no integer token-id input")
+	}
+	for i := range ins {
+		if i != p.ids && i != p.mask && i != p.types && i != p.position {
+			return nil, fmt.Errorf("input %q cannot be filled from text", ins[i].Name)
+		}
+		if ins[i].DType != Int64 && ins[i].DType != Int32 {
+			return nil, fmt.Errorf("input %q is %s; token inputs must be int64 or int32", ins[i].Name, ins[i].DType)
+		}
+	}
+	if s := ins[p.ids].Shape; len(s) == 2 && s[1] > 0 {
+		p.seqLen = s[1]
+	}
+	return p, nil
+}
+
+func tokenizerPath(pkg *Package) string {
+	var cands []string
+	if m := pkg.Manifest; m != nil && m.Preprocessing != nil && m.Preprocessing.Tokenizer != nil {
+		for _, f := range m.Preprocessing.Tokenizer.Files {
+			if filepath.Base(f) == "tokenizer.json" {
+				cands = append(cands, f)
+			}
+		}
+	}
+	if m := pkg.Manifest; m != nil {
+		for _, f := range m.Files {
+			if filepath.Base(f.Path) == "tokenizer.json" {
+				cands = append(cands, f.Path)
+			}
+		}
+	}
+	cands = append(cands, "tokenizer.json")
+	for _, c := range cands {
+		if !filepath.IsLocal(filepath.FromSlash(c)) {
+			continue
+		}
+		p := filepath.Join(pkg.Dir, filepath.FromSlash(c))
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
+
+type modelConfig struct {
+	ID2Label map[string]string `json:"id2label"`
+	EOS      int64             `json:"-"`
+	RawEOS   json.RawMessage   `json:"eos_token_id"`
+}
+
+func readConfig(dir string) modelConfig {
+	c := modelConfig{EOS: -1}
+	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return c
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return modelConfig{EOS: -1}
+	}
+	var one int64
+	var many []int64
+	if json.Unmarshal(c.RawEOS, &one) == nil {
+		c.EOS = one
+	} else if json.Unmarshal(c.RawEOS, &many) == nil && len(many) > 0 {
+		c.EOS = many[0]
+	}
+	return c
+}
+
+func (c modelConfig) labels() []string {
+	if len(c.ID2Label) == 0 {
+		return nil
+	}
+	out := make([]string, len(c.ID2Label))
+	for k, v := range c.ID2Label {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(out) {
+			return nil
+		}
+		out[i] = v
+	}
+	return out
+}
+
+func (p *textPipeline) encode(text string) (Encoding, error) {
+	enc, err := p.tok.Encode(text)
+	if err != nil {
+		return Encoding{}, BadRequest("tokenize: %v", err)
+	}
+	n := len(enc.IDs)
+	if len(enc.Mask) != n {
+		enc.Mask = make([]int64, n)
+		for i := range enc.Mask {
+			enc.Mask[i] = 1
+		}
+	}
+	if len(enc.TypeIDs) != n {
+		enc.TypeIDs = make([]int64, n)
+	}
+	limit := p.maxLen
+	if p.seqLen > 0 {
+		limit = int(p.seqLen)
+	}
+	if limit > 0 && n > limit {
+		enc.IDs, enc.TypeIDs, enc.Mask = enc.IDs[:limit], enc.TypeIDs[:limit], enc.Mask[:limit]
+	}
+	// A model with a fixed sequence length gets padding (mask 0).
+	for p.seqLen > 0 && int64(len(enc.IDs)) < p.seqLen {
+		enc.IDs = append(enc.IDs, 0)
+		enc.TypeIDs = append(enc.TypeIDs, 0)
+		enc.Mask = append(enc.Mask, 0)
+	}
+	if len(enc.IDs) == 0 {
+		return Encoding{}, BadRequest("the text gives no tokens")
+	}
+	return enc, nil
+}
+
+func (p *textPipeline) tensors(enc Encoding) []*Tensor {
+	out := make([]*Tensor, len(p.specs))
+	n := int64(len(enc.IDs))
+	mk := func(i int, vals []int64) {
+		t := &Tensor{Name: p.specs[i].Name, DType: p.specs[i].DType, Shape: []int64{1, n}}
+		if len(p.specs[i].Shape) == 1 {
+			t.Shape = []int64{n}
+		}
+		if t.DType == Int32 {
+			v32 := make([]int32, len(vals))
+			for j, v := range vals {
+				v32[j] = int32(v)
+			}
+			t.Data = v32
+		} else {
+			t.Data = vals
+		}
+		out[i] = t
+	}
+	mk(p.ids, enc.IDs)
+	if p.mask >= 0 {
+		mk(p.mask, enc.Mask)
+	}
+	if p.types >= 0 {
+		mk(p.types, enc.TypeIDs)
+	}
+	if p.position >= 0 {
+		pos := make([]int64, n)
+		for i := range pos {
+			pos[i] = int64(i)
+		}
+		mk(p.position, pos)
+	}
+	return out
+}
+
+// Label is one class and its score.
+type Label struct {
+	Label string  `json:"label"`
+	Score float64 `json:"score"`
+}
+
+// Run answers a text input according to the task.
+func (p *textPipeline) Run(ctx context.Context, m *Model, text string, params map[string]any) (any, RunStats, error) {
+	enc, err := p.encode(text)
+	if err != nil {
+		return nil, RunStats{}, err
+	}
+	switch p.task {
+	case TaskTextGeneration:
+		return p.generate(ctx, m, enc, params)
+	}
+	inputs := p.tensors(enc)
+	if _, err := m.Check(namedOf(inputs)); err != nil {
+		return nil, RunStats{}, err
+	}
+	outs, stats, err := m.Run(ctx, inputs)
+	if err != nil {
+		return nil, stats, err
+	}
+	switch p.task {
+	case TaskTextClassification:
+		res, err := p.classify(outs, params)
+		return res, stats, err
+	case TaskFeatureExtraction:
+		res, err := embed(outs, enc.Mask)
+		return res, stats, err
+	}
+	return RawOutputs(outs), stats, nil
+}
+
+func namedOf(ts []*Tensor) map[string]*Tensor {
+	m := make(map[string]*Tensor, len(ts))
+	for _, t := range ts {
+		m[t.Name] = t
+	}
+	return m
+}
+
+// RawOutputs is the seed API's view of output tensors: name → nested array.
+func RawOutputs(outs []*Tensor) map[string]any {
+	res := make(map[string]any, len(outs))
+	for _, o := range outs {
+		res[o.Name] = o.Nested()
+	}
+	return res
+}
+
+func pickOutput(outs []*Tensor, names ...string) *Tensor {
+	for _, n := range names {
+		for _, o := range outs {
+			if o.Name == n {
+				return o
+			}
+		}
+	}
+	return outs[0]
+}
+
+func (p *textPipeline) classify(outs []*Tensor, params map[string]any) ([]Label, error) {
+	o := pickOutput(outs, "logits", "probs", "probabilities", "scores")
+	v := o.Float64s()
+	if len(v) == 0 {
+		return nil, Unprocessable("output %s is empty", o.Name)
+	}
+	if len(o.Shape) > 0 {
+		v = v[:o.Shape[len(o.Shape)-1]]
+	}
+	if !looksLikeProbabilities(o.Name, v) {
+		v = Softmax(v)
+	}
+	res := make([]Label, len(v))
+	for i, s := range v {
+		name := fmt.Sprintf("LABEL_%d", i)
+		if i < len(p.labels) && p.labels[i] != "" {
+			name = p.labels[i]
+		}
+		res[i] = Label{Label: name, Score: s}
+	}
+	sort.SliceStable(res, func(a, b int) bool { return res[a].Score > res[b].Score })
+	if k, ok := intParam(params, "top_k"); ok && k > 0 && k < len(res) {
+		res = res[:k]
+	}
+	return res, nil
+}
+
+// looksLikeProbabilities avoids a second softmax on models that end in one.
+func looksLikeProbabilities(name string, v []float64) bool {
+	if strings.Contains(strings.ToLower(name), "prob") {
+		return true
+	}
+	sum := 0.0
+	for _, x := range v {
+		if x < 0 || x > 1 {
+			return false
+		}
+		sum += x
+	}
+	return math.Abs(sum-1) < 1e-4
+}
+
+// Softmax is the numerically stable softmax.
+func Softmax(v []float64) []float64 {
+	mx := math.Inf(-1)
+	for _, x := range v {
+		mx = math.Max(mx, x)
+	}
+	out := make([]float64, len(v))
+	sum := 0.0
+	for i, x := range v {
+		out[i] = math.Exp(x - mx)
+		sum += out[i]
+	}
+	for i := range out {
+		out[i] /= sum
+	}
+	return out
+}
+
+// embed mean-pools token embeddings over the attention mask and L2-normalises.
+func embed(outs []*Tensor, mask []int64) ([]float64, error) {
+	o := pickOutput(outs, "last_hidden_state", "token_embeddings", "sentence_embedding", "embeddings", "pooler_output")
+	v := o.Float64s()
+	var vec []float64
+	switch len(o.Shape) {
+	case 3: // [1, seq, hidden]
+		seq, hid := int(o.Shape[1]), int(o.Shape[2])
+		vec = make([]float64, hid)
+		count := 0.0
+		for s := 0; s < seq; s++ {
+			if s < len(mask) && mask[s] == 0 {
+				continue
+			}
+			count++
+			for h := 0; h < hid; h++ {
+				vec[h] += v[s*hid+h]
+			}
+		}
+		if count > 0 {
+			for h := range vec {
+				vec[h] /= count
+			}
+		}
+	case 2: // already pooled: [1, hidden]
+		vec = v[:o.Shape[1]]
+	default:
+		return nil, Unprocessable("output %s has shape %v; feature extraction needs [1,sequence,hidden] or [1,hidden]", o.Name, o.Shape)
+	}
+	return L2Normalize(vec), nil
+}
+
+// L2Normalize scales v to unit length (zero vectors stay zero).
+func L2Normalize(v []float64) []float64 {
+	n := 0.0
+	for _, x := range v {
+		n += x * x
+	}
+	n = math.Sqrt(n)
+	out := make([]float64, len(v))
+	for i, x := range v {
+		if n > 0 {
+			out[i] = x / n
+		}
+	}
+	return out
+}
+
+// Generation is the text-generation answer.
+type Generation struct {
+	GeneratedText string  `json:"generated_text"`
+	TokenIDs      []int64 `json:"token_ids"`
+}
+
+func (p *textPipeline) generate(ctx context.Context, m *Model, enc Encoding, params map[string]any) (any, RunStats, error) {
+	maxNew := 20
+	if k, ok := intParam(params, "max_new_tokens"); ok {
+		if k < 0 || k > 1024 {
+			return nil, RunStats{}, BadRequest("max_new_tokens must be between 0 and 1024")
+		}
+		maxNew = k
+	}
+	ids := append([]int64(nil), enc.IDs...)
+	var total RunStats
+	var generated []int64
+	for range maxNew {
+		if err := ctx.Err(); err != nil {
+			return nil, total, Unavailable("%v", err)
+		}
+		n := len(ids)
+		e := Encoding{IDs: ids, TypeIDs: make([]int64, n), Mask: make([]int64, n)}
+		for i := range e.Mask {
+			e.Mask[i] = 1
+		}
+		inputs := p.tensors(e)
+		if _, err := m.Check(namedOf(inputs)); err != nil {
+			return nil, total, err
+		}
+		outs, st, err := m.Run(ctx, inputs)
+		if err != nil {
+			return nil, total, err
+		}
+		total.Compute += st.Compute
+		total.Queue += st.Queue
+		total.BatchSize = st.BatchSize
+		o := pickOutput(outs, "logits")
+		if len(o.Shape) != 3 || o.Shape[1] != int64(n) {
+			return nil, total, Unprocessable("output %s has shape %v; text generation needs logits [1,sequence,vocab]", o.Name, o.Shape)
+		}
+		vocab := int(o.Shape[2])
+		v := o.Float64s()
+		last := v[(n-1)*vocab : n*vocab]
+		best := 0
+		for i, x := range last {
+			if x > last[best] {
+				best = i
+			}
+		}
+		next := int64(best)
+		if next == p.eos {
+			break
+		}
+		ids = append(ids, next)
+		generated = append(generated, next)
+	}
+	return Generation{GeneratedText: p.tok.Decode(ids), TokenIDs: generated}, total, nil
+}
+
+func intParam(params map[string]any, name string) (int, bool) {
+	v, ok := params[name]
+	if !ok {
+		return 0, false
+	}
+	switch x := v.(type) {
+	case float64:
+		if x == math.Trunc(x) {
+			return int(x), true
+		}
+	case int:
+		return x, true
+	case int64:
+		return int(x), true
+	case string:
+		if i, err := strconv.Atoi(x); err == nil {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+var _ = schemas.RoleTokenizer

@@ -1,0 +1,415 @@
+package runtime
+
+import (
+	"archive/tar"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/mlos-foundation/axon/schemas"
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"gopkg.in/yaml.v3"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/retry"
+)
+
+// LayoutScheme prefixes references read straight from an OCI image layout on disk.
+const LayoutScheme = "oci-layout://"
+
+// Ref is a parsed package reference.
+type Ref struct {
+	Layout     string // OCI layout directory (oci-layout://), or ""
+	Registry   string // host[:port] for remote references
+	Repository string
+	Tag        string
+	Digest     digest.Digest
+}
+
+func (r Ref) String() string {
+	var b strings.Builder
+	if r.Layout != "" {
+		b.WriteString(LayoutScheme + r.Layout)
+	} else {
+		b.WriteString(r.Registry + "/" + r.Repository)
+	}
+	if r.Tag != "" {
+		b.WriteString(":" + r.Tag)
+	}
+	if r.Digest != "" {
+		b.WriteString("@" + r.Digest.String())
+	}
+	return b.String()
+}
+
+// Pinned is the reference by digest: what registrations record.
+func (r Ref) Pinned() string {
+	p := r
+	p.Tag = ""
+	return p.String()
+}
+
+// ParseRef parses HOST/REPO[:TAG|@DIGEST], oci-layout://PATH[:TAG|@DIGEST].
+func ParseRef(s string) (Ref, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Ref{}, BadRequest("empty reference")
+	}
+	if rest, ok := strings.CutPrefix(s, LayoutScheme); ok {
+		r := Ref{}
+		if i := strings.LastIndex(rest, "@"); i >= 0 {
+			d, err := digest.Parse(rest[i+1:])
+			if err != nil {
+				return Ref{}, BadRequest("reference %q: bad digest: %v", s, err)
+			}
+			r.Digest, rest = d, rest[:i]
+		}
+		if i := strings.LastIndex(rest, ":"); i > strings.LastIndex(rest, "/") {
+			r.Tag, rest = rest[i+1:], rest[:i]
+		}
+		if rest == "" {
+			return Ref{}, BadRequest("reference %q has no layout path", s)
+		}
+		if r.Tag == "" && r.Digest == "" {
+			r.Tag = "latest"
+		}
+		r.Layout = rest
+		return r, nil
+	}
+	pr, err := registry.ParseReference(s)
+	if err != nil {
+		return Ref{}, BadRequest("reference %q: %v (want HOST/REPO:TAG, HOST/REPO@sha256:..., or oci-layout://PATH@sha256:...)", s, err)
+	}
+	r := Ref{Registry: pr.Registry, Repository: pr.Repository}
+	// registry.ParseReference keeps only the digest of "repo:tag@digest".
+	if d, err := pr.Digest(); err == nil {
+		r.Digest = d
+	} else {
+		r.Tag = pr.ReferenceOrDefault()
+	}
+	return r, nil
+}
+
+// Puller fetches packages into a content-addressed cache (an OCI image layout)
+// and unpacks them for execution plugins.
+type Puller struct {
+	root  string
+	cache *oci.Store
+	// PlainHTTP reports whether a registry host is spoken to over plain HTTP.
+	PlainHTTP func(host string) bool
+	creds     credentials.Store
+	client    *http.Client
+}
+
+// NewPuller opens (or creates) the cache under dir.
+func NewPuller(ctx context.Context, dir string) (*Puller, error) {
+	cacheDir := filepath.Join(dir, "cache")
+	st, err := oci.NewWithContext(ctx, cacheDir)
+	if err != nil {
+		return nil, fmt.Errorf("open cache %s: %w", cacheDir, err)
+	}
+	p := &Puller{root: dir, cache: st, PlainHTTP: IsLoopback, client: retry.DefaultClient}
+	// Docker's credential store (config.json, credential helpers); a broken
+	// config must not stop anonymous pulls.
+	if cs, err := credentials.NewStoreFromDocker(credentials.StoreOptions{}); err == nil {
+		p.creds = cs
+	}
+	return p, nil
+}
+
+// IsLoopback reports whether host names this machine: such registries are
+// spoken to over plain HTTP.
+func IsLoopback(host string) bool {
+	h := host
+	if hh, _, err := net.SplitHostPort(host); err == nil {
+		h = hh
+	}
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CacheDir is the OCI layout the puller caches into.
+func (p *Puller) CacheDir() string { return filepath.Join(p.root, "cache") }
+
+func (p *Puller) source(ctx context.Context, r Ref) (oras.ReadOnlyTarget, error) {
+	if r.Layout != "" {
+		fi, err := os.Stat(r.Layout)
+		if err != nil || !fi.IsDir() {
+			return nil, NotFound("OCI layout %s does not exist", r.Layout)
+		}
+		st, err := oci.NewFromFS(ctx, os.DirFS(r.Layout))
+		if err != nil {
+			return nil, BadRequest("read OCI layout %s: %v", r.Layout, err)
+		}
+		return st, nil
+	}
+	repo, err := remote.NewRepository(r.Registry + "/" + r.Repository)
+	if err != nil {
+		return nil, BadRequest("%v", err)
+	}
+	repo.PlainHTTP = p.PlainHTTP != nil && p.PlainHTTP(r.Registry)
+	ac := &auth.Client{Client: p.client, Cache: auth.NewCache()}
+	ac.SetUserAgent("mlosd")
+	if p.creds != nil {
+		ac.Credential = credentials.Credential(p.creds)
+	}
+	repo.Client = ac
+	return repo, nil
+}
+
+// Pull makes the package behind ref complete in the cache and returns its
+// manifest descriptor. A digest already complete in the cache is served
+// without touching the source at all.
+func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
+	if r.Digest != "" {
+		if desc, err := p.complete(ctx, r.Digest); err == nil {
+			return desc, nil
+		}
+	}
+	src, err := p.source(ctx, r)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	reference := r.Tag
+	if r.Digest != "" {
+		reference = r.Digest.String()
+	}
+	desc, err := src.Resolve(ctx, reference)
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return ocispec.Descriptor{}, NotFound("%s not found", r)
+		}
+		return ocispec.Descriptor{}, Unavailable("resolve %s: %v", r, err)
+	}
+	if r.Digest != "" && desc.Digest != r.Digest {
+		return ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
+	}
+	// A digest resolved from a layout carries no media type: read it from the
+	// manifest itself, verified against the digest.
+	raw, err := content.FetchAll(ctx, src, desc)
+	if err != nil {
+		return ocispec.Descriptor{}, Unprocessable("fetch manifest of %s: %v", r, err)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return ocispec.Descriptor{}, Unprocessable("%s: manifest is not JSON: %v", r, err)
+	}
+	if m.MediaType != "" {
+		desc.MediaType = m.MediaType
+	}
+	if desc.MediaType != ocispec.MediaTypeImageManifest {
+		return ocispec.Descriptor{}, Unprocessable("%s is a %s, not an OCI image manifest of an axon package", r, desc.MediaType)
+	}
+	if m.Config.MediaType != schemas.MediaTypeManifest {
+		return ocispec.Descriptor{}, Unprocessable("%s is not an axon package (config media type %s, want %s)", r, m.Config.MediaType, schemas.MediaTypeManifest)
+	}
+	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	// oras-go verifies size and digest of every blob on its way into the
+	// cache, and skips nodes the cache already holds.
+	if err := oras.CopyGraph(ctx, src, p.cache, desc, oras.CopyGraphOptions{Concurrency: 4}); err != nil {
+		var mismatch = errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) || strings.Contains(err.Error(), "mismatch")
+		if mismatch {
+			return ocispec.Descriptor{}, Unprocessable("pull %s: refused: %v", r, err)
+		}
+		return ocispec.Descriptor{}, Unavailable("pull %s: %v", r, err)
+	}
+	return desc, nil
+}
+
+// complete returns the manifest descriptor when the manifest and every blob
+// it references are in the cache.
+func (p *Puller) complete(ctx context.Context, d digest.Digest) (ocispec.Descriptor, error) {
+	m, raw, err := p.manifest(ctx, d)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	for _, b := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
+		ok, err := p.cache.Exists(ctx, b)
+		if err != nil || !ok {
+			return ocispec.Descriptor{}, fmt.Errorf("blob %s missing", b.Digest)
+		}
+	}
+	return ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: d, Size: int64(len(raw))}, nil
+}
+
+func (p *Puller) manifest(ctx context.Context, d digest.Digest) (*ocispec.Manifest, []byte, error) {
+	f, err := os.Open(p.blobPath(d))
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, 4<<20))
+	if err != nil {
+		return nil, nil, err
+	}
+	if digest.FromBytes(raw) != d {
+		return nil, nil, fmt.Errorf("cached manifest %s is corrupt", d)
+	}
+	var m ocispec.Manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, nil, err
+	}
+	return &m, raw, nil
+}
+
+func (p *Puller) blobPath(d digest.Digest) string {
+	return filepath.Join(p.CacheDir(), "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+// Package is a pulled, unpacked package.
+type Package struct {
+	Digest   digest.Digest
+	Dir      string
+	Manifest *schemas.Manifest
+}
+
+// Unpack lays the package's files out under models/<digest>/ (once per
+// digest; blobs are hard-linked from the cache where the file system allows)
+// and reads its manifest.yaml.
+func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) {
+	m, _, err := p.manifest(ctx, d)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest %s: %w", d, err)
+	}
+	cfg, err := os.ReadFile(p.blobPath(m.Config.Digest))
+	if err != nil {
+		return nil, fmt.Errorf("read manifest.yaml: %w", err)
+	}
+	var man schemas.Manifest
+	if err := yaml.Unmarshal(cfg, &man); err != nil {
+		return nil, Unprocessable("manifest.yaml of %s: %v", d, err)
+	}
+	dir := filepath.Join(p.root, "models", d.Encoded())
+	if _, err := os.Stat(dir); err == nil {
+		return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	for _, l := range m.Layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		name := l.Annotations[schemas.AnnotationFilepath]
+		if name == "" {
+			name = l.Annotations[ocispec.AnnotationTitle]
+		}
+		if name == "" {
+			continue
+		}
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
+			return nil, Unprocessable("layer %s: path %q escapes the package", l.Digest, name)
+		}
+		dst := filepath.Join(tmp, filepath.FromSlash(name))
+		if strings.HasSuffix(l.MediaType, ".tar") {
+			if err := untar(p.blobPath(l.Digest), dst); err != nil {
+				return nil, Unprocessable("layer %s (%s): %v", l.Digest, name, err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return nil, err
+		}
+		if err := linkOrCopy(p.blobPath(l.Digest), dst); err != nil {
+			return nil, fmt.Errorf("unpack %s: %w", name, err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
+		if _, serr := os.Stat(dir); serr != nil {
+			return nil, fmt.Errorf("unpack %s: %w", d, err)
+		}
+	}
+	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func untar(src, dst string) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		name := path.Clean(strings.TrimPrefix(h.Name, "./"))
+		if name == "." {
+			continue
+		}
+		if !filepath.IsLocal(filepath.FromSlash(name)) {
+			return fmt.Errorf("tar entry %q escapes the directory", h.Name)
+		}
+		target := filepath.Join(dst, filepath.FromSlash(name))
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			out, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+			if err != nil {
+				return err
+			}
+			if _, err := io.Copy(out, tr); err != nil {
+				out.Close()
+				return err
+			}
+			if err := out.Close(); err != nil {
+				return err
+			}
+		default:
+			// Links and devices have no place in a model package.
+		}
+	}
+}

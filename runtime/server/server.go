@@ -1,0 +1,241 @@
+// Package server is mlosd's HTTP face: the seed API (/models), the KServe Open
+// Inference Protocol v2 REST API (/v2), /metrics, /healthz and /openapi.json,
+// over a runtime.Manager.
+package server
+
+import (
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// Options configure the server.
+type Options struct {
+	// MaxBody is the largest request body accepted (default 64 MiB); larger gets 413.
+	MaxBody int64
+	Logger  *slog.Logger
+}
+
+// Server routes HTTP requests to the manager.
+type Server struct {
+	m     *runtime.Manager
+	e     *echo.Echo
+	log   *slog.Logger
+	max   int64
+	ready atomic.Bool
+}
+
+// New builds the routes. The server reports ready once SetReady(true) is called
+// (after registrations are restored).
+func New(m *runtime.Manager, opts Options) *Server {
+	if opts.MaxBody <= 0 {
+		opts.MaxBody = 64 << 20
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	s := &Server{m: m, e: echo.New(), log: opts.Logger, max: opts.MaxBody}
+	e := s.e
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.errorHandler
+	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", opts.MaxBody)))
+	e.Use(middleware.Recover())
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{})))
+	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
+
+	// Seed API. Names keep their namespace ("hf/bert-base-uncased"), so the
+	// model routes are wildcards and the verb suffix is split off by hand.
+	e.POST("/models", s.register)
+	e.GET("/models", s.list)
+	e.GET("/models/*", s.getModel)
+	e.DELETE("/models/*", s.deleteModel)
+	e.POST("/models/*", s.seedInfer)
+
+	// KServe Open Inference Protocol v2.
+	e.GET("/v2", s.v2Server)
+	e.GET("/v2/health/live", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]bool{"live": true}) })
+	e.GET("/v2/health/ready", s.v2Ready)
+	e.GET("/v2/models/*", s.v2ModelGet)
+	e.POST("/v2/models/*", s.v2ModelPost)
+	e.POST("/v2/repository/index", s.v2Index)
+	e.POST("/v2/repository/models/*", s.v2Repository)
+	return s
+}
+
+// Handler is the HTTP handler.
+func (s *Server) Handler() http.Handler { return s.e }
+
+// SetReady flips /v2/health/ready.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+// errorHandler answers every failure as {"error": "..."} with the status the
+// runtime assigned; only the unexpected is a 500.
+func (s *Server) errorHandler(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := runtime.StatusOf(err)
+	msg := err.Error()
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+		msg = fmt.Sprint(he.Message)
+		if status == http.StatusRequestEntityTooLarge {
+			msg = fmt.Sprintf("request body larger than %d bytes", s.max)
+		}
+	}
+	if status >= 500 && status != http.StatusServiceUnavailable {
+		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
+	}
+	c.JSON(status, errorBody{Error: msg})
+}
+
+func (s *Server) model(name string) (*runtime.Model, error) {
+	if name == "" {
+		return nil, runtime.BadRequest("no model name")
+	}
+	m, ok := s.m.Get(name)
+	if !ok {
+		return nil, runtime.NotFound("model %q is not registered", name)
+	}
+	return m, nil
+}
+
+// readBody reads the whole body, mapping the body limit to 413.
+func readBody(c echo.Context) ([]byte, error) {
+	b, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		var he *echo.HTTPError
+		if errors.As(err, &he) {
+			return nil, he
+		}
+		if strings.Contains(err.Error(), "too large") {
+			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		}
+		return nil, runtime.BadRequest("read body: %v", err)
+	}
+	return b, nil
+}
+
+func decodeJSON(b []byte, v any) error {
+	if len(b) == 0 {
+		return runtime.BadRequest("empty body; send JSON")
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return runtime.BadRequest("body is not valid JSON: %v", err)
+	}
+	return nil
+}
+
+// --- seed API ---
+
+type registerRequest struct {
+	Ref  string `json:"ref"`
+	Name string `json:"name,omitempty"`
+}
+
+func (s *Server) register(c echo.Context) error {
+	b, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req registerRequest
+	if err := decodeJSON(b, &req); err != nil {
+		return err
+	}
+	if req.Ref == "" {
+		return runtime.BadRequest(`missing "ref": HOST/REPO:TAG, HOST/REPO@sha256:..., or oci-layout://PATH@sha256:...`)
+	}
+	m, err := s.m.Register(c.Request().Context(), req.Ref, req.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, m.Info())
+}
+
+func (s *Server) list(c echo.Context) error {
+	infos := []runtime.Info{}
+	for _, m := range s.m.List() {
+		infos = append(infos, m.Info())
+	}
+	return c.JSON(http.StatusOK, map[string]any{"models": infos})
+}
+
+func (s *Server) getModel(c echo.Context) error {
+	m, err := s.model(c.Param("*"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, m.Info())
+}
+
+func (s *Server) deleteModel(c echo.Context) error {
+	name := c.Param("*")
+	if err := s.m.Unregister(name); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"deleted": name})
+}
+
+type seedRequest struct {
+	Input      any            `json:"input"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+}
+
+type seedResponse struct {
+	Output  any    `json:"output"`
+	Latency string `json:"latency"`
+}
+
+func (s *Server) seedInfer(c echo.Context) error {
+	start := time.Now()
+	name, ok := strings.CutSuffix(c.Param("*"), "/inference")
+	if !ok {
+		return runtime.NotFound("no such route; POST /models/{name}/inference")
+	}
+	m, err := s.model(name)
+	if err != nil {
+		return err
+	}
+	out, err := s.seedRun(c, m)
+	d := time.Since(start)
+	s.m.Metrics.Request(m.Name, m.Version, err == nil, d)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, seedResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
+}
+
+func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
+	b, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	var req seedRequest
+	if err := decodeJSON(b, &req); err != nil {
+		return nil, err
+	}
+	out, _, err := m.InferJSON(c.Request().Context(), req.Input, req.Parameters)
+	return out, err
+}

@@ -1,0 +1,359 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/internal/version"
+	"github.com/mlos-foundation/axon/runtime"
+)
+
+// HeaderInferenceLength is the binary tensor data extension's header: the
+// length of the JSON part that precedes the raw tensor bytes.
+const HeaderInferenceLength = "Inference-Header-Content-Length"
+
+// V2Tensor is an input or output tensor of the v2 protocol.
+type V2Tensor struct {
+	Name       string         `json:"name"`
+	Shape      []int64        `json:"shape"`
+	Datatype   string         `json:"datatype"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Data       any            `json:"data,omitempty"`
+}
+
+// V2Output asks for one output.
+type V2Output struct {
+	Name       string         `json:"name"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+}
+
+// V2Request is an inference request.
+type V2Request struct {
+	ID         string         `json:"id,omitempty"`
+	Parameters map[string]any `json:"parameters,omitempty"`
+	Inputs     []V2Tensor     `json:"inputs"`
+	Outputs    []V2Output     `json:"outputs,omitempty"`
+}
+
+// V2Response is an inference response.
+type V2Response struct {
+	ModelName    string         `json:"model_name"`
+	ModelVersion string         `json:"model_version,omitempty"`
+	ID           string         `json:"id,omitempty"`
+	Parameters   map[string]any `json:"parameters,omitempty"`
+	Outputs      []V2Tensor     `json:"outputs"`
+}
+
+type v2Meta struct {
+	Name     string   `json:"name"`
+	Datatype string   `json:"datatype"`
+	Shape    []int64  `json:"shape"`
+}
+
+type v2ModelMetadata struct {
+	Name     string   `json:"name"`
+	Versions []string `json:"versions,omitempty"`
+	Platform string   `json:"platform"`
+	Inputs   []v2Meta `json:"inputs"`
+	Outputs  []v2Meta `json:"outputs"`
+}
+
+func (s *Server) v2Server(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{
+		"name":       "mlosd",
+		"version":    version.String(),
+		"extensions": []string{"binary_tensor_data", "model_repository", "classification_free"},
+	})
+}
+
+func (s *Server) v2Ready(c echo.Context) error {
+	if !s.ready.Load() {
+		return c.JSON(http.StatusServiceUnavailable, map[string]bool{"ready": false})
+	}
+	return c.JSON(http.StatusOK, map[string]bool{"ready": true})
+}
+
+// splitV2 parses NAME[/versions/V][/verb].
+func splitV2(path string, verbs ...string) (name, ver, verb string) {
+	for _, v := range verbs {
+		if p, ok := strings.CutSuffix(path, "/"+v); ok {
+			path, verb = p, v
+			break
+		}
+	}
+	if i := strings.LastIndex(path, "/versions/"); i >= 0 {
+		path, ver = path[:i], path[i+len("/versions/"):]
+	}
+	return path, ver, verb
+}
+
+func (s *Server) v2Model(name, ver string) (*runtime.Model, error) {
+	m, err := s.model(name)
+	if err != nil {
+		return nil, err
+	}
+	if ver != "" && ver != m.Version && ver != "1" {
+		return nil, runtime.NotFound("model %q has no version %q (it has %q)", name, ver, m.Version)
+	}
+	return m, nil
+}
+
+func (s *Server) v2ModelGet(c echo.Context) error {
+	name, ver, verb := splitV2(c.Param("*"), "ready")
+	m, err := s.v2Model(name, ver)
+	if err != nil {
+		return err
+	}
+	if verb == "ready" {
+		if !m.Ready() {
+			return c.JSON(http.StatusServiceUnavailable, map[string]any{"name": m.Name, "ready": false})
+		}
+		return c.JSON(http.StatusOK, map[string]any{"name": m.Name, "ready": true})
+	}
+	md := v2ModelMetadata{Name: m.Name, Platform: "onnxruntime_onnx", Inputs: []v2Meta{}, Outputs: []v2Meta{}}
+	if m.Version != "" {
+		md.Versions = []string{m.Version}
+	}
+	for _, t := range m.Inputs() {
+		md.Inputs = append(md.Inputs, v2Meta{t.Name, t.DType.V2(), t.Shape})
+	}
+	for _, t := range m.Outputs() {
+		md.Outputs = append(md.Outputs, v2Meta{t.Name, t.DType.V2(), t.Shape})
+	}
+	return c.JSON(http.StatusOK, md)
+}
+
+func (s *Server) v2ModelPost(c echo.Context) error {
+	start := time.Now()
+	name, ver, verb := splitV2(c.Param("*"), "infer")
+	if verb != "infer" {
+		return runtime.NotFound("no such route; POST /v2/models/{name}[/versions/{v}]/infer")
+	}
+	m, err := s.v2Model(name, ver)
+	if err != nil {
+		return err
+	}
+	err = s.v2Infer(c, m, start)
+	s.m.Metrics.Request(m.Name, m.Version, err == nil, time.Since(start))
+	return err
+}
+
+func (s *Server) v2Infer(c echo.Context, m *runtime.Model, start time.Time) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	jsonPart, binary := body, []byte(nil)
+	if h := c.Request().Header.Get(HeaderInferenceLength); h != "" {
+		n, err := strconv.Atoi(h)
+		if err != nil || n < 0 || n > len(body) {
+			return runtime.BadRequest("%s %q does not fit a body of %d bytes", HeaderInferenceLength, h, len(body))
+		}
+		jsonPart, binary = body[:n], body[n:]
+	}
+	var req V2Request
+	if err := decodeJSON(jsonPart, &req); err != nil {
+		return err
+	}
+	if len(req.Inputs) == 0 {
+		return runtime.BadRequest(`no "inputs"`)
+	}
+	specs := m.Inputs()
+	named := make(map[string]*runtime.Tensor, len(req.Inputs))
+	for _, in := range req.Inputs {
+		if _, dup := named[in.Name]; dup {
+			return runtime.BadRequest("input %q given twice", in.Name)
+		}
+		t, rest, err := v2Input(in, binary, specs)
+		if err != nil {
+			return err
+		}
+		binary = rest
+		named[in.Name] = t
+	}
+	if len(binary) != 0 {
+		return runtime.BadRequest("%d bytes of binary data are not claimed by any input's binary_data_size", len(binary))
+	}
+	outs, _, err := m.Infer(c.Request().Context(), named)
+	if err != nil {
+		return err
+	}
+	resp := V2Response{ModelName: m.Name, ModelVersion: m.Version, ID: req.ID}
+	allBinary := boolParam(req.Parameters, "binary_data_output")
+	var blobs [][]byte
+	selected := outs
+	wantBinary := map[string]bool{}
+	if len(req.Outputs) > 0 {
+		selected = nil
+		for _, o := range req.Outputs {
+			var found *runtime.Tensor
+			for _, t := range outs {
+				if t.Name == o.Name {
+					found = t
+				}
+			}
+			if found == nil {
+				return runtime.BadRequest("unknown output %q; the model gives %s", o.Name, outputNames(outs))
+			}
+			selected = append(selected, found)
+			if b, ok := o.Parameters["binary_data"].(bool); ok {
+				wantBinary[o.Name] = b
+			} else {
+				wantBinary[o.Name] = allBinary
+			}
+		}
+	} else {
+		for _, t := range outs {
+			wantBinary[t.Name] = allBinary
+		}
+	}
+	for _, t := range selected {
+		vt := V2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.DType.V2()}
+		if wantBinary[t.Name] {
+			raw := t.Bytes()
+			vt.Parameters = map[string]any{"binary_data_size": len(raw)}
+			blobs = append(blobs, raw)
+		} else {
+			vt.Data = t.JSONData()
+		}
+		resp.Outputs = append(resp.Outputs, vt)
+	}
+	if len(blobs) == 0 {
+		return c.JSON(http.StatusOK, resp)
+	}
+	head, err := json.Marshal(resp)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	buf.Write(head)
+	for _, b := range blobs {
+		buf.Write(b)
+	}
+	c.Response().Header().Set(HeaderInferenceLength, strconv.Itoa(len(head)))
+	return c.Blob(http.StatusOK, "application/octet-stream", buf.Bytes())
+}
+
+func outputNames(outs []*runtime.Tensor) string {
+	names := make([]string, len(outs))
+	for i, t := range outs {
+		names[i] = t.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+func boolParam(p map[string]any, name string) bool {
+	b, _ := p[name].(bool)
+	return b
+}
+
+// v2Input decodes one input from JSON data or from the binary section.
+func v2Input(in V2Tensor, binary []byte, specs []runtime.TensorSpec) (*runtime.Tensor, []byte, error) {
+	dt, ok := runtime.ParseDType(in.Datatype)
+	if !ok || strings.ToLower(in.Datatype) != strings.ToLower(v2Name(dt)) {
+		return nil, nil, runtime.BadRequest("input %q: unknown datatype %q (BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64, BYTES)", in.Name, in.Datatype)
+	}
+	var spec *runtime.TensorSpec
+	for i := range specs {
+		if specs[i].Name == in.Name {
+			spec = &specs[i]
+		}
+	}
+	if spec == nil {
+		names := make([]string, len(specs))
+		for i, s := range specs {
+			names[i] = s.Name + " (" + s.DType.V2() + " " + s.ShapeString() + ")"
+		}
+		return nil, nil, runtime.BadRequest("unknown input %q; the model takes %s", in.Name, strings.Join(names, ", "))
+	}
+	if dt != spec.DType {
+		return nil, nil, runtime.BadRequest("input %q: datatype %s, expected %s", in.Name, dt.V2(), spec.DType.V2())
+	}
+	for _, d := range in.Shape {
+		if d < 0 {
+			return nil, nil, runtime.BadRequest("input %q: shape %v has a negative dimension", in.Name, in.Shape)
+		}
+	}
+	n := runtime.NumElements(in.Shape)
+	if n > 1<<31 {
+		return nil, nil, runtime.BadRequest("input %q: shape %v is too large", in.Name, in.Shape)
+	}
+	t := &runtime.Tensor{Name: in.Name, DType: dt, Shape: in.Shape}
+	if size, ok := in.Parameters["binary_data_size"]; ok {
+		sz, ok := size.(float64)
+		if !ok || sz < 0 || sz > float64(len(binary)) || sz != float64(int(sz)) {
+			return nil, nil, runtime.BadRequest("input %q: binary_data_size %v, but %d bytes of binary data remain", in.Name, size, len(binary))
+		}
+		data, err := runtime.FromBytes(dt, int(n), binary[:int(sz)])
+		if err != nil {
+			return nil, nil, runtime.BadRequest("input %q: %v", in.Name, err)
+		}
+		t.Data = data
+		return t, binary[int(sz):], nil
+	}
+	if in.Data == nil {
+		return nil, nil, runtime.BadRequest("input %q has no data (send \"data\" or parameters.binary_data_size)", in.Name)
+	}
+	data, err := runtime.FlatFromJSON(in.Data, dt, n)
+	if err != nil {
+		return nil, nil, runtime.BadRequest("input %q: %v (shape %v, %s)", in.Name, err, in.Shape, dt.V2())
+	}
+	t.Data = data
+	return t, binary, nil
+}
+
+// v2Name is the protocol's canonical datatype name.
+func v2Name(d runtime.DType) string { return d.V2() }
+
+type v2IndexEntry struct {
+	Name    string `json:"name"`
+	Version string `json:"version,omitempty"`
+	State   string `json:"state"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func (s *Server) v2Index(c echo.Context) error {
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var req struct {
+		Ready bool `json:"ready"`
+	}
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := decodeJSON(body, &req); err != nil {
+			return err
+		}
+	}
+	out := []v2IndexEntry{}
+	for _, m := range s.m.List() {
+		st, reason := m.Status()
+		if req.Ready && st != runtime.StateReady {
+			continue
+		}
+		out = append(out, v2IndexEntry{Name: m.Name, Version: m.Version, State: strings.ToUpper(st), Reason: reason})
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) v2Repository(c echo.Context) error {
+	name, _, verb := splitV2(c.Param("*"), "load", "unload")
+	switch verb {
+	case "load":
+		if err := s.m.Load(c.Request().Context(), name); err != nil {
+			return err
+		}
+	case "unload":
+		if err := s.m.Unload(name); err != nil {
+			return err
+		}
+	default:
+		return runtime.NotFound("no such route; POST /v2/repository/models/{name}/load or /unload")
+	}
+	return c.NoContent(http.StatusOK)
+}
