@@ -1,6 +1,9 @@
 package fs_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mlos-foundation/axon/registry/storage/driver"
@@ -16,4 +19,31 @@ func TestSuite(t *testing.T) {
 		}
 		return d
 	})
+}
+
+// A crash can leave a temporary file behind; it must never show up as a file.
+func TestLeftoverTempInvisible(t *testing.T) {
+	root := t.TempDir()
+	d, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.PutContent(ctx, "dir/file", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "dir", ".axon-tmp-deadbeef"), []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.List(ctx, "dir")
+	if err != nil || len(got) != 1 || got[0] != "dir/file" {
+		t.Fatalf("List = %q, %v", got, err)
+	}
+	var walked []string
+	if err := d.Walk(ctx, "", func(fi driver.FileInfo) error { walked = append(walked, fi.Path); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(walked) != 1 || walked[0] != "dir/file" {
+		t.Fatalf("Walk = %q", walked)
+	}
 }
