@@ -1,0 +1,195 @@
+// Command axon-registry is a content-addressed OCI Distribution v1.1 registry with a
+// web UI, on the filesystem or S3. Flags → construct → run; the logic is in registry/.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/version"
+	"github.com/mlos-foundation/axon/registry/server"
+	"github.com/mlos-foundation/axon/registry/storage"
+	"github.com/mlos-foundation/axon/registry/store"
+	"github.com/mlos-foundation/axon/registry/ui"
+	"github.com/spf13/cobra"
+)
+
+type options struct {
+	addr            string
+	root            string
+	storage         string
+	htpasswd        string
+	anonymousRead   bool
+	maxManifestSize int64
+	tokenKeyFile    string
+	realm           string
+	withUI          bool
+	logLevel        string
+	uploadTTL       time.Duration
+	gcGrace         time.Duration
+}
+
+func defaultRoot() string {
+	home := os.Getenv("AXON_HOME")
+	if home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			home = filepath.Join(h, ".axon")
+		}
+	}
+	return filepath.Join(home, "registry")
+}
+
+func main() {
+	var o options
+	root := &cobra.Command{
+		Use:   "axon-registry",
+		Short: "OCI Distribution v1.1 registry for axon model packages (filesystem or S3 storage)",
+		Long: `axon-registry serves the OCI Distribution Spec v1.1 API (any OCI client: oras, crane,
+skopeo, docker, axon) over content-addressed storage: a directory (--root) or an S3
+bucket (--storage s3://BUCKET?endpoint=http://HOST:PORT&region=REGION, credentials in
+AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metrics on
+/metrics, /healthz, and online GC on POST /admin/gc.`,
+		Example: `  axon-registry --addr 127.0.0.1:5000 --root /srv/registry
+  axon-registry --storage 's3://models?endpoint=http://127.0.0.1:9000&region=us-east-1'
+  axon-registry --htpasswd /etc/axon/htpasswd --anonymous-read
+  axon-registry gc --root /srv/registry --dry-run`,
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), o)
+		},
+	}
+	f := root.Flags()
+	f.StringVar(&o.addr, "addr", "127.0.0.1:5000", "listen address")
+	f.BoolVar(&o.anonymousRead, "anonymous-read", false, "with --htpasswd, let clients without credentials pull")
+	f.StringVar(&o.htpasswd, "htpasswd", "", "bcrypt htpasswd file; enables auth (bearer token flow on /token)")
+	f.Int64Var(&o.maxManifestSize, "max-manifest-size", 4<<20, "largest manifest accepted, in bytes (413 beyond)")
+	f.StringVar(&o.tokenKeyFile, "token-key-file", "", "file holding the token signing key (default: random per start)")
+	f.StringVar(&o.realm, "token-realm", "", "token endpoint URL announced to clients (default: http(s)://HOST/token of each request)")
+	f.BoolVar(&o.withUI, "ui", true, "serve the web UI on /")
+	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "abandoned uploads are removed after this idle time")
+	f.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "default grace period of POST /admin/gc")
+	pf := root.PersistentFlags()
+	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
+	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
+	pf.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+
+	var dryRun bool
+	var grace time.Duration
+	gc := &cobra.Command{
+		Use:   "gc",
+		Short: "Delete blobs no manifest references (run it online with POST /admin/gc instead when the server is up)",
+		Long: `gc marks every blob reachable from a manifest of any repository and deletes the
+others older than --grace. Blobs pushed by a running server less than --grace ago are
+spared, so it is safe beside a live server when --grace exceeds the longest push.`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := openStore(o)
+			if err != nil {
+				return err
+			}
+			rep, err := st.GC(cmd.Context(), store.GCOptions{DryRun: dryRun, GracePeriod: grace, UploadTTL: o.uploadTTL})
+			if err != nil {
+				return err
+			}
+			enc := json.NewEncoder(os.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(rep)
+		},
+	}
+	gc.Flags().BoolVar(&dryRun, "dry-run", false, "report what would be deleted, delete nothing")
+	gc.Flags().DurationVar(&grace, "grace", time.Hour, "spare blobs younger than this")
+	gc.Flags().DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "also remove uploads idle for longer")
+	root.AddCommand(gc)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, "axon-registry:", err)
+		os.Exit(1)
+	}
+}
+
+func logger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func openStore(o options) (*store.Store, error) {
+	log, err := logger(o.logLevel)
+	if err != nil {
+		return nil, err
+	}
+	loc := o.storage
+	if loc == "" {
+		loc = o.root
+	}
+	if loc == "" {
+		loc = defaultRoot()
+	}
+	d, err := storage.Open(loc)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(d, store.Options{UploadTTL: o.uploadTTL, Logger: log}), nil
+}
+
+func serve(ctx context.Context, o options) error {
+	log, err := logger(o.logLevel)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(o)
+	if err != nil {
+		return err
+	}
+	var key []byte
+	if o.tokenKeyFile != "" {
+		if key, err = os.ReadFile(o.tokenKeyFile); err != nil {
+			return fmt.Errorf("--token-key-file: %w", err)
+		}
+		if len(key) < 32 {
+			return errors.New("--token-key-file: the key must be at least 32 bytes")
+		}
+	}
+	srv, err := server.New(server.Config{
+		Store: st, Logger: log, MaxManifestSize: o.maxManifestSize, Htpasswd: o.htpasswd,
+		AnonymousRead: o.anonymousRead, TokenKey: key, Realm: o.realm, GCGrace: o.gcGrace,
+	})
+	if err != nil {
+		return err
+	}
+	if o.withUI {
+		uopts := ui.Options{Logger: log}
+		if srv.AuthEnabled() {
+			uopts.Authenticate = srv.Authenticate
+		}
+		u, err := ui.New(st, uopts)
+		if err != nil {
+			return fmt.Errorf("web UI: %w", err)
+		}
+		defer u.Close()
+		st.OnEvent(func(ev store.Event) {
+			u.Notify(ui.Event{Action: ev.Action, Repository: ev.Repository, Tag: ev.Tag, Digest: ev.Digest})
+		})
+		u.Register(srv.Echo(), srv.AuthMiddleware())
+	}
+	l, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "version", version.String(), "auth", srv.AuthEnabled())
+	return srv.Serve(ctx, l)
+}

@@ -1,0 +1,44 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/registry/store"
+)
+
+// adminGC runs an online garbage collection: POST /admin/gc?dry-run=true&grace=1h.
+// With auth on, any registry user may run it (there are no roles yet).
+func (s *Server) adminGC(c echo.Context) error {
+	c.Set("route", "admin_gc")
+	if s.auth != nil {
+		p, err := s.auth.identify(c.Request())
+		if err != nil || p == nil || p.user == "" {
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
+			return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, "authentication required"))
+		}
+	}
+	q := c.Request().URL.Query()
+	opts := store.GCOptions{GracePeriod: s.cfg.GCGrace}
+	if v := q.Get("dry-run"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return writeError(c, errorf(http.StatusBadRequest, codeUnsupported, "dry-run must be true or false"))
+		}
+		opts.DryRun = b
+	}
+	if v := q.Get("grace"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return writeError(c, errorf(http.StatusBadRequest, codeUnsupported, "grace must be a duration such as 1h"))
+		}
+		opts.GracePeriod = d
+	}
+	rep, err := s.store.GC(c.Request().Context(), opts)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	return c.JSON(http.StatusOK, rep)
+}

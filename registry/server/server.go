@@ -1,0 +1,166 @@
+// Package server is axon-registry's HTTP API: the OCI Distribution Spec v1.1 on
+// labstack/echo over the storage-agnostic registry/store, with optional bearer-token
+// auth, Prometheus metrics, access logs, health and an admin GC endpoint.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// MaxManifestSize caps manifest bodies (413 beyond); 0 means 4 MiB.
+	MaxManifestSize int64
+	// Htpasswd is a bcrypt htpasswd file; empty disables auth.
+	Htpasswd string
+	// AnonymousRead lets clients without credentials pull when auth is on.
+	AnonymousRead bool
+	// TokenKey signs bearer tokens (HS256); empty generates one at start.
+	TokenKey []byte
+	// Realm overrides the token endpoint URL in challenges (default: this server's /token).
+	Realm string
+	// Service names this registry in tokens; default "axon-registry".
+	Service string
+	// GCGrace is the default grace period of the admin GC endpoint.
+	GCGrace time.Duration
+	// JanitorInterval is how often abandoned uploads are expired; 0 means 10 minutes.
+	JanitorInterval time.Duration
+}
+
+// Server serves the registry.
+type Server struct {
+	cfg     Config
+	store   *store.Store
+	log     *slog.Logger
+	echo    *echo.Echo
+	auth    *authenticator
+	metrics *metrics
+}
+
+// New builds a server; call Handler or Serve.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: no store")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxManifestSize <= 0 {
+		cfg.MaxManifestSize = 4 << 20
+	}
+	if cfg.Service == "" {
+		cfg.Service = "axon-registry"
+	}
+	if cfg.GCGrace <= 0 {
+		cfg.GCGrace = time.Hour
+	}
+	if cfg.JanitorInterval <= 0 {
+		cfg.JanitorInterval = 10 * time.Minute
+	}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics()}
+	if cfg.Htpasswd != "" {
+		a, err := newAuthenticator(cfg)
+		if err != nil {
+			return nil, err
+		}
+		s.auth = a
+	}
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.httpError
+	e.Use(s.observe)
+	e.Any("/v2", s.dispatch)
+	e.Any("/v2/*", s.dispatch)
+	e.GET("/token", s.token)
+	e.POST("/token", s.token)
+	e.GET("/healthz", s.healthz)
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.POST("/admin/gc", s.adminGC)
+	s.echo = e
+	return s, nil
+}
+
+// Echo exposes the router so other packages (the web UI) can mount routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Authenticate checks a registry user's password (false when auth is off).
+func (s *Server) Authenticate(user, pass string) bool {
+	return s.auth != nil && s.auth.verify(user, pass)
+}
+
+// AuthEnabled reports whether --htpasswd is in force.
+func (s *Server) AuthEnabled() bool { return s.auth != nil }
+
+// AuthMiddleware guards non-registry routes (the web UI) with the registry's users:
+// basic auth or a bearer token (header or "axon_token" cookie). nil when auth is off.
+func (s *Server) AuthMiddleware() echo.MiddlewareFunc {
+	if s.auth == nil {
+		return nil
+	}
+	return s.auth.uiMiddleware
+}
+
+// Handler is the whole HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Serve runs until ctx ends, then shuts down gracefully (in-flight requests get up to 30s).
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	jctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.store.RunJanitor(jctx, s.cfg.JanitorInterval)
+	hs := &http.Server{
+		Handler:           s.echo,
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(l) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) httpError(err error, c echo.Context) {
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		code := codeUnsupported
+		if he.Code == http.StatusUnauthorized {
+			code = codeUnauthorized
+		}
+		writeError(c, errorf(he.Code, code, fmt.Sprint(he.Message)))
+		return
+	}
+	s.fail(c, err)
+}
+
+func (s *Server) healthz(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.store.Driver().List(ctx, ""); err != nil && !errors.Is(err, driver.ErrNotFound) {
+		return c.String(http.StatusServiceUnavailable, "storage: "+err.Error()+"\n")
+	}
+	return c.String(http.StatusOK, "ok\n")
+}

@@ -1,0 +1,344 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"io"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/opencontainers/go-digest"
+)
+
+// UploadInfo is the client-visible state of an upload.
+type UploadInfo struct {
+	ID     string
+	Repo   string
+	Offset int64 // bytes received so far
+}
+
+// uploadState is persisted next to the staged data after every request, so an
+// upload resumes across requests, server restarts and (on S3) server replicas.
+type uploadState struct {
+	Repo      string    `json:"repo"`
+	Offset    int64     `json:"offset"`
+	Algorithm string    `json:"algorithm"`
+	HashState []byte    `json:"hashState,omitempty"`
+	Started   time.Time `json:"started"`
+	Updated   time.Time `json:"updated"`
+}
+
+func uploadDir(id string) string       { return "_uploads/" + id }
+func uploadData(id string) string      { return uploadDir(id) + "/data" }
+func uploadStatePath(id string) string { return uploadDir(id) + "/state" }
+func uploadCheck(id string) string     { return uploadDir(id) + "/verify" }
+
+func newHash(alg digest.Algorithm) (hash.Hash, error) {
+	switch alg {
+	case digest.SHA256:
+		return sha256.New(), nil
+	case digest.SHA512:
+		return sha512.New(), nil
+	}
+	return nil, fmt.Errorf("%w: unsupported digest algorithm %q", ErrUploadInvalid, alg)
+}
+
+func (s *Store) lockUpload(id string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	m := &s.uploadLocks[h.Sum32()%uint32(len(s.uploadLocks))]
+	m.Lock()
+	return m.Unlock
+}
+
+// StartUpload opens an upload session. alg is the digest algorithm the client
+// announced ("" means sha256); a different one at commit still works, at the cost
+// of one extra read of the staged data.
+func (s *Store) StartUpload(ctx context.Context, repo string, alg digest.Algorithm) (UploadInfo, error) {
+	if err := checkRepo(repo); err != nil {
+		return UploadInfo{}, err
+	}
+	if alg == "" {
+		alg = digest.SHA256
+	}
+	if _, err := newHash(alg); err != nil {
+		return UploadInfo{}, err
+	}
+	id := uuid.NewString()
+	now := time.Now().UTC()
+	st := uploadState{Repo: repo, Algorithm: alg.String(), Started: now, Updated: now}
+	if err := s.saveState(ctx, id, &st); err != nil {
+		return UploadInfo{}, err
+	}
+	return UploadInfo{ID: id, Repo: repo}, nil
+}
+
+func (s *Store) saveState(ctx context.Context, id string, st *uploadState) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	if err := s.d.PutContent(ctx, uploadStatePath(id), b); err != nil {
+		return fmt.Errorf("save upload state %s: %w", id, err)
+	}
+	return nil
+}
+
+func (s *Store) loadState(ctx context.Context, repo, id string) (*uploadState, error) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return nil, ErrUploadUnknown
+	}
+	b, err := s.d.GetContent(ctx, uploadStatePath(id))
+	if err != nil {
+		if isNotFound(err) {
+			return nil, ErrUploadUnknown
+		}
+		return nil, fmt.Errorf("read upload state %s: %w", id, err)
+	}
+	var st uploadState
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%w: corrupt state: %v", ErrUploadInvalid, err)
+	}
+	if st.Repo != repo {
+		return nil, ErrUploadUnknown
+	}
+	return &st, nil
+}
+
+// UploadStatus reports how many bytes an upload holds.
+func (s *Store) UploadStatus(ctx context.Context, repo, id string) (UploadInfo, error) {
+	st, err := s.loadState(ctx, repo, id)
+	if err != nil {
+		return UploadInfo{}, err
+	}
+	return UploadInfo{ID: id, Repo: repo, Offset: st.Offset}, nil
+}
+
+// restoreHash rebuilds the running digest of the bytes received so far.
+func restoreHash(st *uploadState) (hash.Hash, error) {
+	h, err := newHash(digest.Algorithm(st.Algorithm))
+	if err != nil {
+		return nil, err
+	}
+	if len(st.HashState) > 0 {
+		if err := h.(encoding.BinaryUnmarshaler).UnmarshalBinary(st.HashState); err != nil {
+			return nil, fmt.Errorf("%w: hash state: %v", ErrUploadInvalid, err)
+		}
+	}
+	return h, nil
+}
+
+// appendData streams r onto the staged data. start is the client's Content-Range
+// start, or -1 when it sent none (a streamed PATCH appends). length is the
+// declared chunk length or -1. With commit the staged data is made durable for
+// Move; otherwise it is kept for the next request.
+func (s *Store) appendData(ctx context.Context, id string, st *uploadState, start, length int64, r io.Reader, commit bool) (hash.Hash, error) {
+	if start >= 0 && start != st.Offset {
+		return nil, ErrRangeInvalid
+	}
+	h, err := restoreHash(st)
+	if err != nil {
+		return nil, err
+	}
+	fw, err := s.d.Writer(ctx, uploadData(id), st.Offset > 0)
+	if err != nil {
+		return nil, fmt.Errorf("open upload %s: %w", id, err)
+	}
+	if fw.Size() != st.Offset {
+		// staged bytes and saved state disagree (a crash between the two writes): the
+		// hash state no longer describes the data, so the client must start over
+		fw.Cancel(ctx)
+		return nil, fmt.Errorf("%w: staged %d bytes but state says %d", ErrUploadInvalid, fw.Size(), st.Offset)
+	}
+	var n int64
+	if r != nil {
+		if length >= 0 {
+			r = io.LimitReader(r, length)
+		}
+		n, err = copyHashing(fw, h, r)
+		if err != nil {
+			fw.Close()
+			// keep the state consistent with what reached storage if we can
+			return nil, fmt.Errorf("receive upload %s: %w", id, err)
+		}
+	}
+	if commit {
+		err = fw.Commit(ctx)
+	} else {
+		err = fw.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store upload %s: %w", id, err)
+	}
+	st.Offset += n
+	st.Updated = time.Now().UTC()
+	hs, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	st.HashState = hs
+	if err := s.saveState(ctx, id, st); err != nil {
+		return nil, err
+	}
+	if length >= 0 && n != length {
+		return h, fmt.Errorf("%w: got %d bytes, expected %d", ErrSizeInvalid, n, length)
+	}
+	return h, nil
+}
+
+// WriteUpload appends a chunk (PATCH). start/length as for appendData.
+func (s *Store) WriteUpload(ctx context.Context, repo, id string, start, length int64, r io.Reader) (UploadInfo, error) {
+	unlock := s.lockUpload(id)
+	defer unlock()
+	st, err := s.loadState(ctx, repo, id)
+	if err != nil {
+		return UploadInfo{}, err
+	}
+	_, err = s.appendData(ctx, id, st, start, length, r, false)
+	return UploadInfo{ID: id, Repo: repo, Offset: st.Offset}, err
+}
+
+// FinishUpload appends an optional last chunk, verifies the whole upload against
+// want and makes the blob visible. On mismatch nothing is stored and the upload is
+// discarded (ErrDigestMismatch).
+func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.Digest, start, length int64, r io.Reader) (BlobInfo, error) {
+	unlock := s.lockUpload(id)
+	defer unlock()
+	st, err := s.loadState(ctx, repo, id)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	h, err := s.appendData(ctx, id, st, start, length, r, true)
+	if err != nil {
+		if errors.Is(err, ErrRangeInvalid) {
+			return BlobInfo{}, err
+		}
+		s.discard(ctx, id)
+		return BlobInfo{}, err
+	}
+	src := uploadData(id)
+	var got digest.Digest
+	if digest.Algorithm(st.Algorithm) == want.Algorithm() {
+		got = digest.NewDigestFromBytes(want.Algorithm(), h.Sum(nil))
+	} else {
+		// the client announced no (or another) algorithm: hash the staged bytes once more
+		if err := s.d.Move(ctx, src, uploadCheck(id)); err != nil {
+			s.discard(ctx, id)
+			return BlobInfo{}, fmt.Errorf("stage upload %s for verification: %w", id, err)
+		}
+		src = uploadCheck(id)
+		got, err = s.digestFile(ctx, src, want.Algorithm())
+		if err != nil {
+			s.discard(ctx, id)
+			return BlobInfo{}, err
+		}
+	}
+	if got != want {
+		s.discard(ctx, id)
+		return BlobInfo{}, fmt.Errorf("%w: computed %s", ErrDigestMismatch, got)
+	}
+	done := s.use(want)
+	defer done()
+	if ok, err := s.exists(ctx, blobPath(want)); err != nil {
+		return BlobInfo{}, err
+	} else if !ok {
+		if err := s.d.Move(ctx, src, blobPath(want)); err != nil {
+			return BlobInfo{}, fmt.Errorf("commit blob %s: %w", want, err)
+		}
+	}
+	if err := s.link(ctx, repo, want); err != nil {
+		return BlobInfo{}, err
+	}
+	s.discard(ctx, id)
+	return BlobInfo{Digest: want, Size: st.Offset}, nil
+}
+
+func (s *Store) digestFile(ctx context.Context, p string, alg digest.Algorithm) (digest.Digest, error) {
+	rc, err := s.d.Reader(ctx, p, 0)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", p, err)
+	}
+	defer rc.Close()
+	h, err := newHash(alg)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.CopyBuffer(h, rc, make([]byte, copyBufSize)); err != nil {
+		return "", fmt.Errorf("hash %s: %w", p, err)
+	}
+	return digest.NewDigestFromBytes(alg, h.Sum(nil)), nil
+}
+
+func (s *Store) discard(ctx context.Context, id string) {
+	// a detached context: the client's may already be cancelled, the cleanup must still happen
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := s.d.Delete(ctx, uploadDir(id)); err != nil && !isNotFound(err) {
+		s.log.Warn("remove upload", "id", id, "err", err)
+	}
+}
+
+// CancelUpload discards an upload (DELETE on the upload URL).
+func (s *Store) CancelUpload(ctx context.Context, repo, id string) error {
+	unlock := s.lockUpload(id)
+	defer unlock()
+	if _, err := s.loadState(ctx, repo, id); err != nil {
+		return err
+	}
+	if err := s.d.Delete(ctx, uploadDir(id)); err != nil && !isNotFound(err) {
+		return fmt.Errorf("cancel upload %s: %w", id, err)
+	}
+	return nil
+}
+
+// PutBlob stores a whole blob in one go (monolithic POST ?digest=).
+func (s *Store) PutBlob(ctx context.Context, repo string, want digest.Digest, length int64, r io.Reader) (BlobInfo, error) {
+	up, err := s.StartUpload(ctx, repo, want.Algorithm())
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	return s.FinishUpload(ctx, repo, up.ID, want, -1, length, r)
+}
+
+// ExpireUploads removes uploads idle for longer than the TTL; it returns how many.
+func (s *Store) ExpireUploads(ctx context.Context, ttl time.Duration) (int, error) {
+	ids, err := s.d.List(ctx, "_uploads")
+	if err != nil {
+		if isNotFound(err) {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("list uploads: %w", err)
+	}
+	n := 0
+	cutoff := time.Now().Add(-ttl)
+	for _, p := range ids {
+		id := p[len("_uploads/"):]
+		var updated time.Time
+		if b, err := s.d.GetContent(ctx, uploadStatePath(id)); err == nil {
+			var st uploadState
+			if json.Unmarshal(b, &st) == nil {
+				updated = st.Updated
+			}
+		} else if fi, err := s.d.Stat(ctx, p); err == nil {
+			updated = fi.ModTime
+		}
+		if !updated.IsZero() && updated.After(cutoff) {
+			continue
+		}
+		unlock := s.lockUpload(id)
+		err := s.d.Delete(ctx, p)
+		unlock()
+		if err != nil && !isNotFound(err) {
+			return n, fmt.Errorf("expire upload %s: %w", id, err)
+		}
+		n++
+	}
+	return n, nil
+}
