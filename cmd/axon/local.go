@@ -1,0 +1,255 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/reference"
+)
+
+func init() {
+	rootCmd.AddCommand(packCmd(), lsCmd(), inspectCmd(), tagCmd(), rmCmd(), pruneCmd(), exportCmd())
+}
+
+func packCmd() *cobra.Command {
+	var name, ver string
+	var whole []string
+	cmd := &cobra.Command{
+		Use:   "pack DIR",
+		Short: "Package a model directory into the local store",
+		Long: `Package DIR (model.onnx plus its other files) as an axon package in the local
+store and tag it NAMESPACE/NAME@VERSION. DIR/manifest.yaml is used when present
+(and validated); otherwise it is generated, with the I/O schema read from model.onnx.
+Packing the same directory twice gives the same digest.`,
+		Example: "  axon pack ./bert --name hf/bert-base-uncased --version 1.0",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var opts []artifact.Option
+			if name != "" {
+				r, err := reference.ParseLocal(name + "@x")
+				if err != nil || r.Name() == "" {
+					return fmt.Errorf("--name %q: write NAMESPACE/NAME, e.g. hf/bert-base-uncased", name)
+				}
+				opts = append(opts, artifact.WithName(r.Namespace(), r.Name()))
+			}
+			if ver != "" {
+				if !reference.ValidTag(ver) {
+					return fmt.Errorf("--version %q: letters, digits, '.', '_' and '-' (at most 128)", ver)
+				}
+				opts = append(opts, artifact.WithVersion(ver))
+			}
+			if len(whole) > 0 {
+				opts = append(opts, artifact.WithWholeDirs(whole...))
+			}
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			opts = append(opts, artifact.WithTempDir(st.Path()))
+			p, err := st.Pack(cmd.Context(), args[0], opts...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", p.Ref, p.Descriptor.Digest, progress.Bytes(p.Manifest.Resources.Bytes))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "package name NAMESPACE/NAME (default: from manifest.yaml)")
+	cmd.Flags().StringVar(&ver, "version", "", "package version (default: from manifest.yaml, else latest)")
+	cmd.Flags().StringSliceVar(&whole, "whole-dir", nil, "directory (relative to DIR) to keep whole as one tar layer")
+	return cmd
+}
+
+func lsCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list", "images"},
+		Short:   "List the packages in the local store",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			entries, err := st.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, entries)
+			}
+			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tVERSION\tDIGEST\tSIZE\tFORMAT\tTASK\tCREATED")
+			for _, e := range entries {
+				format, task := "-", "-"
+				if m := e.Manifest; m != nil {
+					format = m.Format.Name
+					if m.Format.Opset > 0 {
+						format = fmt.Sprintf("%s (opset %d)", m.Format.Name, m.Format.Opset)
+					}
+					if m.Task != "" {
+						task = m.Task
+					}
+				} else if e.Artifact != "" {
+					format = e.Artifact
+				}
+				created := e.Created
+				if created == "" {
+					created = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Repository, e.Tag, shortDigest(e.Digest.String()), progress.Bytes(e.Size), format, task, created)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func shortDigest(d string) string {
+	if len(d) > 19 {
+		return d[:19]
+	}
+	return d
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func inspectCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "inspect REF",
+		Short: "Show a package's manifest.yaml and OCI manifest",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			pkg, err := st.Read(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if asJSON {
+				return writeJSON(out, map[string]any{
+					"ref":      args[0],
+					"digest":   pkg.Descriptor.Digest,
+					"manifest": pkg.Manifest,
+					"oci":      json.RawMessage(pkg.RawOCI),
+					"remotes":  st.Remotes(pkg.Descriptor.Digest),
+				})
+			}
+			fmt.Fprintf(out, "# %s\n# digest: %s\n", args[0], pkg.Descriptor.Digest)
+			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
+				fmt.Fprintf(out, "# pushed to: %s\n", r)
+			}
+			fmt.Fprintf(out, "# --- manifest.yaml ---\n%s", pkg.RawConfig)
+			var pretty any
+			json.Unmarshal(pkg.RawOCI, &pretty)
+			b, _ := json.MarshalIndent(pretty, "", "  ")
+			fmt.Fprintf(out, "# --- OCI manifest (%s) ---\n%s\n", pkg.Descriptor.MediaType, b)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func tagCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "tag SRC DST",
+		Short:   "Give a stored package another name",
+		Example: "  axon tag hf/bert@1.0 team/bert@prod\n  axon tag hf/bert@1.0 registry.example.com/team/bert:1.0",
+		Args:    cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			desc, err := st.Resolve(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := reference.Parse(args[1]); err != nil {
+				return err
+			}
+			return st.Tag(cmd.Context(), desc, args[1])
+		},
+	}
+}
+
+func rmCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm REF...",
+		Aliases: []string{"rmi", "remove"},
+		Short:   "Remove packages from the local store",
+		Long:    "Remove references; a package no reference names any more is deleted with the blobs no other package uses.",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			for _, ref := range args {
+				if err := st.Remove(cmd.Context(), ref); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ref)
+			}
+			return nil
+		},
+	}
+}
+
+func pruneCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "prune",
+		Short: "Delete untagged packages, unreferenced blobs and partial downloads",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			rep, err := st.Prune(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "removed %d blobs, reclaimed %s\n", rep.Blobs, progress.Bytes(rep.Bytes))
+			return nil
+		},
+	}
+}
+
+func exportCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "export REF DIR",
+		Short: "Write a package's files into a directory, by name",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			if err := st.Export(cmd.Context(), args[0], args[1]); err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stderr, "exported %s to %s\n", args[0], args[1])
+			return nil
+		},
+	}
+}

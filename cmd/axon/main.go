@@ -1,0 +1,68 @@
+// Command axon moves models from hubs into OCI packages and between the local
+// store and any OCI registry. Every verb is a thin layer over a Go package
+// (internal/artifact, internal/store, internal/transfer); other verbs register
+// themselves from their own files with init() { rootCmd.AddCommand(...) }.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/internal/version"
+)
+
+// rootCmd is the axon command; verbs add themselves to it.
+var rootCmd = &cobra.Command{
+	Use:   "axon",
+	Short: "Package models as OCI artifacts and move them between hubs, registries and runtimes",
+	Long: `axon packages models as OCI artifacts (config manifest.yaml, one layer per file)
+and moves them like container images: pack, push, pull, tag, ls, inspect, rm, export.
+
+The local store is an OCI image layout at $AXON_HOME (default ~/.axon).
+Local packages are named NAMESPACE/NAME@VERSION (hf/bert-base-uncased@latest);
+registry references are HOST[:PORT]/REPOSITORY[:TAG|@DIGEST].`,
+	Version:       version.String(),
+	SilenceUsage:  true,
+	SilenceErrors: true,
+}
+
+// globals are the persistent flags.
+var globals struct {
+	home string
+}
+
+func init() {
+	rootCmd.PersistentFlags().StringVar(&globals.home, "home", "", "local store directory (env AXON_HOME, default ~/.axon)")
+	rootCmd.SetVersionTemplate("axon {{.Version}}\n")
+}
+
+// openStore opens the local store named by --home / AXON_HOME.
+func openStore() (*store.Store, error) {
+	return store.Open(globals.home)
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := rootCmd.ExecuteContext(ctx)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "axon: "+oneLine(err))
+		if errors.Is(err, context.Canceled) {
+			os.Exit(130)
+		}
+		os.Exit(1)
+	}
+}
+
+// oneLine keeps an error to one line for users.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+}
