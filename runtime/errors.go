@@ -20,7 +20,9 @@ func newErr(status int, format string, args ...any) error {
 }
 
 // BadRequest is a 400: the request itself is wrong.
-func BadRequest(format string, args ...any) error { return newErr(http.StatusBadRequest, format, args...) }
+func BadRequest(format string, args ...any) error {
+	return newErr(http.StatusBadRequest, format, args...)
+}
 
 // NotFound is a 404.
 func NotFound(format string, args ...any) error { return newErr(http.StatusNotFound, format, args...) }

@@ -50,9 +50,9 @@ type V2Response struct {
 }
 
 type v2Meta struct {
-	Name     string   `json:"name"`
-	Datatype string   `json:"datatype"`
-	Shape    []int64  `json:"shape"`
+	Name     string  `json:"name"`
+	Datatype string  `json:"datatype"`
+	Shape    []int64 `json:"shape"`
 }
 
 type v2ModelMetadata struct {

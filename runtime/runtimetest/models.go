@@ -1,0 +1,82 @@
+package runtimetest
+
+import (
+	"testing"
+
+	"github.com/mlos-foundation/axon/internal/onnx"
+)
+
+// Affine weights: y = Relu(x·W + B) with x float32 [batch,3], y float32 [batch,2].
+// Simple enough that tests compute the reference by hand (AffineRef).
+var (
+	AffineW = []float32{1, -1, 0.5, 2, -2, 0.25} // [3,2] row-major
+	AffineB = []float32{0.1, -0.2}
+)
+
+// AffineModel is the graph above.
+func AffineModel(t testing.TB) []byte {
+	t.Helper()
+	b := onnx.NewBuilder("affine")
+	b.Input("x", "float32", "batch", 3)
+	b.InitFloat("w", []int64{3, 2}, AffineW)
+	b.InitFloat("b", []int64{2}, AffineB)
+	b.Node("MatMul", []string{"x", "w"}, []string{"xw"})
+	b.Node("Add", []string{"xw", "b"}, []string{"pre"})
+	b.Node("Relu", []string{"pre"}, []string{"y"})
+	b.Output("y", "float32", "batch", 2)
+	return bytesOf(t, b)
+}
+
+// AffineRef computes the reference for one row of x.
+func AffineRef(x [3]float32) [2]float32 {
+	var y [2]float32
+	for j := 0; j < 2; j++ {
+		s := AffineB[j]
+		for i := 0; i < 3; i++ {
+			s += x[i] * AffineW[i*2+j]
+		}
+		if s < 0 {
+			s = 0
+		}
+		y[j] = s
+	}
+	return y
+}
+
+// HalfModel doubles a float16 tensor: h float16 [batch,2] → Cast → ×2 → Cast → out float16 [batch,2].
+func HalfModel(t testing.TB) []byte {
+	t.Helper()
+	b := onnx.NewBuilder("half")
+	b.Input("h", "float16", "batch", 2)
+	b.InitFloat("two", []int64{1}, []float32{2})
+	b.Node("Cast", []string{"h"}, []string{"hf"}, onnx.AttrInt("to", onnx.TypeFloat))
+	b.Node("Mul", []string{"hf", "two"}, []string{"doubled"})
+	b.Node("Cast", []string{"doubled"}, []string{"out"}, onnx.AttrInt("to", onnx.TypeFloat16))
+	b.Output("out", "float16", "batch", 2)
+	return bytesOf(t, b)
+}
+
+// StringModel echoes strings: s string [batch] → Identity → echo string [batch].
+func StringModel(t testing.TB) []byte {
+	t.Helper()
+	b := onnx.NewBuilder("strings")
+	b.Input("s", "string", "batch")
+	b.Node("Identity", []string{"s"}, []string{"echo"})
+	b.Output("echo", "string", "batch")
+	return bytesOf(t, b)
+}
+
+// MLP is a dynamic-batch MLP for benchmarks: x float32 [batch,in] → y float32 [batch,out].
+func MLP(t testing.TB, in, hidden, out int) []byte {
+	t.Helper()
+	return bytesOf(t, onnx.TinyMLP(in, hidden, out, 7))
+}
+
+func bytesOf(t testing.TB, b *onnx.Builder) []byte {
+	t.Helper()
+	raw, err := b.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
