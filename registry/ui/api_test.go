@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/labstack/echo/v4"
 )
 
 type client struct {
@@ -233,5 +235,33 @@ func TestLoginAndBasicAuth(t *testing.T) {
 	c.do(req)
 	if resp, _ := c.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after logout: %d", resp.StatusCode)
+	}
+}
+
+// The registry's own auth (a token cookie here) lets a request through without a
+// UI login; when it refuses, a browser still lands on the login page.
+func TestRegistryAuthMiddleware(t *testing.T) {
+	e := newEnv(t)
+	e.seedTwo()
+	e.start(Options{Authenticate: func(u, p string) bool { return u == "alice" && p == "s3cret" }})
+	regAuth := func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if ck, err := c.Cookie("axon_token"); err == nil && ck.Value == "good" {
+				c.Set("user", "bob")
+				return next(c)
+			}
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="x"`)
+			return c.String(http.StatusUnauthorized, "authentication required\n")
+		}
+	}
+	srv := e.server(regAuth)
+	u, _ := url.Parse(srv.URL)
+	c := newClient(t, srv.URL)
+	if resp, body := c.get("/ui/"); resp.StatusCode != http.StatusSeeOther || strings.Contains(body, "authentication required") {
+		t.Fatalf("refused by the registry's auth: %d %q", resp.StatusCode, body)
+	}
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "axon_token", Value: "good"}})
+	if resp, body := c.get("/ui/"); resp.StatusCode != 200 || !strings.Contains(body, `class="who">bob<`) {
+		t.Fatalf("with the registry's token cookie: %d", resp.StatusCode)
 	}
 }

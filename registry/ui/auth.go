@@ -58,13 +58,17 @@ func (u *UI) guard(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
 				c.Set(ctxUser, user)
 				return next(c)
 			}
-			if user, pass, ok := req.BasicAuth(); ok {
-				if u.opts.Authenticate(user, pass) {
-					c.Set(ctxUser, user)
-					return next(c)
+			if user, pass, ok := req.BasicAuth(); ok && u.opts.Authenticate(user, pass) {
+				c.Set(ctxUser, user)
+				return next(c)
+			}
+			if auth != nil {
+				// The registry's own credentials (a bearer token, its token cookie) or
+				// its anonymous read. auth answers 401 by itself when it refuses; that
+				// answer is dropped so that a browser is sent to the login page instead.
+				if ok, err := probe(c, auth, next); ok {
+					return err
 				}
-			} else if req.Header.Get("Authorization") != "" && auth != nil {
-				return viaAuth(c)
 			}
 			if strings.HasPrefix(req.URL.Path, "/api/") {
 				c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
@@ -159,3 +163,33 @@ func (u *UI) logout(c echo.Context) error {
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, "/ui/login")
 }
+
+// probe runs next behind auth and reports whether auth let the request through.
+// What auth writes when it refuses is discarded.
+func probe(c echo.Context, auth echo.MiddlewareFunc, next echo.HandlerFunc) (bool, error) {
+	res := c.Response()
+	orig := res.Writer
+	sink := &discard{header: http.Header{}}
+	res.Writer = sink
+	passed := false
+	err := auth(func(c echo.Context) error {
+		passed = true
+		res.Writer = orig
+		if user, ok := c.Get("user").(string); ok && user != "" {
+			c.Set(ctxUser, user)
+		}
+		return next(c)
+	})(c)
+	if passed {
+		return true, err
+	}
+	res.Writer, res.Committed, res.Status, res.Size = orig, false, http.StatusOK, 0
+	return false, nil
+}
+
+// discard is a ResponseWriter that keeps nothing.
+type discard struct{ header http.Header }
+
+func (d *discard) Header() http.Header         { return d.header }
+func (d *discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discard) WriteHeader(int)             {}

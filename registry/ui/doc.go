@@ -22,9 +22,10 @@
 //     then gets whatever auth answers, e.g. a basic-auth prompt.
 //   - Options.Authenticate != nil: a request passes with the UI's signed session
 //     cookie (set by the form at /ui/login), or with basic auth checked through
-//     Authenticate; a request carrying another Authorization header (a bearer token)
-//     is handed to auth. Anything else is sent to /ui/login (pages) or answered 401
-//     with a Basic challenge (/api/...).
+//     Authenticate, or when auth lets it through (the registry's bearer token or
+//     token cookie, its anonymous read). Anything else is sent to /ui/login
+//     (pages) or answered 401 with a Basic challenge (/api/...); what auth itself
+//     answered is dropped.
 //
 // So the registry passes the same user check it uses for the API as
 // Options.Authenticate, and its auth middleware (for bearer tokens) as auth.
