@@ -16,6 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/registry/names"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -311,6 +312,12 @@ func (s *Server) authorize(c echo.Context, rt route, act string) bool {
 		catalogAct = "*"
 	}
 	if p != nil && p.can(typ, name, catalogAct) {
+		// a cross-repository mount also reads the source: ask for both scopes at once,
+		// as Distribution does, so the client's next token covers the mount
+		if from := mountFrom(c, rt); from != "" && !p.full && !p.can("repository", from, "pull") {
+			s.auth.challenge(c, scope+" repository:"+from+":pull", "insufficient_scope")
+			return false
+		}
 		return true
 	}
 	if p == nil && s.auth.anonRead && act == "pull" && typ == "repository" {
@@ -430,4 +437,17 @@ func (a *authenticator) uiMiddleware(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
 		return c.String(http.StatusUnauthorized, "authentication required\n")
 	}
+}
+
+// mountFrom is the source repository of a mount request, or "".
+func mountFrom(c echo.Context, rt route) string {
+	if rt.kind != rUploadNew || c.Request().Method != http.MethodPost {
+		return ""
+	}
+	q := c.Request().URL.Query()
+	from := q.Get("from")
+	if q.Get("mount") == "" || from == "" || !names.ValidName(from) || from == rt.name {
+		return ""
+	}
+	return from
 }

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
+	"github.com/mlos-foundation/axon/registry/store"
+	"golang.org/x/crypto/bcrypt"
+)
+
+type testServer struct {
+	URL   string // http://127.0.0.1:PORT
+	Host  string // 127.0.0.1:PORT
+	Store *store.Store
+	Srv   *Server
+}
+
+func quietLogger() *slog.Logger {
+	if os.Getenv("AXON_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func fsDriver(t testing.TB) driver.Driver {
+	t.Helper()
+	d, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// startServer serves a registry over d in-process on a loopback port.
+func startServer(t testing.TB, d driver.Driver, cfg Config) *testServer {
+	t.Helper()
+	st := store.New(d, store.Options{Logger: quietLogger()})
+	cfg.Store = st
+	if cfg.Logger == nil {
+		cfg.Logger = quietLogger()
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{URL: hs.URL, Host: strings.TrimPrefix(hs.URL, "http://"), Store: st, Srv: srv}
+}
+
+// htpasswd writes a bcrypt htpasswd file with one user.
+func htpasswd(t testing.TB, user, pass string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(p, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
