@@ -284,7 +284,7 @@ func (s *Store) Tag(ctx context.Context, desc ocispec.Descriptor, ref string) er
 	if err != nil {
 		return err
 	}
-	if r.Digest != "" && r.Tag == "" {
+	if r.Digest != "" && r.Tag == "" && !r.IsRemote() {
 		return fmt.Errorf("tag %s: a tag needs a version, not only a digest", ref)
 	}
 	return s.withIndex(ctx, func(o *oci.Store) error {

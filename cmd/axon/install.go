@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlos-foundation/axon/adapters/download"
+	"github.com/mlos-foundation/axon/converter"
+	"github.com/mlos-foundation/axon/install"
+	"github.com/mlos-foundation/axon/internal/progress"
+)
+
+func init() {
+	rootCmd.AddCommand(installCmd())
+}
+
+func installCmd() *cobra.Command {
+	var opts install.Options
+	var backend string
+	var quiet bool
+	cmd := &cobra.Command{
+		Use:   "install REFERENCE",
+		Short: "Fetch a model from a hub, convert it to ONNX and store it as a package",
+		Long: `Fetch a model from Hugging Face, PyTorch Hub, TensorFlow Hub, ModelScope or a local
+directory, pinned to an immutable revision; convert it to ONNX (a shipped ONNX export
+is used as is); generate manifest.yaml; store the package in the local store, tagged
+HUB/ID@VERSION as asked and HUB/ID@REVISION.
+
+References:
+  hf/ORG/NAME[@REV]              Hugging Face (hf/NAME for legacy ids); @latest = main
+  pytorch/OWNER/REPO/MODEL[@REF] PyTorch Hub (hubconf.py entrypoint MODEL); @latest = default branch
+  tfhub/PUBLISHER/MODEL/VERSION  TensorFlow Hub; tfhub/PUBLISHER/MODEL@latest = newest version
+  modelscope/OWNER/NAME[@REV]    ModelScope; @latest = master
+  ./DIR, /DIR, file:///DIR       a local directory
+
+Downloads are verified (LFS sha256, git blob ids, Sha256 fields, torchvision hash
+prefixes), resumed after a cut and cached by digest under $AXON_HOME/cache/hub, so
+installing the same revision again downloads nothing.
+
+Environment: HF_ENDPOINT, HF_TOKEN; MODELSCOPE_DOMAIN, MODELSCOPE_URL_SCHEME,
+MODELSCOPE_API_TOKEN; TFHUB_ENDPOINT; AXON_GITHUB_API, GITHUB_TOKEN (PyTorch Hub);
+AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
+		Example: `  axon install hf/bert-base-uncased@latest
+  axon install hf/google-bert/bert-base-uncased@86b5e0934494bd15c9632b12f734a8a67f723594
+  axon install pytorch/pytorch/vision/resnet50@v0.16.0 --converter local
+  axon install tfhub/google/imagenet/mobilenet_v2_100_224/classification/5
+  axon install ./my-model --name team/my-model`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch backend {
+			case converter.BackendAuto, converter.BackendLocal, converter.BackendDocker:
+			default:
+				return fmt.Errorf("--converter %q: auto, local or docker", backend)
+			}
+			opts.Converter.Backend = backend
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			opts.Store = st
+			rep := progress.New(cmd.ErrOrStderr(), quiet)
+			opts.Progress = reporter{rep}
+			res, err := install.Install(cmd.Context(), args[0], opts)
+			rep.Wait()
+			if err != nil {
+				return err
+			}
+			m := res.Model
+			w := cmd.OutOrStdout()
+			how := "converted (" + res.Backend + ")"
+			switch {
+			case res.Reused:
+				how = "already packaged"
+			case res.Backend == converter.BackendPassthrough:
+				how = "ONNX as shipped"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", strings.Join(res.Tags, " "), res.Descriptor.Digest, progress.Bytes(res.Manifest.Resources.Bytes))
+			if !quiet {
+				fmt.Fprintf(os.Stderr, "revision %s: %d files downloaded (%s), %d from cache; %s\n",
+					m.Revision, m.Downloaded, progress.Bytes(m.DownloadedBytes), m.Cached, how)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&backend, "converter", converter.BackendAuto, "conversion backend: auto (docker if it answers, else local), local (python3 here) or docker")
+	f.StringSliceVar(&opts.Include, "include", nil, "also fetch repository files matching these globs (** spans directories)")
+	f.StringSliceVar(&opts.Exclude, "exclude", nil, "do not fetch repository files matching these globs")
+	f.IntVar(&opts.Parallel, "parallel", 4, "files downloaded at once")
+	f.StringVar(&opts.Name, "name", "", "store the package as NAMESPACE/NAME (default HUB/ID)")
+	f.BoolVar(&opts.Force, "force", false, "convert and package again even if this revision is already stored")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	return cmd
+}
+
+// reporter shows the download engine's progress with the CLI's bars.
+type reporter struct{ r progress.Reporter }
+
+func (p reporter) Track(name string, total int64) download.Tracker {
+	return tracker{p.r.Start(name, total)}
+}
+
+type tracker struct{ b progress.Bar }
+
+func (t tracker) Add(n int) { t.b.Add(int64(n)) }
+
+func (t tracker) Done(err error) {
+	if err != nil {
+		t.b.Abort(err)
+		return
+	}
+	t.b.Done("downloaded")
+}

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/transfer"
+)
+
+func init() {
+	rootCmd.AddCommand(pushCmd(), pullCmd(), loginCmd(), logoutCmd())
+}
+
+// remoteFlags are the flags of every verb that talks to a registry.
+type remoteFlags struct {
+	plainHTTP   bool
+	insecure    bool
+	concurrency int
+	quiet       bool
+}
+
+func (f *remoteFlags) add(cmd *cobra.Command, transfers bool) {
+	cmd.Flags().BoolVar(&f.plainHTTP, "plain-http", false, "use HTTP instead of HTTPS (automatic for localhost and 127.0.0.1)")
+	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	if transfers {
+		cmd.Flags().IntVar(&f.concurrency, "concurrency", transfer.DefaultConcurrency, "number of files moved at once")
+		cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only the result")
+	}
+}
+
+func (f *remoteFlags) options(out io.Writer) []transfer.Option {
+	return []transfer.Option{
+		transfer.WithPlainHTTP(f.plainHTTP),
+		transfer.WithInsecure(f.insecure),
+		transfer.WithConcurrency(f.concurrency),
+		transfer.WithProgress(progress.New(out, f.quiet)),
+	}
+}
+
+func pushCmd() *cobra.Command {
+	var f remoteFlags
+	cmd := &cobra.Command{
+		Use:   "push REF [TARGET]",
+		Short: "Push a package from the local store to an OCI registry",
+		Long: `Push the package REF to TARGET (HOST[:PORT]/REPOSITORY[:TAG]; the tag defaults to
+the package version). A bare HOST[:PORT] pushes under the package's own name;
+without TARGET the package goes to $AXON_REGISTRY (default localhost:5000) as
+NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.`,
+		Example: "  axon push hf/bert-base-uncased@latest\n  axon push hf/bert@1.0 registry.example.com/team/bert:1.0",
+		Args:    cobra.RangeArgs(1, 2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			target := ""
+			if len(args) == 2 {
+				target = args[1]
+			}
+			res, err := transfer.Push(cmd.Context(), st, args[0], target, f.options(cmd.ErrOrStderr())...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
+			if !f.quiet {
+				report(cmd.ErrOrStderr(), "pushed", "already there", res)
+			}
+			return nil
+		},
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+func pullCmd() *cobra.Command {
+	var f remoteFlags
+	cmd := &cobra.Command{
+		Use:   "pull TARGET",
+		Short: "Pull a package from an OCI registry into the local store",
+		Long: `Pull TARGET (HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]) into the local store, tagged
+with TARGET. Blobs are verified against their digests before use; an interrupted
+pull continues where it stopped. Artifacts that are not axon packages are refused
+with a list of what they hold.`,
+		Example: "  axon pull localhost:5000/hf/bert-base-uncased:latest",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := openStore()
+			if err != nil {
+				return err
+			}
+			res, err := transfer.Pull(cmd.Context(), st, args[0], f.options(cmd.ErrOrStderr())...)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
+			if !f.quiet {
+				report(cmd.ErrOrStderr(), "pulled", "already here", res)
+			}
+			return nil
+		},
+	}
+	f.add(cmd, true)
+	return cmd
+}
+
+func loginCmd() *cobra.Command {
+	var f remoteFlags
+	var user, pass string
+	var passStdin bool
+	cmd := &cobra.Command{
+		Use:   "login REGISTRY",
+		Short: "Log in to a registry (credentials kept the docker way)",
+		Long: `Check the credentials against REGISTRY and keep them where docker keeps them:
+the credential helper or store named in ~/.docker/config.json ($DOCKER_CONFIG), else the file itself.`,
+		Example: "  echo \"$TOKEN\" | axon login registry.example.com -u me --password-stdin",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if passStdin {
+				if pass != "" {
+					return errors.New("--password and --password-stdin are exclusive")
+				}
+				b, err := io.ReadAll(bufio.NewReader(cmd.InOrStdin()))
+				if err != nil {
+					return fmt.Errorf("read password: %w", err)
+				}
+				pass = strings.TrimRight(string(b), "\r\n")
+			}
+			if user == "" {
+				return errors.New("give --username")
+			}
+			if pass == "" {
+				if !term.IsTerminal(int(os.Stdin.Fd())) {
+					return errors.New("give --password-stdin (or --password)")
+				}
+				fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
+				b, err := term.ReadPassword(int(os.Stdin.Fd()))
+				fmt.Fprintln(cmd.ErrOrStderr())
+				if err != nil {
+					return fmt.Errorf("read password: %w", err)
+				}
+				pass = string(b)
+			}
+			if err := transfer.Login(cmd.Context(), args[0], user, pass, f.options(nil)...); err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), "Login Succeeded")
+			return nil
+		},
+	}
+	f.add(cmd, false)
+	cmd.Flags().StringVarP(&user, "username", "u", "", "user name")
+	cmd.Flags().StringVarP(&pass, "password", "p", "", "password (prefer --password-stdin)")
+	cmd.Flags().BoolVar(&passStdin, "password-stdin", false, "read the password from stdin")
+	return cmd
+}
+
+func logoutCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "logout REGISTRY",
+		Short: "Forget the credentials of a registry",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := transfer.Logout(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "Removed login credentials for %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func report(w io.Writer, verb, there string, res *transfer.Result) {
+	if res.Blobs == 0 {
+		fmt.Fprintf(w, "up to date (%s)\n", res.Elapsed.Round(1e7))
+		return
+	}
+	fmt.Fprintf(w, "%s %d blobs (%s), %d %s, in %s\n", verb, res.Blobs, progress.Bytes(res.Bytes), res.Skipped, there, res.Elapsed.Round(1e7))
+}

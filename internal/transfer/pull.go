@@ -1,0 +1,261 @@
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/schemas"
+)
+
+// resumeThreshold: blobs at least this big are downloaded through a partial
+// file in the store's ingest area that a later pull continues with a Range request.
+const resumeThreshold = 1 << 20
+
+// Pull copies a package from a registry into the store and tags it with the
+// registry reference. An artifact that is not an axon package is refused with
+// an *artifact.NotPackageError that lists its files.
+func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (*Result, error) {
+	o, err := build(opts)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	ref, err := reference.ParseRemote(target)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := repository(ref, o)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", target, err)
+	}
+	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %s", target, explain(err))
+	}
+	raw, err := content.ReadAll(rc, desc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: manifest: %w", target, err)
+	}
+	if ref.Digest != "" && desc.Digest != ref.Digest {
+		return nil, fmt.Errorf("pull %s: the registry answered with %s", target, desc.Digest)
+	}
+	man, err := artifact.Check(raw, desc)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %w", target, err)
+	}
+	// Validate manifest.yaml before moving gigabytes.
+	cfgRC, err := repo.Fetch(ctx, man.Config)
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: manifest.yaml: %s", target, explain(err))
+	}
+	cfg, err := content.ReadAll(cfgRC, man.Config)
+	cfgRC.Close()
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: manifest.yaml: %w", target, err)
+	}
+	if _, err := schemas.Parse(cfg); err != nil {
+		return nil, fmt.Errorf("pull %s: not a valid axon package: manifest.yaml: %w", target, err)
+	}
+
+	release, err := st.Lease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	tr := newTracker(o.Progress, man)
+	dst := &pullTarget{st: st, tr: tr}
+	err = oras.CopyGraph(ctx, repo, dst, desc, oras.CopyGraphOptions{
+		Concurrency:   o.Concurrency,
+		PreCopy:       tr.pre,
+		PostCopy:      tr.post("pulled"),
+		OnCopySkipped: tr.skipped,
+	})
+	o.Progress.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("pull %s: %s", target, explain(err))
+	}
+	if err := st.Tag(ctx, desc, ref.String()); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", target, err)
+	}
+	if err := st.AddRemote(ctx, desc.Digest, ref.RepositoryURL()); err != nil {
+		return nil, fmt.Errorf("pull %s: %w", target, err)
+	}
+	res := tr.result()
+	res.Ref, res.Descriptor, res.Elapsed = ref.String(), desc, time.Since(start)
+	return res, nil
+}
+
+// pullTarget is the store as an oras destination whose big blobs are written
+// resumably and verified before they enter the layout.
+type pullTarget struct {
+	st *store.Store
+	tr *tracker
+}
+
+func (p *pullTarget) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	return p.st.Fetch(ctx, d)
+}
+
+func (p *pullTarget) Exists(ctx context.Context, d ocispec.Descriptor) (bool, error) {
+	return p.st.Exists(ctx, d)
+}
+
+func (p *pullTarget) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader) error {
+	bar := p.tr.bar(d)
+	if d.Size < resumeThreshold || d.MediaType == ocispec.MediaTypeImageManifest || d.MediaType == ocispec.MediaTypeImageIndex {
+		if bar != nil {
+			r = &countingReader{r: r, bar: bar}
+		}
+		return p.st.Push(ctx, d, r)
+	}
+	return p.resumable(ctx, d, r, bar)
+}
+
+type countingReader struct {
+	r   io.Reader
+	bar progress.Bar
+}
+
+func (c *countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 {
+		c.bar.Add(int64(n))
+	}
+	return n, err
+}
+
+// resumable downloads into ingest/partial/<alg>-<hex>, continuing a partial
+// file left by an interrupted pull (Range request through the reader's Seek),
+// verifies size and digest, and renames the file into the layout.
+func (p *pullTarget) resumable(ctx context.Context, d ocispec.Descriptor, r io.Reader, bar progress.Bar) error {
+	if err := d.Digest.Validate(); err != nil || d.Digest.Algorithm() != digest.SHA256 {
+		return fmt.Errorf("%s: unsupported digest", d.Digest)
+	}
+	dir := p.st.IngestDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, d.Digest.Algorithm().String()+"-"+d.Digest.Encoded())
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// One writer per partial file, also across processes.
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return err
+	}
+	if ok, _ := p.st.Exists(ctx, d); ok {
+		os.Remove(path)
+		return nil
+	}
+	h := sha256.New()
+	have, err := hashPrefix(f, h, d.Size)
+	if err != nil {
+		return err
+	}
+	if have > 0 {
+		if s, ok := r.(io.Seeker); !ok || seekTo(s, have) != nil {
+			have = 0
+		}
+	}
+	if have == 0 {
+		h.Reset()
+		if err := f.Truncate(0); err != nil {
+			return err
+		}
+	}
+	if _, err := f.Seek(have, io.SeekStart); err != nil {
+		return err
+	}
+	if bar != nil {
+		bar.SetCurrent(have)
+	}
+	w := io.MultiWriter(f, h)
+	off := have
+	buf := make([]byte, 1<<20)
+	for attempt := 0; ; attempt++ {
+		n, err := io.CopyBuffer(w, &countingCtxReader{ctx: ctx, r: io.LimitReader(r, d.Size-off), bar: bar}, buf)
+		off += n
+		if err == nil {
+			break
+		}
+		// A dropped connection mid-blob: continue from where it stopped.
+		s, ok := r.(io.Seeker)
+		if ctx.Err() != nil || !ok || attempt >= 3 || seekTo(s, off) != nil {
+			return fmt.Errorf("download %s: %w (the partial download is kept; pull again to resume)", d.Digest, err)
+		}
+	}
+	if off != d.Size {
+		return fmt.Errorf("download %s: got %d bytes, want %d (the partial download is kept; pull again to resume)", d.Digest, off, d.Size)
+	}
+	if got := digest.NewDigest(digest.SHA256, h); got != d.Digest {
+		os.Remove(path)
+		return fmt.Errorf("download %s: content has digest %s; discarded", d.Digest, got)
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return p.st.Commit(path, d)
+}
+
+func seekTo(s io.Seeker, off int64) error {
+	got, err := s.Seek(off, io.SeekStart)
+	if err != nil {
+		return err
+	}
+	if got != off {
+		return errors.New("short seek")
+	}
+	return nil
+}
+
+// hashPrefix feeds the partial file's bytes (at most size) into h.
+func hashPrefix(f *os.File, h hash.Hash, size int64) (int64, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	if fi.Size() == 0 || fi.Size() > size {
+		return 0, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return io.Copy(h, io.LimitReader(f, fi.Size()))
+}
+
+type countingCtxReader struct {
+	ctx context.Context
+	r   io.Reader
+	bar progress.Bar
+}
+
+func (c *countingCtxReader) Read(b []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	n, err := c.r.Read(b)
+	if n > 0 && c.bar != nil {
+		c.bar.Add(int64(n))
+	}
+	return n, err
+}

@@ -1,0 +1,227 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+
+	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/schemas"
+)
+
+// PushTarget works out where `axon push SRC [TARGET]` goes: TARGET as given
+// (its tag defaulting to the package version), a bare HOST[:PORT] meaning that
+// registry under the package's own name, or DefaultTarget() when empty.
+func PushTarget(target string, m *schemas.Manifest) (reference.Ref, error) {
+	repo := m.Namespace + "/" + m.Name
+	if target == "" {
+		target = DefaultTarget()
+	}
+	if !strings.Contains(target, "/") {
+		target = strings.TrimSuffix(target, "/") + "/" + repo + ":" + m.Version
+	}
+	r, err := reference.ParseRemote(target)
+	if err != nil {
+		return r, err
+	}
+	last := target[strings.LastIndex(target, "/")+1:]
+	if !strings.ContainsAny(last, ":@") {
+		r.Tag = m.Version
+	}
+	if r.Tag == "" {
+		return r, fmt.Errorf("push target %s: name a tag (HOST/REPOSITORY:TAG), not only a digest", target)
+	}
+	r.Digest = ""
+	return r, nil
+}
+
+// Push copies the package src from the store to a registry and records the
+// registry repository in the store (store.Remotes).
+func Push(ctx context.Context, st *store.Store, src, target string, opts ...Option) (*Result, error) {
+	o, err := build(opts)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	desc, err := st.Resolve(ctx, src)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", src, err)
+	}
+	pkg, err := artifact.Read(ctx, st, desc)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", src, err)
+	}
+	dst, err := PushTarget(target, pkg.Manifest)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", src, err)
+	}
+	repo, err := repository(dst, o)
+	if err != nil {
+		return nil, fmt.Errorf("push %s: %w", src, err)
+	}
+	tr := newTracker(o.Progress, pkg.OCI)
+	srcT := &storeSource{st: st, root: desc, tr: tr}
+	copyOpts := oras.CopyOptions{CopyGraphOptions: oras.CopyGraphOptions{
+		Concurrency:   o.Concurrency,
+		PreCopy:       tr.pre,
+		PostCopy:      tr.post("pushed"),
+		OnCopySkipped: tr.skipped,
+	}}
+	_, err = oras.Copy(ctx, srcT, desc.Digest.String(), repo, dst.Tag, copyOpts)
+	o.Progress.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("push %s to %s: %s", src, dst, explain(err))
+	}
+	if err := st.AddRemote(ctx, desc.Digest, dst.RepositoryURL()); err != nil {
+		return nil, fmt.Errorf("push %s: record remote: %w", src, err)
+	}
+	res := tr.result()
+	res.Ref, res.Descriptor, res.Elapsed = dst.String(), desc, time.Since(start)
+	return res, nil
+}
+
+// storeSource is the store as an oras source: reads count toward progress.
+type storeSource struct {
+	st   *store.Store
+	root ocispec.Descriptor
+	tr   *tracker
+}
+
+func (s *storeSource) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := s.st.Fetch(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	return s.tr.wrap(d, rc), nil
+}
+
+func (s *storeSource) Exists(ctx context.Context, d ocispec.Descriptor) (bool, error) {
+	return s.st.Exists(ctx, d)
+}
+
+func (s *storeSource) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error) {
+	if ref == s.root.Digest.String() {
+		return s.root, nil
+	}
+	return s.st.Resolve(ctx, ref)
+}
+
+// tracker maps blobs to progress bars and counts what moved.
+type tracker struct {
+	rep   progress.Reporter
+	names map[string]string
+	mu    sync.Mutex
+	bars  map[string]progress.Bar
+	res   Result
+}
+
+func newTracker(rep progress.Reporter, m *ocispec.Manifest) *tracker {
+	t := &tracker{rep: rep, names: map[string]string{}, bars: map[string]progress.Bar{}}
+	if m != nil {
+		t.names[m.Config.Digest.String()] = schemas.ManifestFile
+		for _, l := range m.Layers {
+			if n := artifact.LayerPath(l); n != "" {
+				t.names[l.Digest.String()] = n
+			}
+		}
+	}
+	return t
+}
+
+func (t *tracker) name(d ocispec.Descriptor) (string, bool) {
+	n, ok := t.names[d.Digest.String()]
+	return n, ok
+}
+
+func (t *tracker) bar(d ocispec.Descriptor) progress.Bar {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b, ok := t.bars[d.Digest.String()]; ok {
+		return b
+	}
+	n, ok := t.name(d)
+	if !ok {
+		return nil
+	}
+	b := t.rep.Start(n, d.Size)
+	t.bars[d.Digest.String()] = b
+	return b
+}
+
+func (t *tracker) pre(_ context.Context, d ocispec.Descriptor) error {
+	t.bar(d)
+	return nil
+}
+
+func (t *tracker) post(status string) func(context.Context, ocispec.Descriptor) error {
+	return func(_ context.Context, d ocispec.Descriptor) error {
+		t.mu.Lock()
+		t.res.Blobs++
+		t.res.Bytes += d.Size
+		t.mu.Unlock()
+		if b := t.bar(d); b != nil {
+			b.Done(status)
+		}
+		return nil
+	}
+}
+
+func (t *tracker) skipped(_ context.Context, d ocispec.Descriptor) error {
+	t.mu.Lock()
+	t.res.Skipped++
+	t.mu.Unlock()
+	if b := t.bar(d); b != nil {
+		b.Done("exists")
+	}
+	return nil
+}
+
+func (t *tracker) result() *Result {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r := t.res
+	return &r
+}
+
+func (t *tracker) wrap(d ocispec.Descriptor, rc io.ReadCloser) io.ReadCloser {
+	b := t.bar(d)
+	if b == nil {
+		return rc
+	}
+	return &countingRC{ReadCloser: rc, bar: b}
+}
+
+type countingRC struct {
+	io.ReadCloser
+	bar progress.Bar
+}
+
+func (c *countingRC) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	if n > 0 {
+		c.bar.Add(int64(n))
+	}
+	return n, err
+}
+
+// Seek keeps the underlying reader's seeking (for ranged resumes).
+func (c *countingRC) Seek(off int64, whence int) (int64, error) {
+	s, ok := c.ReadCloser.(io.Seeker)
+	if !ok {
+		return 0, errors.New("not seekable")
+	}
+	return s.Seek(off, whence)
+}
+
+var _ content.ReadOnlyStorage = (*storeSource)(nil)

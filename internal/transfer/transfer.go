@@ -1,0 +1,252 @@
+// Package transfer moves packages between the local store and OCI registries
+// with oras-go: layers in parallel, blobs the target has skipped, pulls that
+// resume where they stopped, every blob verified before it is used.
+package transfer
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
+	"oras.land/oras-go/v2/registry/remote/retry"
+
+	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/version"
+)
+
+// DefaultRegistry is where `axon push REF` goes without $AXON_REGISTRY.
+const DefaultRegistry = "localhost:5000"
+
+// DefaultConcurrency matches the oras CLI.
+const DefaultConcurrency = 5
+
+// Options configure transfers.
+type Options struct {
+	// PlainHTTP talks HTTP instead of HTTPS; localhost and loopback
+	// addresses get plain HTTP without asking.
+	PlainHTTP bool
+	// Insecure skips TLS certificate verification.
+	Insecure bool
+	// Concurrency is how many blobs move at once (default 5).
+	Concurrency int
+	// Progress reports per-file progress (default: nothing).
+	Progress progress.Reporter
+	// Credentials is where logins are kept (default: docker's config.json
+	// and credential helpers, $DOCKER_CONFIG respected).
+	Credentials credentials.Store
+	// HTTPClient replaces the base HTTP client (tests, proxies).
+	HTTPClient *http.Client
+}
+
+// Option sets an Option field.
+type Option func(*Options)
+
+// WithPlainHTTP forces plain HTTP.
+func WithPlainHTTP(v bool) Option { return func(o *Options) { o.PlainHTTP = v } }
+
+// WithInsecure skips TLS verification.
+func WithInsecure(v bool) Option { return func(o *Options) { o.Insecure = v } }
+
+// WithConcurrency sets how many blobs move at once.
+func WithConcurrency(n int) Option { return func(o *Options) { o.Concurrency = n } }
+
+// WithProgress sets the progress reporter.
+func WithProgress(r progress.Reporter) Option { return func(o *Options) { o.Progress = r } }
+
+// WithCredentials sets the credential store.
+func WithCredentials(s credentials.Store) Option { return func(o *Options) { o.Credentials = s } }
+
+// WithHTTPClient sets the base HTTP client.
+func WithHTTPClient(c *http.Client) Option { return func(o *Options) { o.HTTPClient = c } }
+
+func build(opts []Option) (*Options, error) {
+	o := &Options{Concurrency: DefaultConcurrency}
+	for _, fn := range opts {
+		fn(o)
+	}
+	if o.Concurrency < 1 {
+		o.Concurrency = 1
+	}
+	if o.Progress == nil {
+		o.Progress = progress.New(nil, true)
+	}
+	if o.Credentials == nil {
+		cs, err := DockerCredentials()
+		if err != nil {
+			return nil, err
+		}
+		o.Credentials = cs
+	}
+	return o, nil
+}
+
+// DockerCredentials opens docker's credential store (config.json, helpers).
+func DockerCredentials() (credentials.Store, error) {
+	cs, err := credentials.NewStoreFromDocker(credentials.StoreOptions{AllowPlaintextPut: true})
+	if err != nil {
+		return nil, fmt.Errorf("read docker credentials: %w", err)
+	}
+	return cs, nil
+}
+
+// IsLocalHost reports whether a registry host[:port] is on this machine, where
+// plain HTTP is the norm.
+func IsLocalHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var (
+	transportOnce sync.Once
+	baseTransport *http.Transport
+)
+
+// transport is shared so connections are reused across repositories.
+func transport(insecure bool) http.RoundTripper {
+	transportOnce.Do(func() {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConnsPerHost = 32
+		// Big blobs: larger socket buffers than the 4 KiB default copy size.
+		t.WriteBufferSize = 256 << 10
+		t.ReadBufferSize = 256 << 10
+		baseTransport = t
+	})
+	if insecure {
+		t := baseTransport.Clone()
+		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
+		return t
+	}
+	return baseTransport
+}
+
+func client(o *Options) *auth.Client {
+	base := o.HTTPClient
+	if base == nil {
+		base = &http.Client{Transport: retry.NewTransport(transport(o.Insecure))}
+	}
+	c := &auth.Client{
+		Client:     base,
+		Cache:      auth.NewCache(),
+		Credential: credentials.Credential(o.Credentials),
+	}
+	c.SetUserAgent("axon/" + version.String())
+	return c
+}
+
+// Repository returns an oras-go client for a registry reference's repository.
+func Repository(ref reference.Ref, opts ...Option) (*remote.Repository, error) {
+	o, err := build(opts)
+	if err != nil {
+		return nil, err
+	}
+	return repository(ref, o)
+}
+
+func repository(ref reference.Ref, o *Options) (*remote.Repository, error) {
+	repo, err := remote.NewRepository(ref.RepositoryURL())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref.RepositoryURL(), err)
+	}
+	repo.PlainHTTP = o.PlainHTTP || IsLocalHost(ref.Registry)
+	repo.Client = client(o)
+	repo.SkipReferrersGC = true
+	return repo, nil
+}
+
+// Login checks credentials against a registry and stores them the docker way.
+func Login(ctx context.Context, registry, username, password string, opts ...Option) error {
+	o, err := build(opts)
+	if err != nil {
+		return err
+	}
+	reg, err := remote.NewRegistry(registry)
+	if err != nil {
+		return fmt.Errorf("login %s: %w", registry, err)
+	}
+	reg.PlainHTTP = o.PlainHTTP || IsLocalHost(registry)
+	reg.Client = client(o)
+	if err := credentials.Login(ctx, o.Credentials, reg, auth.Credential{Username: username, Password: password}); err != nil {
+		return fmt.Errorf("login %s: %s", registry, explain(err))
+	}
+	return nil
+}
+
+// Logout forgets the credentials of a registry.
+func Logout(ctx context.Context, registry string, opts ...Option) error {
+	o, err := build(opts)
+	if err != nil {
+		return err
+	}
+	if err := credentials.Logout(ctx, o.Credentials, registry); err != nil {
+		return fmt.Errorf("logout %s: %w", registry, err)
+	}
+	return nil
+}
+
+// explain turns registry errors into one line a user can act on.
+func explain(err error) string {
+	var ec *errcode.ErrorResponse
+	if errors.As(err, &ec) {
+		switch ec.StatusCode {
+		case http.StatusUnauthorized:
+			return "unauthorized: log in first (axon login " + ec.URL.Host + ") or check the credentials"
+		case http.StatusForbidden:
+			return "access denied by the registry"
+		case http.StatusNotFound:
+			return "not found in the registry"
+		}
+	}
+	if errors.Is(err, errdef.ErrNotFound) {
+		return "not found in the registry"
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Op == "dial" {
+		return fmt.Sprintf("cannot reach the registry (%v); is it running, and is the address right?", oe.Err)
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "server gave HTTP response to HTTPS client") {
+		return "the registry speaks plain HTTP; add --plain-http"
+	}
+	return msg
+}
+
+// DefaultTarget is the registry of `axon push` without a target: $AXON_REGISTRY
+// or localhost:5000.
+func DefaultTarget() string {
+	if r := os.Getenv("AXON_REGISTRY"); r != "" {
+		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(r, "http://"), "https://"), "/")
+	}
+	return DefaultRegistry
+}
+
+// Result is what a push or pull did.
+type Result struct {
+	Ref        string             // the registry reference
+	Descriptor ocispec.Descriptor // the package's manifest
+	Blobs      int                // blobs moved
+	Skipped    int                // blobs the target had already
+	Bytes      int64              // bytes moved
+	Elapsed    time.Duration
+}
