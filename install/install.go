@@ -1,0 +1,556 @@
+// Package install is `axon install`: a hub adapter fetches the model at an
+// immutable revision (verified, digest-cached downloads), the converter turns it
+// into ONNX (passthrough when the repository ships one), manifest.yaml is
+// generated (source, task, I/O schema, tokenizer, labels, resources, validation),
+// and the package is stored in the local store, tagged HUB/ID@VERSION as asked
+// and HUB/ID@REVISION.
+package install
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mlos-foundation/axon/adapters"
+	"github.com/mlos-foundation/axon/adapters/download"
+	"github.com/mlos-foundation/axon/adapters/hf"
+	"github.com/mlos-foundation/axon/adapters/local"
+	"github.com/mlos-foundation/axon/adapters/modelscope"
+	"github.com/mlos-foundation/axon/adapters/pytorch"
+	"github.com/mlos-foundation/axon/adapters/tfhub"
+	"github.com/mlos-foundation/axon/converter"
+	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/schemas"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// Options tune Install. Hub endpoints come from the environment the hubs' own
+// clients read (HF_ENDPOINT, HF_TOKEN, MODELSCOPE_DOMAIN, TFHUB_ENDPOINT,
+// AXON_GITHUB_API, GITHUB_TOKEN) unless set here.
+type Options struct {
+	Home      string            // local store ($AXON_HOME, default ~/.axon)
+	Store     *store.Store      // an open store; overrides Home
+	Converter converter.Options // backend (auto|local|docker), tolerance...
+	Include   []string          // globs of repository files to fetch as well
+	Exclude   []string          // globs of repository files not to fetch
+	Parallel  int               // files downloaded at once (default 4)
+	Name      string            // NAMESPACE/NAME to store the package as (default HUB/ID)
+	Force     bool              // convert and pack again even when the revision is stored
+	Progress  download.Progress // download progress; nil: none
+	Client    *http.Client      // for every hub request; nil: default
+	Log       *slog.Logger
+
+	// Endpoint overrides, mostly for tests; "" = environment / public hub.
+	HFEndpoint, HFToken string
+	GitHubAPI           string
+	TFHubEndpoint       string
+	ModelScopeEndpoint  string
+}
+
+// Result is what Install did.
+type Result struct {
+	Ref        adapters.Ref
+	Tags       []string // local references now naming the package
+	Descriptor ocispec.Descriptor
+	Manifest   *schemas.Manifest
+	Model      *adapters.Model // what was fetched (downloaded / cached counts)
+	Backend    string          // converter backend: passthrough, local, docker; "" when reused
+	Reused     bool            // the revision was already packaged: nothing converted or packed
+}
+
+func (o *Options) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Adapter returns the adapter for a hub, configured from o and the environment.
+func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter, error) {
+	switch hub {
+	case adapters.HubHF:
+		a := hf.New(engine)
+		if o.HFEndpoint != "" {
+			a.Endpoint = strings.TrimRight(o.HFEndpoint, "/")
+		}
+		if o.HFToken != "" {
+			a.Token = o.HFToken
+		}
+		a.Include, a.Exclude = o.Include, o.Exclude
+		return a, nil
+	case adapters.HubPyTorch:
+		a := pytorch.New(engine)
+		if o.GitHubAPI != "" {
+			a.API = strings.TrimRight(o.GitHubAPI, "/")
+		}
+		return a, nil
+	case adapters.HubTFHub:
+		a := tfhub.New(engine)
+		if o.TFHubEndpoint != "" {
+			a.Endpoint = strings.TrimRight(o.TFHubEndpoint, "/")
+		}
+		return a, nil
+	case adapters.HubModelScope:
+		a := modelscope.New(engine)
+		if o.ModelScopeEndpoint != "" {
+			a.Endpoint = strings.TrimRight(o.ModelScopeEndpoint, "/")
+		}
+		a.Include, a.Exclude = o.Include, o.Exclude
+		return a, nil
+	case adapters.HubLocal:
+		return local.Adapter{}, nil
+	}
+	return nil, fmt.Errorf("%w: unknown hub %q", adapters.ErrBadRef, hub)
+}
+
+// Install fetches, converts, packages and stores the model named by rawRef.
+func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) {
+	ref, err := adapters.ParseRef(rawRef)
+	if err != nil {
+		return nil, err
+	}
+	st := opts.Store
+	if st == nil {
+		if st, err = store.Open(opts.Home); err != nil {
+			return nil, fmt.Errorf("install: %w", err)
+		}
+	}
+	repo, err := PackageName(ref, opts.Name)
+	if err != nil {
+		return nil, err
+	}
+	engine := &download.Engine{
+		CacheDir: filepath.Join(st.Path(), "cache", "hub"),
+		Client:   opts.Client, Parallel: opts.Parallel, Progress: opts.Progress, Log: opts.log(),
+	}
+	adapter, err := opts.Adapter(ref.Hub, engine)
+	if err != nil {
+		return nil, err
+	}
+	tmpRoot := filepath.Join(st.Path(), "tmp")
+	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	work, err := os.MkdirTemp(tmpRoot, "install-")
+	if err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	defer os.RemoveAll(work)
+
+	log := opts.log()
+	start := time.Now()
+	m, err := adapter.Fetch(ctx, ref, filepath.Join(work, "src"))
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	log.Info("fetched", "ref", ref.String(), "revision", m.Revision, "files", len(m.Files),
+		"downloaded", m.Downloaded, "cached", m.Cached, "bytes", m.DownloadedBytes, "took", time.Since(start))
+
+	revTag := VersionTag(m.Revision)
+	tags := []string{repo + "@" + revTag}
+	if asked := VersionTag(ref.VersionOrLatest()); asked != revTag {
+		tags = append([]string{repo + "@" + asked}, tags...)
+	}
+	res := &Result{Ref: ref, Model: m, Tags: tags}
+
+	// The same revision packaged before (same adapter output): tag it again, convert nothing.
+	if !opts.Force {
+		if desc, err := st.Resolve(ctx, repo+"@"+revTag); err == nil {
+			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision {
+				for _, t := range tags {
+					if err := st.Tag(ctx, desc, t); err != nil {
+						return nil, fmt.Errorf("install: %w", err)
+					}
+				}
+				res.Descriptor, res.Manifest, res.Reused = desc, man, true
+				return res, nil
+			}
+		}
+	}
+
+	out := filepath.Join(work, "pkg")
+	in := converter.Input{
+		Dir: m.Dir, Framework: m.Framework, Kind: m.Kind, Entrypoint: m.Entrypoint, Task: m.Task,
+		Files: m.Files, Extra: map[string]string{},
+	}
+	for k, v := range m.Extra {
+		in.Extra[k] = v
+	}
+	if th := m.Extra["TORCH_HOME"]; th != "" {
+		in.Extra[converter.ExtraTorchHome] = th
+	}
+	copts := opts.Converter
+	if copts.Logger == nil {
+		copts.Logger = log
+	}
+	cres, err := converter.Convert(ctx, in, out, copts)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	res.Backend = cres.Backend
+	if err := placeSideFiles(m, out); err != nil {
+		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	man, err := Manifest(ref, m, cres, out)
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	ns, name, _ := strings.Cut(repo, "/")
+	man.Namespace, man.Name, man.Version = ns, name, revTag
+	desc, err := artifact.Pack(ctx, out, st, artifact.WithManifest(man), artifact.WithTempDir(tmpRoot))
+	if err != nil {
+		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	for _, t := range tags {
+		if err := st.Tag(ctx, desc, t); err != nil {
+			return nil, fmt.Errorf("install %s: %w", ref, err)
+		}
+	}
+	if packed, err := readPackageManifest(ctx, st, desc); err == nil {
+		man = packed
+	}
+	res.Descriptor, res.Manifest = desc, man
+	log.Info("installed", "ref", ref.String(), "digest", desc.Digest, "took", time.Since(start))
+	return res, nil
+}
+
+func readPackageManifest(ctx context.Context, st *store.Store, desc ocispec.Descriptor) (*schemas.Manifest, error) {
+	om, err := st.ReadManifest(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	return st.ReadPackageManifest(ctx, om)
+}
+
+var badChars = regexp.MustCompile(`[^a-z0-9._/-]+`)
+
+// PackageName is the local repository a reference installs to: HUB/ID in lower
+// case (hf/bert-base-uncased, pytorch/pytorch/vision/resnet50), local/DIRNAME for
+// directories, or name when given.
+func PackageName(ref adapters.Ref, name string) (string, error) {
+	if name == "" {
+		id := ref.ID
+		if ref.Hub == adapters.HubLocal {
+			id = filepath.Base(ref.ID)
+		}
+		name = ref.Hub + "/" + badChars.ReplaceAllString(strings.ToLower(id), "-")
+	}
+	if !reference.ValidRepository(name) || !strings.Contains(name, "/") {
+		return "", fmt.Errorf("install: %q is no valid package name NAMESPACE/NAME (lower-case letters, digits, . _ -); give --name", name)
+	}
+	return name, nil
+}
+
+// VersionTag turns a hub revision into a valid tag (refs/pr/1 → refs-pr-1).
+func VersionTag(v string) string {
+	t := regexp.MustCompile(`[^A-Za-z0-9._-]+`).ReplaceAllString(v, "-")
+	t = strings.TrimLeft(t, ".-")
+	if len(t) > 128 {
+		t = t[:128]
+	}
+	if t == "" {
+		return reference.DefaultVersion
+	}
+	return t
+}
+
+// sideFile reports whether a fetched file belongs next to model.onnx in the
+// package: configuration, tokenizer, preprocessing and documentation files.
+func sideFile(p string) bool {
+	if strings.Contains(p, "/") {
+		return false
+	}
+	lower := strings.ToLower(p)
+	switch path.Ext(lower) {
+	case ".json", ".txt", ".model", ".md":
+		return true
+	}
+	return strings.HasPrefix(lower, "license") || strings.HasPrefix(lower, "readme") || strings.HasPrefix(lower, "notice")
+}
+
+// placeSideFiles links the configuration, tokenizer and doc files into the
+// package directory (the converter writes model.onnx and original/).
+func placeSideFiles(m *adapters.Model, out string) error {
+	for _, f := range m.Files {
+		if !sideFile(f) {
+			continue
+		}
+		dst := filepath.Join(out, f)
+		if _, err := os.Stat(dst); err == nil {
+			continue
+		}
+		src := filepath.Join(m.Dir, f)
+		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		if err := linkOrCopy(src, dst); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	o, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(o, in); err != nil {
+		o.Close()
+		return err
+	}
+	return o.Close()
+}
+
+// hfConfig is what manifest.yaml takes from a transformers config.json.
+type hfConfig struct {
+	Architectures []string          `json:"architectures"`
+	ID2Label      map[string]string `json:"id2label"`
+	ModelType     string            `json:"model_type"`
+	MaxPosition   int               `json:"max_position_embeddings"`
+}
+
+// Manifest builds manifest.yaml for the converted model in out: source, task,
+// framework, format, tokenizer and image preprocessing, labels, validation.
+// Files, I/O schema and resources are filled in by artifact.Pack from the files.
+func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out string) (*schemas.Manifest, error) {
+	man := &schemas.Manifest{
+		APIVersion: schemas.APIVersion, Kind: schemas.Kind,
+		License: m.License,
+		Source: &schemas.Source{
+			Hub: m.Hub, ID: m.ID, Revision: m.Revision, URL: m.URL, License: m.License, Created: normTime(m.Created),
+		},
+		Framework:  cres.Framework,
+		Format:     cres.Format,
+		Task:       m.Task,
+		Validation: cres.Validation,
+	}
+	if man.Format.Name == "" {
+		man.Format.Name = "onnx"
+	}
+	if man.Format.Model == "" {
+		man.Format.Model = cres.Model
+	}
+	if man.Framework.Name == "" {
+		man.Framework.Name = m.Framework
+	}
+	// A transformers repository that ships its own ONNX export: say so.
+	if m.Hub == adapters.HubLocal {
+		man.Source.ID = filepath.Base(m.ID)
+	}
+	var cfg hfConfig
+	if b, err := os.ReadFile(filepath.Join(out, "config.json")); err == nil {
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			return nil, fmt.Errorf("config.json: %w", err)
+		}
+	}
+	if man.Task == "" {
+		man.Task = taskFromArchitectures(cfg.Architectures)
+	}
+	if len(cfg.Architectures) > 0 {
+		man.Description = fmt.Sprintf("%s (%s) from %s", m.ID, strings.Join(cfg.Architectures, ", "), m.Hub)
+	} else {
+		man.Description = fmt.Sprintf("%s from %s", m.ID, m.Hub)
+	}
+	if labels, err := labelsOf(cfg.ID2Label); err != nil {
+		return nil, err
+	} else if len(labels) > 0 {
+		man.Labels = labels
+	}
+	pre := &schemas.Preprocessing{}
+	if tok := tokenizer(out); tok != nil {
+		pre.Tokenizer = tok
+	}
+	if img := imagePre(out); img != nil {
+		pre.Image = img
+	}
+	if pre.Tokenizer != nil || pre.Image != nil {
+		man.Preprocessing = pre
+	}
+	return man, nil
+}
+
+func normTime(s string) string {
+	if s == "" {
+		return ""
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.RFC3339, "2006-01-02T15:04:05.000Z"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format(time.RFC3339)
+		}
+	}
+	return ""
+}
+
+func labelsOf(id2label map[string]string) ([]string, error) {
+	if len(id2label) == 0 {
+		return nil, nil
+	}
+	labels := make([]string, len(id2label))
+	for k, v := range id2label {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= len(id2label) {
+			return nil, fmt.Errorf("config.json: id2label key %q is no class index 0..%d", k, len(id2label)-1)
+		}
+		labels[i] = v
+	}
+	return labels, nil
+}
+
+var archTasks = []struct{ suffix, task string }{
+	{"ForSequenceClassification", "text-classification"},
+	{"ForTokenClassification", "token-classification"},
+	{"ForQuestionAnswering", "question-answering"},
+	{"ForMaskedLM", "fill-mask"},
+	{"ForCausalLM", "text-generation"},
+	{"ForConditionalGeneration", "text2text-generation"},
+	{"ForImageClassification", "image-classification"},
+	{"ForObjectDetection", "object-detection"},
+	{"ForMultipleChoice", "multiple-choice"},
+	{"Model", "feature-extraction"},
+}
+
+func taskFromArchitectures(archs []string) string {
+	for _, a := range archs {
+		for _, at := range archTasks {
+			if strings.HasSuffix(a, at.suffix) {
+				return at.task
+			}
+		}
+	}
+	return ""
+}
+
+var tokenizerNames = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
+	"special_tokens_map.json", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model"}
+
+func tokenizer(out string) *schemas.Tokenizer {
+	var files []string
+	for _, n := range tokenizerNames {
+		if fi, err := os.Stat(filepath.Join(out, n)); err == nil && fi.Mode().IsRegular() {
+			files = append(files, n)
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	sort.Strings(files)
+	tok := &schemas.Tokenizer{Files: files}
+	if b, err := os.ReadFile(filepath.Join(out, "tokenizer.json")); err == nil {
+		var tj struct {
+			Model struct {
+				Type string `json:"type"`
+			} `json:"model"`
+		}
+		if json.Unmarshal(b, &tj) == nil {
+			tok.Type = strings.ToLower(tj.Model.Type)
+		}
+	}
+	if tok.Type == "" {
+		switch {
+		case contains(files, "vocab.txt"):
+			tok.Type = "wordpiece"
+		case contains(files, "merges.txt"):
+			tok.Type = "bpe"
+		case contains(files, "spiece.model") || contains(files, "sentencepiece.bpe.model"):
+			tok.Type = "unigram"
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(out, "tokenizer_config.json")); err == nil {
+		var tc struct {
+			ModelMaxLength float64 `json:"model_max_length"`
+		}
+		// Some configs say 1e30 for "no limit".
+		if json.Unmarshal(b, &tc) == nil && tc.ModelMaxLength > 0 && tc.ModelMaxLength <= 1<<20 {
+			tok.MaxLength = int(tc.ModelMaxLength)
+		}
+	}
+	return tok
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// imagePre reads a transformers preprocessor_config.json.
+func imagePre(out string) *schemas.Image {
+	b, err := os.ReadFile(filepath.Join(out, "preprocessor_config.json"))
+	if err != nil {
+		return nil
+	}
+	var pc struct {
+		Size      json.RawMessage `json:"size"`
+		CropSize  json.RawMessage `json:"crop_size"`
+		ImageMean []float64       `json:"image_mean"`
+		ImageStd  []float64       `json:"image_std"`
+	}
+	if json.Unmarshal(b, &pc) != nil {
+		return nil
+	}
+	size := parseSize(pc.CropSize)
+	if size == nil {
+		size = parseSize(pc.Size)
+	}
+	if size == nil {
+		return nil
+	}
+	return &schemas.Image{Size: size, Mean: pc.ImageMean, Std: pc.ImageStd}
+}
+
+func parseSize(raw json.RawMessage) []int {
+	if len(raw) == 0 {
+		return nil
+	}
+	var n int
+	if json.Unmarshal(raw, &n) == nil && n > 0 {
+		return []int{n, n}
+	}
+	var hw struct {
+		Height, Width, ShortestEdge int
+	}
+	var m map[string]int
+	if json.Unmarshal(raw, &m) == nil {
+		hw.Height, hw.Width, hw.ShortestEdge = m["height"], m["width"], m["shortest_edge"]
+		if hw.Height > 0 && hw.Width > 0 {
+			return []int{hw.Height, hw.Width}
+		}
+		if hw.ShortestEdge > 0 {
+			return []int{hw.ShortestEdge, hw.ShortestEdge}
+		}
+	}
+	return nil
+}
+
+// IsNotFound reports whether err says the model, revision or file does not exist.
+func IsNotFound(err error) bool { return errors.Is(err, adapters.ErrNotFound) }
