@@ -1,0 +1,165 @@
+// Package client talks to mlosd's seed API: register, unregister, list and
+// infer, callable from Go without the CLI.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mlos-foundation/axon/runtime"
+)
+
+// EnvURL names the environment variable with mlosd's address.
+const EnvURL = "MLOS_URL"
+
+// DefaultURL is where mlosd listens by default.
+const DefaultURL = "http://localhost:8080"
+
+// Client is an mlosd client.
+type Client struct {
+	base string
+	http *http.Client
+}
+
+// New returns a client for baseURL ("" = $MLOS_URL, then DefaultURL).
+func New(baseURL string) *Client {
+	if baseURL == "" {
+		baseURL = os.Getenv(EnvURL)
+	}
+	if baseURL == "" {
+		baseURL = DefaultURL
+	}
+	if !strings.Contains(baseURL, "://") {
+		baseURL = "http://" + baseURL
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 10 * time.Minute}}
+}
+
+// WithHTTPClient replaces the HTTP client.
+func (c *Client) WithHTTPClient(h *http.Client) *Client { c.http = h; return c }
+
+// URL is the server's base URL.
+func (c *Client) URL() string { return c.base }
+
+// Error is a non-2xx answer.
+type Error struct {
+	Status  int
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("mlosd: %s (HTTP %d)", e.Message, e.Status)
+}
+
+// escapeName keeps the namespace's slashes as path separators.
+func escapeName(name string) string {
+	parts := strings.Split(name, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("mlosd at %s: %w (is it running? set %s)", c.base, err, EnvURL)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(b))
+		if json.Unmarshal(b, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		return &Error{Status: resp.StatusCode, Message: msg}
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("decode answer of %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+// Register asks mlosd to pull ref and serve it (name "" = the package's own).
+func (c *Client) Register(ctx context.Context, ref, name string) (*runtime.Info, error) {
+	var info runtime.Info
+	if err := c.do(ctx, http.MethodPost, "/models", map[string]string{"ref": ref, "name": name}, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Unregister stops serving a model.
+func (c *Client) Unregister(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/models/"+escapeName(name), nil, nil)
+}
+
+// List returns the registered models.
+func (c *Client) List(ctx context.Context) ([]runtime.Info, error) {
+	var out struct {
+		Models []runtime.Info `json:"models"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/models", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Models, nil
+}
+
+// Get returns one model.
+func (c *Client) Get(ctx context.Context, name string) (*runtime.Info, error) {
+	var info runtime.Info
+	if err := c.do(ctx, http.MethodGet, "/models/"+escapeName(name), nil, &info); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// Result is an inference answer.
+type Result struct {
+	Output  json.RawMessage `json:"output"`
+	Latency string          `json:"latency"`
+}
+
+// Infer sends {"input": input, "parameters": params} to the seed API.
+func (c *Client) Infer(ctx context.Context, name string, input any, params map[string]any) (*Result, error) {
+	var res Result
+	req := map[string]any{"input": input}
+	if len(params) > 0 {
+		req["parameters"] = params
+	}
+	if err := c.do(ctx, http.MethodPost, "/models/"+escapeName(name)+"/inference", req, &res); err != nil {
+		return nil, err
+	}
+	return &res, nil
+}

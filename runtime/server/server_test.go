@@ -1,0 +1,422 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/client"
+	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/runtime/server"
+)
+
+type env struct {
+	url    string
+	cl     *client.Client
+	layout string
+}
+
+func start(t *testing.T, maxBody int64) *env {
+	t.Helper()
+	m, err := runtime.NewManager(context.Background(), runtime.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t), Batch: runtime.BatchOptions{MaxBatchSize: 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	s := server.New(m, server.Options{MaxBody: maxBody})
+	s.SetReady(true)
+	ts := httptest.NewServer(s.Handler())
+	t.Cleanup(ts.Close)
+	layout := t.TempDir()
+	runtimetest.Package{Namespace: "test", Name: "affine", Version: "1.0.0", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "affine")
+	runtimetest.Package{Namespace: "test", Name: "half", Version: "1", Model: runtimetest.HalfModel(t)}.Layout(t, layout, "half")
+	runtimetest.Package{Namespace: "test", Name: "strings", Version: "1", Model: runtimetest.StringModel(t)}.Layout(t, layout, "strings")
+	return &env{url: ts.URL, cl: client.New(ts.URL), layout: layout}
+}
+
+func (e *env) register(t *testing.T, tag string) *runtime.Info {
+	t.Helper()
+	info, err := e.cl.Register(context.Background(), "oci-layout://"+e.layout+":"+tag, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func call(t *testing.T, method, url string, body []byte, hdr map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, b
+}
+
+func wantStatus(t *testing.T, what string, got, want int, body []byte, mention string) {
+	t.Helper()
+	if got != want {
+		t.Fatalf("%s: HTTP %d %s, want %d", what, got, body, want)
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if want >= 400 {
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			t.Fatalf("%s: error body %s is not {\"error\": ...}", what, body)
+		}
+		if mention != "" && !strings.Contains(e.Error, mention) {
+			t.Fatalf("%s: error %q does not mention %q", what, e.Error, mention)
+		}
+	}
+}
+
+func TestSeedAPI(t *testing.T) {
+	e := start(t, 0)
+	ctx := context.Background()
+	info := e.register(t, "affine")
+	if info.Name != "test/affine" || info.State != runtime.StateReady || !strings.HasPrefix(info.Digest, "sha256:") {
+		t.Fatalf("register answered %+v", info)
+	}
+	list, err := e.cl.List(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "test/affine" {
+		t.Fatalf("list %+v %v", list, err)
+	}
+	got, err := e.cl.Get(ctx, "test/affine")
+	if err != nil || got.Inputs[0].Shape != "[batch,3]" {
+		t.Fatalf("get %+v %v", got, err)
+	}
+
+	x := [3]float32{0.5, -1, 2}
+	res, err := e.cl.Infer(ctx, "test/affine", [][]float32{x[:]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string][][]float64
+	if err := json.Unmarshal(res.Output, &out); err != nil {
+		t.Fatalf("output %s: %v", res.Output, err)
+	}
+	want := runtimetest.AffineRef(x)
+	for j := range want {
+		if math.Abs(out["y"][0][j]-float64(want[j])) > 1e-5 {
+			t.Fatalf("output %v, want %v", out["y"], want)
+		}
+	}
+	if res.Latency == "" || !strings.HasSuffix(res.Latency, "s") {
+		t.Fatalf("latency %q", res.Latency)
+	}
+	// Named inputs.
+	if _, err := e.cl.Infer(ctx, "test/affine", map[string]any{"x": [][]float32{x[:], x[:]}}, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Bad input.
+	for _, c := range []struct {
+		body, mention string
+		status        int
+	}{
+		{`{"input": [[1, 2]]}`, `"x"`, 400},
+		{`{"input": {"x": [[1, 2, 3]], "z": [1]}}`, `"z"`, 400},
+		{`{"input": [["a", 2, 3]]}`, `"x"`, 400},
+		{`{"input": {}}`, `missing input "x"`, 400},
+		{`{"input": "some text"}`, "tokenizer", 400},
+		{`{"nope": 1}`, "input", 400},
+		{`not json`, "JSON", 400},
+	} {
+		code, _, b := call(t, "POST", e.url+"/models/test/affine/inference", []byte(c.body), nil)
+		wantStatus(t, c.body, code, c.status, b, c.mention)
+	}
+	code, _, b := call(t, "POST", e.url+"/models/no/such/inference", []byte(`{"input": [1]}`), nil)
+	wantStatus(t, "unknown model", code, 404, b, "no/such")
+	code, _, b = call(t, "POST", e.url+"/models", []byte(`{"ref": "oci-layout://`+e.layout+`@sha256:`+strings.Repeat("0", 64)+`"}`), nil)
+	wantStatus(t, "unknown digest", code, 404, b, "")
+	code, _, b = call(t, "POST", e.url+"/models", []byte(`{}`), nil)
+	wantStatus(t, "no ref", code, 400, b, "ref")
+
+	var ce *client.Error
+	if err := e.cl.Unregister(ctx, "test/affine"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cl.Get(ctx, "test/affine"); !errors.As(err, &ce) || ce.Status != 404 {
+		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := start(t, 1024)
+	e.register(t, "affine")
+	big := `{"input": [[` + strings.Repeat("1,", 2000) + `1]]}`
+	code, _, b := call(t, "POST", e.url+"/models/test/affine/inference", []byte(big), nil)
+	wantStatus(t, "oversized body", code, http.StatusRequestEntityTooLarge, b, "")
+}
+
+func v2(t *testing.T, e *env, model string, req any) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	code, _, b := call(t, "POST", e.url+"/v2/models/"+model+"/infer", body, nil)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("v2 answer %s: %v", b, err)
+	}
+	return code, out
+}
+
+func TestV2(t *testing.T) {
+	e := start(t, 0)
+	e.register(t, "affine")
+	e.register(t, "half")
+	e.register(t, "strings")
+
+	for _, p := range []string{"/v2", "/v2/health/live", "/v2/health/ready", "/v2/models/test/affine", "/v2/models/test/affine/ready", "/v2/models/test/affine/versions/1.0.0", "/v2/models/test/affine/versions/1.0.0/ready", "/healthz"} {
+		code, _, b := call(t, "GET", e.url+p, nil, nil)
+		if code != 200 {
+			t.Fatalf("GET %s: %d %s", p, code, b)
+		}
+	}
+	_, _, b := call(t, "GET", e.url+"/v2/models/test/affine", nil, nil)
+	var md struct {
+		Name   string `json:"name"`
+		Inputs []struct {
+			Name, Datatype string
+			Shape          []int64
+		} `json:"inputs"`
+	}
+	json.Unmarshal(b, &md)
+	if md.Name != "test/affine" || len(md.Inputs) != 1 || md.Inputs[0].Datatype != "FP32" || md.Inputs[0].Shape[0] != -1 || md.Inputs[0].Shape[1] != 3 {
+		t.Fatalf("metadata %s", b)
+	}
+	code, _, b := call(t, "GET", e.url+"/v2/models/test/affine/versions/9/ready", nil, nil)
+	wantStatus(t, "unknown version", code, 404, b, "version")
+
+	// JSON, nested data, id echoed, output selection.
+	x := [][3]float32{{1, 2, 3}, {-3, 0.25, 1}}
+	code, out := v2(t, e, "test/affine", map[string]any{
+		"id":      "req-7",
+		"inputs":  []any{map[string]any{"name": "x", "shape": []int{2, 3}, "datatype": "FP32", "data": [][]float32{x[0][:], x[1][:]}}},
+		"outputs": []any{map[string]any{"name": "y"}},
+	})
+	if code != 200 || out["id"] != "req-7" || out["model_name"] != "test/affine" {
+		t.Fatalf("v2 infer %d %v", code, out)
+	}
+	o := out["outputs"].([]any)[0].(map[string]any)
+	data := o["data"].([]any)
+	for i, r := range x {
+		want := runtimetest.AffineRef(r)
+		for j := range want {
+			if math.Abs(data[i*2+j].(float64)-float64(want[j])) > 1e-5 {
+				t.Fatalf("v2 data %v, want row %d = %v", data, i, want)
+			}
+		}
+	}
+	if o["datatype"] != "FP32" || len(o["shape"].([]any)) != 2 {
+		t.Fatalf("v2 output %v", o)
+	}
+
+	// Bad requests name the input and what was expected.
+	for _, c := range []struct {
+		in      map[string]any
+		mention string
+	}{
+		{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP64", "data": []float64{1, 2, 3}}, "expected FP32"},
+		{map[string]any{"name": "x", "shape": []int{1, 4}, "datatype": "FP32", "data": []float64{1, 2, 3, 4}}, "[batch,3]"},
+		{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP32", "data": []float64{1, 2}}, `"x"`},
+		{map[string]any{"name": "w", "shape": []int{1, 3}, "datatype": "FP32", "data": []float64{1, 2, 3}}, `"w"`},
+		{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FLOAT", "data": []float64{1, 2, 3}}, "datatype"},
+	} {
+		code, out := v2(t, e, "test/affine", map[string]any{"inputs": []any{c.in}})
+		if code != 400 || !strings.Contains(out["error"].(string), c.mention) {
+			t.Fatalf("%v: %d %v, want 400 mentioning %s", c.in, code, out, c.mention)
+		}
+	}
+	code, out = v2(t, e, "test/affine", map[string]any{"inputs": []any{}})
+	if code != 400 {
+		t.Fatalf("no inputs: %d %v", code, out)
+	}
+	code, out = v2(t, e, "test/nope", map[string]any{"inputs": []any{}})
+	if code != 404 {
+		t.Fatalf("unknown model: %d %v", code, out)
+	}
+
+	// FP16 in JSON.
+	code, out = v2(t, e, "test/half", map[string]any{"inputs": []any{map[string]any{"name": "h", "shape": []int{1, 2}, "datatype": "FP16", "data": []float64{1.5, -3}}}})
+	if code != 200 {
+		t.Fatalf("fp16: %d %v", code, out)
+	}
+	hd := out["outputs"].([]any)[0].(map[string]any)
+	if hd["datatype"] != "FP16" || hd["data"].([]any)[0].(float64) != 3 || hd["data"].([]any)[1].(float64) != -6 {
+		t.Fatalf("fp16 output %v", hd)
+	}
+
+	// BYTES in JSON.
+	code, out = v2(t, e, "test/strings", map[string]any{"inputs": []any{map[string]any{"name": "s", "shape": []int{2}, "datatype": "BYTES", "data": []string{"alpha", "βeta"}}}})
+	if code != 200 {
+		t.Fatalf("bytes: %d %v", code, out)
+	}
+	sd := out["outputs"].([]any)[0].(map[string]any)["data"].([]any)
+	if sd[0] != "alpha" || sd[1] != "βeta" {
+		t.Fatalf("bytes output %v", sd)
+	}
+}
+
+// binaryCall sends a request with the binary tensor data extension.
+func binaryCall(t *testing.T, e *env, model string, head map[string]any, blobs ...[]byte) (map[string]any, []byte) {
+	t.Helper()
+	h, _ := json.Marshal(head)
+	body := append([]byte(nil), h...)
+	for _, b := range blobs {
+		body = append(body, b...)
+	}
+	code, hdr, b := call(t, "POST", e.url+"/v2/models/"+model+"/infer", body, map[string]string{server.HeaderInferenceLength: strconv.Itoa(len(h)), "Content-Type": "application/octet-stream"})
+	if code != 200 {
+		t.Fatalf("binary infer %s: %d %s", model, code, b)
+	}
+	n, err := strconv.Atoi(hdr.Get(server.HeaderInferenceLength))
+	if err != nil || n > len(b) {
+		t.Fatalf("answer header %q for %d bytes", hdr.Get(server.HeaderInferenceLength), len(b))
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b[:n], &out); err != nil {
+		t.Fatal(err)
+	}
+	return out, b[n:]
+}
+
+func TestV2Binary(t *testing.T) {
+	e := start(t, 0)
+	e.register(t, "affine")
+	e.register(t, "half")
+	e.register(t, "strings")
+
+	x := []float32{1, 2, 3, 0.5, -1, 2}
+	raw := make([]byte, 0, 24)
+	for _, v := range x {
+		raw = binary.LittleEndian.AppendUint32(raw, math.Float32bits(v))
+	}
+	out, rest := binaryCall(t, e, "test/affine", map[string]any{
+		"inputs":     []any{map[string]any{"name": "x", "shape": []int{2, 3}, "datatype": "FP32", "parameters": map[string]any{"binary_data_size": len(raw)}}},
+		"parameters": map[string]any{"binary_data_output": true},
+	}, raw)
+	o := out["outputs"].([]any)[0].(map[string]any)
+	if int(o["parameters"].(map[string]any)["binary_data_size"].(float64)) != 16 || len(rest) != 16 {
+		t.Fatalf("binary output %v with %d bytes", o, len(rest))
+	}
+	for i := 0; i < 2; i++ {
+		want := runtimetest.AffineRef([3]float32(x[i*3 : i*3+3]))
+		for j := 0; j < 2; j++ {
+			got := math.Float32frombits(binary.LittleEndian.Uint32(rest[(i*2+j)*4:]))
+			if math.Abs(float64(got-want[j])) > 1e-5 {
+				t.Fatalf("row %d: %v, want %v", i, got, want)
+			}
+		}
+	}
+
+	// FP16 both ways in binary.
+	hraw := binary.LittleEndian.AppendUint16(binary.LittleEndian.AppendUint16(nil, 0x3c00), 0xb800) // 1, -0.5
+	out, rest = binaryCall(t, e, "test/half", map[string]any{
+		"inputs":  []any{map[string]any{"name": "h", "shape": []int{1, 2}, "datatype": "FP16", "parameters": map[string]any{"binary_data_size": 4}}},
+		"outputs": []any{map[string]any{"name": "out", "parameters": map[string]any{"binary_data": true}}},
+	}, hraw)
+	if len(rest) != 4 || binary.LittleEndian.Uint16(rest) != 0x4000 || binary.LittleEndian.Uint16(rest[2:]) != 0xbc00 {
+		t.Fatalf("fp16 binary output % x (%v)", rest, out)
+	}
+
+	// BYTES: 4-byte little-endian length before each element.
+	var sraw []byte
+	for _, s := range []string{"x", "", "zeta"} {
+		sraw = binary.LittleEndian.AppendUint32(sraw, uint32(len(s)))
+		sraw = append(sraw, s...)
+	}
+	out, rest = binaryCall(t, e, "test/strings", map[string]any{
+		"inputs":     []any{map[string]any{"name": "s", "shape": []int{3}, "datatype": "BYTES", "parameters": map[string]any{"binary_data_size": len(sraw)}}},
+		"parameters": map[string]any{"binary_data_output": true},
+	}, sraw)
+	if !bytes.Equal(rest, sraw) {
+		t.Fatalf("bytes binary output % x, want % x (%v)", rest, sraw, out)
+	}
+
+	// Claimed sizes must add up.
+	h, _ := json.Marshal(map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{2, 3}, "datatype": "FP32", "parameters": map[string]any{"binary_data_size": 100}}}})
+	code, _, b := call(t, "POST", e.url+"/v2/models/test/affine/infer", append(h, raw...), map[string]string{server.HeaderInferenceLength: strconv.Itoa(len(h))})
+	wantStatus(t, "short binary", code, 400, b, `"x"`)
+	code, _, b = call(t, "POST", e.url+"/v2/models/test/affine/infer", h, map[string]string{server.HeaderInferenceLength: "99999"})
+	wantStatus(t, "long header", code, 400, b, server.HeaderInferenceLength)
+}
+
+func TestRepositoryAndMetrics(t *testing.T) {
+	e := start(t, 0)
+	e.register(t, "affine")
+	if _, err := e.cl.Infer(context.Background(), "test/affine", []float32{1, 2, 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	call(t, "POST", e.url+"/models/test/affine/inference", []byte(`{"input": [1]}`), nil)
+
+	code, _, b := call(t, "POST", e.url+"/v2/repository/index", nil, nil)
+	if code != 200 || !strings.Contains(string(b), `"state":"READY"`) {
+		t.Fatalf("index %d %s", code, b)
+	}
+	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/affine/unload", nil, nil)
+	if code != 200 {
+		t.Fatalf("unload %d %s", code, b)
+	}
+	code, _, _ = call(t, "GET", e.url+"/v2/models/test/affine/ready", nil, nil)
+	if code != 503 {
+		t.Fatalf("ready after unload: %d", code)
+	}
+	code, out := v2(t, e, "test/affine", map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP32", "data": []float32{1, 2, 3}}}})
+	if code != 503 {
+		t.Fatalf("infer after unload: %d %v", code, out)
+	}
+	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/affine/load", nil, nil)
+	if code != 200 {
+		t.Fatalf("load %d %s", code, b)
+	}
+	code, _, _ = call(t, "GET", e.url+"/v2/models/test/affine/ready", nil, nil)
+	if code != 200 {
+		t.Fatalf("ready after load: %d", code)
+	}
+	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/nope/load", nil, nil)
+	wantStatus(t, "load unknown", code, 404, b, "")
+
+	_, _, b = call(t, "GET", e.url+"/metrics", nil, nil)
+	for _, want := range []string{
+		`nv_inference_request_success{model="test/affine",version="1.0.0"} 1`,
+		`nv_inference_request_failure{model="test/affine",version="1.0.0"} 2`,
+		`nv_inference_count{model="test/affine",version="1.0.0"} 1`,
+		`nv_inference_exec_count{model="test/affine",version="1.0.0"} 1`,
+		`nv_inference_compute_infer_duration_us{model="test/affine"`,
+		`nv_inference_queue_duration_us{model="test/affine"`,
+		`nv_inference_request_duration_us{model="test/affine"`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("metrics lack %s in\n%s", want, b)
+		}
+	}
+	_, _, b = call(t, "GET", e.url+"/openapi.json", nil, nil)
+	var doc struct {
+		OpenAPI string         `json:"openapi"`
+		Paths   map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/models/{name}/inference"] == nil || doc.Paths["/v2/models/{name}/infer"] == nil {
+		t.Fatalf("openapi.json: %v %s", err, b[:min(len(b), 200)])
+	}
+}
