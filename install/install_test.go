@@ -1,0 +1,253 @@
+package install_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mlos-foundation/axon/adapters"
+	"github.com/mlos-foundation/axon/adapters/hubtest"
+	"github.com/mlos-foundation/axon/converter"
+	"github.com/mlos-foundation/axon/install"
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/schemas"
+)
+
+func bertHub(t *testing.T) (*hubtest.HF, string) {
+	h := hubtest.NewHF(t)
+	h.PageSize = 4
+	sha := h.MustPush(t, hubtest.HFRepo{
+		ID: "google-bert/bert-base-uncased", Aliases: []string{"bert-base-uncased"},
+		LibraryName: "transformers", License: "apache-2.0", Files: hubtest.TinyBERT(),
+	})
+	return h, sha
+}
+
+func checkBERTManifest(t *testing.T, m *schemas.Manifest, sha string) {
+	t.Helper()
+	if m.Source == nil || m.Source.Hub != "hf" || m.Source.ID != "google-bert/bert-base-uncased" || m.Source.Revision != sha || m.Source.License != "apache-2.0" || m.Source.Created == "" {
+		t.Errorf("source = %+v, want hf google-bert/bert-base-uncased@%s", m.Source, sha)
+	}
+	var names []string
+	for _, in := range m.IO.Inputs {
+		names = append(names, in.Name)
+		if in.DType != "int64" || len(in.Shape) != 2 || in.Shape[0].Name != "batch" || in.Shape[1].Name != "sequence" {
+			t.Errorf("input %s: %s %v, want int64 [batch, sequence]", in.Name, in.DType, in.Shape)
+		}
+	}
+	if !slices.Equal(names, []string{"input_ids", "attention_mask", "token_type_ids"}) {
+		t.Errorf("inputs = %v", names)
+	}
+	if len(m.IO.Outputs) != 1 || m.IO.Outputs[0].Name != "logits" {
+		t.Errorf("outputs = %+v", m.IO.Outputs)
+	}
+	if m.Task != "text-classification" || !slices.Equal(m.Labels, []string{"NEGATIVE", "POSITIVE"}) {
+		t.Errorf("task %q labels %v", m.Task, m.Labels)
+	}
+	if m.Preprocessing == nil || m.Preprocessing.Tokenizer == nil || m.Preprocessing.Tokenizer.Type != "wordpiece" ||
+		!slices.Contains(m.Preprocessing.Tokenizer.Files, "tokenizer.json") || m.Preprocessing.Tokenizer.MaxLength != 64 {
+		t.Errorf("preprocessing = %+v", m.Preprocessing)
+	}
+	if m.Resources.Parameters == 0 || m.Resources.Bytes == 0 || m.Format.Opset != 14 {
+		t.Errorf("resources %+v format %+v", m.Resources, m.Format)
+	}
+	var paths []string
+	for _, f := range m.Files {
+		paths = append(paths, f.Path)
+	}
+	for _, want := range []string{"model.onnx", "config.json", "tokenizer.json", "vocab.txt"} {
+		if !slices.Contains(paths, want) {
+			t.Errorf("package lacks %s: %v", want, paths)
+		}
+	}
+	if slices.Contains(paths, "pytorch_model.bin") {
+		t.Errorf("package holds the PyTorch duplicate: %v", paths)
+	}
+}
+
+func TestInstallHFBertThenReinstall(t *testing.T) {
+	h, sha := bertHub(t)
+	home := t.TempDir()
+	ctx := context.Background()
+	opts := install.Options{Home: home, HFEndpoint: h.URL}
+	res, err := install.Install(ctx, "hf/bert-base-uncased@latest", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Backend != converter.BackendPassthrough || res.Reused {
+		t.Errorf("backend %q reused %v", res.Backend, res.Reused)
+	}
+	if !slices.Equal(res.Tags, []string{"hf/bert-base-uncased@latest", "hf/bert-base-uncased@" + sha}) {
+		t.Errorf("tags = %v", res.Tags)
+	}
+	st, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range res.Tags {
+		d, err := st.Resolve(ctx, tag)
+		if err != nil || d.Digest != res.Descriptor.Digest {
+			t.Fatalf("%s resolves to %v, %v", tag, d.Digest, err)
+		}
+	}
+	om, err := st.ReadManifest(ctx, res.Descriptor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.ReadPackageManifest(ctx, om)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBERTManifest(t, m, sha)
+
+	gets, served := h.Faults.FileGets.Load(), h.Faults.BytesServed.Load()
+	res2, err := install.Install(ctx, "hf/bert-base-uncased@latest", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Faults.FileGets.Load() != gets || h.Faults.BytesServed.Load() != served || res2.Model.Downloaded != 0 {
+		t.Fatalf("reinstall downloaded %d files", h.Faults.FileGets.Load()-gets)
+	}
+	if res2.Descriptor.Digest != res.Descriptor.Digest {
+		t.Errorf("reinstall gave %s, first %s", res2.Descriptor.Digest, res.Descriptor.Digest)
+	}
+	// Forced: converted and packed again from the cache, same digest (reproducible).
+	opts.Force = true
+	res3, err := install.Install(ctx, "hf/bert-base-uncased@"+sha, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res3.Reused || res3.Descriptor.Digest != res.Descriptor.Digest || res3.Model.Downloaded != 0 {
+		t.Errorf("forced reinstall: reused %v digest %s (first %s), downloaded %d", res3.Reused, res3.Descriptor.Digest, res.Descriptor.Digest, res3.Model.Downloaded)
+	}
+}
+
+func TestInstallErrorsAreClear(t *testing.T) {
+	h, _ := bertHub(t)
+	opts := install.Options{Home: t.TempDir(), HFEndpoint: h.URL}
+	_, err := install.Install(context.Background(), "hf/google-bert/bert-base-uncased@nope", opts)
+	if !errors.Is(err, adapters.ErrNotFound) || !strings.Contains(err.Error(), `revision "nope"`) {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := install.Install(context.Background(), "npm/left-pad", opts); !errors.Is(err, adapters.ErrBadRef) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestAxonInstallCLI runs the real axon binary against the replica, configured
+// only through the environment users know (HF_ENDPOINT, AXON_HOME).
+func TestAxonInstallCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the axon binary")
+	}
+	h, sha := bertHub(t)
+	bin := filepath.Join(t.TempDir(), "axon")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/axon")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build axon: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	env := append(os.Environ(), "HF_ENDPOINT="+h.URL, "AXON_HOME="+home, "HF_TOKEN=hf_unused")
+	run := func(args ...string) string {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("axon %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	out := run("install", "hf/bert-base-uncased@latest", "--quiet")
+	if !strings.Contains(out, "hf/bert-base-uncased@latest") || !strings.Contains(out, sha) {
+		t.Fatalf("install said %q", out)
+	}
+	if n := h.AuthOnCDN.Load(); n != 0 {
+		t.Errorf("HF_TOKEN reached the CDN host %d times", n)
+	}
+	st, err := store.Open(home)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	d, err := st.Resolve(ctx, "hf/bert-base-uncased@latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	om, err := st.ReadManifest(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := st.ReadPackageManifest(ctx, om)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBERTManifest(t, m, sha)
+	y, err := m.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"name: input_ids", "name: attention_mask", "name: token_type_ids", "- batch", "- sequence"} {
+		if !strings.Contains(string(y), want) {
+			t.Errorf("manifest.yaml lacks %q:\n%s", want, y)
+		}
+	}
+	gets := h.Faults.FileGets.Load()
+	out = run("install", "hf/bert-base-uncased@latest")
+	if h.Faults.FileGets.Load() != gets || !strings.Contains(out, "0 files downloaded") {
+		t.Errorf("reinstall downloaded again: %s", out)
+	}
+}
+
+// TestInstallPyTorchHubConverts installs a hubconf model through the PyTorch Hub
+// replica with the real converter (python backend, local torch) and checks ONNX
+// Runtime against torch.
+func TestInstallPyTorchHubConverts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs torch")
+	}
+	py := testutil.Python(t)
+	testutil.ORTLibrary(t)
+	g := hubtest.NewGitHub(t)
+	sha, _ := g.PushTinyNet("acme", "tinyvision", "")
+	home := t.TempDir()
+	opts := install.Options{Home: home, GitHubAPI: g.API, Converter: converter.Options{Backend: converter.BackendLocal, Python: py}}
+	ctx := context.Background()
+	res, err := install.Install(ctx, "pytorch/acme/tinyvision/tinynet@latest", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if res.Backend != converter.BackendLocal || m.Framework.Name != "pytorch" || m.Source.Revision != sha || m.Source.Hub != "pytorch" {
+		t.Errorf("backend %s framework %+v source %+v", res.Backend, m.Framework, m.Source)
+	}
+	if m.Validation == nil || !m.Validation.Passed || m.Validation.MaxAbsDiff > 1e-4 || m.Validation.Tolerance > 1e-4 {
+		t.Fatalf("validation = %+v, want ORT within 1e-4 of torch", m.Validation)
+	}
+	t.Logf("validation %+v, inputs %+v, outputs %+v", *m.Validation, m.IO.Inputs, m.IO.Outputs)
+	if len(m.IO.Inputs) != 1 || len(m.IO.Inputs[0].Shape) != 4 || len(m.IO.Outputs) != 1 {
+		t.Errorf("io = %+v", m.IO)
+	}
+	var originals int
+	for _, f := range m.Files {
+		if f.Role == schemas.RoleOriginal {
+			originals++
+		}
+	}
+	if originals == 0 {
+		t.Error("no original files kept")
+	}
+	gets := g.Faults.FileGets.Load()
+	res2, err := install.Install(ctx, "pytorch/acme/tinyvision/tinynet@latest", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res2.Reused || g.Faults.FileGets.Load() != gets || res2.Descriptor.Digest != res.Descriptor.Digest {
+		t.Errorf("reinstall: reused %v, %d downloads", res2.Reused, g.Faults.FileGets.Load()-gets)
+	}
+}
