@@ -2,6 +2,7 @@ package s3
 
 import (
 	"context"
+	"fmt"
 	"io"
 
 	"github.com/minio/minio-go/v7"
@@ -38,8 +39,7 @@ func (d *Driver) Move(ctx context.Context, src, dst string) error {
 	if err := d.join(ctx, parts, d.key(dst)); err != nil {
 		return wrap(ctx, "move "+src+" to", dst, err)
 	}
-	_, err = d.removePrefix(ctx, d.partsKey(src))
-	return wrap(ctx, "move", src, err)
+	return wrap(ctx, "move", src, d.removeParts(ctx, parts))
 }
 
 func (d *Driver) copyObject(ctx context.Context, srcKey string, size int64, dstKey string) error {
@@ -81,4 +81,28 @@ func (d *Driver) join(ctx context.Context, parts []part, dstKey string) error {
 		return err
 	}
 	return w.finish()
+}
+
+// removeParts deletes part objects already listed, saving a listing.
+func (d *Driver) removeParts(ctx context.Context, parts []part) error {
+	if len(parts) == 1 {
+		return d.client.RemoveObject(ctx, d.bucket, parts[0].key, minio.RemoveObjectOptions{})
+	}
+	keys := func(yield func(minio.ObjectInfo) bool) {
+		for _, pt := range parts {
+			if !yield(minio.ObjectInfo{Key: pt.key}) {
+				return
+			}
+		}
+	}
+	results, err := d.client.RemoveObjectsWithIter(ctx, d.bucket, keys, minio.RemoveObjectsOptions{})
+	if err != nil {
+		return err
+	}
+	for r := range results {
+		if r.Err != nil && !isNotFound(r.Err) {
+			return fmt.Errorf("remove %s: %w", d.path(r.ObjectName), r.Err)
+		}
+	}
+	return nil
 }

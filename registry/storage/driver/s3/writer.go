@@ -22,7 +22,7 @@ const (
 	smallPart    = 8 << 20
 	largePart    = 64 << 20
 	smallParts   = 1000
-	partsInFlite = 2 // uploads running while the next part fills
+	partsInFlight = 4 // uploads running while the next part fills
 )
 
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallPart); return &b }}
@@ -127,7 +127,7 @@ type objectWriter struct {
 }
 
 func (d *Driver) newObjectWriter(ctx context.Context, key string) *objectWriter {
-	return &objectWriter{d: d, ctx: ctx, key: key, putEmpty: true, next: 1, sem: make(chan struct{}, partsInFlite)}
+	return &objectWriter{d: d, ctx: ctx, key: key, putEmpty: true, next: 1, sem: make(chan struct{}, partsInFlight)}
 }
 
 func (o *objectWriter) failed() error {

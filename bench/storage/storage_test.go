@@ -1,0 +1,282 @@
+// Package storage benchmarks the registry's storage drivers (filesystem and S3 on
+// a real versitygw) against what this machine can do at best: sha256 while
+// writing to disk, then fsync, the floor under every blob push.
+//
+//	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/storage
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
+	"github.com/mlos-foundation/axon/registry/storage/driver/s3"
+)
+
+const (
+	bigSize   = 1 << 30
+	chunk     = 1 << 20 // what a streamed HTTP body hands over per write, roughly
+	smallN    = 1000
+	smallSize = 1 << 10
+	workers   = 16
+)
+
+type result struct {
+	name  string
+	unit  string // "MB/s" or "ops/s"
+	value map[string]float64
+}
+
+func TestStorage(t *testing.T) {
+	if os.Getenv("AXON_BENCH") != "1" {
+		t.Skip("set AXON_BENCH=1 to run benchmarks")
+	}
+	data := make([]byte, chunk)
+	for i := range data {
+		data[i] = byte(i*131 + i>>8)
+	}
+	small := make([]byte, smallSize)
+	copy(small, data)
+
+	srv := testutil.StartS3(t)
+	s3d, err := s3.New(s3.Config{Endpoint: srv.Host, Region: "us-east-1", Bucket: srv.Bucket, PathStyle: true,
+		Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsd, err := fs.New(filepath.Join(t.TempDir(), "fs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drivers := []driver.Driver{fsd, s3d}
+	cols := []string{"limit", "filesystem", "s3"}
+
+	results := []*result{
+		{name: "1 GiB write (Writer+Commit+Move)", unit: "MB/s"},
+		{name: "1 GiB read", unit: "MB/s"},
+		{name: "1000 x 1 KiB PutContent, 1 client", unit: "ops/s"},
+		{name: fmt.Sprintf("1000 x 1 KiB PutContent, %d clients", workers), unit: "ops/s"},
+		{name: fmt.Sprintf("1000 x 1 KiB upload (Writer+Commit+Move), %d clients", workers), unit: "ops/s"},
+		{name: "1000 x 1 KiB GetContent, 1 client", unit: "ops/s"},
+		{name: fmt.Sprintf("1000 x 1 KiB GetContent, %d clients", workers), unit: "ops/s"},
+	}
+	for _, r := range results {
+		r.value = map[string]float64{}
+	}
+	limit := machineLimit(t, data)
+	results[0].value["limit"] = limit
+	t.Logf("machine limit (1 GiB, sha256 while writing, fsync): %.0f MB/s", limit)
+
+	ctx := context.Background()
+	for _, d := range drivers {
+		name := d.Name()
+		results[0].value[name] = mbps(bigSize, timed(t, func() error { return writeBig(ctx, d, data) }))
+		results[1].value[name] = mbps(bigSize, timed(t, func() error { return readBig(ctx, d) }))
+		results[2].value[name] = opsps(smallN, timed(t, func() error {
+			return each(smallN, 1, func(i int) error { return d.PutContent(ctx, fmt.Sprintf("small/a/%d", i), small) })
+		}))
+		results[3].value[name] = opsps(smallN, timed(t, func() error {
+			return each(smallN, workers, func(i int) error { return d.PutContent(ctx, fmt.Sprintf("small/b/%d", i), small) })
+		}))
+		results[4].value[name] = opsps(smallN, timed(t, func() error {
+			return each(smallN, workers, func(i int) error { return upload(ctx, d, i, small) })
+		}))
+		results[5].value[name] = opsps(smallN, timed(t, func() error {
+			return each(smallN, 1, func(i int) error { _, err := d.GetContent(ctx, fmt.Sprintf("small/a/%d", i)); return err })
+		}))
+		results[6].value[name] = opsps(smallN, timed(t, func() error {
+			return each(smallN, workers, func(i int) error { _, err := d.GetContent(ctx, fmt.Sprintf("small/b/%d", i)); return err })
+		}))
+	}
+	printTable(results, cols)
+}
+
+// machineLimit is what a registry push cannot beat: hash the bytes and write
+// them once, then make them durable. It measures the parts and two ways to
+// combine them (one goroutine; hashing and writing on two), logs them all and
+// returns the best.
+func machineLimit(t *testing.T, data []byte) float64 {
+	dir := t.TempDir()
+	hashOnly := mbps(bigSize, timed(t, func() error {
+		h := sha256.New()
+		for n := 0; n < bigSize; n += len(data) {
+			h.Write(data)
+		}
+		h.Sum(nil)
+		return nil
+	}))
+	writeOnly := mbps(bigSize, timed(t, func() error { return writeFile(filepath.Join(dir, "w"), data, nil) }))
+	serial := mbps(bigSize, timed(t, func() error { return writeFile(filepath.Join(dir, "s"), data, sha256.New()) }))
+	parallel := mbps(bigSize, timed(t, func() error { return writeFileParallel(filepath.Join(dir, "p"), data) }))
+	t.Logf("machine: sha256 %.0f MB/s; write+fsync %.0f MB/s; both in one goroutine %.0f MB/s; hashing beside writing %.0f MB/s",
+		hashOnly, writeOnly, serial, parallel)
+	return max(serial, parallel)
+}
+
+// writeFile writes bigSize bytes to p (hashing them first when h is set) and fsyncs.
+func writeFile(p string, data []byte, h hash.Hash) error {
+	defer os.Remove(p)
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for n := 0; n < bigSize; n += len(data) {
+		if h != nil {
+			h.Write(data)
+		}
+		if _, err := f.Write(data); err != nil {
+			return err
+		}
+	}
+	if h != nil {
+		h.Sum(nil)
+	}
+	return f.Sync()
+}
+
+// writeFileParallel hashes each chunk on one goroutine while another writes it.
+func writeFileParallel(p string, data []byte) error {
+	chunks := make(chan []byte, 4)
+	done := make(chan struct{})
+	go func() {
+		h := sha256.New()
+		for c := range chunks {
+			h.Write(c)
+		}
+		h.Sum(nil)
+		close(done)
+	}()
+	err := writeFile(p, data, chunkTee(chunks))
+	close(chunks)
+	<-done
+	return err
+}
+
+// chunkTee is a hash.Hash-shaped sink that hands chunks to the hashing goroutine.
+type chunkTee chan []byte
+
+func (c chunkTee) Write(b []byte) (int, error) { c <- b; return len(b), nil }
+func (c chunkTee) Sum(b []byte) []byte         { return b }
+func (c chunkTee) Reset()                      {}
+func (c chunkTee) Size() int                   { return 0 }
+func (c chunkTee) BlockSize() int              { return 64 }
+
+func writeBig(ctx context.Context, d driver.Driver, data []byte) error {
+	w, err := d.Writer(ctx, "_uploads/big/data", false)
+	if err != nil {
+		return err
+	}
+	for n := 0; n < bigSize; n += len(data) {
+		if _, err := w.Write(data); err != nil {
+			w.Cancel(ctx)
+			return err
+		}
+	}
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
+	return d.Move(ctx, "_uploads/big/data", "blobs/big/data")
+}
+
+func readBig(ctx context.Context, d driver.Driver) error {
+	r, err := d.Reader(ctx, "blobs/big/data", 0)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	n, err := io.Copy(io.Discard, r)
+	if err == nil && n != bigSize {
+		err = fmt.Errorf("read %d bytes, want %d", n, bigSize)
+	}
+	return err
+}
+
+func upload(ctx context.Context, d driver.Driver, i int, b []byte) error {
+	staging := fmt.Sprintf("_uploads/u%d/data", i)
+	w, err := d.Writer(ctx, staging, false)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	if err := w.Commit(ctx); err != nil {
+		return err
+	}
+	return d.Move(ctx, staging, fmt.Sprintf("blobs/u/%d/data", i))
+}
+
+// each runs fn(0..n-1) on the given number of goroutines.
+func each(n, workers int, fn func(int) error) error {
+	next := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := fn(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	for i := range n {
+		select {
+		case next <- i:
+		case err := <-errs:
+			close(next)
+			wg.Wait()
+			return err
+		}
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func timed(t *testing.T, fn func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	if err := fn(); err != nil {
+		t.Fatal(err)
+	}
+	return time.Since(start)
+}
+
+func mbps(bytes int64, d time.Duration) float64 { return float64(bytes) / 1e6 / d.Seconds() }
+func opsps(n int, d time.Duration) float64      { return float64(n) / d.Seconds() }
+
+func printTable(results []*result, cols []string) {
+	fmt.Printf("\n%-58s %6s %10s %10s %10s %9s %9s\n", "storage driver benchmark", "unit", cols[0], cols[1], cols[2], "fs/limit", "s3/limit")
+	for _, r := range results {
+		cell := func(c string) string {
+			if v, ok := r.value[c]; ok {
+				return fmt.Sprintf("%.0f", v)
+			}
+			return "-"
+		}
+		ratio := func(c string) string {
+			if l, ok := r.value["limit"]; ok && l > 0 {
+				return fmt.Sprintf("%.2fx", r.value[c]/l)
+			}
+			return "-"
+		}
+		fmt.Printf("%-58s %6s %10s %10s %10s %9s %9s\n", r.name, r.unit, cell(cols[0]), cell(cols[1]), cell(cols[2]), ratio("filesystem"), ratio("s3"))
+	}
+	fmt.Println()
+}
