@@ -19,9 +19,9 @@ import (
 // (the last may be smaller). Small parts keep memory low; after the first
 // thousand they grow, so a single session can still hold ~600 GiB.
 const (
-	smallPart    = 8 << 20
-	largePart    = 64 << 20
-	smallParts   = 1000
+	smallPart     = 8 << 20
+	largePart     = 64 << 20
+	smallParts    = 1000
 	partsInFlight = 4 // uploads running while the next part fills
 )
 
