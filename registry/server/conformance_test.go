@@ -150,5 +150,3 @@ func TestConformanceWithAuth(t *testing.T) {
 	ts := startServer(t, fsDriver(t), Config{Htpasswd: htpasswd(t, "conf", "s3cret-pass")})
 	runConformance(t, ts.Host, "OCI_USERNAME=conf", "OCI_PASSWORD=s3cret-pass")
 }
-
-
