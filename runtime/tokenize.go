@@ -1,8 +1,22 @@
 package runtime
 
-import "fmt"
+import "github.com/mlos-foundation/axon/runtime/tokenizer"
+
+// hfTokenizer adapts the pure-Go tokenizer.json implementation.
+type hfTokenizer struct{ t *tokenizer.Tokenizer }
 
 // loadTokenizer reads a Hugging Face tokenizer.json.
 func loadTokenizer(path string) (TextTokenizer, error) {
-	return nil, fmt.Errorf("the pure-Go tokenizer is not available yet")
+	t, err := tokenizer.FromFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return hfTokenizer{t}, nil
 }
+
+func (h hfTokenizer) Encode(text string) (Encoding, error) {
+	e := h.t.Encode(text, true)
+	return Encoding{IDs: e.IDs, TypeIDs: e.TypeIDs, Mask: e.AttentionMask}, nil
+}
+
+func (h hfTokenizer) Decode(ids []int64) string { return h.t.Decode(ids, true) }

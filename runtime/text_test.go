@@ -1,0 +1,89 @@
+package runtime_test
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/runtime/tokenizer"
+)
+
+// TestTextPipelines checks text → tokenizer → ONNX Runtime → post-processing
+// against torch on a BERT-architecture model and a tiny causal LM.
+func TestTextPipelines(t *testing.T) {
+	dir, ref := runtimetest.BertFixture(t)
+	tok, err := tokenizer.FromFile(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range ref.Sentences {
+		if got := tok.Encode(s, true).IDs; !slices.Equal(got, ref.IDs[i]) {
+			t.Errorf("ids of %q: %v, want %v", s, got, ref.IDs[i])
+		}
+	}
+	layout := t.TempDir()
+	cls, emb, lm := runtimetest.TextPackages(t, dir)
+	cls.Layout(t, layout, "cls")
+	emb.Layout(t, layout, "emb")
+	lm.Layout(t, layout, "lm")
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{MaxBatchSize: 8})
+	ctx := context.Background()
+	models := map[string]*runtime.Model{}
+	for _, tag := range []string{"cls", "emb", "lm"} {
+		model, err := m.Register(ctx, "oci-layout://"+layout+":"+tag, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		models[tag] = model
+	}
+	for i, s := range ref.Sentences {
+		out, _, err := models["cls"].InferText(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		labels := out.([]runtime.Label)
+		if len(labels) != len(ref.Labels) {
+			t.Fatalf("%q: %v", s, labels)
+		}
+		for j, name := range ref.Labels {
+			idx := slices.IndexFunc(labels, func(l runtime.Label) bool { return l.Label == name })
+			if idx < 0 || math.Abs(labels[idx].Score-ref.Probs[i][j]) > 1e-4 {
+				t.Fatalf("%q: %v, want %s=%v", s, labels, name, ref.Probs[i][j])
+			}
+		}
+		if labels[0].Score < labels[len(labels)-1].Score {
+			t.Fatalf("labels not sorted by score: %v", labels)
+		}
+
+		out, _, err = models["emb"].InferText(ctx, s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vec := out.([]float64)
+		if len(vec) != len(ref.Embeddings[i]) {
+			t.Fatalf("embedding of %d values, want %d", len(vec), len(ref.Embeddings[i]))
+		}
+		for j := range vec {
+			if math.Abs(vec[j]-ref.Embeddings[i][j]) > 1e-4 {
+				t.Fatalf("%q embedding[%d] = %v, want %v", s, j, vec[j], ref.Embeddings[i][j])
+			}
+		}
+	}
+	for _, g := range ref.Generations {
+		out, _, err := models["lm"].InferText(ctx, g.Prompt, map[string]any{"max_new_tokens": float64(g.MaxNewTokens)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gen := out.(runtime.Generation)
+		if !slices.Equal(gen.TokenIDs, g.TokenIDs) || gen.GeneratedText == "" {
+			t.Fatalf("generation from %q: %v %q, want %v", g.Prompt, gen.TokenIDs, gen.GeneratedText, g.TokenIDs)
+		}
+	}
+	if _, _, err := models["lm"].InferText(ctx, "hello", map[string]any{"max_new_tokens": -1.0}); runtime.StatusOf(err) != 400 {
+		t.Fatalf("max_new_tokens -1: %v", err)
+	}
+}
