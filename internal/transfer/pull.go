@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -61,8 +62,18 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
-	// Validate manifest.yaml before moving gigabytes.
-	cfgRC, err := repo.Fetch(ctx, man.Config)
+	release, err := st.Lease(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	// Validate manifest.yaml before moving gigabytes; keep it so the copy
+	// below does not fetch it twice.
+	var src content.Fetcher = repo
+	if ok, _ := st.Exists(ctx, man.Config); ok {
+		src = st
+	}
+	cfgRC, err := src.Fetch(ctx, man.Config)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: manifest.yaml: %s", target, explain(err))
 	}
@@ -74,12 +85,9 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if _, err := schemas.Parse(cfg); err != nil {
 		return nil, fmt.Errorf("pull %s: not a valid axon package: manifest.yaml: %w", target, err)
 	}
-
-	release, err := st.Lease(ctx)
-	if err != nil {
-		return nil, err
+	if err := st.Push(ctx, man.Config, bytes.NewReader(cfg)); err != nil {
+		return nil, fmt.Errorf("pull %s: store manifest.yaml: %w", target, err)
 	}
-	defer release()
 	tr := newTracker(o.Progress, man)
 	dst := &pullTarget{st: st, tr: tr}
 	err = oras.CopyGraph(ctx, repo, dst, desc, oras.CopyGraphOptions{

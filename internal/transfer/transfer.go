@@ -221,6 +221,9 @@ func explain(err error) string {
 	if errors.Is(err, errdef.ErrNotFound) {
 		return "not found in the registry"
 	}
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) {
+		return "unauthorized: the registry wants credentials; run axon login first"
+	}
 	var oe *net.OpError
 	if errors.As(err, &oe) && oe.Op == "dial" {
 		return fmt.Sprintf("cannot reach the registry (%v); is it running, and is the address right?", oe.Err)
