@@ -23,6 +23,9 @@ func (u *UI) register(e *echo.Echo, auth echo.MiddlewareFunc) {
 	static, _ := fs.Sub(assets, "static")
 	files := http.StripPrefix("/ui/static/", http.FileServer(http.FS(static)))
 	e.GET("/ui/static/*", func(c echo.Context) error {
+		if strings.HasSuffix(c.Request().URL.Path, "/") {
+			return echo.ErrNotFound // no directory listings
+		}
 		c.Response().Header().Set("Cache-Control", "public, max-age=86400")
 		c.Response().Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(c.Response(), c.Request())

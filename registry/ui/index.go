@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -113,6 +114,7 @@ type Stats struct {
 
 type index struct {
 	src Source
+	log *slog.Logger
 	now func() time.Time
 
 	mu    sync.RWMutex
@@ -122,8 +124,8 @@ type index struct {
 	ready atomic.Bool
 }
 
-func newIndex(src Source) *index {
-	return &index{src: src, now: time.Now, repos: map[string]*repoInfo{}, dirty: true}
+func newIndex(src Source, log *slog.Logger) *index {
+	return &index{src: src, log: log, now: time.Now, repos: map[string]*repoInfo{}, dirty: true}
 }
 
 // snapshot returns the current view, rebuilding it first when something changed.
@@ -281,7 +283,9 @@ func (x *index) repo(name string) (*repoInfo, bool) {
 	return r, ok
 }
 
-// seed fills the index from the whole catalog, a few repositories at a time.
+// seed fills the index from the whole catalog, a few repositories at a time. Only
+// a failure to list the catalog is an error; a repository that cannot be read is
+// logged and skipped.
 func (x *index) seed(ctx context.Context, workers int) error {
 	repos := make(chan string)
 	errc := make(chan error, 1)
@@ -308,12 +312,11 @@ func (x *index) seed(ctx context.Context, workers int) error {
 		}
 	}()
 	var wg sync.WaitGroup
-	var firstErr atomic.Value
 	for range workers {
 		wg.Go(func() {
 			for r := range repos {
-				if err := x.refresh(ctx, r, time.Time{}); err != nil && ctx.Err() == nil {
-					firstErr.CompareAndSwap(nil, err)
+				if err := x.refresh(ctx, r, time.Time{}, true); err != nil && ctx.Err() == nil {
+					x.log.Warn("index: repository partly read", "repository", r, "err", err)
 				}
 			}
 		})
@@ -324,16 +327,15 @@ func (x *index) seed(ctx context.Context, workers int) error {
 		return err
 	default:
 	}
-	if err, ok := firstErr.Load().(error); ok {
-		return err
-	}
 	return ctx.Err()
 }
 
 // refresh re-reads one repository from the source: its tags, the manifests they
 // point at (cached by digest) and their referrers. pushed, when set, is the time a
-// push was seen; it marks the tags whose digest changed.
-func (x *index) refresh(ctx context.Context, repo string, pushed time.Time) error {
+// push was seen; it marks the tags whose digest changed. allReferrers re-reads the
+// referrers of every tagged manifest (a manifest pushed or deleted by digest may be
+// a signature); otherwise only new manifests' referrers are read.
+func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allReferrers bool) error {
 	tags, err := allTags(ctx, x.src, repo)
 	if err != nil {
 		// A deleted repository answers "not found"; either way it has nothing to show.
@@ -379,6 +381,14 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time) erro
 	}
 	sort.Slice(r.tags, func(i, j int) bool { return r.tags[i].Name < r.tags[j].Name })
 	for d := range r.manifests {
+		if old != nil && !allReferrers {
+			if _, known := old.manifests[d]; known {
+				if refs, ok := old.referrers[d]; ok {
+					r.referrers[d] = refs
+				}
+				continue
+			}
+		}
 		refs, err := x.src.Referrers(ctx, repo, d)
 		if err == nil && len(refs) > 0 {
 			r.referrers[d] = refs

@@ -22,7 +22,7 @@ type UI struct {
 	done   chan struct{}
 
 	mu      sync.Mutex
-	pending map[string]time.Time // repository → time of the first unprocessed push
+	pending map[string]change // repositories to re-read
 	busy    bool
 	wake    chan struct{}
 }
@@ -56,9 +56,9 @@ func New(src Source, opts Options) (*UI, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &UI{
-		src: src, opts: opts, log: log.With("component", "ui"), idx: newIndex(src), pages: p,
+		src: src, opts: opts, log: log.With("component", "ui"), idx: newIndex(src, log.With("component", "ui")), pages: p,
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
-		pending: map[string]time.Time{}, wake: make(chan struct{}, 1),
+		pending: map[string]change{}, wake: make(chan struct{}, 1),
 	}
 	go u.run()
 	return u, nil
@@ -69,22 +69,42 @@ func New(src Source, opts Options) (*UI, error) {
 func (u *UI) run() {
 	defer close(u.done)
 	start := time.Now()
-	if err := u.idx.seed(u.ctx, 8); err != nil && u.ctx.Err() == nil {
-		u.log.Warn("index seed incomplete", "err", err)
+	// A registry whose storage is not reachable yet (S3 starting) is retried; the
+	// pages say "indexing" meanwhile and changes wait in the queue.
+	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
+		err := u.idx.seed(u.ctx, 8)
+		if err == nil || u.ctx.Err() != nil {
+			break
+		}
+		u.log.Warn("index seed failed; retrying", "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-u.ctx.Done():
+			return
+		}
 	}
 	u.idx.ready.Store(true)
 	u.log.Info("index ready", "repositories", u.idx.stats().Repositories, "took", time.Since(start).Round(time.Millisecond))
 	for {
 		u.mu.Lock()
 		batch := u.pending
-		u.pending = map[string]time.Time{}
+		u.pending = map[string]change{}
 		u.busy = len(batch) > 0
 		u.mu.Unlock()
-		for repo, pushed := range batch {
-			if err := u.idx.refresh(u.ctx, repo, pushed); err != nil && u.ctx.Err() == nil {
-				u.log.Warn("index refresh", "repository", repo, "err", err)
-			}
+		// A few repositories at a time: a burst of pushes to S3-backed storage
+		// should not queue behind one slow read.
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for repo, ch := range batch {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				if err := u.idx.refresh(u.ctx, repo, ch.pushed, ch.byDigest); err != nil && u.ctx.Err() == nil {
+					u.log.Warn("index refresh", "repository", repo, "err", err)
+				}
+			})
 		}
+		wg.Wait()
 		u.mu.Lock()
 		u.busy = false
 		u.mu.Unlock()
@@ -99,6 +119,12 @@ func (u *UI) run() {
 	}
 }
 
+// change is what is queued for one repository.
+type change struct {
+	pushed   time.Time // first push seen since the last refresh (zero: only deletes)
+	byDigest bool      // a manifest pushed or deleted by digest: maybe a referrer
+}
+
 // Notify records a change in the registry. It never blocks on storage: the
 // repository is queued and re-read by the index's worker.
 func (u *UI) Notify(ev Event) {
@@ -110,10 +136,13 @@ func (u *UI) Notify(ev Event) {
 		pushed = u.idx.now()
 	}
 	u.mu.Lock()
+	ch := u.pending[ev.Repository]
 	// Keep the first push time of a batch: it is when the change became visible.
-	if prev, ok := u.pending[ev.Repository]; !ok || prev.IsZero() {
-		u.pending[ev.Repository] = pushed
+	if ch.pushed.IsZero() {
+		ch.pushed = pushed
 	}
+	ch.byDigest = ch.byDigest || ev.Tag == ""
+	u.pending[ev.Repository] = ch
 	u.mu.Unlock()
 	select {
 	case u.wake <- struct{}{}:
