@@ -51,18 +51,28 @@ func newBlob(f File) (*blob, error) {
 	b := &blob{path: f.Path, data: f.Data, disk: f.Disk}
 	h256 := sha256.New()
 	var size int64
+	gitContent := ""
 	if f.Disk != "" {
 		fh, err := os.Open(f.Disk)
 		if err != nil {
 			return nil, err
 		}
 		defer fh.Close()
-		if size, err = io.Copy(h256, fh); err != nil {
+		fi, err := fh.Stat()
+		if err != nil {
 			return nil, err
 		}
+		size = fi.Size()
+		hg := sha1.New()
+		fmt.Fprintf(hg, "blob %d\x00", size)
+		if _, err = io.Copy(io.MultiWriter(h256, hg), fh); err != nil {
+			return nil, err
+		}
+		gitContent = hex.EncodeToString(hg.Sum(nil))
 	} else {
 		h256.Write(f.Data)
 		size = int64(len(f.Data))
+		gitContent = gitBlobID(f.Data, size)
 	}
 	b.size = size
 	b.sha256 = hex.EncodeToString(h256.Sum(nil))
@@ -72,7 +82,7 @@ func newBlob(f File) (*blob, error) {
 		b.lfs = *f.LFS
 	}
 	if !b.lfs {
-		b.gitOID = gitBlobID(b.data, b.size)
+		b.gitOID = gitContent
 	} else {
 		b.gitOID = gitBlobID([]byte(b.pointer()), -1)
 	}
