@@ -83,3 +83,17 @@ type FileWriter interface {
 
 // ErrInvalidOffset is returned (wrapped) by Reader for an offset outside the file.
 var ErrInvalidOffset = errors.New("invalid offset")
+
+// Putter is implemented by drivers (both fs and s3) that write a whole file from
+// a stream straight to its final path, with no staging copy: the file appears
+// only if r ends with io.EOF after exactly size bytes (size < 0: unknown). Any
+// other error from r (such as a digest mismatch the caller detects at the end
+// of the stream), a size mismatch or the end of ctx leaves path untouched.
+// The registry uses it when the digest is known before the body arrives
+// (monolithic PUT ?digest=...), saving S3 the copy that Move needs.
+type Putter interface {
+	PutStream(ctx context.Context, path string, r io.Reader, size int64) (int64, error)
+}
+
+// ErrSizeMismatch is returned (wrapped) by PutStream when r does not give size bytes.
+var ErrSizeMismatch = errors.New("stream size differs from the declared size")

@@ -31,6 +31,7 @@ func Run(t *testing.T, newDriver Factory) {
 		{"PutOverwriteAtomic", testPutOverwriteAtomic},
 		{"ReaderOffsets", testReaderOffsets},
 		{"WriterLargeStream", testWriterLargeStream},
+		{"PutStream", testPutStream},
 		{"WriterAppendResume", testWriterAppendResume},
 		{"WriterAppendSmallSessions", testWriterAppendSmallSessions},
 		{"WriterTruncate", testWriterTruncate},
