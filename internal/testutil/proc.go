@@ -122,7 +122,7 @@ func StartS3(t testing.TB) *S3 {
 	s := &S3{AccessKey: "axontestkey", SecretKey: "axontestsecret0123456789", Bucket: "axon-test", Dir: t.TempDir()}
 	s.Host = FreeAddr(t)
 	s.Endpoint = "http://" + s.Host
-	Start(t, nil, bin, "--access", s.AccessKey, "--secret", s.SecretKey, "--port", s.Host, "posix", s.Dir)
+	Start(t, nil, bin, "--quiet", "--access", s.AccessKey, "--secret", s.SecretKey, "--port", s.Host, "posix", s.Dir)
 	WaitHTTP(t, s.Endpoint, 30*time.Second)
 	cl, err := minio.New(s.Host, &minio.Options{Creds: credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""), Region: "us-east-1"})
 	if err != nil {
