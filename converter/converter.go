@@ -1,0 +1,251 @@
+package converter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/schemas"
+)
+
+// Model kinds (Input.Kind).
+const (
+	KindONNX         = "onnx"
+	KindTorchScript  = "torchscript"
+	KindHubconf      = "hubconf"
+	KindTransformers = "transformers"
+	KindSavedModel   = "savedmodel"
+)
+
+// Backends (Options.Backend).
+const (
+	BackendAuto   = "auto"
+	BackendLocal  = "local"
+	BackendDocker = "docker"
+	// BackendPassthrough is reported in Result.Backend when no conversion ran.
+	BackendPassthrough = "passthrough"
+)
+
+// Keys of Input.Extra the converter understands.
+const (
+	// ExtraModel: path (relative to Dir) of the model file: the ONNX file to pass
+	// through (default model.onnx, onnx/model.onnx, or the only .onnx file), or the
+	// TorchScript archive.
+	ExtraModel = "model"
+	// ExtraWeights: a state dict / checkpoint (relative to Dir) loaded into the
+	// hubconf entrypoint's module with load_state_dict.
+	ExtraWeights = "weights"
+	// ExtraCheckpoints: directory (relative to Dir, default "checkpoints") of files that
+	// torch.hub.load_state_dict_from_url must find in TORCH_HOME/hub/checkpoints.
+	ExtraCheckpoints = "checkpoints"
+	// ExtraTorchHome: an absolute TORCH_HOME whose hub/checkpoints holds pre-downloaded
+	// checkpoints (an alternative to ExtraCheckpoints).
+	ExtraTorchHome = "torch_home"
+	// ExtraKwargs: JSON object of keyword arguments for the hubconf entrypoint.
+	ExtraKwargs = "kwargs"
+	// ExtraRepo: directory (relative to Dir) holding hubconf.py when it is not Dir itself
+	// or one of its direct subdirectories.
+	ExtraRepo = "repo"
+	// ExtraInputShape: sample input shape such as "1,3,224,224" when it cannot be read
+	// from the model's first layer; ExtraInputDType and ExtraInputName go with it.
+	ExtraInputShape = "input_shape"
+	ExtraInputDType = "input_dtype"
+	ExtraInputName  = "input_name"
+	// ExtraInputs: JSON list of {"name","shape","dtype"} for several inputs.
+	ExtraInputs = "inputs"
+	// ExtraSavedModel: directory (relative to Dir) of the SavedModel.
+	ExtraSavedModel = "saved_model"
+)
+
+// Input is a fetched model to convert.
+type Input struct {
+	Dir        string            // the model's files
+	Framework  string            // onnx | pytorch | tensorflow | transformers
+	Kind       string            // onnx | torchscript | hubconf | transformers | savedmodel; "" = Detect
+	Entrypoint string            // hubconf function, for Kind hubconf
+	Task       string            // pipeline tag (text-classification...), picks the transformers head
+	Files      []string          // files (relative to Dir) that make the model; nil = every file in Dir
+	Extra      map[string]string // see the Extra* keys
+}
+
+// Options tune Convert. The zero value converts with the auto backend, validates
+// within 1e-4 and keeps originals.
+type Options struct {
+	Backend string // auto (default) | local | docker
+	// Python is the python3 the local backend runs; "" = the first of $AXON_PYTHON,
+	// python3 on PATH, /usr/bin/python3, /usr/local/bin/python3 that imports the frameworks.
+	Python string
+	// Image is the converter image of the docker backend; "" = $AXON_CONVERTER_IMAGE or DefaultImage.
+	Image string
+	// Docker is the docker CLI; "" = "docker".
+	Docker         string
+	Opset          int           // ONNX opset to export; 0 = 17 (clamped to what the exporter supports)
+	Tolerance      float64       // max abs difference ORT vs framework; 0 = DefaultTolerance
+	SkipValidation bool          // do not compare ONNX Runtime with the framework
+	Timeout        time.Duration // for the whole conversion; 0 = DefaultTimeout
+	ORTLibrary     string        // libonnxruntime.so; "" = internal/ort discovery
+	NoOriginals    bool          // do not copy the source files to outDir/original/
+	// Progress receives the converter script's log lines; nil discards them.
+	Progress io.Writer
+	Logger   *slog.Logger
+}
+
+// Defaults.
+const (
+	DefaultTolerance = 1e-4
+	DefaultTimeout   = 30 * time.Minute
+	DefaultImage     = "axon-converter:latest"
+	DefaultOpset     = 17
+)
+
+// Result is what Convert produced.
+type Result struct {
+	Framework schemas.Framework // the source framework and its version (torch 1.13.1...)
+	Format    schemas.Format    // onnx, opset, IR version, model path
+	Backend   string            // passthrough | local | docker
+	Exporter  string            // torch.onnx, optimum, tf2onnx...
+	// Files lists what was written under outDir, relative with '/' separators:
+	// model.onnx, its external data, then original/... files.
+	Files      []string
+	Model      string // "model.onnx"
+	External   []string
+	Originals  []string
+	Info       *onnx.Info
+	Validation *schemas.Validation // nil when validation was skipped or for passthrough
+}
+
+// Errors callers can test for with errors.Is.
+var (
+	ErrFrameworkMissing = errors.New("framework missing")
+	ErrNoBackend        = errors.New("no converter backend")
+	ErrScriptFailed     = errors.New("conversion failed")
+	ErrTimeout          = errors.New("conversion timed out")
+	ErrValidation       = errors.New("validation failed")
+	ErrUnsupported      = errors.New("unsupported model")
+)
+
+// Converter turns one kind of model into outDir/model.onnx.
+type Converter interface {
+	Name() string
+	Convert(ctx context.Context, in Input, outDir string) (*Result, error)
+}
+
+// Convert converts in to outDir/model.onnx (+ external data), keeping the source
+// files under outDir/original/ unless opts.NoOriginals. ONNX input is passed through;
+// everything else runs the Python converter script on the chosen backend and is
+// validated against ONNX Runtime.
+func Convert(ctx context.Context, in Input, outDir string, opts Options) (*Result, error) {
+	if in.Dir == "" {
+		return nil, fmt.Errorf("convert: no input directory")
+	}
+	if fi, err := os.Stat(in.Dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("convert: input %s is not a directory", in.Dir)
+	}
+	if in.Kind == "" {
+		in.Kind, in.Framework = Detect(in.Dir, in.Files)
+		if in.Kind == "" {
+			return nil, fmt.Errorf("convert: %w: found no ONNX, TorchScript, hubconf.py, transformers config or SavedModel in %s", ErrUnsupported, in.Dir)
+		}
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return nil, fmt.Errorf("convert: %w", err)
+	}
+	c, err := New(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	return c.Convert(ctx, in, outDir)
+}
+
+// New returns the converter Convert would use for in: passthrough for ONNX,
+// otherwise the Python converter on the backend opts select.
+func New(ctx context.Context, in Input, opts Options) (Converter, error) {
+	opts = opts.withDefaults()
+	if in.Kind == KindONNX || (in.Kind == "" && in.Framework == "onnx") {
+		return &Passthrough{opts: opts}, nil
+	}
+	switch in.Kind {
+	case KindTorchScript, KindHubconf, KindTransformers, KindSavedModel:
+	default:
+		return nil, fmt.Errorf("convert: %w: kind %q (known: onnx, torchscript, hubconf, transformers, savedmodel)", ErrUnsupported, in.Kind)
+	}
+	r, err := selectRunner(ctx, in.Kind, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &Python{opts: opts, runner: r}, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Backend == "" {
+		o.Backend = BackendAuto
+	}
+	if o.Tolerance <= 0 {
+		o.Tolerance = DefaultTolerance
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Opset <= 0 {
+		o.Opset = DefaultOpset
+	}
+	if o.Image == "" {
+		o.Image = os.Getenv("AXON_CONVERTER_IMAGE")
+	}
+	if o.Image == "" {
+		o.Image = DefaultImage
+	}
+	if o.Docker == "" {
+		o.Docker = "docker"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	return o
+}
+
+// Detect guesses the model kind and framework from the files (all of dir when
+// files is nil): an ONNX file, hubconf.py, a transformers config.json, a
+// SavedModel, a TorchScript archive. It returns "" when nothing fits.
+func Detect(dir string, files []string) (kind, framework string) {
+	if files == nil {
+		files = listFiles(dir)
+	}
+	has := func(pred func(f string) bool) bool {
+		for _, f := range files {
+			if pred(filepath.ToSlash(f)) {
+				return true
+			}
+		}
+		return false
+	}
+	base := func(f string) string { return f[strings.LastIndex(f, "/")+1:] }
+	switch {
+	case has(func(f string) bool { return strings.HasSuffix(strings.ToLower(f), ".onnx") }):
+		return KindONNX, "onnx"
+	case has(func(f string) bool { return base(f) == "hubconf.py" && strings.Count(f, "/") <= 1 }):
+		return KindHubconf, "pytorch"
+	case has(func(f string) bool { return base(f) == "saved_model.pb" }):
+		return KindSavedModel, "tensorflow"
+	case has(func(f string) bool { return f == "config.json" }) && has(func(f string) bool {
+		b := base(f)
+		return strings.HasSuffix(b, ".safetensors") || b == "pytorch_model.bin" || strings.HasPrefix(b, "pytorch_model-")
+	}):
+		return KindTransformers, "transformers"
+	case has(func(f string) bool {
+		return isTorchScript(filepath.Join(dir, filepath.FromSlash(f)))
+	}):
+		return KindTorchScript, "pytorch"
+	}
+	return "", ""
+}

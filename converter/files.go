@@ -1,0 +1,172 @@
+package converter
+
+import (
+	"archive/zip"
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/mlos-foundation/axon/internal/onnx"
+)
+
+// listFiles returns the regular files under dir, relative with '/' separators, sorted.
+func listFiles(dir string) []string {
+	var out []string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Type().IsRegular() {
+			if rel, err := filepath.Rel(dir, p); err == nil {
+				out = append(out, filepath.ToSlash(rel))
+			}
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// isTorchScript reports whether p is a TorchScript archive: a zip holding
+// code/ and constants.pkl (a plain torch.save state dict has neither).
+func isTorchScript(p string) bool {
+	switch strings.ToLower(path.Ext(p)) {
+	case ".pt", ".pth", ".torchscript", ".ptl", ".zip":
+	default:
+		return false
+	}
+	z, err := zip.OpenReader(p)
+	if err != nil {
+		return false
+	}
+	defer z.Close()
+	var code, consts bool
+	for _, f := range z.File {
+		code = code || strings.Contains(f.Name, "/code/")
+		consts = consts || strings.HasSuffix(f.Name, "/constants.pkl")
+	}
+	return code && consts
+}
+
+// place puts src at dst: a hard link when both are on one file system (a 10 GB
+// model is not copied twice), else a copy. dst must not exist.
+func place(ctx context.Context, src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(dst)
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	return copyFile(ctx, src, dst)
+}
+
+func copyFile(ctx context.Context, src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".axon-copy-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	buf := make([]byte, 1<<20)
+	for {
+		if err := ctx.Err(); err != nil {
+			tmp.Close()
+			return err
+		}
+		n, rerr := in.Read(buf)
+		if n > 0 {
+			if _, err := tmp.Write(buf[:n]); err != nil {
+				tmp.Close()
+				return err
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			tmp.Close()
+			return rerr
+		}
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), dst)
+}
+
+// copyOriginals places the input's files under outDir/original/ and returns
+// their package paths.
+func copyOriginals(ctx context.Context, in Input, outDir string) ([]string, error) {
+	files := in.Files
+	if files == nil {
+		files = listFiles(in.Dir)
+	}
+	var out []string
+	for _, f := range files {
+		rel := filepath.ToSlash(f)
+		if !onnx.SafeRelPath(rel) {
+			return nil, fmt.Errorf("keep originals: file %q leaves the model directory", f)
+		}
+		rel = path.Clean(rel)
+		src := filepath.Join(in.Dir, filepath.FromSlash(rel))
+		fi, err := os.Lstat(src)
+		if err != nil {
+			return nil, fmt.Errorf("keep originals: %w", err)
+		}
+		if !fi.Mode().IsRegular() {
+			continue // links could point anywhere; directories are walked by listFiles
+		}
+		dst := path.Join("original", rel)
+		if err := place(ctx, src, filepath.Join(outDir, filepath.FromSlash(dst))); err != nil {
+			return nil, fmt.Errorf("keep originals: %s: %w", rel, err)
+		}
+		out = append(out, dst)
+	}
+	return out, nil
+}
+
+// placeModel moves or links an ONNX model and its external data from srcDir
+// (model at srcModel, relative) into outDir/model.onnx, checking it with Inspect.
+func placeModel(ctx context.Context, srcDir, srcModel, outDir string, move bool) (*onnx.Info, []string, error) {
+	src := filepath.Join(srcDir, filepath.FromSlash(srcModel))
+	info, err := onnx.Inspect(src)
+	if err != nil {
+		return nil, nil, err
+	}
+	modelDir := filepath.Dir(src)
+	put := func(from, to string) error {
+		if move {
+			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				return err
+			}
+			if err := os.Rename(from, to); err == nil {
+				return nil
+			}
+		}
+		return place(ctx, from, to)
+	}
+	for _, ext := range info.ExternalData {
+		from := filepath.Join(modelDir, filepath.FromSlash(ext))
+		if _, err := os.Stat(from); err != nil {
+			return nil, nil, fmt.Errorf("%s references external data %s, which is missing", srcModel, ext)
+		}
+		if err := put(from, filepath.Join(outDir, filepath.FromSlash(ext))); err != nil {
+			return nil, nil, fmt.Errorf("place %s: %w", ext, err)
+		}
+	}
+	if err := put(src, filepath.Join(outDir, "model.onnx")); err != nil {
+		return nil, nil, fmt.Errorf("place model.onnx: %w", err)
+	}
+	return info, info.ExternalData, nil
+}
