@@ -294,9 +294,21 @@ func leafErrors(e *jsonschema.ValidationError, partial bool) []FieldError {
 	case *kind.Enum:
 		return []FieldError{{Path: at, Message: fmt.Sprintf("%s is not one of %s", jsonText(k.Got), jsonText(k.Want))}}
 	case *kind.Pattern:
+		last := at[strings.LastIndexAny(at, ".]")+1:]
+		if rule, ok := patternRules[last]; ok {
+			return []FieldError{{Path: at, Message: fmt.Sprintf("%q is not valid: %s", k.Got, rule)}}
+		}
 		return []FieldError{{Path: at, Message: fmt.Sprintf("%q does not match %s", k.Got, k.Want)}}
 	}
 	return []FieldError{{Path: at, Message: e.ErrorKind.LocalizedString(printer)}}
+}
+
+// patternRules say in words what the schema's patterns mean.
+var patternRules = map[string]string{
+	"name":      "lower-case letters, digits and . _ - separators, '/' between parts (OCI repository rules)",
+	"namespace": "lower-case letters, digits and . _ - separators (OCI repository rules)",
+	"version":   "letters, digits, '.', '_' and '-', at most 128 characters, not starting with '.' or '-'",
+	"digest":    "write sha256: and 64 lower-case hex digits",
 }
 
 func isAlternatives(k jsonschema.ErrorKind) bool {
