@@ -1,15 +1,22 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/mlos-foundation/axon/registry/ui/uitest"
 )
 
 type client struct {
@@ -263,5 +270,85 @@ func TestRegistryAuthMiddleware(t *testing.T) {
 	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "axon_token", Value: "good"}})
 	if resp, body := c.get("/ui/"); resp.StatusCode != 200 || !strings.Contains(body, `class="who">bob<`) {
 		t.Fatalf("with the registry's token cookie: %d", resp.StatusCode)
+	}
+}
+
+func TestImageIndexAndArtifacts(t *testing.T) {
+	e := newEnv(t)
+	idx, err := uitest.BuildIndex(e.ctx, e.src.Store, ocispec.Platform{OS: "linux", Architecture: "amd64"}, ocispec.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tag(idx, "library/busybox", "1.36")
+	model := e.model("acme/m", "v1", uitest.Model{Seed: 4})
+	sig, err := uitest.BuildSignature(e.ctx, e.src.Store, model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(Options{})
+	c := newClient(t, e.server(nil).URL)
+
+	var v RepositoryView
+	c.json("/api/repositories/library/busybox", 200, &v)
+	if v.Manifest.Kind != KindIndex || len(v.Manifest.Manifests) != 2 || v.Manifest.Manifests[1].Platform.Architecture != "arm64" {
+		t.Fatalf("index: %+v", v.Manifest)
+	}
+	_, page := c.get("/ui/models/library/busybox")
+	if !strings.Contains(page, "linux/arm64/v8") || !strings.Contains(page, "docker pull ") {
+		t.Fatal("index page lacks its platforms or pull command")
+	}
+	// A platform manifest, reached from the index by digest, is shown plainly.
+	child := v.Manifest.Manifests[0].Digest.String()
+	v = RepositoryView{}
+	c.json("/api/repositories/library/busybox?ref="+child, 200, &v)
+	if v.Manifest.Kind != KindImage || len(v.Manifest.Layers) != 1 {
+		t.Fatalf("child manifest: %+v", v.Manifest)
+	}
+	// The referrer is listed on its subject and its own page works.
+	v = RepositoryView{}
+	c.json("/api/repositories/acme/m", 200, &v)
+	if len(v.Referrers) != 1 || v.Referrers[0].Digest != sig.Digest {
+		t.Fatalf("referrers: %+v", v.Referrers)
+	}
+	resp, page := c.get("/ui/models/acme/m?ref=" + sig.Digest.String())
+	if resp.StatusCode != 200 || !strings.Contains(page, uitest.SignatureType) || !strings.Contains(page, "oras pull ") || !strings.Contains(page, "Refers to") {
+		t.Fatalf("referrer page: %d", resp.StatusCode)
+	}
+}
+
+// flaky is a real source whose catalog fails a few times, as storage that is
+// still starting would.
+type flaky struct {
+	Source
+	fails atomic.Int32
+}
+
+func (f *flaky) Catalog(ctx context.Context, n int, last string) ([]string, error) {
+	if f.fails.Add(-1) >= 0 {
+		return nil, errors.New("connection refused")
+	}
+	return f.Source.Catalog(ctx, n, last)
+}
+
+func TestSeedRetriesAndQueuesEvents(t *testing.T) {
+	e := newEnv(t)
+	e.seedTwo()
+	src := &flaky{Source: e.src}
+	src.fails.Store(1)
+	u, err := New(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	e.ui = u
+	// An event during the seed waits its turn and is applied after.
+	e.model("late/push", "v1", uitest.Model{Seed: 9})
+	ctx, cancel := context.WithTimeout(e.ctx, 20*time.Second)
+	defer cancel()
+	if err := u.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := u.idx.stats(); st.Repositories != 4 || !st.Ready {
+		t.Fatalf("after a failed first seed: %+v", st)
 	}
 }

@@ -183,3 +183,18 @@ func BuildSignature(ctx context.Context, p content.Pusher, subject ocispec.Descr
 		ManifestAnnotations: map[string]string{ocispec.AnnotationCreated: "2025-02-03T04:05:06Z"},
 	})
 }
+
+// BuildIndex pushes a multi-platform image index over images built for each platform.
+func BuildIndex(ctx context.Context, p content.Pusher, platforms ...ocispec.Platform) (ocispec.Descriptor, error) {
+	idx := ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex}
+	for _, pl := range platforms {
+		d, err := BuildImage(ctx, p, "/bin/sh "+pl.OS+"/"+pl.Architecture)
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		d.Platform = &pl
+		idx.Manifests = append(idx.Manifests, d)
+	}
+	raw, _ := json.Marshal(idx)
+	return Push(ctx, p, ocispec.MediaTypeImageIndex, raw, nil)
+}
