@@ -103,15 +103,22 @@ func TestBrowser(t *testing.T) {
 	b := newBrowser(t)
 	e := newEnv(t)
 	e.seedTwo()
-	e.start(Options{})
+	e.start(Options{PerPage: 2})
 	srv := e.server(nil)
 	host := strings.TrimPrefix(srv.URL, "http://")
 
 	b.do("open the home page", chromedp.Navigate(srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#cards .card")))
-	if n := eval[int](b, `document.querySelectorAll("#cards .card").length`); n != 3 {
-		t.Fatalf("home shows %d cards, want 3", n)
+	if n := eval[int](b, `document.querySelectorAll("#cards .card").length`); n != 2 {
+		t.Fatalf("home shows %d cards, want 2 (a page)", n)
 	}
 	b.screenshot("home")
+	b.do("next page", chromedp.Click(chromedp.CSS(`#pager a[rel="next"]`)), chromedp.WaitVisible(chromedp.CSS(`#pager a[rel="prev"]`)))
+	if names := eval[string](b, `[...document.querySelectorAll("#cards .card h2")].map(h => h.textContent).join(",")`); names != "pytorch/resnet18" {
+		t.Fatalf("page 2 shows %q", names)
+	}
+	b.do("sort by size", chromedp.SetValue(chromedp.CSS(`select[name="sort"]`), "size"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('select[name="sort"]').dispatchEvent(new Event("input", {bubbles: true}))`))
+	b.waitJS("sorted by size", `location.search.includes("sort=size") && document.querySelectorAll("#cards .card").length === 2 && document.querySelector("#cards .card h2").textContent === "hf/bert-tiny"`)
 
 	// Search as you type: the cards are replaced from /api/repositories.
 	b.do("type a search", chromedp.SendKeys(chromedp.CSS("#q"), "bert"))

@@ -30,6 +30,16 @@
 // So the registry passes the same user check it uses for the API as
 // Options.Authenticate, and its auth middleware (for bearer tokens) as auth.
 //
+// JSON API (what the pages' script uses; scripts may too):
+//
+//	GET /api/repositories?q=&task=&framework=&format=&sort=name|updated|size&page=&per_page=
+//	    → {"repositories":[card...],"total","page","per_page","pages","sort","ready"}
+//	GET /api/repositories/{repo}?ref=TAG|DIGEST (default: "latest", else the newest tag)
+//	    → {"name","tags","ref","tag","manifest","model" (manifest.yaml),"files","referrers","hubURL","commands"}
+//	GET /api/stats → {"ready","repositories","tags","bytes","kinds","tasks","frameworks","formats"}
+//
+// Bad parameters answer 400 with {"error": "..."}, unknown names 404.
+//
 // All HTML comes from html/template (every value escaped: manifest.yaml is user
 // input) and pages are served with a Content-Security-Policy that allows only the
 // embedded script and stylesheet.

@@ -92,14 +92,17 @@
         var from = (res.page - 1) * res.per_page + 1;
         count.textContent = res.total ? from + "–" + (from + res.repositories.length - 1) + " of " + res.total + " repositories" : "No repositories match.";
         pager.replaceChildren();
-        if (res.pages > 1) {
-          if (res.page < res.pages) {
-            var n = new URLSearchParams(p); n.set("page", res.page + 1);
-            var a = el("a", "", "Next →"); a.href = "/ui/?" + n.toString(); a.rel = "next";
-            pager.appendChild(el("span", "", "Page " + res.page + " of " + res.pages));
-            pager.appendChild(a);
-          }
+        function link(page, text, rel) {
+          var n = new URLSearchParams(p);
+          if (page > 1) n.set("page", page); else n.delete("page");
+          var a = el("a", "", text);
+          a.href = "/ui/?" + n.toString();
+          a.rel = rel;
+          return a;
         }
+        if (res.page > 1) pager.appendChild(link(Math.min(res.page - 1, Math.max(res.pages, 1)), "← Previous", "prev"));
+        if (res.pages > 1) pager.appendChild(el("span", "", "Page " + res.page + " of " + res.pages));
+        if (res.page < res.pages) pager.appendChild(link(res.page + 1, "Next →", "next"));
         history.replaceState(null, "", p.toString() ? "/ui/?" + p.toString() : "/ui/");
       })
       .catch(function () { form.submit(); });
