@@ -56,7 +56,7 @@ Flags:
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
-	data := fs.String("data", defaultData(), "pull cache and registrations (default $AXON_HOME/mlosd)")
+	data := fs.String("data", defaultData(), "pull cache and registrations ($AXON_HOME/mlosd)")
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default $"+ort.EnvLibrary+", then standard locations)")
 	intra := fs.Int("intra-op-threads", 0, "ONNX Runtime intra-op threads per model (0 = ONNX Runtime default)")
 	inter := fs.Int("inter-op-threads", 0, "ONNX Runtime inter-op threads per model (0 = default)")
