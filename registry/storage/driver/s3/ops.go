@@ -3,6 +3,8 @@ package s3
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,8 +72,20 @@ func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error
 	if err := start(ctx, p); err != nil {
 		return err
 	}
-	_, err := d.client.PutObject(ctx, d.bucket, d.key(p), bytes.NewReader(content), int64(len(content)), putOptions())
-	return wrap(ctx, "write", p, err)
+	return wrap(ctx, "write", p, d.putBytes(ctx, d.key(p), content))
+}
+
+// putBytes writes one whole object with its Content-MD5. The checksum is what
+// keeps a request cut short (a killed process) from storing a truncated
+// object: versitygw v1.8.0 otherwise keeps whatever part of the body arrived.
+func (d *Driver) putBytes(ctx context.Context, key string, b []byte) error {
+	sum := md5.Sum(b)
+	return d.putReader(ctx, key, bytes.NewReader(b), int64(len(b)), base64.StdEncoding.EncodeToString(sum[:]))
+}
+
+func (d *Driver) putReader(ctx context.Context, key string, r io.Reader, size int64, md5Base64 string) error {
+	_, err := d.core.PutObject(ctx, d.bucket, key, r, size, md5Base64, "", putOptions())
+	return err
 }
 
 func putOptions() minio.PutObjectOptions {

@@ -231,8 +231,7 @@ func (o *objectWriter) finish() error {
 		if len(data) == 0 && !o.putEmpty {
 			return nil
 		}
-		_, err := o.d.client.PutObject(o.ctx, o.d.bucket, o.key, bytes.NewReader(data), int64(len(data)), putOptions())
-		return err
+		return o.d.putBytes(o.ctx, o.key, data)
 	}
 	if o.buf != nil && len(*o.buf) > 0 {
 		o.flush()
