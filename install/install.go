@@ -36,6 +36,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/schemas"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
@@ -134,9 +135,18 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	if err != nil {
 		return nil, err
 	}
+	// Downloads go straight into the store's blobs: keep rm/prune away until tagged.
+	release, err := st.Lease(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("install: %w", err)
+	}
+	defer release()
 	engine := &download.Engine{
 		CacheDir: filepath.Join(st.Path(), "cache", "hub"),
 		Client:   opts.Client, Parallel: opts.Parallel, Progress: opts.Progress, Log: opts.log(),
+		// Verified downloads land in the store's own blob directory (same sha256
+		// naming): packing then finds every layer present and copies nothing.
+		BlobPath: func(sha string) string { return st.BlobPath(digest.NewDigestFromEncoded(digest.SHA256, sha)) },
 	}
 	adapter, err := opts.Adapter(ref.Hub, engine)
 	if err != nil {

@@ -78,6 +78,10 @@ type Engine struct {
 	Retries  int          // resumes after a cut connection, default 5
 	Progress Progress     // nil: none
 	Log      *slog.Logger
+	// BlobPath, when set, places verified files by sha256 elsewhere than
+	// CacheDir/blobs/sha256: install points it at the local store's blobs, so a
+	// downloaded file already is the package layer and is never copied again.
+	BlobPath func(sha256hex string) string
 }
 
 // Stats says what a Fetch did.
@@ -164,6 +168,9 @@ type result struct {
 }
 
 func (e *Engine) blobPath(sha string) string {
+	if e.BlobPath != nil {
+		return e.BlobPath(sha)
+	}
 	return filepath.Join(e.CacheDir, "blobs", "sha256", sha)
 }
 

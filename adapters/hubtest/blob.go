@@ -209,6 +209,16 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// ReadFrom keeps the server's sendfile path (what a real file server does) when no cut is pending.
+func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.ResponseWriter.(io.ReaderFrom); ok && c.left < 0 {
+		n, err := rf.ReadFrom(r)
+		c.f.BytesServed.Add(n)
+		return n, err
+	}
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
 func (c *countingWriter) Flush() {
 	if fl, ok := c.ResponseWriter.(http.Flusher); ok {
 		fl.Flush()

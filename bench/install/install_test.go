@@ -121,14 +121,22 @@ func TestBenchInstall500MB(t *testing.T) {
 	rows = append(rows, row{"loopback io.Copy → file + sha256", toFile, size, "peer"})
 
 	// The download engine alone (redirect to the CDN host, verify LFS sha256, cache).
-	a := &hf.Adapter{Endpoint: h.URL, Engine: download.New(t.TempDir())}
+	// Best of 3 like the peer, each into an empty cache.
 	ref, _ := adapters.ParseRef("hf/bench/big-model@" + sha)
-	start := time.Now()
-	m, err := a.Fetch(ctx, ref, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows = append(rows, row{"axon download (verified, cached)", time.Since(start), m.DownloadedBytes, fmt.Sprintf("%d files", m.Downloaded)})
+	var m *adapters.Model
+	dl := best(func() time.Duration {
+		cache := t.TempDir()
+		defer os.RemoveAll(cache)
+		a := &hf.Adapter{Endpoint: h.URL, Engine: download.New(cache)}
+		start := time.Now()
+		var err error
+		if m, err = a.Fetch(ctx, ref, filepath.Join(cache, "model")); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	})
+	rows = append(rows, row{"axon download (verified, cached)", dl, m.DownloadedBytes, fmt.Sprintf("%d files", m.Downloaded)})
+	var start time.Time
 
 	home := t.TempDir()
 	opts := install.Options{Home: home, HFEndpoint: h.URL}
