@@ -251,3 +251,30 @@ func TestInstallPyTorchHubConverts(t *testing.T) {
 		t.Errorf("reinstall: reused %v, %d downloads", res2.Reused, g.Faults.FileGets.Load()-gets)
 	}
 }
+
+func TestInstallLocalDirectory(t *testing.T) {
+	src := t.TempDir()
+	for _, f := range hubtest.TinyBERT() {
+		p := filepath.Join(src, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home := t.TempDir()
+	res, err := install.Install(context.Background(), "file://"+src, install.Options{Home: home, Name: "team/tiny-bert"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.Source.Hub != "local" || !strings.HasPrefix(m.Source.Revision, "sha256-") || len(m.IO.Inputs) != 3 || res.Tags[0] != "team/tiny-bert@latest" {
+		t.Errorf("source %+v inputs %d tags %v", m.Source, len(m.IO.Inputs), res.Tags)
+	}
+	// The same directory is the same revision: the second install reuses the package.
+	res2, err := install.Install(context.Background(), src, install.Options{Home: home, Name: "team/tiny-bert"})
+	if err != nil || !res2.Reused || res2.Descriptor.Digest != res.Descriptor.Digest {
+		t.Fatalf("second install: %v reused=%v", err, res2 != nil && res2.Reused)
+	}
+}

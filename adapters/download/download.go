@@ -75,7 +75,7 @@ type Engine struct {
 	CacheDir string       // blobs/sha256/<hex>, index/<algo>/<value>, partial/
 	Client   *http.Client // nil: a client with no transparent decompression
 	Parallel int          // files at once, default 4
-	Retries  int          // resumes after a cut connection, default 5
+	Retries  int          // resumes after a cut connection in this run: 0 means 5, <0 none
 	Progress Progress     // nil: none
 	Log      *slog.Logger
 	// BlobPath, when set, places verified files by sha256 elsewhere than
@@ -353,8 +353,11 @@ func (e *Engine) download(ctx context.Context, f File) (sha string, size, networ
 		tr = e.Progress.Track(f.Path, f.Size)
 	}
 	retries := e.Retries
-	if retries <= 0 {
+	switch {
+	case retries == 0:
 		retries = 5
+	case retries < 0:
+		retries = 0
 	}
 	for attempt := 0; ; attempt++ {
 		var n int64
