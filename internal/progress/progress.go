@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -20,6 +21,10 @@ type Reporter interface {
 	Start(name string, total int64) Bar
 	// Wait flushes the display; call once when every bar is done.
 	Wait()
+	// Live reports whether the display shows bytes as they move; when it does
+	// not, transfers may skip counting (and copy file to socket without
+	// passing through user space).
+	Live() bool
 }
 
 // Bar is one file's transfer.
@@ -64,6 +69,7 @@ type nop struct{}
 
 func (nop) Start(string, int64) Bar { return nopBar{} }
 func (nop) Wait()                   {}
+func (nop) Live() bool              { return false }
 
 type nopBar struct{}
 
@@ -81,7 +87,8 @@ type plain struct {
 func (p *plain) Start(name string, total int64) Bar {
 	return &plainBar{p: p, name: name, total: total, start: time.Now()}
 }
-func (p *plain) Wait() {}
+func (p *plain) Wait()      {}
+func (p *plain) Live() bool { return false }
 
 type plainBar struct {
 	p           *plain
@@ -102,6 +109,10 @@ func (b *plainBar) SetCurrent(n int64) {
 func (b *plainBar) Done(status string) {
 	b.mu.Lock()
 	moved := b.done - b.resumed
+	if b.done == 0 {
+		// Not counted on the way (zero-copy): the whole file moved.
+		moved = b.total - b.resumed
+	}
 	b.mu.Unlock()
 	el := time.Since(b.start)
 	line := fmt.Sprintf("%-12s %s (%s)", status, b.name, Bytes(b.total))
@@ -131,7 +142,9 @@ func newBars(w io.Writer) *bars {
 }
 
 func (b *bars) Start(name string, total int64) Bar {
-	status := new(string)
+	status := new(atomic.Pointer[string])
+	empty := ""
+	status.Store(&empty)
 	bar := b.p.AddBar(total,
 		mpb.PrependDecorators(
 			decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}),
@@ -140,25 +153,26 @@ func (b *bars) Start(name string, total int64) Bar {
 		mpb.AppendDecorators(
 			decor.OnCompleteMeta(
 				decor.OnAbort(decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncWidth), "failed"),
-				func(string) string { return *status },
+				func(string) string { return *status.Load() },
 			),
 		),
 	)
 	return &mpbBar{bar: bar, status: status, total: total}
 }
 
-func (b *bars) Wait() { b.p.Wait() }
+func (b *bars) Wait()      { b.p.Wait() }
+func (b *bars) Live() bool { return true }
 
 type mpbBar struct {
 	bar    *mpb.Bar
-	status *string
+	status *atomic.Pointer[string]
 	total  int64
 }
 
 func (b *mpbBar) Add(n int64)        { b.bar.IncrInt64(n) }
 func (b *mpbBar) SetCurrent(n int64) { b.bar.SetCurrent(n) }
 func (b *mpbBar) Done(status string) {
-	*b.status = status
+	b.status.Store(&status)
 	b.bar.SetTotal(b.total, true)
 }
 func (b *mpbBar) Abort(error) { b.bar.Abort(false) }

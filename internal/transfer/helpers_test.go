@@ -167,7 +167,8 @@ type cancelAfter struct {
 func (c *cancelAfter) Start(name string, total int64) progress.Bar {
 	return &cancelBar{c: c, name: name}
 }
-func (c *cancelAfter) Wait() {}
+func (c *cancelAfter) Wait()      {}
+func (c *cancelAfter) Live() bool { return true }
 
 type cancelBar struct {
 	c    *cancelAfter

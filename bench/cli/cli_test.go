@@ -1,0 +1,201 @@
+// Package cli benchmarks `axon push`/`axon pull` against `oras push`/`oras pull`
+// moving the same 1 GiB, 5-file model through the same local registry, in one run.
+//
+//	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/cli
+//
+// AXON_BENCH_MIB sets the model size (default 1024), AXON_BENCH_REPS the
+// repetitions (default 3, the median is reported).
+package cli
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/internal/testutil"
+)
+
+const concurrency = "5"
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func TestCLIBench(t *testing.T) {
+	if os.Getenv("AXON_BENCH") != "1" {
+		t.Skip("set AXON_BENCH=1 to run the CLI benchmark")
+	}
+	oras := testutil.Tool(t, "oras")
+	testutil.Tool(t, "registry")
+	mib := envInt("AXON_BENCH_MIB", 1024)
+	reps := envInt("AXON_BENCH_REPS", 3)
+	work := t.TempDir()
+	axon := build(t, work, "axon", "./cmd/axon")
+	model, files := makeModel(t, filepath.Join(work, "model"), mib)
+
+	// The axon side starts from its store, as a user would after pack/install.
+	home := filepath.Join(work, "home")
+	packStart := time.Now()
+	run(t, model, []string{"AXON_HOME=" + home}, axon, "pack", ".", "--name", "bench/model", "--version", "1")
+	packTime := time.Since(packStart)
+
+	type registry struct {
+		name  string
+		start func(t *testing.T) string
+	}
+	regs := []registry{{"distribution v3.1.2", func(t *testing.T) string { return testutil.StartDistribution(t) }}}
+	if bin := tryBuild(t, work, "axon-registry", "./cmd/axon-registry"); bin != "" {
+		regs = append(regs, registry{"axon-registry", func(t *testing.T) string {
+			addr := testutil.FreeAddr(t)
+			testutil.Start(t, nil, bin, "--addr", addr, "--root", t.TempDir(), "--log-level", "error", "--ui=false")
+			testutil.WaitHTTP(t, "http://"+addr+"/v2/", 30*time.Second)
+			return addr
+		}})
+	}
+
+	type row struct {
+		registry, op string
+		axon, oras   time.Duration
+	}
+	var rows []row
+	for _, reg := range regs {
+		var pushA, pushO, pullA, pullO []time.Duration
+		for i := 0; i < reps; i++ {
+			// A fresh registry per push, so neither tool finds blobs there.
+			t.Run(fmt.Sprintf("%s/push/%d", reg.name, i), func(t *testing.T) {
+				addr := reg.start(t)
+				pushO = append(pushO, timed(t, model, nil, oras, append([]string{"push", "--plain-http", "--concurrency", concurrency, addr + "/bench/oras:1"}, files...)...))
+				addr2 := reg.start(t)
+				pushA = append(pushA, timed(t, model, []string{"AXON_HOME=" + home}, axon, "push", "-q", "--concurrency", concurrency, "bench/model@1", addr2+"/bench/axon:1"))
+			})
+		}
+		addr := reg.start(t)
+		run(t, model, []string{"AXON_HOME=" + home}, axon, "push", "-q", "bench/model@1", addr+"/bench/model:1")
+		for i := 0; i < reps; i++ {
+			// Both pull the same artifact into empty destinations.
+			out := filepath.Join(work, fmt.Sprintf("oras-out-%d", i))
+			os.MkdirAll(out, 0o755)
+			pullO = append(pullO, timed(t, out, nil, oras, "pull", "--plain-http", "--concurrency", concurrency, addr+"/bench/model:1"))
+			os.RemoveAll(out)
+			h := filepath.Join(work, fmt.Sprintf("pull-home-%d", i))
+			pullA = append(pullA, timed(t, work, []string{"AXON_HOME=" + h}, axon, "pull", "-q", "--concurrency", concurrency, addr+"/bench/model:1"))
+			os.RemoveAll(h)
+		}
+		rows = append(rows, row{reg.name, "push", median(pushA), median(pushO)}, row{reg.name, "pull", median(pullA), median(pullO)})
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nCLI benchmark: %d MiB in %d files, concurrency %s, median of %d, one machine (loopback)\n", mib, len(files), concurrency, reps)
+	fmt.Fprintf(&b, "axon pack (hash + store, not part of push): %s\n", packTime.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "registry\top\taxon\toras\toras/axon (>=1.0: axon as fast or faster)\taxon MiB/s")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t%.0f\n", r.registry, r.op, r.axon.Round(time.Millisecond), r.oras.Round(time.Millisecond),
+			r.oras.Seconds()/r.axon.Seconds(), float64(mib)/r.axon.Seconds())
+	}
+	tw.Flush()
+	t.Log(b.String())
+	fmt.Println(b.String())
+}
+
+// makeModel writes model.onnx plus four weight shards, mib MiB in all.
+func makeModel(t *testing.T, dir string, mib int) (string, []string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := onnx.TinyMLP(16, 32, 4, 1).WriteFile(filepath.Join(dir, "model.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{"model.onnx"}
+	shares := []int{40, 30, 20, 10} // percent of the size
+	r := rand.New(rand.NewPCG(42, 7))
+	buf := make([]byte, 1<<20)
+	for i, pct := range shares {
+		name := fmt.Sprintf("weights-%d.bin", i+1)
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 0; n < mib*pct/100; n++ {
+			for j := 0; j+8 <= len(buf); j += 8 {
+				v := r.Uint64()
+				for k := 0; k < 8; k++ {
+					buf[j+k] = byte(v >> (8 * k))
+				}
+			}
+			if _, err := f.Write(buf); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+		files = append(files, name)
+	}
+	return dir, files
+}
+
+func build(t *testing.T, dir, name, pkg string) string {
+	t.Helper()
+	bin := tryBuild(t, dir, name, pkg)
+	if bin == "" {
+		t.Fatalf("%s does not build", pkg)
+	}
+	return bin
+}
+
+func tryBuild(t *testing.T, dir, name, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = moduleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Logf("build %s: %v\n%s", pkg, err, out)
+		return ""
+	}
+	return bin
+}
+
+func moduleRoot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+func run(t *testing.T, dir string, env []string, bin string, args ...string) {
+	t.Helper()
+	timed(t, dir, env, bin, args...)
+}
+
+func timed(t *testing.T, dir string, env []string, bin string, args ...string) time.Duration {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	el := time.Since(start)
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
+	}
+	return el
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
