@@ -36,6 +36,9 @@ func main() {
 	d := &demo{keep: *keep}
 	err := d.run(ctx, *home, *regAddr, *mlosAddr)
 	d.shutdown()
+	if err == nil && d.cleanup != "" {
+		os.RemoveAll(d.cleanup)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo failed:", err)
 		os.Exit(1)
@@ -48,6 +51,8 @@ type demo struct {
 	env   []string
 	procs []*exec.Cmd
 	start time.Time
+	// cleanup is the temporary AXON_HOME removed after a successful run
+	cleanup string
 }
 
 func (d *demo) step(name string, fn func() (string, error)) error {
@@ -75,6 +80,9 @@ func (d *demo) run(ctx context.Context, home, regAddr, mlosAddr string) error {
 	if home == "" {
 		if home, err = os.MkdirTemp("", "axon-demo-"); err != nil {
 			return err
+		}
+		if !d.keep {
+			d.cleanup = home
 		}
 	}
 	d.bin = filepath.Join(home, "bin")
@@ -110,29 +118,30 @@ func (d *demo) run(ctx context.Context, home, regAddr, mlosAddr string) error {
 		return err
 	}
 	example := filepath.Join(root, "examples", "tiny-sentiment")
-	if err := d.step("axon install "+example, func() (string, error) {
-		return d.axon(ctx, "install", example)
+	if err := d.step("axon install "+example+" --name examples/tiny-sentiment", func() (string, error) {
+		return d.axon(ctx, "install", example, "--name", "examples/tiny-sentiment")
 	}); err != nil {
 		return err
 	}
-	const ref = "local/tiny-sentiment@1.0"
-	target := regAddr + "/examples/tiny-sentiment:1.0"
+	const ref = "examples/tiny-sentiment@latest"
+	target := regAddr + "/examples/tiny-sentiment:latest"
 	if err := d.step("axon push "+ref+" "+target, func() (string, error) {
 		return d.axon(ctx, "push", ref, target)
 	}); err != nil {
 		return err
 	}
-	if err := d.step("axon register "+target+" (mlosd pulls it by digest)", func() (string, error) {
-		return d.axon(ctx, "register", target)
+	if err := d.step("axon register "+ref+" (mlosd pulls "+target+" by digest)", func() (string, error) {
+		return d.axon(ctx, "register", ref)
 	}); err != nil {
 		return err
 	}
 	url := "http://" + mlosAddr + "/models/examples/tiny-sentiment/inference"
-	body := `{"input":"Hello, MLOS! What a great day."}`
-	if err := d.step("curl -X POST "+url+" -d '"+body+"'", func() (string, error) {
-		return post(ctx, url, body)
-	}); err != nil {
-		return err
+	for _, body := range []string{`{"input":"Hello, MLOS! What a great day."}`, `{"input":"The service was slow and the food was awful."}`} {
+		if err := d.step("curl -X POST "+url+" -d '"+body+"'", func() (string, error) {
+			return post(ctx, url, body)
+		}); err != nil {
+			return err
+		}
 	}
 	v2 := "http://" + mlosAddr + "/v2/models/examples/tiny-sentiment"
 	if err := d.step("KServe v2: GET "+v2, func() (string, error) {
@@ -171,9 +180,7 @@ func (d *demo) serve(ctx context.Context, url, name string, args ...string) erro
 		return err
 	}
 	c.Stdout, c.Stderr = logf, logf
-	if d.keep {
-		c.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	}
+	c.SysProcAttr = childAttr(d.keep)
 	if err := c.Start(); err != nil {
 		return err
 	}
