@@ -101,6 +101,8 @@ var defaultClient = &http.Client{Transport: func() http.RoundTripper {
 	// Hubs serve raw bytes; a transparently gunzipped body would not match sizes or ranges.
 	t.DisableCompression = true
 	t.MaxIdleConnsPerHost = 16
+	// A hub that accepts the connection and then says nothing should not hang an install.
+	t.ResponseHeaderTimeout = 2 * time.Minute
 	return t
 }()}
 

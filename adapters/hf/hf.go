@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/mlos-foundation/axon/adapters"
@@ -124,7 +125,7 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		if a.Token != "" {
 			f.Header = http.Header{"Authorization": {"Bearer " + a.Token}}
 		}
-		f.Check = checkHeaders(info.SHA, f.Sum)
+		f.Check = checkHeaders(info.SHA, f.Sum, f.Size)
 		f.Error = func(resp *http.Response) error { return hubError(resp, id, info.SHA, p) }
 		files = append(files, f)
 	}
@@ -155,7 +156,7 @@ func license(info modelInfo) string {
 }
 
 // checkHeaders refuses a file whose hub response names another commit or another content id.
-func checkHeaders(commit string, sum download.Checksum) func([]*http.Response) error {
+func checkHeaders(commit string, sum download.Checksum, size int64) func([]*http.Response) error {
 	return func(chain []*http.Response) error {
 		hub := chain[0]
 		if c := hub.Header.Get("X-Repo-Commit"); c != "" && c != commit {
@@ -168,6 +169,9 @@ func checkHeaders(commit string, sum download.Checksum) func([]*http.Response) e
 		etag = strings.Trim(strings.TrimPrefix(etag, "W/"), `"`)
 		if etag != "" && sum.Algo != download.None && etag != sum.Value {
 			return fmt.Errorf("%w: the Hub's ETag %s differs from the listed id %s", adapters.ErrChecksum, etag, sum.Value)
+		}
+		if ls := hub.Header.Get("X-Linked-Size"); ls != "" && size >= 0 && ls != strconv.FormatInt(size, 10) {
+			return fmt.Errorf("%w: the Hub's X-Linked-Size %s differs from the listed size %d", adapters.ErrChecksum, ls, size)
 		}
 		return nil
 	}

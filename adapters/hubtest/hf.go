@@ -132,6 +132,17 @@ func (h *HF) Push(r HFRepo) (string, error) {
 	return c.sha, nil
 }
 
+// BERTRepo is the tiny BERT text classifier (TinyBERT) as google-bert/bert-base-uncased,
+// with its legacy id bert-base-uncased, like the real repository: serve it with
+// h.MustPush(t, hubtest.BERTRepo()) and install hf/bert-base-uncased@latest.
+func BERTRepo() HFRepo {
+	return HFRepo{
+		ID: "google-bert/bert-base-uncased", Aliases: []string{"bert-base-uncased"},
+		PipelineTag: "text-classification", LibraryName: "transformers", License: "apache-2.0",
+		Files: TinyBERT(),
+	}
+}
+
 // MustPush is Push for tests.
 func (h *HF) MustPush(t testing.TB, r HFRepo) string {
 	t.Helper()
