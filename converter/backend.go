@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -68,6 +69,26 @@ func PythonCandidates() []string {
 // Debian's python3-torch imports only in the system python, which need not be
 // the python3 first on PATH (pyenv, venvs), hence several candidates.
 func FindPython(ctx context.Context, modules ...string) string {
+	key := strings.Join(PythonCandidates(), "\x00") + "|" + strings.Join(modules, ",")
+	pyCache.Lock()
+	defer pyCache.Unlock()
+	if p, ok := pyCache.m[key]; ok {
+		return p
+	}
+	p := findPython(ctx, modules)
+	if ctx.Err() == nil {
+		pyCache.m[key] = p
+	}
+	return p
+}
+
+// pyCache remembers FindPython's answers: importing torch takes seconds.
+var pyCache = struct {
+	sync.Mutex
+	m map[string]string
+}{m: map[string]string{}}
+
+func findPython(ctx context.Context, modules []string) string {
 	script := ""
 	for _, m := range modules {
 		script += "import " + m + "\n"
@@ -115,7 +136,7 @@ func dockerHasImage(ctx context.Context, docker, image string) bool {
 // auto mode, the image is there or no local python can do the job), else local.
 func selectRunner(ctx context.Context, kind string, o Options) (runner, error) {
 	mods := modulesFor(kind)
-	buildHint := "docker build -t " + o.Image + " -f deploy/converter/Dockerfile ."
+	buildHint := "docker build -t " + o.Image + " deploy/converter"
 	switch o.Backend {
 	case BackendDocker:
 		if err := DockerAvailable(ctx, o.Docker); err != nil {
@@ -235,7 +256,7 @@ func (d *dockerRunner) run(ctx context.Context, j *job) error {
 	err = cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) && ee.ExitCode() == 125 {
-		return fmt.Errorf("docker could not start the converter image %s (build it: docker build -t %s -f deploy/converter/Dockerfile .): %s",
+		return fmt.Errorf("docker could not start the converter image %s (build it: docker build -t %s deploy/converter): %s",
 			d.image, d.image, j.progress.lastLine())
 	}
 	return err

@@ -375,7 +375,7 @@ func TestMissingFramework(t *testing.T) {
 		}
 		// Neither way available: the error names both.
 		_, err = Convert(ctx, Input{Dir: in, Kind: KindSavedModel}, t.TempDir(), Options{Docker: "/nonexistent/docker"})
-		if !errors.Is(err, ErrNoBackend) || !strings.Contains(err.Error(), "Docker") || !strings.Contains(err.Error(), "--converter local") || !strings.Contains(err.Error(), "deploy/converter/Dockerfile") {
+		if !errors.Is(err, ErrNoBackend) || !strings.Contains(err.Error(), "Docker") || !strings.Contains(err.Error(), "--converter local") || !strings.Contains(err.Error(), "docker build -t axon-converter:latest deploy/converter") {
 			t.Errorf("auto without tensorflow or docker: %v", err)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 
-
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/schemas"
 )
@@ -170,4 +169,3 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 	}
 	return res, nil
 }
-
