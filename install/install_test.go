@@ -278,3 +278,24 @@ func TestInstallLocalDirectory(t *testing.T) {
 		t.Fatalf("second install: %v reused=%v", err, res2 != nil && res2.Reused)
 	}
 }
+
+// TestInstallTFHubNeedsAConverter: a SavedModel from the TF Hub replica reaches the
+// converter as a tensorflow savedmodel; without TensorFlow or Docker here the user
+// gets one line naming both ways.
+func TestInstallTFHubNeedsAConverter(t *testing.T) {
+	ctx := context.Background()
+	if converter.FindPython(ctx, "tensorflow", "tf2onnx") != "" || converter.DockerAvailable(ctx, "docker") == nil {
+		t.Skip("a TensorFlow converter backend is available here")
+	}
+	h := hubtest.NewTFHub(t)
+	if err := h.Add("google", "tiny", 3, []hubtest.File{
+		hubtest.Bytes("saved_model.pb", []byte("\x08\x01")), hubtest.Bytes("variables/variables.index", []byte("i")),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := install.Install(ctx, "tfhub/google/tiny@latest", install.Options{Home: t.TempDir(), TFHubEndpoint: h.URL})
+	if !errors.Is(err, converter.ErrNoBackend) || !strings.Contains(err.Error(), "tensorflow") || !strings.Contains(err.Error(), "tfhub/google/tiny@latest") {
+		t.Fatalf("err = %v", err)
+	}
+	t.Log(err)
+}

@@ -157,7 +157,9 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	if err != nil {
 		return nil, fmt.Errorf("pytorch: %w: %s@%s has no hubconf.py, so it is no PyTorch Hub repository", adapters.ErrNotFound, full, sha[:12])
 	}
-	if !regexp.MustCompile(`(?m)^def\s+` + regexp.QuoteMeta(model) + `\s*\(|^` + regexp.QuoteMeta(model) + `\s*=|import[^\n]*\b` + regexp.QuoteMeta(model) + `\b`).Match(hubconf) {
+	// Entrypoints are defined or imported (torchvision imports them, also in
+	// parenthesised multi-line imports); the converter checks callability.
+	if !regexp.MustCompile(`\b` + regexp.QuoteMeta(model) + `\b`).Match(hubconf) {
 		return nil, fmt.Errorf("pytorch: %w: hubconf.py of %s@%s has no entrypoint %q", adapters.ErrNotFound, full, sha[:12], model)
 	}
 
