@@ -33,6 +33,16 @@ func (e *Encoding) append(id int, typeID int, tok string, off [2]int, special bo
 	e.SequenceIDs = append(e.SequenceIDs, seq)
 }
 
+func (e *Encoding) grow(n int) {
+	e.IDs = make([]int64, 0, n)
+	e.TypeIDs = make([]int64, 0, n)
+	e.AttentionMask = make([]int64, 0, n)
+	e.SpecialTokensMask = make([]int64, 0, n)
+	e.Tokens = make([]string, 0, n)
+	e.Offsets = make([][2]int, 0, n)
+	e.SequenceIDs = make([]int, 0, n)
+}
+
 func (e *Encoding) merge(o *Encoding) {
 	e.IDs = append(e.IDs, o.IDs...)
 	e.TypeIDs = append(e.TypeIDs, o.TypeIDs...)

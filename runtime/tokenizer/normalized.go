@@ -4,8 +4,9 @@ import (
 	"unicode/utf8"
 )
 
-// span is a byte range of the original input text.
-type span struct{ start, end int }
+// span is a byte range of the original input text (int32 halves the
+// per-byte alignment memory; inputs over 2 GiB are refused by Encode).
+type span struct{ start, end int32 }
 
 // nstr is a piece of normalized text that remembers, for every byte, which
 // bytes of the original input it came from. Hugging Face tracks the same
@@ -16,12 +17,24 @@ type nstr struct {
 	align []span
 }
 
+// newNstr wraps input text. Invalid UTF-8 bytes (which the Rust library
+// cannot receive) become U+FFFD, each aligned to its byte.
 func newNstr(s string) nstr {
+	if !utf8.ValidString(s) {
+		var b builder
+		b.grow(len(s) + 8)
+		for i := 0; i < len(s); {
+			r, sz := utf8.DecodeRuneInString(s[i:])
+			b.add(r, span{int32(i), int32(i + sz)})
+			i += sz
+		}
+		return b.nstr()
+	}
 	al := make([]span, len(s))
 	for i := 0; i < len(s); {
 		_, sz := utf8.DecodeRuneInString(s[i:])
 		for k := 0; k < sz; k++ {
-			al[i+k] = span{i, i + sz}
+			al[i+k] = span{int32(i), int32(i + sz)}
 		}
 		i += sz
 	}

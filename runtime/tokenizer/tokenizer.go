@@ -174,6 +174,9 @@ func (t *Tokenizer) WithPadding(p *Padding) *Tokenizer {
 	return &c
 }
 
+// maxInput bounds one input; longer text is cut (offsets are int32 inside).
+const maxInput = 1 << 30
+
 // encodeSeq runs added-token extraction, normalization, pre-tokenization and
 // the model on one input.
 //
@@ -186,6 +189,9 @@ func (t *Tokenizer) encodeSeq(text string, typeID, seq int) *Encoding {
 	e := &Encoding{}
 	if text == "" {
 		return e
+	}
+	if len(text) > maxInput {
+		text = text[:maxInput]
 	}
 	raw := t.added.split(newNstr(text), t.added.raw, nil)
 	var pieces []piece
@@ -223,8 +229,16 @@ func (t *Tokenizer) encodeSeq(text string, typeID, seq int) *Encoding {
 	if tr := t.trunc; tr != nil && (tr.Strategy != "OnlySecond" || typeID != 0) {
 		limit, left = tr.MaxLength, tr.Left
 	}
-	toks := make([][]token, len(splits))
+	// All model tokens go to one buffer; rng[i] is split i's part of it.
+	toks := make([]token, 0, len(text)/4+8)
+	rng := make([][2]int32, len(splits))
 	first, last := 0, len(splits) // tokenized range [first, last)
+	run := func(i int) int {
+		a := len(toks)
+		toks = t.model.tokenize(splits[i].n.s, toks)
+		rng[i] = [2]int32{int32(a), int32(len(toks))}
+		return len(toks) - a
+	}
 	if limit > 0 && left {
 		total := 0
 		first = len(splits)
@@ -234,8 +248,7 @@ func (t *Tokenizer) encodeSeq(text string, typeID, seq int) *Encoding {
 				total++
 				continue
 			}
-			toks[i] = t.model.tokenize(splits[i].n.s, nil)
-			total += len(toks[i])
+			total += run(i)
 			if total >= limit {
 				break
 			}
@@ -249,23 +262,23 @@ func (t *Tokenizer) encodeSeq(text string, typeID, seq int) *Encoding {
 				total++
 				continue
 			}
-			toks[i] = t.model.tokenize(splits[i].n.s, nil)
-			total += len(toks[i])
+			total += run(i)
 			if limit > 0 && total >= limit {
 				break
 			}
 		}
 	}
+	e.grow(len(toks) + (last - first))
 	for i := first; i < last; i++ {
 		sp := splits[i]
 		if sp.added != nil {
 			o := sp.n.origin(0, len(sp.n.s))
-			e.append(sp.added.ID, typeID, sp.n.s, [2]int{o.start, o.end}, false, seq)
+			e.append(sp.added.ID, typeID, sp.n.s, [2]int{int(o.start), int(o.end)}, false, seq)
 			continue
 		}
-		for _, tk := range toks[i] {
+		for _, tk := range toks[rng[i][0]:rng[i][1]] {
 			o := sp.n.origin(tk.start, tk.end)
-			e.append(tk.id, typeID, tk.value, [2]int{o.start, o.end}, false, seq)
+			e.append(tk.id, typeID, tk.value, [2]int{int(o.start), int(o.end)}, false, seq)
 		}
 	}
 	return e
