@@ -188,9 +188,20 @@ def torch_export(spec, model, in_names, tensors, dyn_inputs, call_kwargs=False):
         raise Fail("the model returned no tensors")
     out_names = unique(output_names(raw))
     dynamic = dict(dyn_inputs)
+    # Output axes follow the inputs' dynamic axes: dim 0 of the batch size is "batch",
+    # dim 1 of the sequence length (transformers) is "sequence".
+    sizes = {}
+    for n, t in zip(in_names, tensors):
+        for axis, label in dyn_inputs.get(n, {}).items():
+            sizes.setdefault(label, int(t.shape[axis]))
     for n, t in zip(out_names, ref):
-        if t.dim() >= 1 and t.shape[0] == tensors[0].shape[0]:
-            dynamic[n] = {0: "batch"}
+        axes = {}
+        if t.dim() >= 1 and "batch" in sizes and t.shape[0] == sizes["batch"]:
+            axes[0] = "batch"
+        if t.dim() >= 2 and "sequence" in sizes and t.shape[1] == sizes["sequence"]:
+            axes[1] = "sequence"
+        if axes:
+            dynamic[n] = axes
     out = os.path.join(spec["output_dir"], "model.onnx")
     kwargs = dict(
         input_names=list(in_names),
@@ -410,6 +421,20 @@ TASK_CLASSES = {
 }
 
 
+# optimum's task names for the heads above.
+OPTIMUM_TASKS = {
+    "text-classification": "text-classification",
+    "sentiment-analysis": "text-classification",
+    "zero-shot-classification": "text-classification",
+    "token-classification": "token-classification",
+    "fill-mask": "fill-mask",
+    "question-answering": "question-answering",
+    "image-classification": "image-classification",
+    "feature-extraction": "feature-extraction",
+    "sentence-similarity": "feature-extraction",
+}
+
+
 def transformers_model(spec):
     transformers = need("transformers", None, "transformers")
     task = spec.get("task") or ""
@@ -465,18 +490,19 @@ def convert_transformers(spec):
 
     tmp = tempfile.mkdtemp(prefix="axon-optimum-")
     log("exporting with optimum")
-    kwargs = dict(model_name_or_path=spec["input_dir"], output=tmp, task=spec.get("task") or "auto", opset=int(spec.get("opset") or 17), device="cpu", local_files_only=True)
+    # The same head as the reference model above, so that the outputs compare.
+    task = OPTIMUM_TASKS.get(spec.get("task") or "", "feature-extraction")
+    kwargs = dict(model_name_or_path=spec["input_dir"], output=tmp, task=task, opset=int(spec.get("opset") or 17), device="cpu", local_files_only=True)
     accepted = inspect.signature(main_export).parameters
     if "do_validation" in accepted:
-        kwargs["do_validation"] = False  # axon validates against ORT itself
-    if "task" in kwargs and kwargs["task"] not in ("auto",) and kwargs["task"] not in TASK_CLASSES:
-        kwargs["task"] = "auto"
+        kwargs["do_validation"] = False  # axon validates against ONNX Runtime itself
     main_export(**{k: v for k, v in kwargs.items() if k in accepted})
     if not os.path.isfile(os.path.join(tmp, "model.onnx")):
         raise Fail("optimum wrote no model.onnx (files: %s)" % ", ".join(sorted(os.listdir(tmp))))
+    # axon keeps model.onnx and the external data it references; the rest (config and
+    # tokenizer copies) is left behind with the work directory.
     for name in os.listdir(tmp):
-        if name.endswith((".onnx", ".onnx_data", ".data")) or name.startswith("onnx__") or "." not in name:
-            shutil.move(os.path.join(tmp, name), os.path.join(spec["output_dir"], name))
+        shutil.move(os.path.join(tmp, name), os.path.join(spec["output_dir"], name))
     with torch.no_grad():
         raw = model(**dict(zip(names, tensors)))
     ref = flatten(raw)

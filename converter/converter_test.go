@@ -380,6 +380,13 @@ func TestMissingFramework(t *testing.T) {
 		}
 	}
 
+	if FindPython(ctx, "transformers") == "" {
+		_, err := Convert(ctx, Input{Dir: in, Kind: KindTransformers}, t.TempDir(), Options{Backend: BackendLocal})
+		if !errors.Is(err, ErrFrameworkMissing) || !strings.Contains(err.Error(), "transformers") || !strings.Contains(err.Error(), "pip install") {
+			t.Errorf("local without transformers: %v", err)
+		}
+	}
+
 	// A python without torch, named explicitly: the script itself reports what to install.
 	noTorch := ""
 	for _, c := range PythonCandidates() {

@@ -57,9 +57,16 @@ func compareORT(model string, info *onnx.Info, vdir string, s *sample, tol float
 	if err := ort.Init(lib); err != nil {
 		return nil, fmt.Errorf("%w: it needs ONNX Runtime (%v); pass --skip-validation to convert without checking", ErrValidation, err)
 	}
+	// Exporters may decorate names (tf2onnx: "input_1:0", "serving_default_input_1:0").
 	byName := func(list []sampleTensor, name string) *sampleTensor {
+		bare := strings.TrimSuffix(name, ":0")
 		for i := range list {
-			if list[i].Name == name || strings.TrimSuffix(list[i].Name, ":0") == strings.TrimSuffix(name, ":0") {
+			if list[i].Name == name || strings.TrimSuffix(list[i].Name, ":0") == bare {
+				return &list[i]
+			}
+		}
+		for i := range list {
+			if l := strings.TrimSuffix(list[i].Name, ":0"); l != "" && strings.HasSuffix(bare, "_"+l) {
 				return &list[i]
 			}
 		}
