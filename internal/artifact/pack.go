@@ -532,6 +532,13 @@ func describeModel(root string, m *schemas.Manifest, entries []*entry) error {
 	}
 	if len(m.IO.Inputs) == 0 && len(m.IO.Outputs) == 0 {
 		m.IO.Inputs, m.IO.Outputs = info.Inputs, info.Outputs
+	} else {
+		if err := matchIO("io.inputs", m.IO.Inputs, info.Inputs, model); err != nil {
+			return err
+		}
+		if err := matchIO("io.outputs", m.IO.Outputs, info.Outputs, model); err != nil {
+			return err
+		}
 	}
 	if m.IO.Inputs == nil {
 		m.IO.Inputs = []schemas.Tensor{}
@@ -587,6 +594,37 @@ func describeModel(root string, m *schemas.Manifest, entries []*entry) error {
 		}
 		return entries[i].rel < entries[j].rel
 	})
+	return nil
+}
+
+// matchIO checks a declared I/O schema against the graph: same tensors, in
+// order, with the same dtypes and ranks; fixed sizes must agree, while a
+// declared dimension may name one the graph leaves open.
+func matchIO(at string, declared, graph []schemas.Tensor, model string) error {
+	if len(declared) != len(graph) {
+		return fmt.Errorf("%s: %s: declares %d tensors, %s has %d", schemas.ManifestFile, at, len(declared), model, len(graph))
+	}
+	for i, d := range declared {
+		g := graph[i]
+		p := fmt.Sprintf("%s: %s[%d]", schemas.ManifestFile, at, i)
+		switch {
+		case d.Name != g.Name:
+			return fmt.Errorf("%s.name: %q, but %s has %q", p, d.Name, model, g.Name)
+		case d.DType != g.DType:
+			return fmt.Errorf("%s.dtype: %s, but %s has %s", p, d.DType, model, g.DType)
+		case len(d.Shape) != len(g.Shape):
+			return fmt.Errorf("%s.shape: rank %d, but %s has rank %d", p, len(d.Shape), model, len(g.Shape))
+		}
+		for j, dd := range d.Shape {
+			gd := g.Shape[j]
+			if !gd.Symbolic() && !dd.Symbolic() && dd.Size != gd.Size {
+				return fmt.Errorf("%s.shape[%d]: %s, but %s has %s", p, j, dd, model, gd)
+			}
+			if !gd.Symbolic() && dd.Symbolic() {
+				return fmt.Errorf("%s.shape[%d]: %s, but %s fixes it to %s", p, j, dd, model, gd)
+			}
+		}
+	}
 	return nil
 }
 

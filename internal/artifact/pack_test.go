@@ -201,8 +201,8 @@ func TestPackBadInput(t *testing.T) {
 		"no model": {func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "model.onnx"))
 		}, nil, "no model.onnx"},
-		"no name": {func(t *testing.T, dir string) {}, []Option{WithVersion("1")}, "needs a name"},
-		"bad name": {func(t *testing.T, dir string) {}, []Option{WithName("HF", "Bert")}, "lower-case"},
+		"no name":     {func(t *testing.T, dir string) {}, []Option{WithVersion("1")}, "needs a name"},
+		"bad name":    {func(t *testing.T, dir string) {}, []Option{WithName("HF", "Bert")}, "lower-case"},
 		"bad version": {func(t *testing.T, dir string) {}, []Option{WithName("hf", "b"), WithVersion("a b")}, "version"},
 		"not yaml": {func(t *testing.T, dir string) {
 			write(t, dir, "manifest.yaml", "name: [unclosed\n")

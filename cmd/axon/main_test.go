@@ -1,0 +1,177 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/internal/testutil"
+)
+
+var axonBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "axon-cli-test")
+	if err != nil {
+		panic(err)
+	}
+	axonBin = filepath.Join(dir, "axon")
+	if out, err := exec.Command("go", "build", "-o", axonBin, ".").CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		panic(err)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+type result struct {
+	out, err string
+	code     int
+}
+
+func axon(t *testing.T, home string, stdin string, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(axonBin, args...)
+	cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"))
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return result{out.String(), errb.String(), code}
+}
+
+func ok(t *testing.T, r result) result {
+	t.Helper()
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s%s", r.code, r.out, r.err)
+	}
+	return r
+}
+
+func model(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := onnx.TinyMLP(4, 8, 2, 3).WriteFile(filepath.Join(dir, "model.onnx")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "labels.txt"), []byte("a\nb\n"), 0o644)
+	return dir
+}
+
+func TestVerbs(t *testing.T) {
+	home := t.TempDir()
+	dir := model(t)
+	r := ok(t, axon(t, home, "", "pack", dir, "--name", "local/mlp", "--version", "0.1"))
+	if !strings.HasPrefix(r.out, "local/mlp@0.1\tsha256:") {
+		t.Fatalf("pack printed %q", r.out)
+	}
+	digest := strings.Fields(r.out)[1]
+	ok(t, axon(t, home, "", "tag", "local/mlp@0.1", "local/mlp@stable"))
+	r = ok(t, axon(t, home, "", "ls"))
+	if !strings.Contains(r.out, "NAME") || !strings.Contains(r.out, "stable") || !strings.Contains(r.out, "onnx (opset") {
+		t.Errorf("ls:\n%s", r.out)
+	}
+	var entries []map[string]any
+	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "ls", "--json")).out), &entries); err != nil || len(entries) != 2 {
+		t.Fatalf("ls --json: %v %v", entries, err)
+	}
+	var insp map[string]any
+	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "inspect", "--json", "local/mlp@stable")).out), &insp); err != nil || insp["digest"] != digest {
+		t.Fatalf("inspect --json: %v %v", insp, err)
+	}
+	r = ok(t, axon(t, home, "", "inspect", "local/mlp@0.1"))
+	if !strings.Contains(r.out, "apiVersion: axon.mlos.dev/v1") || !strings.Contains(r.out, "application/vnd.axon.model.v1") {
+		t.Errorf("inspect:\n%s", r.out)
+	}
+	out := filepath.Join(t.TempDir(), "x")
+	ok(t, axon(t, home, "", "export", "local/mlp@stable", out))
+	for _, f := range []string{"model.onnx", "labels.txt", "manifest.yaml"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("export: %v", err)
+		}
+	}
+	reg := testutil.StartDistribution(t)
+	r = ok(t, axon(t, home, "", "push", "local/mlp@0.1", reg))
+	if strings.TrimSpace(r.out) != reg+"/local/mlp:0.1@"+digest {
+		t.Errorf("push printed %q", r.out)
+	}
+	ok(t, axon(t, home, "", "rm", "local/mlp@0.1", "local/mlp@stable"))
+	ok(t, axon(t, home, "", "prune"))
+	r = ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
+	if !strings.HasSuffix(strings.TrimSpace(r.out), digest) {
+		t.Errorf("pull printed %q", r.out)
+	}
+	// Without a terminal the progress is plain lines.
+	r = ok(t, axon(t, t.TempDir(), "", "pull", reg+"/local/mlp:0.1"))
+	if !strings.Contains(r.err, "pulled       model.onnx") {
+		t.Errorf("pull progress: %q", r.err)
+	}
+	r = ok(t, axon(t, home, "", "--version"))
+	if !strings.HasPrefix(r.out, "axon ") {
+		t.Errorf("--version: %q", r.out)
+	}
+	r = ok(t, axon(t, home, "", "--help"))
+	for _, verb := range []string{"pack", "push", "pull", "tag", "ls", "inspect", "rm", "prune", "export", "login", "logout"} {
+		if !strings.Contains(r.out, "  "+verb+" ") {
+			t.Errorf("--help does not list %s", verb)
+		}
+	}
+}
+
+// Bad input: one clear line on stderr, exit non-zero, nothing in the store.
+func TestBadInput(t *testing.T) {
+	home := t.TempDir()
+	dir := model(t)
+	bad := model(t)
+	os.WriteFile(filepath.Join(bad, "manifest.yaml"), []byte("io:\n  inputs: [{name: x, dtype: float32, shape: [batch, true]}]\n"), 0o644)
+	mismatch := model(t)
+	os.WriteFile(filepath.Join(mismatch, "manifest.yaml"), []byte("io:\n  inputs: [{name: x, dtype: int64, shape: [batch, 4]}]\n  outputs: [{name: y, dtype: float32, shape: [batch, 2]}]\n"), 0o644)
+	esc := model(t)
+	os.Symlink("/etc/hostname", filepath.Join(esc, "host"))
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pack", dir, "--name", "Bad Name"}, "--name"},
+		{[]string{"pack", dir, "--name", "a/b", "--version", "../x"}, "--version"},
+		{[]string{"pack", t.TempDir(), "--name", "a/b"}, "no model.onnx"},
+		{[]string{"pack", bad, "--name", "a/b"}, "io.inputs[0].shape[1]"},
+		{[]string{"pack", mismatch, "--name", "a/b"}, "io.inputs[0].dtype: int64, but model.onnx has float32"},
+		{[]string{"pack", esc, "--name", "a/b"}, "symlink leaves the package directory"},
+		{[]string{"pack", "/no/such/dir", "--name", "a/b"}, "/no/such/dir"},
+		{[]string{"inspect", "hf/absent@1"}, "no such package"},
+		{[]string{"inspect", "::bad::"}, "invalid reference"},
+		{[]string{"push", "hf/absent@1"}, "no such package"},
+		{[]string{"pull", "hf/bert@1"}, "not a registry reference"},
+		{[]string{"pull", "localhost:1/a/b:1"}, "cannot reach the registry"},
+		{[]string{"tag", "hf/absent@1", "a/b@2"}, "no such package"},
+		{[]string{"export", "hf/absent@1", t.TempDir()}, "no such package"},
+		{[]string{"login", "localhost:1", "-u", "x", "--password-stdin"}, "login localhost:1"},
+		{[]string{"nosuchverb"}, "unknown command"},
+	} {
+		r := axon(t, home, "pw\n", tc.args...)
+		if r.code == 0 {
+			t.Errorf("axon %v: exit 0", tc.args)
+			continue
+		}
+		line := strings.TrimSpace(r.err)
+		if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, "axon: ") || !strings.Contains(line, tc.want) {
+			t.Errorf("axon %v: stderr %q, want one line mentioning %q", tc.args, r.err, tc.want)
+		}
+	}
+	r := ok(t, axon(t, home, "", "ls", "--json"))
+	if strings.TrimSpace(r.out) != "null" && strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("store not empty after bad input: %s", r.out)
+	}
+}
