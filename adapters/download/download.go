@@ -464,6 +464,11 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 	sha, err := h.verify(f)
 	if err != nil {
 		_ = out.Truncate(0) // a wrong file is not worth resuming
+		if have > 0 {
+			// The kept prefix may be what was wrong (a file replaced between
+			// runs): one more try from the first byte.
+			return "", 0, n, errRetry{err}
+		}
 		return "", 0, n, err
 	}
 	if err := out.Close(); err != nil {

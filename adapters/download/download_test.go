@@ -157,3 +157,31 @@ func TestAuthorizationStaysOnOrigin(t *testing.T) {
 		t.Fatal("Authorization was sent to the redirect target on another host")
 	}
 }
+
+func TestStalePartialIsRedownloaded(t *testing.T) {
+	data, sum := payload(2 << 20)
+	srv := &server{data: data, after: 1 << 20}
+	srv.cuts.Store(1)
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	cache := t.TempDir()
+	f := download.File{Path: "w.bin", URL: ts.URL, Size: int64(len(data)), Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
+	if _, err := (&download.Engine{CacheDir: cache, Retries: -1}).Fetch(context.Background(), t.TempDir(), []download.File{f}); err == nil {
+		t.Fatal("cut download succeeded")
+	}
+	parts, _ := filepath.Glob(filepath.Join(cache, "partial", "*.part"))
+	if len(parts) != 1 {
+		t.Fatalf("partial files: %v", parts)
+	}
+	// The kept prefix no longer matches the file (it changed between runs).
+	if err := os.WriteFile(parts[0], bytes.Repeat([]byte{0xee}, 1<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if _, err := (&download.Engine{CacheDir: cache}).Fetch(context.Background(), dir, []download.File{f}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "w.bin")); !bytes.Equal(got, data) {
+		t.Fatal("file differs")
+	}
+}
