@@ -10,27 +10,61 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mlos-foundation/axon/internal/testutil"
 	"gopkg.in/yaml.v3"
 )
 
 var flagRe = regexp.MustCompile(`^--([a-z][a-z0-9-]*)`)
 
-// helpText builds a command of this module and returns its --help output.
-func helpText(t *testing.T, pkg string) string {
+// build builds a command of this module into a temporary folder.
+func build(t *testing.T, pkg string) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
 	if out, err := exec.Command("go", "build", "-o", bin, "../"+pkg).CombinedOutput(); err != nil {
 		t.Fatalf("build %s: %v\n%s", pkg, err, out)
 	}
+	return bin
+}
+
+// helpText returns a program's --help output.
+func helpText(bin string) string {
 	out, _ := exec.Command(bin, "--help").CombinedOutput()
 	return string(out)
+}
+
+// checkProbes starts the real program and checks that every probe path answers 200.
+func checkProbes(t *testing.T, bin string, paths []string) {
+	t.Helper()
+	addr := testutil.FreeAddr(t)
+	args := []string{"--addr", addr}
+	env := []string{}
+	if filepath.Base(bin) == "mlosd" {
+		args = append(args, "--data", t.TempDir())
+		env = append(env, "ONNXRUNTIME_LIB="+testutil.ORTLibrary(t))
+	} else {
+		args = append(args, "--root", t.TempDir())
+	}
+	testutil.Start(t, env, bin, args...)
+	testutil.WaitHTTP(t, "http://"+addr+"/", 30*time.Second)
+	for _, p := range paths {
+		resp, err := http.Get("http://" + addr + p)
+		if err != nil {
+			t.Fatalf("probe %s: %v", p, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s: probe %s answers %s", filepath.Base(bin), p, resp.Status)
+		}
+	}
 }
 
 func checkFlags(t *testing.T, where string, args []string, help string) {
@@ -40,7 +74,7 @@ func checkFlags(t *testing.T, where string, args []string, help string) {
 		if m == nil {
 			continue
 		}
-		if !strings.Contains(help, "--"+m[1]) {
+		if !regexp.MustCompile(`(^|[\s,])--?` + regexp.QuoteMeta(m[1]) + `\b`).MatchString(help) {
 			t.Errorf("%s passes --%s, which the program does not accept", where, m[1])
 		}
 	}
@@ -64,7 +98,7 @@ func TestCompose(t *testing.T) {
 	if err := yaml.Unmarshal(b, &c); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
-	helps := map[string]string{"registry": helpText(t, "cmd/axon-registry"), "mlosd": helpText(t, "cmd/mlosd")}
+	helps := map[string]string{"registry": helpText(build(t, "cmd/axon-registry")), "mlosd": helpText(build(t, "cmd/mlosd"))}
 	for name, s := range c.Services {
 		if s.Image == "" && s.Build == nil {
 			t.Errorf("service %s has neither image nor build", name)
@@ -126,9 +160,13 @@ type k8sContainer struct {
 	Name           string
 	Image          string
 	Args           []string
-	ReadinessProbe *struct{ HTTPGet *struct{ Path string } `yaml:"httpGet"` } `yaml:"readinessProbe"`
-	LivenessProbe  *struct{ HTTPGet *struct{ Path string } `yaml:"httpGet"` } `yaml:"livenessProbe"`
-	Resources      struct {
+	ReadinessProbe *struct {
+		HTTPGet *struct{ Path string } `yaml:"httpGet"`
+	} `yaml:"readinessProbe"`
+	LivenessProbe *struct {
+		HTTPGet *struct{ Path string } `yaml:"httpGet"`
+	} `yaml:"livenessProbe"`
+	Resources struct {
 		Requests map[string]string
 	}
 }
@@ -138,7 +176,8 @@ func TestKubernetesManifests(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("no manifests under k8s/")
 	}
-	helps := map[string]string{"axon-registry": helpText(t, "cmd/axon-registry"), "mlosd": helpText(t, "cmd/mlosd")}
+	bins := map[string]string{"axon-registry": build(t, "cmd/axon-registry"), "mlosd": build(t, "cmd/mlosd")}
+	probes := map[string][]string{}
 	workloads := map[string]map[string]string{} // pod labels by workload
 	var services []k8sObject
 	for _, f := range files {
@@ -162,7 +201,9 @@ func TestKubernetesManifests(t *testing.T) {
 			switch o.Kind {
 			case "Deployment", "StatefulSet":
 				workloads[o.Metadata.Name] = o.Spec.Template.Metadata.Labels
-				var sel struct{ MatchLabels map[string]string `yaml:"matchLabels"` }
+				var sel struct {
+					MatchLabels map[string]string `yaml:"matchLabels"`
+				}
 				o.Spec.Selector.Decode(&sel)
 				for k, v := range sel.MatchLabels {
 					if o.Spec.Template.Metadata.Labels[k] != v {
@@ -177,8 +218,14 @@ func TestKubernetesManifests(t *testing.T) {
 					if c.Resources.Requests["cpu"] == "" || c.Resources.Requests["memory"] == "" {
 						t.Errorf("%s: needs cpu and memory requests", where)
 					}
-					if h, ok := helps[o.Metadata.Name]; ok {
-						checkFlags(t, where, c.Args, h)
+					if bin, ok := bins[o.Metadata.Name]; ok {
+						checkFlags(t, where, c.Args, helpText(bin))
+						if c.ReadinessProbe != nil && c.ReadinessProbe.HTTPGet != nil {
+							probes[o.Metadata.Name] = append(probes[o.Metadata.Name], c.ReadinessProbe.HTTPGet.Path)
+						}
+						if c.LivenessProbe != nil && c.LivenessProbe.HTTPGet != nil {
+							probes[o.Metadata.Name] = append(probes[o.Metadata.Name], c.LivenessProbe.HTTPGet.Path)
+						}
 					} else {
 						t.Errorf("%s: no program known for workload %s", where, o.Metadata.Name)
 					}
@@ -187,6 +234,9 @@ func TestKubernetesManifests(t *testing.T) {
 				services = append(services, o)
 			}
 		}
+	}
+	for name, paths := range probes {
+		checkProbes(t, bins[name], paths)
 	}
 	for _, s := range services {
 		var sel map[string]string
