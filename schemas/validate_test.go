@@ -155,3 +155,37 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// Every Go field has a place in the schema: a manifest with all fields set
+// validates (the schema refuses unknown fields).
+func TestSchemaCoversTypes(t *testing.T) {
+	m := &Manifest{
+		APIVersion: APIVersion, Kind: Kind, Name: "n", Namespace: "ns", Version: "1", Description: "d", License: "mit",
+		Source:    &Source{Hub: "hf", ID: "a/b", Revision: "r", URL: "https://x.io/a", License: "mit", Created: "2024-01-01T00:00:00Z"},
+		Framework: Framework{Name: "pytorch", Version: "2"}, Format: Format{Name: "onnx", Opset: 17, IRVersion: 8, Model: "model.onnx"},
+		Task: "t", IO: IO{Inputs: []Tensor{{Name: "x", DType: "float32", Shape: []Dim{{Size: -1, Name: "batch"}, {Size: 3}, {Size: -1}}}}, Outputs: []Tensor{}},
+		Preprocessing: &Preprocessing{Tokenizer: &Tokenizer{Type: "bpe", Files: []string{"tok.json"}, MaxLength: 8},
+			Image: &Image{Size: []int{224, 224}, Mean: []float64{0.5, 0.5, 0.5}, Std: []float64{0.2, 0.2, 0.2}, Layout: "NCHW"}},
+		Labels:     []string{"a"},
+		Resources:  Resources{Bytes: 3, Parameters: 9},
+		Validation: &Validation{Reference: "torch", MaxAbsDiff: 0, Tolerance: 1e-4, Passed: true},
+		Files: []File{{Path: "model.onnx", Role: RoleModel, Digest: "sha256:" + strings.Repeat("a", 64), Size: 2},
+			{Path: "tok.json", Role: RoleTokenizer, Digest: "sha256:" + strings.Repeat("b", 64), Size: 1}},
+	}
+	if err := m.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	fields, err := Fields()
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, _ := Markdown()
+	for _, want := range []string{"io.inputs[].dtype", "preprocessing.image.mean", "files[].digest", "source.created"} {
+		if !strings.Contains(md, "`"+want+"`") {
+			t.Errorf("docs lack %s", want)
+		}
+	}
+	if len(fields) < 40 {
+		t.Errorf("only %d documented fields", len(fields))
+	}
+}
