@@ -217,21 +217,8 @@ func (u unicodeNormalizer) alignSegment(b *builder, n nstr, off int, seg, out st
 		}
 		return
 	}
-	// Composition: pair output characters with input characters in order;
-	// the last output character covers what is left.
-	var starts []int
-	for j := 0; j < len(seg); {
-		_, sz := utf8.DecodeRuneInString(seg[j:])
-		starts = append(starts, j)
-		j += sz
-	}
-	idx := 0
-	for _, r := range out {
-		j := starts[min(idx, len(starts)-1)]
-		_, sz := utf8.DecodeRuneInString(seg[j:])
-		b.add(r, n.runeSpan(off+j, sz))
-		idx++
-	}
+	// Composition: pair output characters with input characters in order.
+	addPositional(b, n, off, seg, out)
 }
 
 type stripAccentsNormalizer struct{}

@@ -91,7 +91,7 @@ func (p *precompiled) normalize(n nstr) nstr {
 		if len(g) < 6 {
 			if rep, ok := p.lookup(g); ok {
 				modified = true
-				b.addString(rep, n.origin(off, off+len(g)))
+				addPositional(&b, n, off, g, rep)
 				off += len(g)
 				continue
 			}
@@ -101,7 +101,7 @@ func (p *precompiled) normalize(n nstr) nstr {
 			part := g[i : i+sz]
 			if rep, ok := p.lookup(part); ok {
 				modified = true
-				b.addString(rep, n.origin(off+i, off+i+sz))
+				addPositional(&b, n, off+i, part, rep)
 			} else {
 				b.buf = append(b.buf, part...)
 				b.align = append(b.align, n.align[off+i:off+i+sz]...)
@@ -114,4 +114,25 @@ func (p *precompiled) normalize(n nstr) nstr {
 		return n
 	}
 	return b.nstr()
+}
+
+// addPositional appends rep in place of src (at byte off of n): output
+// character k takes the alignment of source character k, extra output
+// characters that of the last source character. This is how the Rust
+// Precompiled normalizer (and composition in NFC) aligns replacements.
+func addPositional(b *builder, n nstr, off int, src, rep string) {
+	var starts [8]int
+	st := starts[:0]
+	for j := 0; j < len(src); {
+		_, sz := decodeRune(src[j:])
+		st = append(st, j)
+		j += sz
+	}
+	k := 0
+	for _, r := range rep {
+		j := st[min(k, len(st)-1)]
+		_, sz := decodeRune(src[j:])
+		b.add(r, n.runeSpan(off+j, sz))
+		k++
+	}
 }

@@ -371,6 +371,80 @@ const tokenizers = []
   })
 }
 
+// buildCharsmap writes a SentencePiece precompiled_charsmap: a Darts-clone
+// double-array trie over the UTF-8 keys whose leaves point into a blob of
+// NUL-terminated replacements.
+function buildCharsmap(entries) {
+  const enc = new TextEncoder()
+  const root = { kids: new Map(), value: -1 }
+  const blob = []
+  for (const [from, to] of entries) {
+    let n = root
+    for (const b of enc.encode(from)) {
+      if (!n.kids.has(b)) n.kids.set(b, { kids: new Map(), value: -1 })
+      n = n.kids.get(b)
+    }
+    n.value = blob.length
+    blob.push(...enc.encode(to), 0)
+  }
+  const units = [0]
+  const used = new Set([0])
+  const usedBase = new Set()
+  const setUnit = (i, v) => { while (units.length <= i) units.push(0); units[i] = v >>> 0 }
+  const queue = [[root, 0]]
+  while (queue.length) {
+    const [node, idx] = queue.shift()
+    const labels = [...node.kids.keys()].sort((a, b) => a - b)
+    if (node.value >= 0) labels.push(0)
+    if (!labels.length) continue
+    let base = 1
+    // bases are unique so that no other node can reach these children
+    while (usedBase.has(base) || !labels.every((c) => !used.has(base ^ c))) base++
+    usedBase.add(base)
+    setUnit(idx, units[idx] | ((base ^ idx) << 10))
+    for (const c of labels) used.add(base ^ c)
+    if (node.value >= 0) setUnit(base, 0x80000000 | node.value)
+    for (const [c, kid] of [...node.kids].sort((a, b) => a[0] - b[0])) {
+      setUnit(base ^ c, c | (kid.value >= 0 ? 0x100 : 0))
+      queue.push([kid, base ^ c])
+    }
+  }
+  // lookups XOR any byte into an index: pad to whole 256-unit blocks
+  setUnit((units.length - 1) | 255, 0)
+  const out = Buffer.alloc(4 + units.length * 4 + blob.length)
+  out.writeUInt32LE(units.length * 4, 0)
+  units.forEach((u, i) => out.writeUInt32LE(u, 4 + 4 * i))
+  Buffer.from(blob).copy(out, 4 + units.length * 4)
+  return out.toString('base64')
+}
+
+// 12. Unigram behind a Precompiled (SentencePiece charsmap) normalizer, as in
+// T5, ALBERT and XLM-R.
+{
+  const t5 = tokenizers.find((t) => t.name === 't5-unigram')
+  const entries = []
+  for (let c = 0; c < 26; c++) {
+    entries.push([String.fromCodePoint(0xFF21 + c), String.fromCharCode(65 + c)])
+    entries.push([String.fromCodePoint(0xFF41 + c), String.fromCharCode(97 + c)])
+  }
+  for (let d = 0; d < 10; d++) entries.push([String.fromCodePoint(0xFF10 + d), String(d)])
+  entries.push(['ﬁ', 'fi'], ['①', '1'], ['½', '1/2'], ['\u00a0', ' '], ['\u3000', ' '], ['™', 'TM'], ['ℌ', 'H'], ['Ǆ', 'DŽ'],
+    ['a\u0301', 'á'], ['e\u0301', 'é'], ['o\u0308', 'ö'], ['ä', 'ae'], ['ä\u0323', 'Q'], ['\u200b', ''], ['－', '-'])
+  tokenizers.push({
+    name: 'unigram-precompiled',
+    specials: t5.specials, addedWords: t5.addedWords,
+    json: {
+      ...t5.json,
+      normalizer: {
+        type: 'Sequence', normalizers: [
+          { type: 'Precompiled', precompiled_charsmap: buildCharsmap(entries) },
+          { type: 'Replace', pattern: { Regex: ' {2,}' }, content: ' ' },
+        ],
+      },
+    },
+  })
+}
+
 const fill = (text, t) => text
   .replace(/\{special(\d)\}/g, (_, i) => t.specials[Number(i) % t.specials.length])
   .replace(/\{added(\d)\}/g, (_, i) => t.addedWords[Number(i)])
