@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,6 +32,7 @@ const (
 	smallN    = 1000
 	smallSize = 1 << 10
 	workers   = 16
+	runs      = 3 // each figure is the best of this many runs
 )
 
 type result struct {
@@ -63,42 +65,57 @@ func TestStorage(t *testing.T) {
 	drivers := []driver.Driver{fsd, s3d}
 	cols := []string{"limit", "filesystem", "s3"}
 
-	results := []*result{
-		{name: "1 GiB write (Writer+Commit+Move)", unit: "MB/s"},
-		{name: "1 GiB read", unit: "MB/s"},
-		{name: "1000 x 1 KiB PutContent, 1 client", unit: "ops/s"},
-		{name: fmt.Sprintf("1000 x 1 KiB PutContent, %d clients", workers), unit: "ops/s"},
-		{name: fmt.Sprintf("1000 x 1 KiB upload (Writer+Commit+Move), %d clients", workers), unit: "ops/s"},
-		{name: "1000 x 1 KiB GetContent, 1 client", unit: "ops/s"},
-		{name: fmt.Sprintf("1000 x 1 KiB GetContent, %d clients", workers), unit: "ops/s"},
-	}
-	for _, r := range results {
-		r.value = map[string]float64{}
-	}
 	limit := machineLimit(t, data)
-	results[0].value["limit"] = limit
 	t.Logf("machine limit (1 GiB, sha256 while writing, fsync): %.0f MB/s", limit)
 
 	ctx := context.Background()
-	for _, d := range drivers {
-		name := d.Name()
-		results[0].value[name] = mbps(bigSize, timed(t, func() error { return writeBig(ctx, d, data) }))
-		results[1].value[name] = mbps(bigSize, timed(t, func() error { return readBig(ctx, d) }))
-		results[2].value[name] = opsps(smallN, timed(t, func() error {
+	type bench struct {
+		name, unit string
+		n          int64 // bytes (MB/s) or operations (ops/s)
+		run        func(d driver.Driver) error
+	}
+	benches := []bench{
+		{"1 GiB write (Writer+Commit+Move)", "MB/s", bigSize, func(d driver.Driver) error { return writeBig(ctx, d, data) }},
+		{"1 GiB write (PutStream to the final path)", "MB/s", bigSize, func(d driver.Driver) error { return putBig(ctx, d, data) }},
+		{"1 GiB read", "MB/s", bigSize, func(d driver.Driver) error { return readBig(ctx, d) }},
+		{"1000 x 1 KiB PutContent, 1 client", "ops/s", smallN, func(d driver.Driver) error {
 			return each(smallN, 1, func(i int) error { return d.PutContent(ctx, fmt.Sprintf("small/a/%d", i), small) })
-		}))
-		results[3].value[name] = opsps(smallN, timed(t, func() error {
+		}},
+		{fmt.Sprintf("1000 x 1 KiB PutContent, %d clients", workers), "ops/s", smallN, func(d driver.Driver) error {
 			return each(smallN, workers, func(i int) error { return d.PutContent(ctx, fmt.Sprintf("small/b/%d", i), small) })
-		}))
-		results[4].value[name] = opsps(smallN, timed(t, func() error {
+		}},
+		{fmt.Sprintf("1000 x 1 KiB upload (Writer+Commit+Move), %d clients", workers), "ops/s", smallN, func(d driver.Driver) error {
 			return each(smallN, workers, func(i int) error { return upload(ctx, d, i, small) })
-		}))
-		results[5].value[name] = opsps(smallN, timed(t, func() error {
+		}},
+		{"1000 x 1 KiB GetContent, 1 client", "ops/s", smallN, func(d driver.Driver) error {
 			return each(smallN, 1, func(i int) error { _, err := d.GetContent(ctx, fmt.Sprintf("small/a/%d", i)); return err })
-		}))
-		results[6].value[name] = opsps(smallN, timed(t, func() error {
+		}},
+		{fmt.Sprintf("1000 x 1 KiB GetContent, %d clients", workers), "ops/s", smallN, func(d driver.Driver) error {
 			return each(smallN, workers, func(i int) error { _, err := d.GetContent(ctx, fmt.Sprintf("small/b/%d", i)); return err })
-		}))
+		}},
+	}
+	var results []*result
+	for _, b := range benches {
+		r := &result{name: b.name, unit: b.unit, value: map[string]float64{}}
+		if b.unit == "MB/s" && strings.Contains(b.name, "write") {
+			r.value["limit"] = limit
+		}
+		for _, d := range drivers {
+			// The best of a few runs: this machine's disk and CPUs are shared,
+			// and the best run is the closest to what the code can do.
+			best := time.Duration(0)
+			for range runs {
+				took := timed(t, func() error { return b.run(d) })
+				if best == 0 || took < best {
+					best = took
+				}
+			}
+			r.value[d.Name()] = float64(b.n) / best.Seconds()
+			if b.unit == "MB/s" {
+				r.value[d.Name()] /= 1e6
+			}
+		}
+		results = append(results, r)
 	}
 	printTable(results, cols)
 }
@@ -106,7 +123,7 @@ func TestStorage(t *testing.T) {
 // machineLimit is what a registry push cannot beat: hash the bytes and write
 // them once, then make them durable. It measures the parts and two ways to
 // combine them (one goroutine; hashing and writing on two), logs them all and
-// returns the best.
+// returns the better combination (best of a few runs each).
 func machineLimit(t *testing.T, data []byte) float64 {
 	dir := t.TempDir()
 	hashOnly := mbps(bigSize, timed(t, func() error {
@@ -118,8 +135,11 @@ func machineLimit(t *testing.T, data []byte) float64 {
 		return nil
 	}))
 	writeOnly := mbps(bigSize, timed(t, func() error { return writeFile(filepath.Join(dir, "w"), data, nil) }))
-	serial := mbps(bigSize, timed(t, func() error { return writeFile(filepath.Join(dir, "s"), data, sha256.New()) }))
-	parallel := mbps(bigSize, timed(t, func() error { return writeFileParallel(filepath.Join(dir, "p"), data) }))
+	var serial, parallel float64
+	for range runs {
+		serial = max(serial, mbps(bigSize, timed(t, func() error { return writeFile(filepath.Join(dir, "s"), data, sha256.New()) })))
+		parallel = max(parallel, mbps(bigSize, timed(t, func() error { return writeFileParallel(filepath.Join(dir, "p"), data) })))
+	}
 	t.Logf("machine: sha256 %.0f MB/s; write+fsync %.0f MB/s; both in one goroutine %.0f MB/s; hashing beside writing %.0f MB/s",
 		hashOnly, writeOnly, serial, parallel)
 	return max(serial, parallel)
@@ -191,6 +211,32 @@ func writeBig(ctx context.Context, d driver.Driver, data []byte) error {
 	return d.Move(ctx, "_uploads/big/data", "blobs/big/data")
 }
 
+func putBig(ctx context.Context, d driver.Driver, data []byte) error {
+	pt, ok := d.(driver.Putter)
+	if !ok {
+		return fmt.Errorf("%s has no PutStream", d.Name())
+	}
+	_, err := pt.PutStream(ctx, "blobs/streamed/data", &repeatReader{data: data, left: bigSize}, bigSize)
+	return err
+}
+
+// repeatReader gives data over and over, left bytes in all.
+type repeatReader struct {
+	data []byte
+	left int64
+	off  int
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(int64(len(p)), r.left)], r.data[r.off:])
+	r.off = (r.off + n) % len(r.data)
+	r.left -= int64(n)
+	return n, nil
+}
+
 func readBig(ctx context.Context, d driver.Driver) error {
 	r, err := d.Reader(ctx, "blobs/big/data", 0)
 	if err != nil {
@@ -259,7 +305,6 @@ func timed(t *testing.T, fn func() error) time.Duration {
 }
 
 func mbps(bytes int64, d time.Duration) float64 { return float64(bytes) / 1e6 / d.Seconds() }
-func opsps(n int, d time.Duration) float64      { return float64(n) / d.Seconds() }
 
 func printTable(results []*result, cols []string) {
 	fmt.Printf("\n%-58s %6s %10s %10s %10s %9s %9s\n", "storage driver benchmark", "unit", cols[0], cols[1], cols[2], "fs/limit", "s3/limit")
