@@ -98,6 +98,16 @@ type entry struct {
 	size  int64
 	dgst  digest.Digest
 	isTmp bool
+	// staged is the file's copy in the store's ingest area (Ingester).
+	staged string
+}
+
+// Ingester is a content store that takes a file in one pass: Ingest copies
+// it into a staging file while hashing it, Commit files the staged copy under
+// its descriptor (*store.Store is one).
+type Ingester interface {
+	Ingest(ctx context.Context, r io.Reader) (staged string, d digest.Digest, size int64, err error)
+	Commit(staged string, desc ocispec.Descriptor) error
 }
 
 // Pack reads dir (manifest.yaml if present, else generated), stores the
@@ -140,7 +150,22 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	if err := describeModel(root, m, entries); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
-	if err := hashAll(ctx, entries, o.concurrency); err != nil {
+	ing, oneCopy := dst.(Ingester)
+	if oneCopy {
+		// Copy each file into the store while hashing it: one read instead of
+		// hash-then-push's two, and no second hashing pass.
+		defer func() {
+			for _, e := range entries {
+				if e.staged != "" {
+					os.Remove(e.staged)
+				}
+			}
+		}()
+		err = ingestAll(ctx, ing, entries, o)
+	} else {
+		err = hashAll(ctx, entries, o.concurrency)
+	}
+	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	m.Files = m.Files[:0]
@@ -209,6 +234,13 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	g.SetLimit(o.concurrency)
 	for i, e := range entries {
 		g.Go(func() error {
+			if e.staged != "" {
+				if err := ing.Commit(e.staged, layers[i]); err != nil {
+					return fmt.Errorf("store %s: %w", e.rel, err)
+				}
+				e.staged = ""
+				return nil
+			}
 			if err := pushFile(gctx, dst, layers[i], e.abs, o.progress, e.rel); err != nil {
 				return fmt.Errorf("store %s: %w", e.rel, err)
 			}
@@ -645,6 +677,31 @@ func guessRole(rel string, tok map[string]bool) string {
 		return schemas.RoleConfig
 	}
 	return schemas.RoleWeights
+}
+
+func ingestAll(ctx context.Context, ing Ingester, entries []*entry, o options) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(o.concurrency)
+	for _, e := range entries {
+		g.Go(func() error {
+			f, err := os.Open(e.abs)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			var r io.Reader = ctxReader{ctx, f}
+			if o.progress != nil {
+				r = &countingReader{r: r, fn: func(n int64) { o.progress(e.rel, n) }}
+			}
+			staged, d, size, err := ing.Ingest(ctx, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", e.rel, err)
+			}
+			e.staged, e.dgst, e.size = staged, d, size
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 func hashAll(ctx context.Context, entries []*entry, n int) error {

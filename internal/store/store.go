@@ -222,6 +222,34 @@ func (s *Store) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) 
 	return err
 }
 
+// Ingest copies r into a staging file of the store while hashing it (sha256);
+// Commit files it under its digest. Unused staging files go at prune.
+func (s *Store) Ingest(ctx context.Context, r io.Reader) (staged string, d digest.Digest, size int64, err error) {
+	dir := filepath.Join(s.root, "ingest")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", 0, err
+	}
+	f, err := os.CreateTemp(dir, "stage-*")
+	if err != nil {
+		return "", "", 0, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(f.Name())
+		}
+	}()
+	h := digest.SHA256.Digester()
+	buf := make([]byte, 1<<20)
+	size, err = io.CopyBuffer(io.MultiWriter(f, h.Hash()), r, buf)
+	if err != nil {
+		return "", "", 0, err
+	}
+	return f.Name(), h.Digest(), size, nil
+}
+
 // Commit moves a verified file into the layout as blob desc (used by resumable
 // downloads that verify while writing); the file is renamed, not copied.
 func (s *Store) Commit(path string, desc ocispec.Descriptor) error {
