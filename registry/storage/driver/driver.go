@@ -97,3 +97,11 @@ type Putter interface {
 
 // ErrSizeMismatch is returned (wrapped) by PutStream when r does not give size bytes.
 var ErrSizeMismatch = errors.New("stream size differs from the declared size")
+
+// Cleaner is implemented by drivers (both fs and s3) whose crashes can leave
+// invisible leftovers: temporary files on disk, unfinished multipart uploads on
+// S3. Clean removes those older than olderThan and returns how many it removed.
+// The registry's GC calls it; olderThan must exceed the longest single write.
+type Cleaner interface {
+	Clean(ctx context.Context, olderThan time.Duration) (int, error)
+}

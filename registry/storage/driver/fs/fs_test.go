@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
@@ -45,5 +46,39 @@ func TestLeftoverTempInvisible(t *testing.T) {
 	}
 	if len(walked) != 1 || walked[0] != "dir/file" {
 		t.Fatalf("Walk = %q", walked)
+	}
+}
+
+func TestClean(t *testing.T) {
+	root := t.TempDir()
+	d, err := fs.New(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := d.PutContent(ctx, "a/b/file", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	stale := filepath.Join(root, "a", "b", ".axon-tmp-stale")
+	fresh := filepath.Join(root, "a", ".axon-tmp-fresh")
+	for _, p := range []string{stale, fresh} {
+		if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(stale, old, old)
+	n, err := d.Clean(ctx, time.Hour)
+	if err != nil || n != 1 {
+		t.Fatalf("Clean = %d, %v; want 1 stale file removed", n, err)
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Fatal("stale temporary file survived Clean")
+	}
+	if _, err := os.Stat(fresh); err != nil {
+		t.Fatal("Clean removed a fresh temporary file (a write in progress)")
+	}
+	if b, err := d.GetContent(ctx, "a/b/file"); err != nil || string(b) != "x" {
+		t.Fatalf("Clean touched a real file: %q, %v", b, err)
 	}
 }

@@ -52,3 +52,32 @@ func TestCutPutLeavesNothing(t *testing.T) {
 		t.Fatalf("after a cut PutObject, Stat = %v; want ErrNotFound (a truncated object is visible)", err)
 	}
 }
+
+// An upload whose writer died mid-stream stays as an unfinished multipart
+// upload; Clean aborts it once old enough, and leaves younger ones alone.
+func TestClean(t *testing.T) {
+	srv := testutil.StartS3(t)
+	d, err := New(Config{Endpoint: srv.Host, Region: "us-east-1", Bucket: srv.Bucket, PathStyle: true, Prefix: "pre",
+		Creds: credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, "")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	w, err := d.Writer(ctx, "_uploads/dead/data", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, smallPart+1)); err != nil { // starts a multipart upload
+		t.Fatal(err)
+	}
+	// The writer is never closed, as if its process had been killed.
+	if n, err := d.Clean(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("Clean(1h) = %d, %v; want nothing removed", n, err)
+	}
+	if n, err := d.Clean(ctx, 0); err != nil || n != 1 {
+		t.Fatalf("Clean(0) = %d, %v; want 1 upload aborted", n, err)
+	}
+	if n, err := d.Clean(ctx, 0); err != nil || n != 0 {
+		t.Fatalf("second Clean(0) = %d, %v; want nothing left", n, err)
+	}
+}
