@@ -41,6 +41,7 @@ type refCase struct {
 type refBatch struct {
 	Texts         []string  `json:"texts"`
 	AddSpecial    bool      `json:"add_special"`
+	FilePadding   bool      `json:"file_padding"`
 	PadID         int       `json:"pad_id"`
 	PadToken      string    `json:"pad_token"`
 	IDs           [][]int64 `json:"ids"`
@@ -142,7 +143,10 @@ func TestReference(t *testing.T) {
 				}
 			}
 			for i, b := range ref.Batches {
-				tb := tk.WithPadding(&Padding{PadID: b.PadID, PadToken: b.PadToken})
+				tb := tk // the file's own padding and truncation
+				if !b.FilePadding {
+					tb = tk.WithPadding(&Padding{PadID: b.PadID, PadToken: b.PadToken}).WithTruncation(nil)
+				}
 				encs := tb.EncodeBatch(b.Texts, b.AddSpecial)
 				for k, e := range encs {
 					if !equal(e.IDs, b.IDs[k]) || !equal(e.AttentionMask, b.AttentionMask[k]) || !equal(e.TypeIDs, b.TypeIDs[k]) {

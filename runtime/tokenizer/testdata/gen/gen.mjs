@@ -213,6 +213,7 @@ const tokenizers = []
   const base = Object.keys(l3Vocab).length
   // a whole word that merges cannot reach, so ignore_merges matters
   l3Vocab['Ġsupercalifragilisticexpialidocious'] = base
+  l3Vocab.supercalifragilisticexpialidocious = base + 4
   tokenizers.push({
     name: 'llama3-bpe',
     specials: l3Specials, addedWords: ['<|reserved|>', ' World'],
@@ -445,6 +446,45 @@ function buildCharsmap(entries) {
   })
 }
 
+// 13. WordLevel with the less common normalizers, pre-tokenizers and decoders,
+// and padding/truncation settings in the file.
+{
+  const bert = tokenizers.find((t) => t.name === 'bert-uncased')
+  const vocab = {}
+  for (const tok of Object.keys(bert.json.model.vocab)) if (!tok.startsWith('##')) vocab[tok] = Object.keys(vocab).length
+  tokenizers.push({
+    name: 'wordlevel-misc',
+    specials: ['[PAD]', '[UNK]', '[CLS]', '[SEP]'], addedWords: ['hello', 'world'],
+    json: {
+      version: '1.0',
+      truncation: { direction: 'Left', max_length: 12, strategy: 'LongestFirst', stride: 0 },
+      padding: { strategy: { Fixed: 16 }, direction: 'Left', pad_to_multiple_of: null, pad_id: 0, pad_type_id: 3, pad_token: '[PAD]' },
+      added_tokens: ['[PAD]', '[UNK]', '[CLS]', '[SEP]'].map((s, i) => added(i, s, { special: true, normalized: false })),
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'Nmt' }, { type: 'NFKC' }, { type: 'Lowercase' }, { type: 'Strip', strip_left: false, strip_right: true }] },
+      pre_tokenizer: {
+        type: 'Sequence', pretokenizers: [
+          { type: 'Split', pattern: { String: ' ' }, behavior: 'Removed', invert: false },
+          { type: 'CharDelimiterSplit', delimiter: '-' },
+          { type: 'Punctuation', behavior: 'Contiguous' },
+          { type: 'Split', pattern: { Regex: '[0-9]' }, behavior: 'Isolated', invert: true },
+          { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: false },
+        ],
+      },
+      post_processor: {
+        type: 'TemplateProcessing',
+        single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+        pair: [{ Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } }, { Sequence: { id: 'B', type_id: 1 } }],
+        special_tokens: {
+          '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },
+          '[SEP]': { id: '[SEP]', ids: [3], tokens: ['[SEP]'] },
+        },
+      },
+      decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { Regex: 'o+' }, content: '0' }, { type: 'Strip', content: 'h', start: 1, stop: 0 }, { type: 'Fuse' }] },
+      model: { type: 'WordLevel', vocab, unk_token: '[UNK]' },
+    },
+  })
+}
+
 const fill = (text, t) => text
   .replace(/\{special(\d)\}/g, (_, i) => t.specials[Number(i) % t.specials.length])
   .replace(/\{added(\d)\}/g, (_, i) => t.addedWords[Number(i)])
@@ -469,6 +509,13 @@ for (const t of tokenizers) {
   const loaded = tk.Tokenizer.fromString(JSON.stringify(t.json))
   loaded.save(file, false)
   const tok = tk.Tokenizer.fromFile(file)
+  const batches = []
+  const batchTexts = corpus.map((c) => fill(c, t)).filter((_, i) => [0, 1, 23, 6, 2].includes(i))
+  if (t.json.padding) {
+    // the file's own padding (and truncation) for encodeBatch
+    const es = await tok.encodeBatch(batchTexts, { addSpecialTokens: true })
+    batches.push({ texts: batchTexts, add_special: true, file_padding: true, ids: es.map((e) => e.getIds()), type_ids: es.map((e) => e.getTypeIds()), attention_mask: es.map((e) => e.getAttentionMask()) })
+  }
   tok.disablePadding()
   const texts = corpus.map((c) => fill(c, t))
   const cases = []
@@ -513,8 +560,6 @@ for (const t of tokenizers) {
     }
   }
   tok.disableTruncation()
-  const batches = []
-  const batchTexts = [texts[0], texts[1], texts[23], texts[6]]
   const padTok = t.specials.find((s) => /pad/i.test(s)) ?? t.specials[0]
   const padId = tok.tokenToId(padTok)
   tok.setPadding({ padId, padToken: padTok })
