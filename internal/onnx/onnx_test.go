@@ -433,6 +433,41 @@ func TestInspectRejectsBadInput(t *testing.T) {
 	}
 }
 
+// TestLargeInitializerSkipped checks that Inspect on a file (which seeks over
+// weights) and on a plain reader (which reads through them) agree.
+func TestLargeInitializerSkipped(t *testing.T) {
+	const n = 1 << 20
+	w := make([]float32, n)
+	for i := range w {
+		w[i] = float32(i % 13)
+	}
+	b := NewBuilder("big").Input("x", "float32", "batch", n).InitFloat("w", []int64{n}, w).
+		Node("Mul", []string{"x", "w"}, []string{"y"}).Output("y", "float32", "batch", n)
+	p := filepath.Join(t.TempDir(), "big.onnx")
+	if err := b.WriteFile(p); err != nil {
+		t.Fatal(err)
+	}
+	fromFile, err := Inspect(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(p)
+	fromReader, err := InspectReader(bytes.NewBuffer(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(fromFile, fromReader) || fromFile.Parameters != n || len(fromFile.Outputs) != 1 {
+		t.Errorf("file %+v\nreader %+v", fromFile, fromReader)
+	}
+	// Truncated inside the weights: the seeking path notices at the end.
+	if err := os.WriteFile(p, data[:len(data)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Inspect(p); !errors.Is(err, ErrNotONNX) {
+		t.Errorf("truncated big model: %v", err)
+	}
+}
+
 func TestSafeRelPath(t *testing.T) {
 	for p, ok := range map[string]bool{
 		"a.bin": true, "sub/a.bin": true, "./a": true, "a/../b": true,
