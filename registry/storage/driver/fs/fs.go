@@ -130,7 +130,7 @@ func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error
 func (d *Driver) createTemp(dir string) (*os.File, error) {
 	var err error
 	for range 5 {
-		if err = os.MkdirAll(dir, 0o755); err != nil {
+		if err = d.mkdirs(dir); err != nil {
 			continue
 		}
 		var f *os.File
@@ -273,7 +273,7 @@ func (d *Driver) Move(ctx context.Context, src, dst string) error {
 	}
 	var err error
 	for range 5 {
-		if err = os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+		if err = d.mkdirs(filepath.Dir(to)); err != nil {
 			continue
 		}
 		if err = os.Rename(from, to); err == nil || !errors.Is(err, fs.ErrNotExist) {
@@ -338,4 +338,27 @@ func (d *Driver) pruneParents(dir string) {
 		}
 		dir = filepath.Dir(dir)
 	}
+}
+
+// mkdirs is os.MkdirAll that also fsyncs the parent of every directory it
+// creates: a file made durable in a new directory must not vanish with the
+// directory's own entry after a power loss.
+func (d *Driver) mkdirs(dir string) error {
+	if fi, err := os.Stat(dir); err == nil {
+		if !fi.IsDir() {
+			return &fs.PathError{Op: "mkdir", Path: dir, Err: syscall.ENOTDIR}
+		}
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if dir == d.root || !strings.HasPrefix(dir, d.root+string(filepath.Separator)) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err := d.mkdirs(parent); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	return syncDir(parent)
 }

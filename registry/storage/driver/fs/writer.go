@@ -32,7 +32,7 @@ func (d *Driver) Writer(ctx context.Context, p string, append bool) (driver.File
 	var f *os.File
 	var err error
 	for range 5 { // a concurrent Delete may prune the directory we just made
-		if err = os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		if err = d.mkdirs(filepath.Dir(full)); err != nil {
 			continue
 		}
 		if f, err = os.OpenFile(full, flags, 0o644); err == nil || !errors.Is(err, os.ErrNotExist) {
