@@ -421,6 +421,9 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 		// The partial file is no prefix of this file: start over.
 		_ = out.Truncate(0)
 		return "", 0, 0, errRetry{fmt.Errorf("range not satisfiable")}
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
+		// Rate limits and passing server trouble: worth another try.
+		return "", 0, 0, errRetry{statusError(f, resp)}
 	default:
 		return "", 0, 0, statusError(f, resp)
 	}

@@ -185,3 +185,32 @@ func TestStalePartialIsRedownloaded(t *testing.T) {
 		t.Fatal("file differs")
 	}
 }
+
+func TestTransientErrorsRetried(t *testing.T) {
+	data, sum := payload(1000)
+	var calls atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case 2:
+			w.WriteHeader(http.StatusTooManyRequests)
+		default:
+			w.Write(data)
+		}
+	}))
+	defer ts.Close()
+	f := download.File{Path: "w", URL: ts.URL, Size: 1000, Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
+	if _, err := (&download.Engine{CacheDir: t.TempDir()}).Fetch(context.Background(), t.TempDir(), []download.File{f}); err != nil || calls.Load() != 3 {
+		t.Fatalf("err %v after %d calls", err, calls.Load())
+	}
+	// A 404 is final.
+	calls.Store(0)
+	nf := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1); http.NotFound(w, r) }))
+	defer nf.Close()
+	f.URL = nf.URL
+	f.Path = "x"
+	if _, err := (&download.Engine{CacheDir: t.TempDir()}).Fetch(context.Background(), t.TempDir(), []download.File{f}); !errors.Is(err, adapters.ErrNotFound) || calls.Load() != 1 {
+		t.Fatalf("404: %v after %d calls", err, calls.Load())
+	}
+}

@@ -84,3 +84,30 @@ func TestHashPrefix(t *testing.T) {
 		}
 	}
 }
+
+// torchvision-style: entrypoints imported from a package, weight URLs in the
+// package's modules; only the asked model's weights are fetched.
+func TestWeightsFromPackageModules(t *testing.T) {
+	g := hubtest.NewGitHub(t)
+	mine := g.AddWeights("resnet18", []byte("resnet18 weights"), "")
+	other := g.AddWeights("resnet34", []byte("resnet34 weights"), "")
+	g.Push(hubtest.GitHubRepo{Owner: "pytorch", Name: "vision", Files: []hubtest.File{
+		hubtest.Bytes("hubconf.py", []byte("dependencies = ['torch']\nfrom visionpkg.models.resnet import (\n    resnet18,\n    resnet34,\n)\n")),
+		hubtest.Bytes("visionpkg/models/resnet.py", []byte("URLS = {\n 'a': '"+mine+"',\n 'b': \""+other+"\",\n}\ndef resnet18(): pass\ndef resnet34(): pass\n")),
+	}})
+	a := &pytorch.Adapter{API: g.API, Engine: download.New(t.TempDir())}
+	m, err := fetch(t, a, "pytorch/pytorch/vision/resnet18")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck := filepath.Join(m.Extra["TORCH_HOME"], "hub", "checkpoints")
+	if _, err := os.Stat(filepath.Join(ck, filepath.Base(mine))); err != nil {
+		t.Errorf("resnet18 weights missing: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(ck, filepath.Base(other))); err == nil {
+		t.Error("resnet34 weights fetched for resnet18")
+	}
+	if _, err := os.Stat(filepath.Join(m.Dir, "visionpkg", "models", "resnet.py")); err != nil {
+		t.Error(err)
+	}
+}
