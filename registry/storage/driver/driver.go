@@ -80,6 +80,10 @@ type FileWriter interface {
 //     Walk also accept "" for the driver's root.
 //   - Writer(append) on a path with nothing staged starts an empty file (no error).
 //   - Path elements containing ".axon-" are reserved for the drivers' own temp/part names.
+//   - A directory emptied by Delete or Move disappears (as on S3): never listed empty.
+//   - Walk order is the byte order of full paths ("a/b-x" before "a/b/c"), as S3 lists.
+//   - Cancel after Close still discards the staged data.
+//   - Optional interfaces both drivers implement: Putter (PutStream) and Cleaner (Clean).
 
 // ErrInvalidOffset is returned (wrapped) by Reader for an offset outside the file.
 var ErrInvalidOffset = errors.New("invalid offset")
@@ -89,7 +93,7 @@ var ErrInvalidOffset = errors.New("invalid offset")
 // only if r ends with io.EOF after exactly size bytes (size < 0: unknown). Any
 // other error from r (such as a digest mismatch the caller detects at the end
 // of the stream), a size mismatch or the end of ctx leaves path untouched.
-// The registry uses it when the digest is known before the body arrives
+// The registry can use it when the digest is known before the body arrives
 // (monolithic PUT ?digest=...), saving S3 the copy that Move needs.
 type Putter interface {
 	PutStream(ctx context.Context, path string, r io.Reader, size int64) (int64, error)
