@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -145,35 +146,134 @@ func (x *index) snapshot() *snapshot {
 	return x.snap
 }
 
-// build sorts the cards once per change so that a listing is a filter over a
-// sorted slice. Called with x.mu held.
+// The three orders are total (ties broken by name) so that a card's place can be
+// found by binary search when one repository changes.
+func byName(a, b *Card) bool { return a.Name < b.Name }
+
+func byUpdated(a, b *Card) bool {
+	if !a.Updated.Equal(b.Updated) {
+		return a.Updated.After(b.Updated)
+	}
+	return a.Name < b.Name
+}
+
+func bySize(a, b *Card) bool {
+	if a.Size != b.Size {
+		return a.Size > b.Size
+	}
+	return a.Name < b.Name
+}
+
+func newStats() Stats {
+	return Stats{Kinds: map[string]int{}, Tasks: map[string]int{}, Frameworks: map[string]int{}, Formats: map[string]int{}}
+}
+
+// count adds (n = 1) or takes away (n = -1) a card from the totals.
+func (st *Stats) count(c *Card, n int) {
+	st.Repositories += n
+	st.Tags += n * c.Tags
+	st.Bytes += int64(n) * c.Size
+	for _, f := range []struct {
+		m map[string]int
+		k string
+	}{{st.Kinds, c.Kind}, {st.Tasks, c.Task}, {st.Frameworks, c.Framework}, {st.Formats, c.Format}} {
+		if f.k == "" {
+			continue
+		}
+		if f.m[f.k] += n; f.m[f.k] <= 0 {
+			delete(f.m, f.k)
+		}
+	}
+}
+
+func (st Stats) clone() Stats {
+	cp := func(m map[string]int) map[string]int {
+		out := make(map[string]int, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	st.Kinds, st.Tasks, st.Frameworks, st.Formats = cp(st.Kinds), cp(st.Tasks), cp(st.Frameworks), cp(st.Formats)
+	return st
+}
+
+// build sorts all cards: used once the seed is done (and while it runs, when a
+// page is asked for). Called with x.mu held.
 func (x *index) build() *snapshot {
-	s := &snapshot{stats: Stats{
-		Kinds: map[string]int{}, Tasks: map[string]int{}, Frameworks: map[string]int{}, Formats: map[string]int{},
-	}}
+	s := &snapshot{stats: newStats()}
 	s.byName = make([]*Card, 0, len(x.repos))
 	for _, r := range x.repos {
 		s.byName = append(s.byName, r.card)
-		s.stats.Tags += len(r.tags)
-		s.stats.Bytes += r.card.Size
-		s.stats.Kinds[r.card.Kind]++
-		if r.card.Task != "" {
-			s.stats.Tasks[r.card.Task]++
+		s.stats.count(r.card, 1)
+	}
+	sort.Slice(s.byName, func(i, j int) bool { return byName(s.byName[i], s.byName[j]) })
+	s.byUpdated = append([]*Card(nil), s.byName...)
+	sort.Slice(s.byUpdated, func(i, j int) bool { return byUpdated(s.byUpdated[i], s.byUpdated[j]) })
+	s.bySize = append([]*Card(nil), s.byName...)
+	sort.Slice(s.bySize, func(i, j int) bool { return bySize(s.bySize[i], s.bySize[j]) })
+	return s
+}
+
+// replace gives the snapshot with old taken out and new put in (either may be
+// nil): a copy of each sorted slice with one card moved, O(n) pointer copies
+// instead of a sort, so a push is listed at once even with many repositories.
+func (s *snapshot) replace(old, new *Card) *snapshot {
+	ns := &snapshot{stats: s.stats.clone()}
+	if old != nil {
+		ns.stats.count(old, -1)
+	}
+	if new != nil {
+		ns.stats.count(new, 1)
+	}
+	ns.byName = move(s.byName, old, new, byName)
+	ns.byUpdated = move(s.byUpdated, old, new, byUpdated)
+	ns.bySize = move(s.bySize, old, new, bySize)
+	return ns
+}
+
+func move(cards []*Card, old, new *Card, less func(a, b *Card) bool) []*Card {
+	out := make([]*Card, 0, len(cards)+1)
+	rest := cards
+	if old != nil {
+		i := sort.Search(len(rest), func(i int) bool { return !less(rest[i], old) })
+		if i >= len(rest) || rest[i] != old {
+			i = slices.Index(rest, old) // not where its order says: never expected
 		}
-		if r.card.Framework != "" {
-			s.stats.Frameworks[r.card.Framework]++
-		}
-		if r.card.Format != "" {
-			s.stats.Formats[r.card.Format]++
+		if i >= 0 {
+			rest = append(append(make([]*Card, 0, len(rest)), rest[:i]...), rest[i+1:]...)
 		}
 	}
-	s.stats.Repositories = len(s.byName)
-	sort.Slice(s.byName, func(i, j int) bool { return s.byName[i].Name < s.byName[j].Name })
-	s.byUpdated = append([]*Card(nil), s.byName...)
-	sort.SliceStable(s.byUpdated, func(i, j int) bool { return s.byUpdated[i].Updated.After(s.byUpdated[j].Updated) })
-	s.bySize = append([]*Card(nil), s.byName...)
-	sort.SliceStable(s.bySize, func(i, j int) bool { return s.bySize[i].Size > s.bySize[j].Size })
-	return s
+	if new == nil {
+		return append(out, rest...)
+	}
+	j := sort.Search(len(rest), func(i int) bool { return less(new, rest[i]) })
+	out = append(out, rest[:j]...)
+	out = append(out, new)
+	return append(out, rest[j:]...)
+}
+
+// put records a repository's new state (r nil: gone). Called with x.mu held.
+func (x *index) put(name string, r *repoInfo) {
+	var oldCard, newCard *Card
+	if old, ok := x.repos[name]; ok {
+		oldCard = old.card
+	}
+	if r != nil {
+		x.repos[name] = r
+		newCard = r.card
+	} else {
+		delete(x.repos, name)
+	}
+	if oldCard == nil && newCard == nil {
+		return
+	}
+	if x.dirty || x.snap == nil || !x.ready.Load() {
+		// While seeding, one sort at the end is cheaper than a move per repository.
+		x.dirty = true
+		return
+	}
+	x.snap = x.snap.replace(oldCard, newCard)
 }
 
 // Query selects and orders cards.
@@ -396,18 +496,14 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 	}
 	r.card = makeCard(r)
 	x.mu.Lock()
-	x.repos[repo] = r
-	x.dirty = true
+	x.put(repo, r)
 	x.mu.Unlock()
 	return firstErr
 }
 
 func (x *index) remove(repo string) {
 	x.mu.Lock()
-	if _, ok := x.repos[repo]; ok {
-		delete(x.repos, repo)
-		x.dirty = true
-	}
+	x.put(repo, nil)
 	x.mu.Unlock()
 }
 

@@ -2,6 +2,9 @@ package ui
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -177,3 +180,38 @@ func TestIndexBadManifestYAML(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// Moving cards one at a time gives the same orders and totals as sorting them all.
+func TestSnapshotMoveMatchesSort(t *testing.T) {
+	x := newIndex(nil, nil)
+	x.ready.Store(true)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	card := func(name string) *Card {
+		return &Card{Name: name, Kind: KindModel, Task: []string{"a", "b", ""}[rnd.IntN(3)], Tags: 1 + rnd.IntN(3),
+			Updated: time.Unix(int64(rnd.IntN(20)), 0), Size: int64(rnd.IntN(10))}
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.snap = x.build()
+	x.dirty = false
+	for i := range 3000 {
+		name := "r" + strconv.Itoa(rnd.IntN(300))
+		if rnd.IntN(4) == 0 {
+			x.put(name, nil)
+		} else {
+			x.put(name, &repoInfo{name: name, card: card(name)})
+		}
+		if i%100 != 99 {
+			continue
+		}
+		want := x.build()
+		for _, pair := range [][2][]*Card{{x.snap.byName, want.byName}, {x.snap.byUpdated, want.byUpdated}, {x.snap.bySize, want.bySize}} {
+			if !slices.Equal(pair[0], pair[1]) {
+				t.Fatalf("step %d: moved order differs from sorted order", i)
+			}
+		}
+		if fmt.Sprint(x.snap.stats) != fmt.Sprint(want.stats) {
+			t.Fatalf("step %d: stats %+v, want %+v", i, x.snap.stats, want.stats)
+		}
+	}
+}

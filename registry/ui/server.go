@@ -156,7 +156,7 @@ func (u *UI) Ready() bool { return u.idx.ready.Load() }
 // Sync waits until the seed is done and every change notified so far is in the
 // index. Tests and tools use it; the registry need not.
 func (u *UI) Sync(ctx context.Context) error {
-	t := time.NewTicker(5 * time.Millisecond)
+	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
 	for {
 		u.mu.Lock()
