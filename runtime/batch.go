@@ -14,7 +14,8 @@ type BatchOptions struct {
 	// MaxBatchSize is the most rows one execution takes; 0 or 1 turns batching off.
 	MaxBatchSize int
 	// MaxQueueDelay is how long the first request of a batch waits for more;
-	// 0 batches only what is already queued (no added latency).
+	// 0 batches only what is already queued (no added latency). Go timers
+	// have about a millisecond of resolution, so small values round up.
 	MaxQueueDelay time.Duration
 	// Executors is how many batches may run at once (default 2).
 	Executors int
@@ -166,8 +167,9 @@ func (bt *batcher) loop() {
 			batch = append(batch, r)
 			rows += r.rows
 		}
-		if deadline != nil && !timer.Stop() {
-			<-timer.C
+		if deadline != nil {
+			// Since Go 1.23 a stopped timer delivers no stale value: no drain.
+			timer.Stop()
 		}
 		bt.execute(batch, rows)
 	}

@@ -1,7 +1,10 @@
 package runtime
 
 import (
+	"encoding/json"
 	"fmt"
+	"strconv"
+	"unsafe"
 )
 
 // FromJSON turns decoded JSON (a scalar or nested arrays) into flat data of
@@ -101,4 +104,141 @@ func setJSONValue(data any, dt DType, i int, x any) error {
 		return fmt.Errorf("want a %s, got %T", dt, x)
 	}
 	return nil
+}
+
+// DecodeJSON is FromJSON on raw JSON bytes. Arrays of numbers, the common
+// case, are parsed straight into the typed slice without building an
+// []any of boxed values first; anything else takes the generic path.
+func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
+	if dt != String && dt != Bool {
+		if vals, shape, ok := parseNumbers(raw); ok {
+			data = MakeData(dt, len(vals))
+			if data == nil {
+				return nil, nil, fmt.Errorf("unsupported type %s", dt)
+			}
+			if f, ok := data.([]float32); ok {
+				for i, v := range vals {
+					f[i] = float32(v)
+				}
+				return data, shape, nil
+			}
+			for i, v := range vals {
+				if !setNumber(data, dt, i, v) {
+					return nil, nil, fmt.Errorf("element %d: %v does not fit %s", i, v, dt)
+				}
+			}
+			return data, shape, nil
+		}
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, nil, fmt.Errorf("not JSON: %v", err)
+	}
+	return FromJSON(v, dt)
+}
+
+// parseNumbers reads a scalar or rectangular nested arrays of JSON numbers.
+// ok is false for anything else (the caller falls back to encoding/json).
+func parseNumbers(b []byte) (vals []float64, shape []int64, ok bool) {
+	p := numParser{b: b, leaf: -1, vals: make([]float64, 0, len(b)/8)}
+	if !p.value(0) {
+		return nil, nil, false
+	}
+	p.skip()
+	if p.i != len(p.b) || p.leaf < 0 {
+		return nil, nil, false
+	}
+	return p.vals, p.shape[:p.leaf], true
+}
+
+type numParser struct {
+	b     []byte
+	i     int
+	leaf  int // depth of the numbers, -1 until the first one (or empty array)
+	shape [32]int64
+	set   [32]bool
+	vals  []float64
+}
+
+func (p *numParser) value(d int) bool {
+	p.skip()
+	if p.i >= len(p.b) {
+		return false
+	}
+	if p.b[p.i] != '[' {
+		if p.leaf >= 0 && p.leaf != d {
+			return false
+		}
+		p.leaf = d
+		v, ok := p.number()
+		p.vals = append(p.vals, v)
+		return ok
+	}
+	if d >= len(p.shape)-1 {
+		return false
+	}
+	p.i++
+	p.skip()
+	var n int64
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		// An empty array ends the shape here.
+		if p.leaf >= 0 && p.leaf != d+1 {
+			return false
+		}
+		p.leaf = d + 1
+	} else {
+		for {
+			if !p.value(d + 1) {
+				return false
+			}
+			n++
+			p.skip()
+			if p.i >= len(p.b) {
+				return false
+			}
+			if p.b[p.i] == ',' {
+				p.i++
+				continue
+			}
+			if p.b[p.i] != ']' {
+				return false
+			}
+			p.i++
+			break
+		}
+	}
+	if p.set[d] && p.shape[d] != n {
+		return false
+	}
+	p.shape[d], p.set[d] = n, true
+	return true
+}
+
+func (p *numParser) skip() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *numParser) number() (float64, bool) {
+	start := p.i
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
+			p.i++
+			continue
+		}
+		break
+	}
+	if p.i == start {
+		return 0, false
+	}
+	v, err := strconv.ParseFloat(unsafe.String(&p.b[start], p.i-start), 64)
+	return v, err == nil
 }

@@ -1,8 +1,78 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 )
+
+// InferRawJSON is InferJSON on the raw bytes of "input": number arrays are
+// parsed straight into tensors, without a generic decode first.
+func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params map[string]any) (any, RunStats, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return m.InferJSON(ctx, nil, params)
+	}
+	switch raw[0] {
+	case '[':
+		specs := m.Inputs()
+		if len(specs) != 1 {
+			return nil, RunStats{}, BadRequest("model %s takes %d inputs (%s); send {input name: array}", m.Name, len(specs), describe(specs))
+		}
+		t, err := tensorFromRaw(specs[0], raw)
+		if err != nil {
+			return nil, RunStats{}, err
+		}
+		outs, st, err := m.Infer(ctx, map[string]*Tensor{specs[0].Name: t})
+		if err != nil {
+			return nil, st, err
+		}
+		return RawOutputs(outs), st, nil
+	case '{':
+		var named map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &named); err != nil {
+			return nil, RunStats{}, BadRequest("input: %v", err)
+		}
+		specs := m.Inputs()
+		inputs := make(map[string]*Tensor, len(named))
+		for name, val := range named {
+			spec, ok := specByName(specs, name)
+			if !ok {
+				return nil, RunStats{}, BadRequest("unknown input %q; the model takes %s", name, describe(specs))
+			}
+			t, err := tensorFromRaw(spec, val)
+			if err != nil {
+				return nil, RunStats{}, err
+			}
+			inputs[name] = t
+		}
+		outs, st, err := m.Infer(ctx, inputs)
+		if err != nil {
+			return nil, st, err
+		}
+		return RawOutputs(outs), st, nil
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, RunStats{}, BadRequest("input: %v", err)
+	}
+	return m.InferJSON(ctx, v, params)
+}
+
+func tensorFromRaw(spec TensorSpec, raw []byte) (*Tensor, error) {
+	data, shape, err := DecodeJSON(raw, spec.DType)
+	if err != nil {
+		return nil, BadRequest("input %q: %v (expected %s %s)", spec.Name, err, spec.DType.V2(), spec.ShapeString())
+	}
+	return withBatchDim(spec, data, shape), nil
+}
+
+func withBatchDim(spec TensorSpec, data any, shape []int64) *Tensor {
+	if len(shape) == len(spec.Shape)-1 && len(spec.Shape) > 0 && (spec.Shape[0] < 0 || spec.Shape[0] == 1) {
+		shape = append([]int64{1}, shape...)
+	}
+	return &Tensor{Name: spec.Name, DType: spec.DType, Shape: shape, Data: data}
+}
 
 // InferJSON answers the seed API's {"input": ...}: text goes through the
 // pipeline, a nested number array feeds a single-input model, and an object
@@ -65,8 +135,5 @@ func tensorFromJSON(spec TensorSpec, v any) (*Tensor, error) {
 	if err != nil {
 		return nil, BadRequest("input %q: %v (expected %s %s)", spec.Name, err, spec.DType.V2(), spec.ShapeString())
 	}
-	if len(shape) == len(spec.Shape)-1 && len(spec.Shape) > 0 && (spec.Shape[0] < 0 || spec.Shape[0] == 1) {
-		shape = append([]int64{1}, shape...)
-	}
-	return &Tensor{Name: spec.Name, DType: spec.DType, Shape: shape, Data: data}, nil
+	return withBatchDim(spec, data, shape), nil
 }

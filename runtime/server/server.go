@@ -199,8 +199,8 @@ func (s *Server) deleteModel(c echo.Context) error {
 }
 
 type seedRequest struct {
-	Input      any            `json:"input"`
-	Parameters map[string]any `json:"parameters,omitempty"`
+	Input      json.RawMessage `json:"input"`
+	Parameters map[string]any  `json:"parameters,omitempty"`
 }
 
 type seedResponse struct {
@@ -236,6 +236,6 @@ func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
 	if err := decodeJSON(b, &req); err != nil {
 		return nil, err
 	}
-	out, _, err := m.InferJSON(c.Request().Context(), req.Input, req.Parameters)
+	out, _, err := m.InferRawJSON(c.Request().Context(), req.Input, req.Parameters)
 	return out, err
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,6 +27,15 @@ type V2Tensor struct {
 	Data       any            `json:"data,omitempty"`
 }
 
+// v2InTensor is a request tensor; its data is parsed per datatype.
+type v2InTensor struct {
+	Name       string          `json:"name"`
+	Shape      []int64         `json:"shape"`
+	Datatype   string          `json:"datatype"`
+	Parameters map[string]any  `json:"parameters,omitempty"`
+	Data       json.RawMessage `json:"data,omitempty"`
+}
+
 // V2Output asks for one output.
 type V2Output struct {
 	Name       string         `json:"name"`
@@ -36,7 +46,7 @@ type V2Output struct {
 type V2Request struct {
 	ID         string         `json:"id,omitempty"`
 	Parameters map[string]any `json:"parameters,omitempty"`
-	Inputs     []V2Tensor     `json:"inputs"`
+	Inputs     []v2InTensor   `json:"inputs"`
 	Outputs    []V2Output     `json:"outputs,omitempty"`
 }
 
@@ -253,7 +263,7 @@ func boolParam(p map[string]any, name string) bool {
 }
 
 // v2Input decodes one input from JSON data or from the binary section.
-func v2Input(in V2Tensor, binary []byte, specs []runtime.TensorSpec) (*runtime.Tensor, []byte, error) {
+func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime.Tensor, []byte, error) {
 	dt, ok := runtime.ParseDType(in.Datatype)
 	if !ok || strings.ToLower(in.Datatype) != strings.ToLower(v2Name(dt)) {
 		return nil, nil, runtime.BadRequest("input %q: unknown datatype %q (BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64, BYTES)", in.Name, in.Datatype)
@@ -296,10 +306,13 @@ func v2Input(in V2Tensor, binary []byte, specs []runtime.TensorSpec) (*runtime.T
 		t.Data = data
 		return t, binary[int(sz):], nil
 	}
-	if in.Data == nil {
+	if len(in.Data) == 0 || string(in.Data) == "null" {
 		return nil, nil, runtime.BadRequest("input %q has no data (send \"data\" or parameters.binary_data_size)", in.Name)
 	}
-	data, err := runtime.FlatFromJSON(in.Data, dt, n)
+	data, shape, err := runtime.DecodeJSON(in.Data, dt)
+	if err == nil && runtime.NumElements(shape) != n {
+		err = fmt.Errorf("%d elements, the shape needs %d", runtime.NumElements(shape), n)
+	}
 	if err != nil {
 		return nil, nil, runtime.BadRequest("input %q: %v (shape %v, %s)", in.Name, err, in.Shape, dt.V2())
 	}

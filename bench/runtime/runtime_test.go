@@ -1,0 +1,277 @@
+// Package runtime_bench compares, in one run, raw in-process onnxruntime_go
+// Run against mlosd's seed API and KServe v2 API (over loopback HTTP), at
+// concurrency 1 and 16, with dynamic batching off and on.
+//
+//	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/runtime
+package runtime_bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/ort"
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/runtime/server"
+	ortgo "github.com/yalue/onnxruntime_go"
+	goruntime "runtime"
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+type result struct {
+	name       string
+	conc       int
+	p50, p99   time.Duration
+	throughput float64
+	requests   int
+}
+
+// measure runs fn from conc goroutines for d and collects per-call latencies.
+func measure(name string, conc int, d time.Duration, fn func(worker int) error) (result, error) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(d)
+	for w := range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			local := make([]time.Duration, 0, 1024)
+			for time.Now().Before(deadline) {
+				t0 := time.Now()
+				if err := fn(w); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					return
+				}
+				local = append(local, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, local...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		return result{}, fmt.Errorf("%s: %w", name, firstErr)
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return result{name: name, conc: conc, p50: pct(0.50), p99: pct(0.99), throughput: float64(len(lat)) / elapsed.Seconds(), requests: len(lat)}, nil
+}
+
+func serve(t *testing.T, data string, layout string, threads runtime.Threads, batch runtime.BatchOptions) string {
+	t.Helper()
+	m, err := runtime.NewManager(context.Background(), runtime.Options{DataDir: data, Threads: threads, Batch: batch, ORTLib: testutil.ORTLibrary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	if _, err := m.Register(context.Background(), "oci-layout://"+layout+":bench", ""); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: server.New(m, server.Options{}).Handler()}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func post(cl *http.Client, url string, body []byte) error {
+	resp, err := cl.Post(url, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+type suite struct {
+	t          *testing.T
+	in         int
+	dur        time.Duration
+	intra      int
+	sess       *ortgo.DynamicAdvancedSession
+	examples   [][]float32
+	seedBodies [][]byte
+	v2Bodies   [][]byte
+	cl         *http.Client
+	plain      string
+	batched    string
+	results    map[string]result
+}
+
+// newSuite loads an MLP in→hidden→out into a raw session and into two
+// mlosd servers, one with dynamic batching.
+func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *suite {
+	s := &suite{t: t, in: in, dur: time.Duration(envInt("BENCH_SECONDS", 3)) * time.Second, intra: envInt("BENCH_INTRA_OP_THREADS", 1), results: map[string]result{}}
+	threads := runtime.Threads{IntraOp: s.intra, InterOp: 1}
+	model := runtimetest.MLP(t, in, hidden, out)
+	layout := t.TempDir()
+	runtimetest.Package{Namespace: "bench", Name: "mlp", Version: "1", Model: model}.Layout(t, layout, "bench")
+	modelPath := filepath.Join(t.TempDir(), "model.onnx")
+	if err := os.WriteFile(modelPath, model, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ort.Init(testutil.ORTLibrary(t)); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 16 {
+		x := make([]float32, in)
+		for j := range x {
+			x[j] = rng.Float32()*2 - 1
+		}
+		s.examples = append(s.examples, x)
+		b, _ := json.Marshal(map[string]any{"input": [][]float32{x}})
+		s.seedBodies = append(s.seedBodies, b)
+		b, _ = json.Marshal(map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1, in}, "datatype": "FP32", "data": x}}})
+		s.v2Bodies = append(s.v2Bodies, b)
+	}
+	// Raw in-process onnxruntime_go: one shared session, the same thread settings.
+	opts, err := ortgo.NewSessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	opts.SetIntraOpNumThreads(s.intra)
+	opts.SetInterOpNumThreads(1)
+	s.sess, err = ortgo.NewDynamicAdvancedSession(modelPath, []string{"x"}, []string{"y"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.sess.Destroy() })
+	s.cl = &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}
+	s.plain = serve(t, t.TempDir(), layout, threads, runtime.BatchOptions{})
+	s.batched = serve(t, t.TempDir(), layout, threads, batch)
+	return s
+}
+
+func (s *suite) raw(w int) error {
+	x, err := ortgo.NewTensor(ortgo.NewShape(1, int64(s.in)), s.examples[w])
+	if err != nil {
+		return err
+	}
+	defer x.Destroy()
+	outs := []ortgo.Value{nil}
+	if err := s.sess.Run([]ortgo.Value{x}, outs); err != nil {
+		return err
+	}
+	return outs[0].Destroy()
+}
+
+func (s *suite) seed(base string) func(int) error {
+	url := base + "/models/bench/mlp/inference"
+	return func(w int) error { return post(s.cl, url, s.seedBodies[w]) }
+}
+
+func (s *suite) v2(base string) func(int) error {
+	url := base + "/v2/models/bench/mlp/infer"
+	return func(w int) error { return post(s.cl, url, s.v2Bodies[w]) }
+}
+
+type cell struct {
+	name string
+	conc int
+	fn   func(int) error
+}
+
+func (s *suite) run(cells []cell) {
+	for _, c := range cells {
+		// Warm up (sessions, connections, allocators) before measuring.
+		if _, err := measure(c.name, c.conc, s.dur/5, c.fn); err != nil {
+			s.t.Fatal(err)
+		}
+		r, err := measure(c.name, c.conc, s.dur, c.fn)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		s.results[fmt.Sprintf("%s/%d", c.name, c.conc)] = r
+	}
+	fmt.Printf("%-28s %5s %10s %10s %12s %14s %12s\n", "path", "conc", "p50", "p99", "req/s", "p50 overhead", "vs raw req/s")
+	for _, c := range cells {
+		r := s.results[fmt.Sprintf("%s/%d", c.name, c.conc)]
+		base := s.results[fmt.Sprintf("raw onnxruntime_go Run/%d", c.conc)]
+		fmt.Printf("%-28s %5d %10s %10s %12.0f %14s %11.2fx\n", r.name, r.conc, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
+			r.throughput, (r.p50 - base.p50).Round(time.Microsecond), r.throughput/base.throughput)
+	}
+}
+
+func TestRuntimeBench(t *testing.T) {
+	if os.Getenv("AXON_BENCH") != "1" {
+		t.Skip("set AXON_BENCH=1 to run benchmarks")
+	}
+	batch := runtime.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: 2}
+
+	// 1. Overhead: a small model, where the serving path is most of the time.
+	in, hidden, out := envInt("BENCH_IN", 64), envInt("BENCH_HIDDEN", 256), envInt("BENCH_OUT", 10)
+	s := newSuite(t, in, hidden, out, batch)
+	fmt.Printf("\n== overhead: MLP %d→%d→%d float32, ONNX Runtime %s, intra-op threads %d, %d CPUs, %s per cell\n",
+		in, hidden, out, ort.RuntimeVersion(), s.intra, goruntime.NumCPU(), s.dur)
+	var cells []cell
+	for _, c := range []int{1, 16} {
+		cells = append(cells,
+			cell{"raw onnxruntime_go Run", c, s.raw},
+			cell{"mlosd seed API", c, s.seed(s.plain)},
+			cell{"mlosd v2 API", c, s.v2(s.plain)},
+			cell{"mlosd seed API + batching", c, s.seed(s.batched)},
+			cell{"mlosd v2 API + batching", c, s.v2(s.batched)},
+		)
+	}
+	s.run(cells)
+	for _, api := range []string{"seed API", "v2 API"} {
+		r, base := s.results["mlosd "+api+"/1"], s.results["raw onnxruntime_go Run/1"]
+		fmt.Printf("p50 overhead over raw Run, %s, concurrency 1: %s (goal ≤ 150µs)\n", api, (r.p50 - base.p50).Round(time.Microsecond))
+	}
+
+	// 2. Batching: a model whose single-row run is memory-bound (the weights
+	// are read once per execution), as larger models are at batch size 1.
+	in, hidden, out = envInt("BENCH_BATCH_IN", 1024), envInt("BENCH_BATCH_HIDDEN", 4096), envInt("BENCH_OUT", 10)
+	b := newSuite(t, in, hidden, out, batch)
+	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",
+		batch.MaxBatchSize, batch.MaxQueueDelay, batch.Executors, in, hidden, out, float64(4*(in*hidden+hidden*out))/1e6)
+	b.run([]cell{
+		{"raw onnxruntime_go Run", 16, b.raw},
+		{"mlosd seed API", 16, b.seed(b.plain)},
+		{"mlosd seed API + batching", 16, b.seed(b.batched)},
+		{"mlosd v2 API", 16, b.v2(b.plain)},
+		{"mlosd v2 API + batching", 16, b.v2(b.batched)},
+	})
+	for _, api := range []string{"seed API", "v2 API"} {
+		off, on := b.results["mlosd "+api+"/16"], b.results["mlosd "+api+" + batching/16"]
+		fmt.Printf("dynamic batching, %s, concurrency 16: %.0f → %.0f req/s (%.2fx, goal ≥ 2x)\n", api, off.throughput, on.throughput, on.throughput/off.throughput)
+	}
+}
