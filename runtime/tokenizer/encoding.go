@@ -17,7 +17,7 @@ type Encoding struct {
 }
 
 // Len is the number of tokens.
-func (e *Encoding) Len() int { return len(e.IDs) }
+func (e Encoding) Len() int { return len(e.IDs) }
 
 func (e *Encoding) append(id int, typeID int, tok string, off [2]int, special bool, seq int) {
 	e.IDs = append(e.IDs, int64(id))

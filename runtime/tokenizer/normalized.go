@@ -78,6 +78,11 @@ func (b *builder) grow(n int) {
 }
 
 func (b *builder) add(r rune, sp span) {
+	if r < utf8.RuneSelf {
+		b.buf = append(b.buf, byte(r))
+		b.align = append(b.align, sp)
+		return
+	}
 	var tmp [4]byte
 	k := utf8.EncodeRune(tmp[:], r)
 	b.buf = append(b.buf, tmp[:k]...)

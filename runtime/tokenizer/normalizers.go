@@ -140,16 +140,33 @@ func (b bertNormalizer) normalize(n nstr) nstr {
 	}
 	if b.strip {
 		n = unicodeNormalizer{norm.NFD}.normalize(n)
-		n = n.mapRunes(func(r rune, emit func(rune)) {
-			if !unicode.Is(unicode.Mn, r) {
-				emit(r)
-			}
-		})
+		if !isASCII(n.s) {
+			n = n.mapRunes(func(r rune, emit func(rune)) {
+				if unicode.Is(unicode.Mn, r) {
+					return
+				}
+				if b.lower {
+					toLower(r, emit)
+				} else {
+					emit(r)
+				}
+			})
+			return n // lowercased above
+		}
 	}
 	if b.lower {
 		n = lowercaseNormalizer{}.normalize(n)
 	}
 	return n
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 type lowercaseNormalizer struct{}
@@ -178,17 +195,25 @@ func (u unicodeNormalizer) normalize(n nstr) nstr {
 	var b builder
 	b.grow(len(n.s) + 16)
 	for i := 0; i < len(n.s); {
+		// Copy the longest already-normal stretch in one go.
+		if q := u.f.QuickSpanString(n.s[i:]); q > 0 {
+			b.buf = append(b.buf, n.s[i:i+q]...)
+			b.align = append(b.align, n.align[i:i+q]...)
+			i += q
+			if i >= len(n.s) {
+				break
+			}
+		}
 		k := u.f.NextBoundaryInString(n.s[i:], true)
 		if k <= 0 {
 			k = len(n.s) - i
 		}
 		seg := n.s[i : i+k]
 		out := u.f.String(seg)
-		switch {
-		case out == seg:
+		if out == seg {
 			b.buf = append(b.buf, seg...)
 			b.align = append(b.align, n.align[i:i+k]...)
-		default:
+		} else {
 			u.alignSegment(&b, n, i, seg, out)
 		}
 		i += k

@@ -13,7 +13,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Tokenizer encodes text into model input ids and decodes ids back to text.
@@ -328,8 +331,29 @@ func (t *Tokenizer) EncodePair(text, pair string, addSpecialTokens bool) Encodin
 // the pad token the vocabulary suggests.
 func (t *Tokenizer) EncodeBatch(texts []string, addSpecialTokens bool) []Encoding {
 	encs := make([]*Encoding, len(texts))
-	for i, s := range texts {
-		encs[i] = t.finish(t.encodeSeq(s, 0, 0), nil, addSpecialTokens)
+	// Large batches are spread over the CPUs; a Tokenizer is safe for that.
+	workers := min(runtime.GOMAXPROCS(0), len(texts)/8)
+	if workers <= 1 {
+		for i, s := range texts {
+			encs[i] = t.finish(t.encodeSeq(s, 0, 0), nil, addSpecialTokens)
+		}
+	} else {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(texts) {
+						return
+					}
+					encs[i] = t.finish(t.encodeSeq(texts[i], 0, 0), nil, addSpecialTokens)
+				}
+			}()
+		}
+		wg.Wait()
 	}
 	p := t.pad
 	if p == nil {

@@ -297,3 +297,36 @@ func equal[T comparable](a, b []T) bool {
 	}
 	return true
 }
+
+// TestEncodeBatchLarge: the parallel path gives the same encodings as Encode.
+func TestEncodeBatchLarge(t *testing.T) {
+	tk, err := FromFile("testdata/bert-uncased.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	for i := 0; i < 100; i++ {
+		texts = append(texts, strings.Repeat("hello world ", i%7)+"machine learning")
+	}
+	encs := tk.EncodeBatch(texts, true)
+	longest := 0
+	for _, s := range texts {
+		e := tk.Encode(s, true)
+		longest = max(longest, e.Len())
+	}
+	for i, s := range texts {
+		one := tk.Encode(s, true)
+		e := encs[i]
+		if e.Len() != longest {
+			t.Fatalf("item %d: length %d, want padded to %d", i, e.Len(), longest)
+		}
+		if !equal(e.IDs[:one.Len()], one.IDs) {
+			t.Fatalf("item %d: ids %v, want prefix %v", i, e.IDs, one.IDs)
+		}
+		for k := one.Len(); k < longest; k++ {
+			if e.IDs[k] != 0 || e.AttentionMask[k] != 0 {
+				t.Fatalf("item %d: position %d is not [PAD] with mask 0", i, k)
+			}
+		}
+	}
+}
