@@ -41,6 +41,8 @@ type Driver struct {
 	core   minio.Core
 	bucket string
 	prefix string // "" or "some/prefix/"
+
+	inFlight chan struct{} // part uploads running, all writers together
 }
 
 var _ driver.Driver = (*Driver)(nil)
@@ -122,7 +124,7 @@ func New(cfg Config) (*Driver, error) {
 	if err != nil {
 		return nil, fmt.Errorf("s3 storage %s: %w", endpoint, err)
 	}
-	d := &Driver{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket}
+	d := &Driver{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, inFlight: make(chan struct{}, maxInFlight)}
 	if cfg.Prefix != "" {
 		d.prefix = cfg.Prefix + "/"
 	}

@@ -22,7 +22,8 @@ const (
 	smallPart     = 8 << 20
 	largePart     = 64 << 20
 	smallParts    = 1000
-	partsInFlight = 4 // uploads running while the next part fills
+	partsInFlight = 4  // uploads of one writer running while its next part fills
+	maxInFlight   = 16 // part uploads of all writers: bounds the memory they hold
 )
 
 var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallPart); return &b }}
@@ -190,14 +191,20 @@ func (o *objectWriter) flush() error {
 	}
 	buf, num := o.buf, o.next
 	o.buf, o.next = nil, o.next+1
-	select {
-	case o.sem <- struct{}{}:
-	case <-o.ctx.Done():
-		o.fail(o.ctx.Err())
-		return o.ctx.Err()
+	for _, sem := range []chan struct{}{o.sem, o.d.inFlight} {
+		select {
+		case sem <- struct{}{}:
+		case <-o.ctx.Done():
+			if sem == o.d.inFlight {
+				<-o.sem
+			}
+			release(buf)
+			o.fail(o.ctx.Err())
+			return o.ctx.Err()
+		}
 	}
 	o.wg.Go(func() {
-		defer func() { <-o.sem }()
+		defer func() { <-o.d.inFlight; <-o.sem }()
 		part, err := o.d.core.PutObjectPart(o.ctx, o.d.bucket, o.key, o.uploadID, num,
 			bytes.NewReader(*buf), int64(len(*buf)), minio.PutObjectPartOptions{DisableContentSha256: true})
 		release(buf)
