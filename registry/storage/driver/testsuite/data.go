@@ -19,7 +19,7 @@ func testPutGet(t *testing.T, d driver.Driver) {
 		sameBytes(t, "Reader "+p, readAll(t, d, p, 0), want)
 	}
 	// Names registries use: digests, dashes, dots, underscores, nested repositories.
-	for _, p := range []string{"blobs/sha256/ab/abcdef0123/data", "repositories/team/bert-base_v1.2/_manifests/tags/v1.0/current/link", "a-b.c_d/x"} {
+	for _, p := range []string{"blobs/sha256/ab/abcdef0123/data", "repositories/team/bert-base_v1.2/_manifests/tags/v1.0/current/link", "a-b.c_d/x", "odd/na me+x%20é~!"} {
 		put(t, d, p, []byte(p))
 		sameBytes(t, p, get(t, d, p), []byte(p))
 	}
