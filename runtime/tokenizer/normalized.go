@@ -132,7 +132,9 @@ func (n nstr) prepend(s string) nstr {
 	return b.nstr()
 }
 
-// replaceRanges replaces each [start,end) byte range (sorted, disjoint) by content.
+// replaceRanges replaces each [start,end) byte range (sorted, disjoint) by
+// content. Like NormalizedString::replace, the new characters are aligned to
+// the last character of what they replace.
 func (n nstr) replaceRanges(ranges [][2]int, content string) nstr {
 	if len(ranges) == 0 {
 		return n
@@ -143,7 +145,15 @@ func (n nstr) replaceRanges(ranges [][2]int, content string) nstr {
 	for _, r := range ranges {
 		b.buf = append(b.buf, n.s[prev:r[0]]...)
 		b.align = append(b.align, n.align[prev:r[0]]...)
-		sp := n.origin(r[0], r[1])
+		var sp span
+		switch {
+		case r[1] > r[0]:
+			sp = n.align[r[1]-1]
+		case r[0] > 0: // empty match: inserted, aligned to the previous char
+			sp = n.align[r[0]-1]
+		case len(n.align) > 0:
+			sp = span{n.align[0].start, n.align[0].start}
+		}
 		for i := 0; i < len(content); {
 			c, sz := utf8.DecodeRuneInString(content[i:])
 			b.add(c, sp)
