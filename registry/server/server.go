@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/store"
 )
@@ -82,6 +83,8 @@ func New(cfg Config) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
 	e.Use(s.observe)
+	// a bug must cost one request a 500, not the connection and any locks it held
+	e.Use(middleware.Recover())
 	e.Any("/v2", s.dispatch)
 	e.Any("/v2/*", s.dispatch)
 	e.GET("/token", s.token)

@@ -30,8 +30,10 @@ func (s *Store) use(ds ...digest.Digest) func() {
 	s.gcBarrier.RLock()
 	if s.gcActive.Load() {
 		s.recMu.Lock()
-		for _, d := range ds {
-			s.recorded[d] = struct{}{}
+		if s.recorded != nil { // the GC may have just finished
+			for _, d := range ds {
+				s.recorded[d] = struct{}{}
+			}
 		}
 		s.recMu.Unlock()
 	}
@@ -233,10 +235,26 @@ func (s *Store) unlinkDeleted(ctx context.Context, repo string, deleted map[dige
 		return 0, fmt.Errorf("gc: walk links of %s: %w", repo, err)
 	}
 	for _, l := range links {
-		if err := s.d.Delete(ctx, l); err != nil && !isNotFound(err) {
-			return n, fmt.Errorf("gc: unlink %s: %w", l, err)
+		parts := strings.Split(strings.TrimPrefix(l, repoPath(repo)+"/_layers/"), "/")
+		d := digest.NewDigestFromEncoded(digest.Algorithm(parts[0]), parts[1])
+		// a push of the same blob since the sweep re-created it: keep its link
+		s.recMu.Lock()
+		_, used := s.recorded[d]
+		var err error
+		if !used {
+			var ok bool
+			if ok, err = s.exists(ctx, blobPath(d)); err == nil && !ok {
+				err = s.d.Delete(ctx, l)
+				if err == nil {
+					n++
+				}
+			}
 		}
-		n++
+		s.recMu.Unlock()
+		if err != nil && !isNotFound(err) {
+			// a dangling link is harmless (reads check the blob too): note it, go on
+			s.log.Warn("gc: unlink", "link", l, "err", err)
+		}
 	}
 	return n, nil
 }
