@@ -38,6 +38,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
 )
 
 // Options tune Install. Hub endpoints come from the environment the hubs' own
@@ -222,7 +223,13 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	}
 	ns, name, _ := strings.Cut(repo, "/")
 	man.Namespace, man.Name, man.Version = ns, name, revTag
-	desc, err := artifact.Pack(ctx, out, st, artifact.WithManifest(man), artifact.WithTempDir(tmpRoot))
+	var dst content.Pusher = st
+	if cres.Backend == converter.BackendPassthrough {
+		// Every layer is a download already filed among the store's blobs:
+		// hashing it and finding it there beats the one-pass copy into the store.
+		dst = hashThenPush{st}
+	}
+	desc, err := artifact.Pack(ctx, out, dst, artifact.WithManifest(man), artifact.WithTempDir(tmpRoot))
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
 	}
@@ -237,6 +244,18 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	res.Descriptor, res.Manifest = desc, man
 	log.Info("installed", "ref", ref.String(), "digest", desc.Digest, "took", time.Since(start))
 	return res, nil
+}
+
+// hashThenPush is the store without its Ingester side, so that Pack hashes each
+// file and skips those the store has instead of copying them first.
+type hashThenPush struct{ st *store.Store }
+
+func (h hashThenPush) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
+	return h.st.Push(ctx, desc, r)
+}
+
+func (h hashThenPush) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	return h.st.Exists(ctx, desc)
 }
 
 func readPackageManifest(ctx context.Context, st *store.Store, desc ocispec.Descriptor) (*schemas.Manifest, error) {
