@@ -4,7 +4,8 @@
 //	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/cli
 //
 // AXON_BENCH_MIB sets the model size (default 1024), AXON_BENCH_REPS the
-// repetitions (default 3, the median is reported).
+// repetitions (default 5, the median is reported; the order of the two tools
+// alternates between repetitions).
 package cli
 
 import (
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,7 +42,7 @@ func TestCLIBench(t *testing.T) {
 	oras := testutil.Tool(t, "oras")
 	testutil.Tool(t, "registry")
 	mib := envInt("AXON_BENCH_MIB", 1024)
-	reps := envInt("AXON_BENCH_REPS", 3)
+	reps := envInt("AXON_BENCH_REPS", 5)
 	work := t.TempDir()
 	axon := build(t, work, "axon", "./cmd/axon")
 	model, files := makeModel(t, filepath.Join(work, "model"), mib)
@@ -74,30 +76,55 @@ func TestCLIBench(t *testing.T) {
 		var pushA, pushO, pullA, pullO []time.Duration
 		for i := 0; i < reps; i++ {
 			// A fresh registry per push, so neither tool finds blobs there.
+			// Alternate who goes first, so neither always meets a warmer machine.
 			t.Run(fmt.Sprintf("%s/push/%d", reg.name, i), func(t *testing.T) {
-				addr := reg.start(t)
-				pushO = append(pushO, timed(t, model, nil, oras, append([]string{"push", "--plain-http", "--concurrency", concurrency, addr + "/bench/oras:1"}, files...)...))
-				addr2 := reg.start(t)
-				pushA = append(pushA, timed(t, model, []string{"AXON_HOME=" + home}, axon, "push", "-q", "--concurrency", concurrency, "bench/model@1", addr2+"/bench/axon:1"))
+				pushOras := func() {
+					addr := reg.start(t)
+					pushO = append(pushO, timed(t, model, nil, oras, append([]string{"push", "--plain-http", "--concurrency", concurrency, addr + "/bench/oras:1"}, files...)...))
+				}
+				pushAxon := func() {
+					addr := reg.start(t)
+					pushA = append(pushA, timed(t, model, []string{"AXON_HOME=" + home}, axon, "push", "-q", "--concurrency", concurrency, "bench/model@1", addr+"/bench/axon:1"))
+				}
+				if i%2 == 0 {
+					pushOras()
+					pushAxon()
+				} else {
+					pushAxon()
+					pushOras()
+				}
 			})
 		}
 		addr := reg.start(t)
 		run(t, model, []string{"AXON_HOME=" + home}, axon, "push", "-q", "bench/model@1", addr+"/bench/model:1")
 		for i := 0; i < reps; i++ {
 			// Both pull the same artifact into empty destinations.
-			out := filepath.Join(work, fmt.Sprintf("oras-out-%d", i))
-			os.MkdirAll(out, 0o755)
-			pullO = append(pullO, timed(t, out, nil, oras, "pull", "--plain-http", "--concurrency", concurrency, addr+"/bench/model:1"))
-			os.RemoveAll(out)
-			h := filepath.Join(work, fmt.Sprintf("pull-home-%d", i))
-			pullA = append(pullA, timed(t, work, []string{"AXON_HOME=" + h}, axon, "pull", "-q", "--concurrency", concurrency, addr+"/bench/model:1"))
-			os.RemoveAll(h)
+			pullOras := func() {
+				out := filepath.Join(work, fmt.Sprintf("oras-out-%d", i))
+				os.MkdirAll(out, 0o755)
+				pullO = append(pullO, timed(t, out, nil, oras, "pull", "--plain-http", "--concurrency", concurrency, addr+"/bench/model:1"))
+				os.RemoveAll(out)
+			}
+			pullAxon := func() {
+				h := filepath.Join(work, fmt.Sprintf("pull-home-%d", i))
+				pullA = append(pullA, timed(t, work, []string{"AXON_HOME=" + h}, axon, "pull", "-q", "--concurrency", concurrency, addr+"/bench/model:1"))
+				os.RemoveAll(h)
+			}
+			if i%2 == 0 {
+				pullOras()
+				pullAxon()
+			} else {
+				pullAxon()
+				pullOras()
+			}
 		}
 		rows = append(rows, row{reg.name, "push", median(pushA), median(pushO)}, row{reg.name, "pull", median(pullA), median(pullO)})
 	}
 
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nCLI benchmark: %d MiB in %d files, concurrency %s, median of %d, one machine (loopback)\n", mib, len(files), concurrency, reps)
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "\nCLI benchmark: %d MiB in %d files, concurrency %s, median of %d, one machine (loopback), %d CPUs, load %s\n",
+		mib, len(files), concurrency, reps, goruntime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(&b, "axon pack (hash + store, not part of push): %s\n", packTime.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "registry\top\taxon\toras\toras/axon (>=1.0: axon as fast or faster)\taxon MiB/s")
