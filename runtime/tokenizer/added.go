@@ -169,14 +169,13 @@ func (a *addedVocab) split(n nstr, trie *byteTrie, dst []piece) []piece {
 	return dst
 }
 
-func isWordChar(r rune) bool { return isAlphanumeric(r) || r == '_' }
-
+// single_word boundaries use the regex crate's Unicode \w, as in Rust.
 func endsWithWord(s string) bool {
 	r, _ := decodeLastRune(s)
-	return isWordChar(r)
+	return isRegexWord(r)
 }
 
 func startsWithWord(s string) bool {
 	r, _ := decodeRune(s)
-	return isWordChar(r)
+	return isRegexWord(r)
 }

@@ -25,7 +25,6 @@ func isAlphabetic(r rune) bool {
 
 func isNumeric(r rune) bool { return unicode.IsNumber(r) } // Nd | Nl | No
 
-func isAlphanumeric(r rune) bool { return isAlphabetic(r) || isNumeric(r) }
 
 // isRegexWord is the regex crate's Unicode \w.
 func isRegexWord(r rune) bool {

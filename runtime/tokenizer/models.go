@@ -285,18 +285,16 @@ func newBPE(j modelJSON) (*bpe, error) {
 		if !ok1 || !ok2 {
 			return nil, fmt.Errorf("BPE merge %d (%q %q): token not in vocab", rank, p[0], p[1])
 		}
-		joined := p[0] + strings.TrimPrefix(p[1], m.prefix)
-		if m.prefix == "" {
-			joined = p[0] + p[1]
+		// Like Rust: the prefix length is cut from the second token, whatever it starts with.
+		if len(p[1]) < len(m.prefix) {
+			return nil, fmt.Errorf("BPE merge %d: %q is shorter than the subword prefix", rank, p[1])
 		}
+		joined := p[0] + p[1][len(m.prefix):]
 		id, ok := v.ids[joined]
 		if !ok {
 			return nil, fmt.Errorf("BPE merge %d: result %q not in vocab", rank, joined)
 		}
-		k := pairKey{a, b}
-		if _, dup := m.merges[k]; !dup {
-			m.merges[k] = mergeVal{rank, id}
-		}
+		m.merges[pairKey{a, b}] = mergeVal{rank, id} // a repeated pair: the last one wins, as in Rust
 	}
 	return m, nil
 }
@@ -363,11 +361,17 @@ func (m *bpe) encodeWord(word string, dst []token) []token {
 			return append(dst, token{id, word, 0, len(word)})
 		}
 	}
+	// Symbols are laid out like the Rust Word: each added symbol starts where
+	// the previous one ended (a pending unknown is added late, byte-fallback
+	// pieces count one byte each).
 	syms := make([]symbol, 0, len(word))
-	add := func(id, start, end int) {
+	pos := 0
+	add := func(id, length int) {
+		start, end := min(pos, len(word)), min(pos+length, len(word))
 		syms = append(syms, symbol{id: id, start: start, end: end})
+		pos += length
 	}
-	unkStart, unkEnd := -1, -1
+	unkLen := -1
 	var buf []byte
 	for i := 0; i < len(word); {
 		_, sz := decodeRune(word[i:])
@@ -380,13 +384,13 @@ func (m *bpe) encodeWord(word string, dst []token) []token {
 		if end == len(word) {
 			buf = append(buf, m.suffix...)
 		}
+		i = end
 		if id, ok := m.ids[string(buf)]; ok {
-			if unkStart >= 0 {
-				add(m.unkID, unkStart, unkEnd)
-				unkStart = -1
+			if unkLen >= 0 {
+				add(m.unkID, unkLen)
+				unkLen = -1
 			}
-			add(id, i, end)
-			i = end
+			add(id, sz)
 			continue
 		}
 		if m.byteFallback {
@@ -398,30 +402,25 @@ func (m *bpe) encodeWord(word string, dst []token) []token {
 				}
 			}
 			if all {
-				// Rust adds each byte with length 1, whatever prefix was added.
-				p := i
 				for _, c := range buf {
-					add(m.byteIDs[c], p, min(p+1, len(word)))
-					p++
+					add(m.byteIDs[c], 1)
 				}
-				i = end
 				continue
 			}
 		}
 		if m.hasUnk {
-			if unkStart >= 0 && m.fuseUnk {
-				unkEnd = end
+			if unkLen >= 0 && m.fuseUnk {
+				unkLen += sz
 			} else {
-				if unkStart >= 0 {
-					add(m.unkID, unkStart, unkEnd)
+				if unkLen >= 0 {
+					add(m.unkID, unkLen)
 				}
-				unkStart, unkEnd = i, end
+				unkLen = sz
 			}
 		}
-		i = end
 	}
-	if unkStart >= 0 {
-		add(m.unkID, unkStart, unkEnd)
+	if unkLen >= 0 {
+		add(m.unkID, unkLen)
 	}
 	for k := range syms {
 		syms[k].prev = k - 1
