@@ -360,6 +360,31 @@ def torch_home(spec):
     return home
 
 
+def pretrained_kwargs(repo, entry):
+    """What asks the entrypoint for its pretrained weights, as a hub user expects:
+    torchvision >= 0.13 builds random weights unless weights="DEFAULT"; older
+    hubconfs take pretrained=True."""
+    import importlib.util
+
+    sys.path.insert(0, repo)
+    try:
+        spec = importlib.util.spec_from_file_location("axon_hubconf_probe", os.path.join(repo, "hubconf.py"))
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        fn = getattr(mod, entry, None)
+        params = inspect.signature(fn).parameters if callable(fn) else {}
+    except Exception as e:  # torch.hub.load below reports the real problem
+        log("cannot inspect %s: %s" % (entry, e))
+        return {}
+    finally:
+        sys.path.remove(repo)
+    if "weights" in params:
+        return {"weights": "DEFAULT"}
+    if "pretrained" in params:
+        return {"pretrained": True}
+    return {}
+
+
 def convert_hubconf(spec):
     torch = torch_module()
     extra = spec.get("extra") or {}
@@ -384,7 +409,9 @@ def convert_hubconf(spec):
         kwargs = json.loads(extra.get("kwargs") or "{}")
     except ValueError as e:
         raise Fail("extra kwargs must be a JSON object: %s" % e)
-    log("loading %s from %s" % (entry, os.path.join(os.path.basename(repo), "hubconf.py")))
+    if "kwargs" not in extra and not extra.get("weights"):
+        kwargs = pretrained_kwargs(repo, entry)
+    log("loading %s(%s) from %s" % (entry, ", ".join("%s=%r" % kv for kv in kwargs.items()), os.path.join(os.path.basename(repo), "hubconf.py")))
     sys.path.insert(0, repo)
     load = torch.hub.load
     params = inspect.signature(load).parameters

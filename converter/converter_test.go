@@ -114,6 +114,7 @@ def emit(y):
 `
 
 func TestTorchScript(t *testing.T) {
+	t.Parallel()
 	py := testutil.Python(t)
 	in, out := t.TempDir(), t.TempDir()
 	pyRun(t, py, `
@@ -173,11 +174,14 @@ class Tiny(torch.nn.Module):
     def forward(self, x):
         return self.fc(torch.relu(self.bn(self.conv(x))).mean((2, 3)))
 
-def tiny(pretrained=True, classes=5):
-    """A tiny convnet; pretrained weights come through torch.hub like torchvision's."""
+def tiny(*, weights=None, progress=True, classes=5):
+    """A tiny convnet; like torchvision's, it is random unless asked for weights="DEFAULT",
+    which come through torch.hub."""
     m = Tiny(classes)
-    if pretrained:
-        m.load_state_dict(torch.hub.load_state_dict_from_url("https://download.invalid/models/tiny-0a1b2c3d.pth", progress=False))
+    if weights == "DEFAULT":
+        m.load_state_dict(torch.hub.load_state_dict_from_url("https://download.invalid/models/tiny-0a1b2c3d.pth", progress=progress))
+    elif weights is not None:
+        raise ValueError("unknown weights %r" % weights)
     return m
 
 def tiny_missing(pretrained=True):
@@ -214,6 +218,7 @@ torch.save(m.state_dict(), sys.argv[2])
 }
 
 func TestHubconf(t *testing.T) {
+	t.Parallel()
 	py := testutil.Python(t)
 	in, out := makeHubRepo(t, py), t.TempDir()
 	if k, _ := Detect(in, nil); k != KindHubconf {
@@ -254,7 +259,7 @@ with torch.no_grad(): emit(m(linspace(3, 3, 224, 224)))
 	}
 	out2 := t.TempDir()
 	res, err = Convert(context.Background(), Input{Dir: in, Kind: KindHubconf, Entrypoint: "tiny",
-		Extra: map[string]string{ExtraWeights: "weights/tiny.pth", ExtraKwargs: `{"pretrained": false}`, ExtraInputShape: "2,3,64,64"}},
+		Extra: map[string]string{ExtraWeights: "weights/tiny.pth", ExtraKwargs: `{"weights": null}`, ExtraInputShape: "2,3,64,64"}},
 		out2, Options{Backend: BackendLocal, NoOriginals: true})
 	if err != nil {
 		t.Fatal(err)
@@ -274,6 +279,7 @@ with torch.no_grad(): emit(m(linspace(3, 3, 224, 224)))
 }
 
 func TestValidationCatchesMismatch(t *testing.T) {
+	t.Parallel()
 	py := testutil.Python(t)
 	in := t.TempDir()
 	// torch.rand in forward exports as RandomUniformLike: ORT draws other numbers.
@@ -450,6 +456,7 @@ func TestBackendSelection(t *testing.T) {
 }
 
 func TestTimeout(t *testing.T) {
+	t.Parallel()
 	py := testutil.Python(t)
 	in := t.TempDir()
 	if err := os.WriteFile(filepath.Join(in, "model.pt"), []byte("x"), 0o644); err != nil {
@@ -467,6 +474,7 @@ func TestTimeout(t *testing.T) {
 }
 
 func TestBadTorchScriptMessage(t *testing.T) {
+	t.Parallel()
 	py := testutil.Python(t)
 	in := t.TempDir()
 	pyRun(t, py, `
