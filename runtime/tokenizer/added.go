@@ -29,8 +29,7 @@ type addedVocab struct {
 // vocabulary. The ids written in the file are only a hint there, and so here.
 func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
 	a := &addedVocab{byID: map[int]*AddedToken{}, byText: map[string]*AddedToken{}, special: map[string]bool{}}
-	modelSize := m.vocabSize()
-	maxID := -1
+	nextID := m.vocabSize() // new tokens are numbered from the model's size
 	var list []AddedToken
 	for _, t := range file {
 		if t.Content == "" {
@@ -52,14 +51,10 @@ func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
 			t.ID = prev.ID
 		} else if id, ok := m.tokenToID(t.Content); ok {
 			t.ID = id
-		} else if maxID < 0 {
-			t.ID = modelSize
-		} else if maxID >= modelSize || modelSize == 0 {
-			t.ID = maxID + 1
 		} else {
-			t.ID = modelSize
+			t.ID = nextID
+			nextID++
 		}
-		maxID = max(maxID, t.ID)
 		if t.Special {
 			a.special[t.Content] = true
 		}
