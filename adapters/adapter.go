@@ -91,14 +91,14 @@ func ParseRef(s string) (Ref, error) {
 	want := map[string][]int{
 		HubHF:         {1, 2},
 		HubPyTorch:    {3},
-		HubTFHub:      {2, 3},
+		HubTFHub:      nil, // PUBLISHER/MODEL[/MORE...][/VERSION]: checked below
 		HubModelScope: {2},
-	}[hub]
-	if want == nil {
+	}
+	if _, known := want[hub]; !known {
 		return bad("unknown hub " + strconv(hub) + " (hubs: hf, pytorch, tfhub, modelscope, or a local directory)")
 	}
-	okLen := false
-	for _, n := range want {
+	okLen := hub == HubTFHub && len(parts) >= 2
+	for _, n := range want[hub] {
 		okLen = okLen || len(parts) == n
 	}
 	if !okLen {
@@ -113,12 +113,14 @@ func ParseRef(s string) (Ref, error) {
 	if hub == HubHF && strings.HasPrefix(version, "/") {
 		return bad("malformed version")
 	}
-	if hub == HubTFHub && len(parts) == 3 {
+	// TF Hub handles are PUBLISHER/MODEL/VERSION where MODEL may have several
+	// elements (google/imagenet/mobilenet_v2_100_224/classification/5).
+	if hub == HubTFHub && len(parts) >= 3 && isDigits(parts[len(parts)-1]) {
 		if version != "" {
 			return bad("give the TF Hub version either as a path element or after @, not both")
 		}
-		version = parts[2]
-		id = parts[0] + "/" + parts[1]
+		version = parts[len(parts)-1]
+		id = strings.Join(parts[:len(parts)-1], "/")
 	}
 	if hub == HubTFHub && version != "" && version != "latest" && !isDigits(version) {
 		return bad("a TF Hub version is a number")

@@ -29,7 +29,7 @@ func TestParseRef(t *testing.T) {
 		}
 	}
 	for _, s := range []string{"", "bert", "npm/left-pad", "hf/a/b/c", "hf/../x", "pytorch/vision/resnet50",
-		"tfhub/google/mobilenet/x", "tfhub/google/m/5@6", "modelscope/bert", "hf/a@b@c", "file://host/x", "hf/a b"} {
+		"tfhub/google", "tfhub/google/m/5@6", "tfhub/google/m@x", "modelscope/bert", "hf/a@b@c", "file://host/x", "hf/a b"} {
 		if _, err := adapters.ParseRef(s); !errors.Is(err, adapters.ErrBadRef) {
 			t.Errorf("ParseRef(%q) = %v, want invalid", s, err)
 		}

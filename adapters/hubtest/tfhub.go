@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,7 +48,8 @@ func NewTFHub(t testing.TB) *TFHub {
 	return h
 }
 
-// Add serves files (a SavedModel directory's content) as PUBLISHER/MODEL/VERSION.
+// Add serves files (a SavedModel directory's content) as PUBLISHER/MODEL/VERSION;
+// model may have several elements (imagenet/mobilenet_v2_100_224/classification).
 func (h *TFHub) Add(publisher, model string, version int, files []File) error {
 	data, err := TarGz(files)
 	if err != nil {
@@ -107,47 +109,61 @@ func (h *TFHub) serveHub(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(parts) < 2 || len(parts) > 3 || h.models[parts[0]+"/"+parts[1]] == nil {
+	key, version := strings.Join(parts, "/"), ""
+	if n := len(parts); n >= 3 {
+		if _, err := strconv.Atoi(parts[n-1]); err == nil {
+			key, version = strings.Join(parts[:n-1], "/"), parts[n-1]
+		}
+	}
+	versions := h.models[key]
+	if len(parts) < 2 || versions == nil {
 		http.Error(w, "404: model not found", http.StatusNotFound)
 		return
 	}
-	versions := h.models[parts[0]+"/"+parts[1]]
-	if len(parts) == 2 {
+	if version == "" {
 		latest := 0
 		for v := range versions {
 			latest = max(latest, v)
 		}
-		loc := fmt.Sprintf("/%s/%s/%d", parts[0], parts[1], latest)
+		loc := fmt.Sprintf("/%s/%d", key, latest)
 		if r.URL.RawQuery != "" {
 			loc += "?" + r.URL.RawQuery
 		}
 		http.Redirect(w, r, loc, http.StatusFound)
 		return
 	}
-	v, err := strconv.Atoi(parts[2])
-	if err != nil || versions[v] == nil {
+	v, _ := strconv.Atoi(version)
+	if versions[v] == nil {
 		http.Error(w, "404: version not found", http.StatusNotFound)
 		return
 	}
 	if r.URL.Query().Get("tf-hub-format") != "compressed" {
 		w.Header().Set("Content-Type", "text/html")
-		fmt.Fprintf(w, "<html><body>%s/%s version %d</body></html>", parts[0], parts[1], v)
+		fmt.Fprintf(w, "<html><body>%s version %d</body></html>", key, v)
 		return
 	}
-	loc := fmt.Sprintf("%s/models/%s/%s/tensorFlow2/%s/%d/download?tfhub-redirect=true", h.Kaggle, parts[0], parts[1], parts[1], v)
+	// Kaggle names models PUBLISHER/MODEL/FRAMEWORK/VARIATION/VERSION.
+	publisher, model, _ := strings.Cut(key, "/")
+	variation := strings.ReplaceAll(model, "/", "-")
+	loc := fmt.Sprintf("%s/models/%s/%s/tensorFlow2/%s/%d/download?tfhub-redirect=true", h.Kaggle, publisher, url.PathEscape(model), variation, v)
 	http.Redirect(w, r, loc, http.StatusFound)
 }
 
 func (h *TFHub) serveKaggle(w http.ResponseWriter, r *http.Request) {
 	// /models/{publisher}/{model}/tensorFlow2/{variation}/{version}/download
-	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	parts := strings.Split(strings.Trim(r.URL.EscapedPath(), "/"), "/")
 	if len(parts) != 7 || parts[0] != "models" || parts[6] != "download" {
+		http.NotFound(w, r)
+		return
+	}
+	model, err := url.PathUnescape(parts[2])
+	if err != nil {
 		http.NotFound(w, r)
 		return
 	}
 	v, _ := strconv.Atoi(parts[5])
 	h.mu.Lock()
-	b := h.models[parts[1]+"/"+parts[2]][v]
+	b := h.models[parts[1]+"/"+model][v]
 	h.mu.Unlock()
 	if b == nil {
 		http.NotFound(w, r)

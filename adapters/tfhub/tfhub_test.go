@@ -66,6 +66,20 @@ func TestLatestAndPinned(t *testing.T) {
 	}
 }
 
+func TestMultiElementHandle(t *testing.T) {
+	h := hubtest.NewTFHub(t)
+	if err := h.Add("google", "imagenet/mobilenet_v2_100_224/classification", 5, savedModel("five")); err != nil {
+		t.Fatal(err)
+	}
+	a := &tfhub.Adapter{Endpoint: h.URL, Engine: download.New(t.TempDir())}
+	for _, ref := range []string{"tfhub/google/imagenet/mobilenet_v2_100_224/classification/5", "tfhub/google/imagenet/mobilenet_v2_100_224/classification@latest"} {
+		m, err := fetch(t, a, ref)
+		if err != nil || m.Revision != "5" || m.ID != "google/imagenet/mobilenet_v2_100_224/classification" {
+			t.Fatalf("%s: %v %+v", ref, err, m)
+		}
+	}
+}
+
 func TestArchiveEscapeRefused(t *testing.T) {
 	h := hubtest.NewTFHub(t)
 	files := append(savedModel("x"), hubtest.Bytes("../../evil", []byte("x")))
