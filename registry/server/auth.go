@@ -301,7 +301,9 @@ func (s *Server) authorize(c echo.Context, rt route, act string) bool {
 		c.Set("principal", p)
 	}
 	if rt.kind == rPing {
-		if p != nil || s.auth.anonRead {
+		// always challenge anonymous pings, even with anonymous read: `docker/oras login`
+		// decides from this answer whether the credentials work
+		if p != nil {
 			return true
 		}
 		s.auth.challenge(c, "", "")

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"golang.org/x/crypto/bcrypt"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// registryBinary builds axon-registry once per test run: the tests below run the
+// real program as a separate process, as users and scripts do.
+func registryBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "axon-registry-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "axon-registry")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			binPath = string(out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("go build: %v\n%s", buildErr, binPath)
+	}
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" && buildErr == nil {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+type registryProc struct {
+	*testutil.Process
+	Host string
+}
+
+func startRegistry(t *testing.T, env []string, args ...string) *registryProc {
+	t.Helper()
+	bin := registryBinary(t)
+	host := testutil.FreeAddr(t)
+	p := testutil.Start(t, env, bin, append([]string{"--addr", host, "--log-level", "warn"}, args...)...)
+	testutil.WaitHTTP(t, "http://"+host+"/healthz", 30*time.Second)
+	return &registryProc{Process: p, Host: host}
+}
+
+func writeHtpasswd(t *testing.T, user, pass string) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(p, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	bin := registryBinary(t)
+	out, err := exec.Command(bin, "--version").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "axon-registry") {
+		t.Fatalf("--version: %v %s", err, out)
+	}
+	out, err = exec.Command(bin, "--help").CombinedOutput()
+	for _, flag := range []string{"--addr", "--root", "--storage", "--htpasswd", "--anonymous-read", "--max-manifest-size", "--ui"} {
+		if err != nil || !strings.Contains(string(out), flag) {
+			t.Fatalf("--help lacks %s: %v\n%s", flag, err, out)
+		}
+	}
+	out, err = exec.Command(bin, "--storage", "ftp://nowhere").CombinedOutput()
+	if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
+		t.Fatalf("a bad --storage must fail with one line: %v\n%s", err, out)
+	}
+}
+
+func randomFile(t *testing.T, path string, size int64) string {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func fileSHA(t *testing.T, path string) string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	io.Copy(h, f)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+type oras struct {
+	t   *testing.T
+	bin string
+	cfg string // --registry-config: each client its own credentials
+}
+
+func (o oras) run(dir string, stdin string, args ...string) (string, error) {
+	args = append(args, "--registry-config", o.cfg)
+	cmd := exec.Command(o.bin, args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	cmd.Env = append(os.Environ(), "HOME="+filepath.Dir(o.cfg))
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func (o oras) must(dir, stdin string, args ...string) string {
+	o.t.Helper()
+	out, err := o.run(dir, stdin, args...)
+	if err != nil {
+		o.t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+func newOras(t *testing.T) oras {
+	d := t.TempDir()
+	return oras{t: t, bin: testutil.Tool(t, "oras"), cfg: filepath.Join(d, "config.json")}
+}
+
+// The oras CLI pushes and pulls a 200 MB artifact.
+func TestOrasPushPull200MB(t *testing.T) {
+	reg := startRegistry(t, nil, "--root", t.TempDir())
+	o := newOras(t)
+	src := t.TempDir()
+	sum := randomFile(t, filepath.Join(src, "model.onnx"), 200<<20)
+	ref := reg.Host + "/hf/big-model:v1"
+	start := time.Now()
+	o.must(src, "", "push", "--plain-http", "--artifact-type", "application/vnd.axon.model.v1", ref, "model.onnx")
+	pushed := time.Since(start)
+	dst := t.TempDir()
+	start = time.Now()
+	o.must(dst, "", "pull", "--plain-http", ref)
+	t.Logf("oras: 200 MB push %s, pull %s", pushed.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if got := fileSHA(t, filepath.Join(dst, "model.onnx")); got != sum {
+		t.Fatalf("pulled file differs: %s != %s", got, sum)
+	}
+}
+
+// With --htpasswd: oras login (token flow), authenticated push, anonymous pull with
+// --anonymous-read, anonymous push refused, wrong password refused.
+func TestOrasLoginAndAnonymousRead(t *testing.T) {
+	pw := writeHtpasswd(t, "alice", "wonder-land-42")
+	reg := startRegistry(t, nil, "--root", t.TempDir(), "--htpasswd", pw, "--anonymous-read")
+	o := newOras(t)
+	if out, err := o.run(t.TempDir(), "wrong", "login", "--plain-http", "-u", "alice", "--password-stdin", reg.Host); err == nil {
+		t.Fatalf("login with a wrong password succeeded:\n%s", out)
+	}
+	o.must(t.TempDir(), "wonder-land-42", "login", "--plain-http", "-u", "alice", "--password-stdin", reg.Host)
+	src := t.TempDir()
+	sum := randomFile(t, filepath.Join(src, "weights.bin"), 20<<20)
+	ref := reg.Host + "/team/secret-model:v2"
+	o.must(src, "", "push", "--plain-http", ref, "weights.bin")
+
+	anon := newOras(t)
+	dst := t.TempDir()
+	anon.must(dst, "", "pull", "--plain-http", ref)
+	if got := fileSHA(t, filepath.Join(dst, "weights.bin")); got != sum {
+		t.Fatalf("anonymous pull differs")
+	}
+	if out, err := anon.run(src, "", "push", "--plain-http", reg.Host+"/team/secret-model:anon", "weights.bin"); err == nil {
+		t.Fatalf("anonymous push succeeded:\n%s", out)
+	}
+	// the registry's challenge names our token endpoint
+	resp, err := http.Get("http://" + reg.Host + "/v2/team/secret-model/blobs/uploads/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", "http://"+reg.Host+"/v2/team/secret-model/blobs/uploads/", bytes.NewReader(nil))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ch := resp.Header.Get("WWW-Authenticate")
+	if resp.StatusCode != 401 || !strings.Contains(ch, `realm="http://`+reg.Host+`/token"`) || !strings.Contains(ch, `scope="repository:team/secret-model:pull,push"`) {
+		t.Fatalf("challenge: %d %q", resp.StatusCode, ch)
+	}
+}
