@@ -31,24 +31,18 @@ func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
 	a := &addedVocab{byID: map[int]*AddedToken{}, byText: map[string]*AddedToken{}, special: map[string]bool{}}
 	nextID := m.vocabSize() // new tokens are numbered from the model's size
 	var list []AddedToken
+	at := map[string]int{} // content → index in list of its current definition
 	for _, t := range file {
 		if t.Content == "" {
 			continue
 		}
-		dup := false
-		for _, x := range list {
-			y := t
-			y.ID = x.ID
-			if x == y {
-				dup = true
-				break
+		if k, ok := at[t.Content]; ok {
+			same := list[k]
+			same.ID = t.ID
+			if same == t { // already there with the same properties
+				continue
 			}
-		}
-		if dup {
-			continue
-		}
-		if prev, ok := a.byText[t.Content]; ok {
-			t.ID = prev.ID
+			t.ID = list[k].ID // redefined: same id, new properties
 		} else if id, ok := m.tokenToID(t.Content); ok {
 			t.ID = id
 		} else {
@@ -58,12 +52,9 @@ func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
 		if t.Special {
 			a.special[t.Content] = true
 		}
+		at[t.Content] = len(list)
 		list = append(list, t)
-		tp := &list[len(list)-1]
-		a.byText[t.Content] = tp
-		a.byID[t.ID] = tp
 	}
-	// list may have been reallocated: re-point the maps at the final slice.
 	a.tokens = list
 	for i := range a.tokens {
 		t := &a.tokens[i]
