@@ -46,7 +46,10 @@ func New(w io.Writer, quiet bool) Reporter {
 		return nop{}
 	}
 	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return newBars(w)
+		// A terminal of unknown or zero width cannot show bars.
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols >= 40 {
+			return newBars(w)
+		}
 	}
 	return &plain{w: w}
 }
@@ -147,7 +150,7 @@ func (b *bars) Start(name string, total int64) Bar {
 	status.Store(&empty)
 	bar := b.p.AddBar(total,
 		mpb.PrependDecorators(
-			decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace}),
+			decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace | decor.DSyncWidth}),
 			decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncWidth),
 		),
 		mpb.AppendDecorators(
