@@ -39,19 +39,21 @@ type batchRes struct {
 }
 
 type batcher struct {
-	b     Backend
-	opts  BatchOptions
-	ch    chan *batchReq
-	quit  chan struct{}
-	wg    sync.WaitGroup
-	onRun func(rows int, compute time.Duration)
+	b    Backend
+	opts BatchOptions
+	ch   chan *batchReq
+	quit chan struct{}
+	// stopped closes once every executor has returned.
+	stopped chan struct{}
+	wg      sync.WaitGroup
+	onRun   func(rows int, compute time.Duration)
 }
 
 func newBatcher(b Backend, opts BatchOptions, onRun func(int, time.Duration)) *batcher {
 	if opts.Executors <= 0 {
 		opts.Executors = 2
 	}
-	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), quit: make(chan struct{}), onRun: onRun}
+	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), quit: make(chan struct{}), stopped: make(chan struct{}), onRun: onRun}
 	for range opts.Executors {
 		bt.wg.Add(1)
 		go bt.loop()
@@ -94,6 +96,7 @@ func shapeKey(inputs []*Tensor) string {
 func (bt *batcher) close() {
 	close(bt.quit)
 	bt.wg.Wait()
+	close(bt.stopped)
 }
 
 // run queues the request and waits for its share of a batched execution.
@@ -111,6 +114,14 @@ func (bt *batcher) run(ctx context.Context, inputs []*Tensor) batchRes {
 		return res
 	case <-ctx.Done():
 		return batchRes{err: ctx.Err()}
+	case <-bt.stopped:
+		// Executors answer before they return; a request still queued was never taken.
+		select {
+		case res := <-r.done:
+			return res
+		default:
+			return batchRes{err: Unavailable("model is unloading")}
+		}
 	}
 }
 

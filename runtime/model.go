@@ -29,7 +29,10 @@ type Model struct {
 	Manifest *schemas.Manifest
 	Dir      string
 
-	mu       sync.RWMutex
+	mu sync.RWMutex
+	// runMu is held shared by every execution and exclusively while the
+	// session is closed, so a model is never freed under a running request.
+	runMu    sync.RWMutex
 	state    string
 	err      string
 	loadedAt time.Time
@@ -160,6 +163,8 @@ func (m *Model) detach(state string) {
 	if bt != nil {
 		bt.close()
 	}
+	m.runMu.Lock()
+	defer m.runMu.Unlock()
 	if b != nil {
 		b.Close()
 	}
@@ -228,6 +233,8 @@ type RunStats struct {
 // Run executes checked inputs (model input order), batching them with other
 // requests where the model allows.
 func (m *Model) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, RunStats, error) {
+	m.runMu.RLock()
+	defer m.runMu.RUnlock()
 	m.mu.RLock()
 	b, bt := m.backend, m.batcher
 	state := m.state

@@ -332,3 +332,45 @@ func TestFloat16Conversions(t *testing.T) {
 		}
 	}
 }
+
+// TestUnregisterUnderLoad: requests in flight while the model goes away get
+// answers (results or 503/404), never a crash or a hang.
+func TestUnregisterUnderLoad(t *testing.T) {
+	layout := t.TempDir()
+	affinePkg(t).Layout(t, layout, "v1")
+	for _, batch := range []runtime.BatchOptions{{}, {MaxBatchSize: 4, Executors: 2}} {
+		m := newManager(t, t.TempDir(), batch)
+		ctx := context.Background()
+		model, err := m.Register(ctx, "oci-layout://"+layout+":v1", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					_, _, err := model.Infer(ctx, map[string]*runtime.Tensor{"x": {Name: "x", DType: runtime.Float32, Shape: []int64{1, 3}, Data: []float32{1, 2, 3}}})
+					if err != nil && runtime.StatusOf(err) != http.StatusServiceUnavailable {
+						t.Errorf("in-flight request: %v", err)
+						return
+					}
+				}
+			}()
+		}
+		time.Sleep(50 * time.Millisecond)
+		if err := m.Unregister("test/affine"); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		close(stop)
+		wg.Wait()
+	}
+}

@@ -46,8 +46,9 @@ type result struct {
 	requests   int
 }
 
-// measure runs fn from conc goroutines for d and collects per-call latencies.
-func measure(name string, conc int, d time.Duration, fn func(worker int) error) (result, error) {
+// measure runs fn from conc goroutines for d and returns per-call latencies
+// and the elapsed time.
+func measure(name string, conc int, d time.Duration, fn func(worker int) error) ([]time.Duration, time.Duration, error) {
 	var mu sync.Mutex
 	var lat []time.Duration
 	var firstErr error
@@ -77,13 +78,16 @@ func measure(name string, conc int, d time.Duration, fn func(worker int) error) 
 		}()
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
 	if firstErr != nil {
-		return result{}, fmt.Errorf("%s: %w", name, firstErr)
+		return nil, 0, fmt.Errorf("%s: %w", name, firstErr)
 	}
+	return lat, time.Since(start), nil
+}
+
+func summarize(name string, conc int, lat []time.Duration, elapsed time.Duration) result {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return result{name: name, conc: conc, p50: pct(0.50), p99: pct(0.99), throughput: float64(len(lat)) / elapsed.Seconds(), requests: len(lat)}, nil
+	return result{name: name, conc: conc, p50: pct(0.50), p99: pct(0.99), throughput: float64(len(lat)) / elapsed.Seconds(), requests: len(lat)}
 }
 
 func serve(t *testing.T, data string, layout string, threads runtime.Threads, batch runtime.BatchOptions) string {
@@ -209,17 +213,31 @@ type cell struct {
 	fn   func(int) error
 }
 
+// run measures the cells in interleaved rounds, so that load from elsewhere
+// on the machine falls on every cell alike.
 func (s *suite) run(cells []cell) {
-	for _, c := range cells {
+	rounds := envInt("BENCH_ROUNDS", 3)
+	lats := make([][]time.Duration, len(cells))
+	elapsed := make([]time.Duration, len(cells))
+	for i, c := range cells {
 		// Warm up (sessions, connections, allocators) before measuring.
-		if _, err := measure(c.name, c.conc, s.dur/5, c.fn); err != nil {
+		if _, _, err := measure(c.name, c.conc, 300*time.Millisecond, c.fn); err != nil {
 			s.t.Fatal(err)
 		}
-		r, err := measure(c.name, c.conc, s.dur, c.fn)
-		if err != nil {
-			s.t.Fatal(err)
+		_ = i
+	}
+	for range rounds {
+		for i, c := range cells {
+			lat, d, err := measure(c.name, c.conc, s.dur/time.Duration(rounds), c.fn)
+			if err != nil {
+				s.t.Fatal(err)
+			}
+			lats[i] = append(lats[i], lat...)
+			elapsed[i] += d
 		}
-		s.results[fmt.Sprintf("%s/%d", c.name, c.conc)] = r
+	}
+	for i, c := range cells {
+		s.results[fmt.Sprintf("%s/%d", c.name, c.conc)] = summarize(c.name, c.conc, lats[i], elapsed[i])
 	}
 	fmt.Printf("%-28s %5s %10s %10s %12s %14s %12s\n", "path", "conc", "p50", "p99", "req/s", "p50 overhead", "vs raw req/s")
 	for _, c := range cells {
@@ -236,8 +254,19 @@ func TestRuntimeBench(t *testing.T) {
 	}
 	batch := runtime.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: 2}
 
+	part := os.Getenv("BENCH_PART") // "overhead", "batching" or both
 	// 1. Overhead: a small model, where the serving path is most of the time.
 	in, hidden, out := envInt("BENCH_IN", 64), envInt("BENCH_HIDDEN", 256), envInt("BENCH_OUT", 10)
+	if part != "batching" {
+		overhead(t, in, hidden, out, batch)
+	}
+	if part == "overhead" {
+		return
+	}
+	batching(t, batch)
+}
+
+func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 	s := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== overhead: MLP %d→%d→%d float32, ONNX Runtime %s, intra-op threads %d, %d CPUs, %s per cell\n",
 		in, hidden, out, ort.RuntimeVersion(), s.intra, goruntime.NumCPU(), s.dur)
@@ -256,10 +285,13 @@ func TestRuntimeBench(t *testing.T) {
 		r, base := s.results["mlosd "+api+"/1"], s.results["raw onnxruntime_go Run/1"]
 		fmt.Printf("p50 overhead over raw Run, %s, concurrency 1: %s (goal ≤ 150µs)\n", api, (r.p50 - base.p50).Round(time.Microsecond))
 	}
+}
 
-	// 2. Batching: a model whose single-row run is memory-bound (the weights
-	// are read once per execution), as larger models are at batch size 1.
-	in, hidden, out = envInt("BENCH_BATCH_IN", 1024), envInt("BENCH_BATCH_HIDDEN", 4096), envInt("BENCH_OUT", 10)
+// batching compares throughput with and without dynamic batching on a model
+// whose single-row run is memory-bound (the weights are read once per
+// execution), as larger models are at batch size 1.
+func batching(t *testing.T, batch runtime.BatchOptions) {
+	in, hidden, out := envInt("BENCH_BATCH_IN", 1024), envInt("BENCH_BATCH_HIDDEN", 4096), envInt("BENCH_OUT", 10)
 	b := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",
 		batch.MaxBatchSize, batch.MaxQueueDelay, batch.Executors, in, hidden, out, float64(4*(in*hidden+hidden*out))/1e6)
