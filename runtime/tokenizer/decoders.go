@@ -302,14 +302,13 @@ func (d ctcDec) decode(t []string) []string {
 		if i > 0 && tok == t[i-1] {
 			continue
 		}
-		if tok == d.pad {
-			continue
-		}
-		tok = strings.ReplaceAll(tok, d.wd, " ")
+		tok = strings.ReplaceAll(tok, d.pad, "")
 		if d.cleanup {
-			tok = cleanup(tok)
+			tok = strings.ReplaceAll(cleanup(tok), d.wd, " ")
 		}
-		out = append(out, tok)
+		if tok != "" {
+			out = append(out, tok)
+		}
 	}
 	return out
 }
