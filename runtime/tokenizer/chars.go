@@ -25,7 +25,6 @@ func isAlphabetic(r rune) bool {
 
 func isNumeric(r rune) bool { return unicode.IsNumber(r) } // Nd | Nl | No
 
-
 // isRegexWord is the regex crate's Unicode \w.
 func isRegexWord(r rune) bool {
 	if r < utf8.RuneSelf {
