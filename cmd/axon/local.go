@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/internal/transfer"
 )
 
 func init() {
@@ -130,9 +133,10 @@ func writeJSON(w io.Writer, v any) error {
 
 func inspectCmd() *cobra.Command {
 	var asJSON bool
+	var f remoteFlags
 	cmd := &cobra.Command{
 		Use:   "inspect REF",
-		Short: "Show a package's manifest.yaml and OCI manifest",
+		Short: "Show a package's manifest.yaml and OCI manifest (local, or in a registry)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
@@ -140,6 +144,14 @@ func inspectCmd() *cobra.Command {
 				return err
 			}
 			pkg, err := st.Read(cmd.Context(), args[0])
+			from := "local store"
+			if errors.Is(err, store.ErrNotFound) {
+				// Not here, but a registry reference: read it from there.
+				if r, perr := reference.Parse(args[0]); perr == nil && r.IsRemote() {
+					pkg, err = transfer.Inspect(cmd.Context(), args[0], f.options(nil)...)
+					from = "registry"
+				}
+			}
 			if err != nil {
 				return err
 			}
@@ -147,13 +159,14 @@ func inspectCmd() *cobra.Command {
 			if asJSON {
 				return writeJSON(out, map[string]any{
 					"ref":      args[0],
+					"from":     from,
 					"digest":   pkg.Descriptor.Digest,
 					"manifest": pkg.Manifest,
 					"oci":      json.RawMessage(pkg.RawOCI),
 					"remotes":  st.Remotes(pkg.Descriptor.Digest),
 				})
 			}
-			fmt.Fprintf(out, "# %s\n# digest: %s\n", args[0], pkg.Descriptor.Digest)
+			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
 			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
 				fmt.Fprintf(out, "# pushed to: %s\n", r)
 			}
@@ -166,6 +179,7 @@ func inspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	f.add(cmd, false)
 	return cmd
 }
 

@@ -107,6 +107,10 @@ func TestVerbs(t *testing.T) {
 		t.Errorf("push printed %q", r.out)
 	}
 	ok(t, axon(t, home, "", "rm", "local/mlp@0.1", "local/mlp@stable"))
+	r = ok(t, axon(t, home, "", "inspect", reg+"/local/mlp:0.1"))
+	if !strings.Contains(r.out, "(registry)") || !strings.Contains(r.out, digest) || !strings.Contains(r.out, "name: mlp") {
+		t.Errorf("inspect from the registry:\n%s", r.out)
+	}
 	ok(t, axon(t, home, "", "prune"))
 	r = ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
 	if !strings.HasSuffix(strings.TrimSpace(r.out), digest) {

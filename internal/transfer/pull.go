@@ -267,3 +267,42 @@ func (c *countingCtxReader) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// Inspect reads a package's manifest and manifest.yaml from a registry
+// without pulling its files.
+func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Package, error) {
+	o, err := build(opts)
+	if err != nil {
+		return nil, err
+	}
+	ref, err := reference.ParseRemote(target)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := repository(ref, o)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", target, err)
+	}
+	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %s", target, explain(err))
+	}
+	raw, err := content.ReadAll(rc, desc)
+	rc.Close()
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", target, err)
+	}
+	man, err := artifact.Check(raw, desc)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: %w", target, err)
+	}
+	cfg, err := content.FetchAll(ctx, repo, man.Config)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: manifest.yaml: %s", target, explain(err))
+	}
+	pm, err := schemas.Parse(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("inspect %s: manifest.yaml: %w", target, err)
+	}
+	return &artifact.Package{Descriptor: desc, OCI: man, Manifest: pm, RawOCI: raw, RawConfig: cfg}, nil
+}
