@@ -109,6 +109,13 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("hf: %s@%s has no files axon can use (try --include)", id, info.SHA[:12])
 	}
+	if gated(info.Gated) {
+		// Cached files need no download, but a gated model's terms still apply:
+		// ask the Hub for the first file's metadata as huggingface_hub does.
+		if err := a.checkAccess(ctx, id, info.SHA, selected[0]); err != nil {
+			return nil, err
+		}
+	}
 	var files []download.File
 	for _, p := range selected {
 		e := byPath[p]
@@ -141,6 +148,45 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	}
 	adapters.Detect(m)
 	return m, nil
+}
+
+func gated(v any) bool {
+	switch g := v.(type) {
+	case bool:
+		return g
+	case string:
+		return g != "" && g != "false"
+	}
+	return false
+}
+
+// checkAccess sends HEAD /{id}/resolve/{sha}/{file} without following redirects.
+func (a *Adapter) checkAccess(ctx context.Context, id, sha, file string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, fmt.Sprintf("%s/%s/resolve/%s/%s", a.Endpoint, id, sha, escapePath(file)), nil)
+	if err != nil {
+		return fmt.Errorf("hf: %w", err)
+	}
+	if a.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.Token)
+	}
+	c := http.DefaultClient
+	if a.Engine.Client != nil {
+		c = a.Engine.Client
+	}
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := cc.Do(req)
+	if err != nil {
+		return fmt.Errorf("hf: %s: %w", id, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 400 {
+		if err := hubError(resp, id, sha, file); err != nil {
+			return err
+		}
+		return fmt.Errorf("hf: %s: HTTP %d", id, resp.StatusCode)
+	}
+	return nil
 }
 
 func license(info modelInfo) string {

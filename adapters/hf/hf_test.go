@@ -112,6 +112,14 @@ func TestErrors(t *testing.T) {
 			t.Errorf("%s: err = %v, want %v containing %q", c.ref, err, c.want, c.msg)
 		}
 	}
+	// The same bytes in the cache (from the public repository) do not open a gated one.
+	shared := newAdapter(h, t.TempDir())
+	if _, err := fetch(t, shared, "hf/google-bert/bert-base-uncased"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fetch(t, shared, "hf/meta/gated-bert"); !errors.Is(err, adapters.ErrGated) {
+		t.Errorf("gated repository with its files cached: %v", err)
+	}
 	for _, ref := range []string{"hf/meta/gated-bert", "hf/acme/private-bert"} {
 		a := newAdapter(h, t.TempDir())
 		a.Token = h.Token
