@@ -179,8 +179,9 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	}
 	res := &Result{Ref: ref, Model: m, Tags: tags}
 
-	// The same revision packaged before (same adapter output): tag it again, convert nothing.
-	if !opts.Force {
+	// The same revision packaged before (same adapter output): tag it again,
+	// convert nothing. Include/exclude globs may change the files: pack again then.
+	if !opts.Force && len(opts.Include) == 0 && len(opts.Exclude) == 0 {
 		if desc, err := st.Resolve(ctx, repo+"@"+revTag); err == nil {
 			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision {
 				for _, t := range tags {
