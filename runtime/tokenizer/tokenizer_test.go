@@ -79,10 +79,16 @@ func readRef(t testing.TB, path string) refFile {
 	return ref
 }
 
+// refFiles lists the committed references plus, when AXON_TOKENIZER_REFDIR
+// is set, those written by testdata/gen/xcheck.mjs for real models.
 func refFiles(t testing.TB) []string {
 	files, _ := filepath.Glob("testdata/*.ref.json*")
 	if len(files) == 0 {
 		t.Fatal("no reference files in testdata")
+	}
+	if dir := os.Getenv("AXON_TOKENIZER_REFDIR"); dir != "" {
+		extra, _ := filepath.Glob(filepath.Join(dir, "*.ref.json*"))
+		files = append(files, extra...)
 	}
 	return files
 }
@@ -112,7 +118,7 @@ func charOffsets(text string, off [2]int) [2]int {
 
 func loadRef(t *testing.T, file string) (*Tokenizer, refFile) {
 	ref := readRef(t, file)
-	tk, err := FromFile(filepath.Join("testdata", ref.Tokenizer))
+	tk, err := FromFile(filepath.Join(filepath.Dir(file), ref.Tokenizer))
 	if err != nil {
 		t.Fatal(err)
 	}
