@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -116,8 +115,7 @@ func registrationRef(cmd *cobra.Command, ref string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("open local store: %w", err)
 	}
-	fmt.Fprintf(os.Stderr, "axon: %s is not in the local store (axon ls) and is not a registry reference\n", ref)
-	return "", fmt.Errorf("%s: %w", ref, store.ErrNotFound)
+	return "", fmt.Errorf("%s is not in the local store (see axon ls) and is not a registry reference (HOST/REPO:TAG): %w", ref, store.ErrNotFound)
 }
 
 // looksRemote reports whether ref starts with a registry host (a dot, a port or localhost).
