@@ -168,6 +168,15 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
+	claimed := map[string]string{}
+	for _, f := range m.Files {
+		claimed[f.Path] = f.Digest
+	}
+	for _, e := range entries {
+		if c := claimed[e.rel]; c != "" && c != e.dgst.String() {
+			return ocispec.Descriptor{}, fmt.Errorf("pack %s: %s: %s lists digest %s but the file has %s", dir, e.rel, schemas.ManifestFile, c, e.dgst)
+		}
+	}
 	m.Files = m.Files[:0]
 	m.Resources.Bytes = 0
 	for _, e := range entries {
@@ -393,8 +402,17 @@ func collect(root string, m *schemas.Manifest, o *options) ([]*entry, error) {
 	}
 	var entries []*entry
 	seen := map[string]bool{}
+	visited := map[string]bool{}
 	var walk func(absDir, relDir string) error
 	walk = func(absDir, relDir string) error {
+		real, err := filepath.EvalSymlinks(absDir)
+		if err != nil {
+			return err
+		}
+		if visited[real] {
+			return fmt.Errorf("%s: directory loop (a symlink back into the package)", relDir)
+		}
+		visited[real] = true
 		des, err := os.ReadDir(absDir)
 		if err != nil {
 			return err
@@ -423,9 +441,6 @@ func collect(root string, m *schemas.Manifest, o *options) ([]*entry, error) {
 					entries = append(entries, e)
 					seen[rel] = true
 					continue
-				}
-				if seen[rel] {
-					return fmt.Errorf("%s: directory loop", rel)
 				}
 				seen[rel] = true
 				if err := walk(abs, rel); err != nil {

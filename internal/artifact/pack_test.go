@@ -301,3 +301,57 @@ func sameTree(t *testing.T, want, got string) {
 		t.Fatal("no files compared")
 	}
 }
+
+// An exported package packs again to the same digest (its manifest.yaml is
+// read back as the package's own).
+func TestExportRepackSameDigest(t *testing.T) {
+	ctx := context.Background()
+	dir := modelDir(t)
+	write(t, dir, "manifest.yaml", "task: text-classification\nlabels: [a, b, c]\nsource: {hub: hf, id: x/tiny, revision: abc, created: \"2024-05-01T10:00:00Z\"}\n")
+	st := newStore(t)
+	d1, err := Pack(ctx, dir, st, WithName("hf", "tiny"), WithVersion("2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := Export(ctx, st, d1, out); err != nil {
+		t.Fatal(err)
+	}
+	d2, err := Pack(ctx, out, newStore(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d1.Digest != d2.Digest {
+		t.Fatalf("export → pack gave %s, first pack %s", d2.Digest, d1.Digest)
+	}
+	// A file that no longer matches the digest its manifest.yaml lists is refused.
+	write(t, out, "README.md", "# tampered\n")
+	if _, err := Pack(ctx, out, newStore(t)); err == nil || !strings.Contains(err.Error(), "README.md: manifest.yaml lists digest") {
+		t.Fatalf("tampered file: %v", err)
+	}
+}
+
+func TestSymlinks(t *testing.T) {
+	ctx := context.Background()
+	dir := modelDir(t)
+	// A link to a file inside the package is packed as that file's content.
+	os.Symlink("README.md", filepath.Join(dir, "README.link.md"))
+	st := newStore(t)
+	desc, err := Pack(ctx, dir, st, WithName("hf", "tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkg, _ := Read(ctx, st, desc)
+	found := false
+	for _, f := range pkg.Manifest.Files {
+		found = found || f.Path == "README.link.md"
+	}
+	if !found {
+		t.Error("in-package symlink not packed")
+	}
+	// A link back to a parent directory is a loop, not a hang.
+	os.Symlink("..", filepath.Join(dir, "original", "up"))
+	if _, err := Pack(ctx, dir, newStore(t), WithName("hf", "tiny")); err == nil || !strings.Contains(err.Error(), "loop") {
+		t.Fatalf("loop: %v", err)
+	}
+}
