@@ -115,7 +115,7 @@ func registrationRef(cmd *cobra.Command, ref string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("open local store: %w", err)
 	}
-	return "", fmt.Errorf("%s is not in the local store (see axon ls) and is not a registry reference (HOST/REPO:TAG): %w", ref, store.ErrNotFound)
+	return "", fmt.Errorf("%s: %w; nor is it a registry reference (HOST/REPO:TAG)", ref, store.ErrNotFound)
 }
 
 // looksRemote reports whether ref starts with a registry host (a dot, a port or localhost).
