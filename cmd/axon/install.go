@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -79,7 +78,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\n", strings.Join(res.Tags, " "), res.Descriptor.Digest, progress.Bytes(res.Manifest.Resources.Bytes))
 			if !quiet {
-				fmt.Fprintf(os.Stderr, "revision %s: %d files downloaded (%s), %d from cache; %s\n",
+				fmt.Fprintf(cmd.ErrOrStderr(), "revision %s: %d files downloaded (%s), %d from cache; %s\n",
 					m.Revision, m.Downloaded, progress.Bytes(m.DownloadedBytes), m.Cached, how)
 			}
 			return nil
