@@ -19,6 +19,10 @@ type addedVocab struct {
 	byID    map[int]*AddedToken
 	byText  map[string]*AddedToken
 	special map[string]bool
+	// normForm is the normalized content of normalized tokens whose content
+	// the normalizer changes. Decoding uses it (tokenizers 0.23 does), so such
+	// a token is not recognised as special when skipping special tokens.
+	normForm map[int]string
 	raw     *byteTrie // normalized == false
 	norm    *byteTrie // normalized == true, keys normalized
 }
@@ -28,7 +32,7 @@ type addedVocab struct {
 // vocabulary) keeps that id, a new one gets the next free id after the model
 // vocabulary. The ids written in the file are only a hint there, and so here.
 func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
-	a := &addedVocab{byID: map[int]*AddedToken{}, byText: map[string]*AddedToken{}, special: map[string]bool{}}
+	a := &addedVocab{byID: map[int]*AddedToken{}, byText: map[string]*AddedToken{}, special: map[string]bool{}, normForm: map[int]string{}}
 	nextID := m.vocabSize() // new tokens are numbered from the model's size
 	var list []AddedToken
 	at := map[string]int{} // content → index in list of its current definition
@@ -70,6 +74,9 @@ func newAddedVocab(file []AddedToken, nz normalizer, m model) *addedVocab {
 			key := t.Content
 			if nz != nil {
 				key = nz.normalize(newNstr(key)).s
+				if key != t.Content {
+					a.normForm[t.ID] = key
+				}
 			}
 			if key == "" {
 				continue

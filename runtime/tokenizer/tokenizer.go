@@ -384,8 +384,12 @@ func (t *Tokenizer) Decode(ids []int64, skipSpecialTokens bool) string {
 			continue
 		}
 		if a, ok := t.added.byID[int(id)]; ok {
-			if !(skipSpecialTokens && a.Special) {
-				toks = append(toks, a.Content)
+			s := a.Content
+			if f, ok := t.added.normForm[a.ID]; ok {
+				s = f
+			}
+			if !(skipSpecialTokens && t.added.special[s]) {
+				toks = append(toks, s)
 			}
 			continue
 		}
