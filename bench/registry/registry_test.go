@@ -1,0 +1,249 @@
+// Package registry benchmarks axon-registry against CNCF Distribution v3.1.2 in
+// the same run, on the same disk, through the same HTTP client:
+//
+//	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/registry
+package registry
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/opencontainers/go-digest"
+)
+
+const (
+	bigSize    = 1 << 30
+	smallCount = 1000
+	smallSize  = 1 << 10
+	workers    = 16
+)
+
+var client = &http.Client{Transport: &http.Transport{
+	MaxIdleConnsPerHost: workers * 2, WriteBufferSize: 1 << 20, ReadBufferSize: 1 << 20, DisableCompression: true,
+}}
+
+func pseudoRandom(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8), 42})
+	r.Read(b)
+	return b
+}
+
+// push is the oras-go sequence: POST to open an upload, PUT the whole body with ?digest=.
+func push(base, repo string, data []byte, d digest.Digest) error {
+	resp, err := client.Post(base+"/v2/"+repo+"/blobs/uploads/", "", nil)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 202 {
+		return fmt.Errorf("POST upload: %d", resp.StatusCode)
+	}
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "http") {
+		loc = base + loc
+	}
+	sep := "?"
+	if strings.Contains(loc, "?") {
+		sep = "&"
+	}
+	req, _ := http.NewRequest("PUT", loc+sep+"digest="+d.String(), bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.ContentLength = int64(len(data))
+	resp, err = client.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		return fmt.Errorf("PUT upload: %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func pull(base, repo string, d digest.Digest, want int64) error {
+	resp, err := client.Get(base + "/v2/" + repo + "/blobs/" + d.String())
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != 200 || n != want {
+		return fmt.Errorf("GET blob: %d, %d bytes", resp.StatusCode, n)
+	}
+	return nil
+}
+
+func parallel(n int, fn func(i int) error) error {
+	var wg sync.WaitGroup
+	errc := make(chan error, n)
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(i); err != nil {
+					errc <- err
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errc)
+	return <-errc
+}
+
+type figures struct {
+	bigPushMBs, bigPullMBs      float64
+	smallPushReqs, smallPullReqs float64
+}
+
+func measure(t *testing.T, name, base string, big []byte, bigD digest.Digest, small [][]byte, smallD []digest.Digest) figures {
+	var f figures
+	mb := float64(len(big)) / 1e6
+	start := time.Now()
+	if err := push(base, "bench/big", big, bigD); err != nil {
+		t.Fatalf("%s: push 1 GiB: %v", name, err)
+	}
+	f.bigPushMBs = mb / time.Since(start).Seconds()
+	start = time.Now()
+	if err := pull(base, "bench/big", bigD, int64(len(big))); err != nil {
+		t.Fatalf("%s: pull 1 GiB: %v", name, err)
+	}
+	f.bigPullMBs = mb / time.Since(start).Seconds()
+
+	start = time.Now()
+	if err := parallel(len(small), func(i int) error { return push(base, "bench/small", small[i], smallD[i]) }); err != nil {
+		t.Fatalf("%s: push small: %v", name, err)
+	}
+	f.smallPushReqs = float64(2*len(small)) / time.Since(start).Seconds() // POST + PUT per blob
+	start = time.Now()
+	if err := parallel(len(small), func(i int) error { return pull(base, "bench/small", smallD[i], smallSize) }); err != nil {
+		t.Fatalf("%s: pull small: %v", name, err)
+	}
+	f.smallPullReqs = float64(len(small)) / time.Since(start).Seconds()
+	return f
+}
+
+// machineLimit measures what this machine can sha256-hash and write (durably) to
+// the disk the registries use, for 1 GiB: hashing alone, writing alone, and both
+// in one sequential pass.
+func machineLimit(t *testing.T, dir string, data []byte) (hashMBs, writeMBs, bothMBs float64) {
+	mb := float64(len(data)) / 1e6
+	start := time.Now()
+	sha256.Sum256(data)
+	hashMBs = mb / time.Since(start).Seconds()
+
+	write := func(hashToo bool) float64 {
+		p := filepath.Join(dir, "limit.bin")
+		defer os.Remove(p)
+		start := time.Now()
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		for off := 0; off < len(data); off += 1 << 20 {
+			chunk := data[off:min(off+1<<20, len(data))]
+			if hashToo {
+				h.Write(chunk)
+			}
+			if _, err := f.Write(chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return mb / time.Since(start).Seconds()
+	}
+	writeMBs = write(false)
+	bothMBs = write(true)
+	return
+}
+
+func buildOurs(t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "axon-registry")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/mlos-foundation/axon/cmd/axon-registry").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build axon-registry: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestRegistryBench(t *testing.T) {
+	if os.Getenv("AXON_BENCH") != "1" {
+		t.Skip("benchmark: set AXON_BENCH=1")
+	}
+	theirs := testutil.StartDistribution(t)
+	bin := buildOurs(t)
+	ours := testutil.FreeAddr(t)
+	dir := t.TempDir()
+	testutil.Start(t, nil, bin, "--addr", ours, "--root", filepath.Join(dir, "axon"), "--log-level", "error", "--ui=false")
+	testutil.WaitHTTP(t, "http://"+ours+"/healthz", 30*time.Second)
+
+	t.Log("generating 1 GiB and 1,000 x 1 KiB of test data")
+	bigA := pseudoRandom(bigSize, 1)
+	bigB := pseudoRandom(bigSize, 2) // each registry gets its own bytes: no dedupe shortcut
+	bigDA, bigDB := digest.FromBytes(bigA), digest.FromBytes(bigB)
+	var smallA, smallB [][]byte
+	var smallDA, smallDB []digest.Digest
+	for i := 0; i < smallCount; i++ {
+		a, b := pseudoRandom(smallSize, uint64(1000+i)), pseudoRandom(smallSize, uint64(5000+i))
+		smallA, smallB = append(smallA, a), append(smallB, b)
+		smallDA, smallDB = append(smallDA, digest.FromBytes(a)), append(smallDB, digest.FromBytes(b))
+	}
+
+	hashMBs, writeMBs, bothMBs := machineLimit(t, dir, bigA)
+	limit := min(hashMBs, writeMBs)
+
+	o := measure(t, "axon-registry", "http://"+ours, bigA, bigDA, smallA, smallDA)
+	d := measure(t, "distribution", "http://"+theirs, bigB, bigDB, smallB, smallDB)
+
+	rows := []struct {
+		name       string
+		ours, them float64
+		unit       string
+	}{
+		{"push 1 GiB blob", o.bigPushMBs, d.bigPushMBs, "MB/s"},
+		{"pull 1 GiB blob", o.bigPullMBs, d.bigPullMBs, "MB/s"},
+		{"push 1,000 x 1 KiB (POST+PUT)", o.smallPushReqs, d.smallPushReqs, "req/s"},
+		{"pull 1,000 x 1 KiB", o.smallPullReqs, d.smallPullReqs, "req/s"},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n%-32s %14s %14s %8s\n", "figure", "axon-registry", "distribution", "ratio")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "%-32s %9.1f %-5s %8.1f %-5s %7.2fx\n", r.name, r.ours, r.unit, r.them, r.unit, r.ours/r.them)
+	}
+	fmt.Fprintf(&b, "\nmachine, 1 GiB: sha256 %.0f MB/s, write+fsync %.0f MB/s, both in one pass %.0f MB/s\n", hashMBs, writeMBs, bothMBs)
+	fmt.Fprintf(&b, "limit (min of hash, write) %.0f MB/s; axon-registry 1 GiB push = %.0f%% of it (%.0f%% of the one-pass figure)\n",
+		limit, 100*o.bigPushMBs/limit, 100*o.bigPushMBs/bothMBs)
+	fmt.Fprintf(&b, "(%d client workers for small blobs; loopback HTTP; CNCF Distribution v3.1.2 filesystem storage)\n", workers)
+	t.Log(b.String())
+	fmt.Print(b.String())
+	_ = sort.Strings
+}
