@@ -42,6 +42,20 @@ func modulesFor(kind string) []string {
 	return []string{"numpy", "torch"}
 }
 
+func kindLabel(kind string) string {
+	switch kind {
+	case KindTorchScript:
+		return "TorchScript"
+	case KindHubconf:
+		return "PyTorch Hub"
+	case KindTransformers:
+		return "Hugging Face transformers"
+	case KindSavedModel:
+		return "TensorFlow SavedModel"
+	}
+	return kind
+}
+
 // installHint says how to get the frameworks a kind needs.
 func installHint(kind string) string {
 	switch kind {
@@ -170,7 +184,7 @@ func selectRunner(ctx context.Context, kind string, o Options) (runner, error) {
 			return &dockerRunner{docker: o.Docker, image: o.Image, timeout: o.Timeout}, nil
 		}
 		return nil, fmt.Errorf("convert: %w: converting a %s model needs either Docker (%v; then %s and use --converter docker) or a local python3 that imports %s (%s; --converter local)",
-			ErrNoBackend, kind, dockerErr, buildHint, strings.Join(mods[1:], " and "), installHint(kind))
+			ErrNoBackend, kindLabel(kind), dockerErr, buildHint, strings.Join(mods[1:], " and "), installHint(kind))
 	}
 	return nil, fmt.Errorf("convert: unknown converter backend %q (auto, local or docker)", o.Backend)
 }

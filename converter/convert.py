@@ -612,7 +612,6 @@ def main():
         if kind not in KINDS:
             raise Fail("unknown model kind %r (known: %s)" % (kind, ", ".join(sorted(KINDS))))
         os.makedirs(spec["output_dir"], exist_ok=True)
-        need("numpy", "python3-numpy")
         res = KINDS[kind](spec)
         res["python"] = sys.version.split()[0]
         with open(spec["result"], "w") as f:

@@ -410,7 +410,7 @@ func TestMissingFramework(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := Convert(ctx, Input{Dir: in, Kind: KindTorchScript}, t.TempDir(), Options{Backend: BackendLocal, Python: noTorch})
-	if !errors.Is(err, ErrFrameworkMissing) || !strings.Contains(err.Error(), "pip install") {
+	if !errors.Is(err, ErrFrameworkMissing) || !strings.Contains(err.Error(), "pip install torch") || !strings.Contains(err.Error(), "python3-torch") {
 		t.Errorf("python without torch (%s): %v", noTorch, err)
 	}
 }
