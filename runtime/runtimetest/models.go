@@ -46,13 +46,23 @@ func AffineRef(x [3]float32) [2]float32 {
 // HalfModel doubles a float16 tensor: h float16 [batch,2] → Cast → ×2 → Cast → out float16 [batch,2].
 func HalfModel(t testing.TB) []byte {
 	t.Helper()
+	return doubler(t, "float16", onnx.TypeFloat16)
+}
+
+// BFloat16Model is HalfModel in bfloat16.
+func BFloat16Model(t testing.TB) []byte {
+	t.Helper()
+	return doubler(t, "bfloat16", onnx.TypeBfloat16)
+}
+
+func doubler(t testing.TB, dtype string, code int64) []byte {
 	b := onnx.NewBuilder("half")
-	b.Input("h", "float16", "batch", 2)
+	b.Input("h", dtype, "batch", 2)
 	b.InitFloat("two", []int64{1}, []float32{2})
 	b.Node("Cast", []string{"h"}, []string{"hf"}, onnx.AttrInt("to", onnx.TypeFloat))
 	b.Node("Mul", []string{"hf", "two"}, []string{"doubled"})
-	b.Node("Cast", []string{"doubled"}, []string{"out"}, onnx.AttrInt("to", onnx.TypeFloat16))
-	b.Output("out", "float16", "batch", 2)
+	b.Node("Cast", []string{"doubled"}, []string{"out"}, onnx.AttrInt("to", code))
+	b.Output("out", dtype, "batch", 2)
 	return bytesOf(t, b)
 }
 

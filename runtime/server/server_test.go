@@ -42,6 +42,7 @@ func start(t *testing.T, maxBody int64) *env {
 	runtimetest.Package{Namespace: "test", Name: "affine", Version: "1.0.0", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "affine")
 	runtimetest.Package{Namespace: "test", Name: "half", Version: "1", Model: runtimetest.HalfModel(t)}.Layout(t, layout, "half")
 	runtimetest.Package{Namespace: "test", Name: "strings", Version: "1", Model: runtimetest.StringModel(t)}.Layout(t, layout, "strings")
+	runtimetest.Package{Namespace: "test", Name: "bf16", Version: "1", Model: runtimetest.BFloat16Model(t)}.Layout(t, layout, "bf16")
 	return &env{url: ts.URL, cl: client.New(ts.URL), layout: layout}
 }
 
@@ -265,6 +266,17 @@ func TestV2(t *testing.T) {
 	hd := out["outputs"].([]any)[0].(map[string]any)
 	if hd["datatype"] != "FP16" || hd["data"].([]any)[0].(float64) != 3 || hd["data"].([]any)[1].(float64) != -6 {
 		t.Fatalf("fp16 output %v", hd)
+	}
+
+	// BF16 in JSON.
+	e.register(t, "bf16")
+	code, out = v2(t, e, "test/bf16", map[string]any{"inputs": []any{map[string]any{"name": "h", "shape": []int{1, 2}, "datatype": "BF16", "data": []float64{0.15625, -1.5}}}})
+	if code != 200 {
+		t.Fatalf("bf16: %d %v", code, out)
+	}
+	bd := out["outputs"].([]any)[0].(map[string]any)
+	if bd["datatype"] != "BF16" || bd["data"].([]any)[0].(float64) != 0.3125 || bd["data"].([]any)[1].(float64) != -3 {
+		t.Fatalf("bf16 output %v", bd)
 	}
 
 	// BYTES in JSON.
