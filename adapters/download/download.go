@@ -447,12 +447,7 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 	if tr != nil && have > 0 && first { // resumed from an earlier run
 		tr.Add(int(have))
 	}
-	var w io.Writer = io.MultiWriter(out, h)
-	if tr != nil {
-		w = io.MultiWriter(w, trackWriter{tr})
-	}
-	buf := make([]byte, 1<<20)
-	n, cerr := io.CopyBuffer(w, resp.Body, buf)
+	n, cerr := pipeCopy(out, h, resp.Body, tr)
 	if cerr != nil {
 		return "", 0, n, errRetry{fmt.Errorf("connection cut after %d bytes: %w", have+n, cerr)}
 	}
@@ -497,9 +492,53 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 	return sha, total, n, nil
 }
 
-type trackWriter struct{ t Tracker }
-
-func (w trackWriter) Write(p []byte) (int, error) { w.t.Add(len(p)); return len(p), nil }
+// pipeCopy writes body to out while another goroutine hashes what was written,
+// so that hashing (the slowest step with a fast network) overlaps the file writes.
+func pipeCopy(out, h io.Writer, body io.Reader, tr Tracker) (int64, error) {
+	const nbuf, size = 4, 1 << 20
+	free := make(chan []byte, nbuf)
+	for range nbuf {
+		free <- make([]byte, size)
+	}
+	toHash := make(chan []byte, nbuf)
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		for b := range toHash {
+			h.Write(b)
+			free <- b[:cap(b)]
+		}
+	}()
+	var total int64
+	var err error
+	for done := false; !done; {
+		buf := <-free
+		n := 0
+		for n < len(buf) && err == nil {
+			var m int
+			m, err = body.Read(buf[n:])
+			n += m
+		}
+		if err == io.EOF {
+			err, done = nil, true
+		} else if err != nil {
+			done = true
+		}
+		if n > 0 {
+			if _, werr := out.Write(buf[:n]); werr != nil && err == nil {
+				err, done = werr, true
+			}
+			total += int64(n)
+			if tr != nil {
+				tr.Add(n)
+			}
+		}
+		toHash <- buf[:n]
+	}
+	close(toHash)
+	<-hashed
+	return total, err
+}
 
 func contentRange(s string) (start, total int64, ok bool) {
 	// bytes START-END/TOTAL
