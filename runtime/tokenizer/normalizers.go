@@ -78,6 +78,8 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		return prependNormalizer{j.Prepend}, nil
 	case "Nmt":
 		return nmtNormalizer{}, nil
+	case "ByteLevel":
+		return byteLevelNormalizer{}, nil
 	case "Precompiled":
 		data, err := base64.StdEncoding.DecodeString(j.Charsmap)
 		if err != nil {
@@ -308,4 +310,14 @@ func (nmtNormalizer) normalize(n nstr) nstr {
 			emit(r)
 		}
 	})
+}
+
+// byteLevelNormalizer maps every byte to its GPT-2 stand-in character.
+type byteLevelNormalizer struct{}
+
+func (byteLevelNormalizer) normalize(n nstr) nstr {
+	if n.s == "" {
+		return n
+	}
+	return byteMap(n)
 }

@@ -151,6 +151,7 @@ type preTokenizerJSON struct {
 	Pattern          patternJSON       `json:"pattern"`
 	Invert           bool              `json:"invert"`
 	Delimiter        string            `json:"delimiter"`
+	Length           *int              `json:"length"`
 	PreTokenizers    []json.RawMessage `json:"pretokenizers"`
 }
 
@@ -185,6 +186,14 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		return punctuationPre{b}, nil
 	case "Digits":
 		return digitsPre{j.IndividualDigits}, nil
+	case "FixedLength":
+		if j.Length == nil {
+			return fixedLengthPre{5}, nil
+		}
+		if *j.Length <= 0 {
+			return nil, fmt.Errorf("FixedLength pre-tokenizer: length must be positive")
+		}
+		return fixedLengthPre{*j.Length}, nil
 	case "CharDelimiterSplit":
 		r, _ := utf8.DecodeRuneInString(j.Delimiter)
 		return charDelimiterPre{r}, nil
@@ -394,4 +403,24 @@ func decodeLastRune(s string) (rune, int) {
 		return rune(s[len(s)-1]), 1
 	}
 	return utf8.DecodeLastRuneInString(s)
+}
+
+// fixedLengthPre cuts text into pieces of length characters.
+type fixedLengthPre struct{ length int }
+
+func (f fixedLengthPre) split(n nstr, dst []nstr) []nstr {
+	start, count := 0, 0
+	for i := 0; i < len(n.s); {
+		_, sz := decodeRune(n.s[i:])
+		i += sz
+		count++
+		if count == f.length {
+			dst = append(dst, n.slice(start, i))
+			start, count = i, 0
+		}
+	}
+	if start < len(n.s) {
+		dst = append(dst, n.slice(start, len(n.s)))
+	}
+	return dst
 }

@@ -485,6 +485,21 @@ function buildCharsmap(entries) {
   })
 }
 
+// 14. ByteLevel normalizer and FixedLength pre-tokenizer over the GPT-2 model.
+{
+  const gpt = tokenizers.find((t) => t.name === 'gpt2-bpe')
+  tokenizers.push({
+    name: 'bytelevel-fixedlength',
+    specials: gpt.specials, addedWords: gpt.addedWords,
+    json: {
+      ...gpt.json,
+      normalizer: { type: 'ByteLevel' },
+      pre_tokenizer: { type: 'FixedLength', length: 4 },
+      post_processor: null,
+    },
+  })
+}
+
 const fill = (text, t) => text
   .replace(/\{special(\d)\}/g, (_, i) => t.specials[Number(i) % t.specials.length])
   .replace(/\{added(\d)\}/g, (_, i) => t.addedWords[Number(i)])
