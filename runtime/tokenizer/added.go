@@ -23,8 +23,8 @@ type addedVocab struct {
 	// the normalizer changes. Decoding uses it (tokenizers 0.23 does), so such
 	// a token is not recognised as special when skipping special tokens.
 	normForm map[int]string
-	raw     *byteTrie // normalized == false
-	norm    *byteTrie // normalized == true, keys normalized
+	raw      *byteTrie // normalized == false
+	norm     *byteTrie // normalized == true, keys normalized
 }
 
 // newAddedVocab registers the file's added tokens the way the Rust library
