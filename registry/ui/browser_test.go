@@ -81,7 +81,7 @@ func eval[T any](b *browser, js string) T {
 // waitJS waits until the expression is truthy.
 func (b *browser) waitJS(what, js string) {
 	b.t.Helper()
-	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+	if _, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
 		b.t.Fatalf("waiting for %s (%s): %v", what, js, err)
 	}
 }

@@ -60,7 +60,7 @@ func remoteRepo(t *testing.T, host, name, user, pass string) *remote.Repository 
 // waitAPI polls a JSON API path with basic auth until ok accepts the answer.
 func waitAPI(t *testing.T, url, user, pass string, v any, ok func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		req, _ := http.NewRequest("GET", url, nil)
 		req.SetBasicAuth(user, pass)

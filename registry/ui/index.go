@@ -436,13 +436,17 @@ func (x *index) seed(ctx context.Context, workers int) error {
 // referrers of every tagged manifest (a manifest pushed or deleted by digest may be
 // a signature); otherwise only new manifests' referrers are read.
 func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allReferrers bool) error {
+	old, _ := x.repo(repo)
 	tags, err := allTags(ctx, x.src, repo)
 	if err != nil {
-		// A deleted repository answers "not found"; either way it has nothing to show.
-		x.remove(repo)
-		return nil
+		// After a delete, "not found" means the repository is gone. Otherwise the
+		// error may be passing (storage away): keep what is known.
+		if pushed.IsZero() {
+			x.remove(repo)
+			return nil
+		}
+		return fmt.Errorf("list tags of %s: %w", repo, err)
 	}
-	old, _ := x.repo(repo)
 	r := &repoInfo{
 		name:      repo,
 		manifests: map[digest.Digest]*manifestInfo{},
@@ -458,7 +462,10 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 	for _, tag := range tags {
 		desc, err := x.src.Resolve(ctx, repo, tag)
 		if err != nil {
-			continue // deleted between listing and resolving
+			if firstErr == nil {
+				firstErr = fmt.Errorf("resolve %s:%s: %w", repo, tag, err)
+			}
+			continue // deleted between listing and resolving, or storage away
 		}
 		mi, err := x.manifest(ctx, repo, desc.Digest, old, r)
 		if err != nil {
@@ -476,6 +483,9 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 		r.tags = append(r.tags, t)
 	}
 	if len(r.tags) == 0 {
+		if len(tags) > 0 && old != nil && !pushed.IsZero() {
+			return firstErr // tags listed but none readable: keep the last good state
+		}
 		x.remove(repo)
 		return firstErr
 	}
