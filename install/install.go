@@ -276,7 +276,11 @@ func PackageName(ref adapters.Ref, name string) (string, error) {
 	if name == "" {
 		id := ref.ID
 		if ref.Hub == adapters.HubLocal {
-			id = filepath.Base(ref.ID)
+			abs, err := filepath.Abs(ref.ID)
+			if err != nil {
+				return "", fmt.Errorf("install: %w", err)
+			}
+			id = filepath.Base(abs)
 		}
 		name = ref.Hub + "/" + badChars.ReplaceAllString(strings.ToLower(id), "-")
 	}

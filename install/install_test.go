@@ -299,3 +299,32 @@ func TestInstallTFHubNeedsAConverter(t *testing.T) {
 	}
 	t.Log(err)
 }
+
+func TestPackageName(t *testing.T) {
+	for ref, want := range map[string]string{
+		"hf/BAAI/bge-small-en-v1.5":                   "hf/baai/bge-small-en-v1.5",
+		"hf/bert-base-uncased@latest":                 "hf/bert-base-uncased",
+		"pytorch/pytorch/vision/resnet50":             "pytorch/pytorch/vision/resnet50",
+		"tfhub/google/imagenet/mobilenet_v2/5":        "tfhub/google/imagenet/mobilenet_v2",
+		"modelscope/damo/nlp_structbert_sentiment@v1": "modelscope/damo/nlp_structbert_sentiment",
+		"file:///srv/My Models/Tiny":                  "local/tiny",
+	} {
+		r, err := adapters.ParseRef(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		if got, err := install.PackageName(r, ""); err != nil || got != want {
+			t.Errorf("PackageName(%s) = %q, %v; want %q", ref, got, err, want)
+		}
+	}
+	wd, _ := os.Getwd()
+	r, _ := adapters.ParseRef(".")
+	if got, err := install.PackageName(r, ""); err != nil || got != "local/"+strings.ToLower(filepath.Base(wd)) {
+		t.Errorf("PackageName(.) = %q, %v", got, err)
+	}
+	for v, want := range map[string]string{"refs/pr/1": "refs-pr-1", "main": "main", "5": "5", "": "latest"} {
+		if got := install.VersionTag(v); got != want {
+			t.Errorf("VersionTag(%q) = %q, want %q", v, got, want)
+		}
+	}
+}
