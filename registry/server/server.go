@@ -71,6 +71,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.JanitorInterval = 10 * time.Minute
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics()}
+	s.metrics.storageErrors.WithLabelValues(cfg.Store.Driver().Name()) // export 0, not nothing
 	if cfg.Htpasswd != "" {
 		a, err := newAuthenticator(cfg)
 		if err != nil {
