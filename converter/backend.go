@@ -249,15 +249,7 @@ func (d *dockerRunner) run(ctx context.Context, j *job) error {
 	var rnd [6]byte
 	_, _ = rand.Read(rnd[:])
 	name := "axon-convert-" + hex.EncodeToString(rnd[:])
-	args := []string{"run", "--rm", "--name", name, "--network", "none",
-		"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
-		"-e", "HOME=/tmp", "-e", "PYTHONUNBUFFERED=1",
-		"-v", j.inDir + ":/in:ro", "-v", j.work + ":/work"}
-	if j.torchHome != "" {
-		args = append(args, "-v", j.torchHome+":/torch_home:ro")
-	}
-	args = append(args, "--entrypoint", "python3", d.image, "/work/convert.py", "--spec", "/work/spec.json")
-	cmd := exec.CommandContext(ctx, d.docker, args...)
+	cmd := exec.CommandContext(ctx, d.docker, d.args(j, name)...)
 	cmd.Stdout = j.progress
 	cmd.Stderr = j.progress
 	// Killing the CLI leaves the container running; remove it too.
@@ -274,6 +266,20 @@ func (d *dockerRunner) run(ctx context.Context, j *job) error {
 			d.image, d.image, j.progress.lastLine())
 	}
 	return err
+}
+
+// args is the docker run command line: no network (the checkpoints were fetched
+// already), the caller's uid (outputs stay theirs), the model mounted read-only,
+// and the script from the binary, not the image.
+func (d *dockerRunner) args(j *job, name string) []string {
+	args := []string{"run", "--rm", "--name", name, "--network", "none",
+		"--user", fmt.Sprintf("%d:%d", os.Getuid(), os.Getgid()),
+		"-e", "HOME=/tmp", "-e", "PYTHONUNBUFFERED=1",
+		"-v", j.inDir + ":/in:ro", "-v", j.work + ":/work"}
+	if j.torchHome != "" {
+		args = append(args, "-v", j.torchHome+":/torch_home:ro")
+	}
+	return append(args, "--entrypoint", "python3", d.image, "/work/convert.py", "--spec", "/work/spec.json")
 }
 
 // tailWriter forwards the script's output and keeps its last lines for errors.

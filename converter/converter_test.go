@@ -455,6 +455,18 @@ func TestBackendSelection(t *testing.T) {
 	}
 }
 
+func TestDockerCommand(t *testing.T) {
+	d := &dockerRunner{docker: "docker", image: "axon-converter:1"}
+	j := &job{inDir: "/models/m", work: "/tmp/w", torchHome: "/models/m/torch_home"}
+	got := strings.Join(d.args(j, "axon-convert-x"), " ")
+	for _, want := range []string{"run --rm --name axon-convert-x --network none", "-v /models/m:/in:ro", "-v /tmp/w:/work",
+		"-v /models/m/torch_home:/torch_home:ro", "--entrypoint python3 axon-converter:1 /work/convert.py --spec /work/spec.json"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("docker %s\nlacks %q", got, want)
+		}
+	}
+}
+
 func TestTimeout(t *testing.T) {
 	t.Parallel()
 	py := testutil.Python(t)
