@@ -61,7 +61,11 @@ func newBatcher(b Backend, opts BatchOptions, onRun func(int, time.Duration)) *b
 	return bt
 }
 
-// batchable reports whether every input and output has a dynamic first dimension.
+// batchable reports whether every input and output has a dynamic first
+// dimension that is a batch dimension. Concatenating along a dynamic
+// sequence dimension would silently mix requests, so a named first dimension
+// must be called like a batch ("batch", "batch_size", "N"), and an unnamed
+// one is trusted only when every tensor has at least two dimensions.
 func batchable(ins, outs []TensorSpec) bool {
 	if len(ins) == 0 || len(outs) == 0 {
 		return false
@@ -71,14 +75,32 @@ func batchable(ins, outs []TensorSpec) bool {
 		if len(s.Shape) == 0 || s.Shape[0] >= 0 {
 			return false
 		}
-		if len(s.DimNames) > 0 && s.DimNames[0] != "" {
-			if name != "" && name != s.DimNames[0] {
+		dim := ""
+		if len(s.DimNames) > 0 {
+			dim = s.DimNames[0]
+		}
+		switch {
+		case dim == "":
+			if len(s.Shape) < 2 {
 				return false
 			}
-			name = s.DimNames[0]
+		case !batchName(dim):
+			return false
+		case name != "" && name != dim:
+			return false
+		default:
+			name = dim
 		}
 	}
 	return true
+}
+
+func batchName(n string) bool {
+	switch n {
+	case "N", "n", "B", "b":
+		return true
+	}
+	return strings.Contains(strings.ToLower(n), "batch")
 }
 
 // shapeKey groups requests that can share an execution: the same trailing dims.

@@ -50,3 +50,23 @@ func FuzzDecodeJSON(f *testing.F) {
 		}
 	})
 }
+
+func TestBatchable(t *testing.T) {
+	spec := func(shape []int64, names ...string) TensorSpec { return TensorSpec{Shape: shape, DimNames: names} }
+	for _, c := range []struct {
+		ins, outs []TensorSpec
+		want      bool
+	}{
+		{[]TensorSpec{spec([]int64{-1, 3}, "batch", "")}, []TensorSpec{spec([]int64{-1, 2}, "batch", "")}, true},
+		{[]TensorSpec{spec([]int64{-1, 3})}, []TensorSpec{spec([]int64{-1, 2})}, true},
+		{[]TensorSpec{spec([]int64{-1})}, []TensorSpec{spec([]int64{-1})}, false},
+		{[]TensorSpec{spec([]int64{-1, 8}, "sequence", "")}, []TensorSpec{spec([]int64{-1, 8}, "sequence", "")}, false},
+		{[]TensorSpec{spec([]int64{1, 3})}, []TensorSpec{spec([]int64{-1, 2}, "batch", "")}, false},
+		{[]TensorSpec{spec([]int64{-1, 3}, "batch", "")}, []TensorSpec{spec([]int64{-1, 2}, "batch_size", "")}, false},
+		{[]TensorSpec{spec([]int64{-1}, "N")}, []TensorSpec{spec([]int64{-1}, "N")}, true},
+	} {
+		if got := batchable(c.ins, c.outs); got != c.want {
+			t.Errorf("batchable(%v, %v) = %v, want %v", c.ins, c.outs, got, c.want)
+		}
+	}
+}
