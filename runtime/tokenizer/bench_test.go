@@ -1,7 +1,6 @@
 package tokenizer
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,10 +12,7 @@ const benchText = "The quick brown fox jumps over the lazy dog. Machine learning
 func BenchmarkEncode(b *testing.B) {
 	text := strings.Repeat(benchText, 6)
 	for _, name := range []string{"bert-uncased", "gpt2-bpe", "llama-bpe-bytefallback", "t5-unigram"} {
-		tk, err := FromFile(filepath.Join("testdata", name+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
+		tk := testTokenizer(b, name)
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(text)))
 			b.ReportAllocs()
@@ -29,10 +25,7 @@ func BenchmarkEncode(b *testing.B) {
 
 // BenchmarkEncodeShort is the inference-request case: one short sentence.
 func BenchmarkEncodeShort(b *testing.B) {
-	tk, err := FromFile("testdata/bert-uncased.json")
-	if err != nil {
-		b.Fatal(err)
-	}
+	tk := testTokenizer(b, "bert-uncased")
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		tk.Encode("Hello, MLOS! This movie was great.", true)

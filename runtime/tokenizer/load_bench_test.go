@@ -1,7 +1,11 @@
 package tokenizer
 
 import (
+	"bytes"
+	"compress/gzip"
+	"io"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -10,11 +14,20 @@ import (
 func BenchmarkLoad(b *testing.B) {
 	path := os.Getenv("AXON_TOKENIZER_FILE")
 	if path == "" {
-		path = "testdata/gpt2-bpe.json"
+		path = "testdata/gpt2-bpe.json.gz"
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if data, err = io.ReadAll(gz); err != nil {
+			b.Fatal(err)
+		}
 	}
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"fmt"
@@ -118,11 +119,36 @@ func charOffsets(text string, off [2]int) [2]int {
 
 func loadRef(t *testing.T, file string) (*Tokenizer, refFile) {
 	ref := readRef(t, file)
-	tk, err := FromFile(filepath.Join(filepath.Dir(file), ref.Tokenizer))
+	return loadPath(t, filepath.Join(filepath.Dir(file), ref.Tokenizer)), ref
+}
+
+// loadPath loads a tokenizer.json, gunzipping *.gz (the committed test files
+// are compressed to keep the repository small).
+func loadPath(t testing.TB, path string) *Tokenizer {
+	t.Helper()
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tk, ref
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = io.ReadAll(gz); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tk, err := FromBytes(data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return tk
+}
+
+// testTokenizer loads testdata/NAME.json.gz.
+func testTokenizer(t testing.TB, name string) *Tokenizer {
+	return loadPath(t, filepath.Join("testdata", name+".json.gz"))
 }
 
 func TestReference(t *testing.T) {
@@ -225,10 +251,7 @@ func checkCase(tk *Tokenizer, c refCase) error {
 // check the shared caches.
 func TestConcurrent(t *testing.T) {
 	for _, name := range []string{"bert-uncased", "gpt2-bpe", "t5-unigram"} {
-		tk, err := FromFile(filepath.Join("testdata", name+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		tk := testTokenizer(t, name)
 		texts := []string{"Hello, world!", "The quick brown fox jumps over the lazy dog.", "Café naïve 中文 😀"}
 		want := make([][]int64, len(texts))
 		for i, s := range texts {
@@ -264,16 +287,34 @@ func TestLoadErrors(t *testing.T) {
 			t.Errorf("FromBytes(%q) succeeded, want an error", bad)
 		}
 	}
+	// FromFile on a plain tokenizer.json
+	plain := filepath.Join(t.TempDir(), "tokenizer.json")
+	f, err := os.Open("testdata/bert-uncased.json.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(gz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(plain, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if tk, err := FromFile(plain); err != nil || tk.Encode("hello", true).Len() != 3 {
+		t.Fatalf("FromFile(%s): %v", plain, err)
+	}
 	if _, err := FromFile("testdata/does-not-exist.json"); err == nil {
 		t.Error("FromFile of a missing file succeeded")
 	}
 }
 
 func TestTokenLookup(t *testing.T) {
-	tk, err := FromFile("testdata/bert-uncased.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := testTokenizer(t, "bert-uncased")
 	for _, s := range []string{"[CLS]", "[SEP]", "the", "##s"} {
 		id, ok := tk.TokenToID(s)
 		if !ok {
@@ -306,10 +347,7 @@ func equal[T comparable](a, b []T) bool {
 
 // TestEncodeBatchLarge: the parallel path gives the same encodings as Encode.
 func TestEncodeBatchLarge(t *testing.T) {
-	tk, err := FromFile("testdata/bert-uncased.json")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tk := testTokenizer(t, "bert-uncased")
 	var texts []string
 	for i := 0; i < 100; i++ {
 		texts = append(texts, strings.Repeat("hello world ", i%7)+"machine learning")

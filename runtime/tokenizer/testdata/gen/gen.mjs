@@ -519,10 +519,11 @@ function rec(e, text, pair, extra = {}, brief = false) {
 }
 
 for (const t of tokenizers) {
-  const file = path.join(outDir, `${t.name}.json`)
+  const file = path.join(tmp, `${t.name}.json`)
   // Round-trip through the library so the committed file is in its canonical form.
   const loaded = tk.Tokenizer.fromString(JSON.stringify(t.json))
   loaded.save(file, false)
+  fs.writeFileSync(path.join(outDir, `${t.name}.json.gz`), zlib.gzipSync(fs.readFileSync(file), { level: 9 }))
   const tok = tk.Tokenizer.fromFile(file)
   const batches = []
   const batchTexts = corpus.map((c) => fill(c, t)).filter((_, i) => [0, 1, 23, 6, 2].includes(i))
@@ -582,7 +583,7 @@ for (const t of tokenizers) {
     const es = await tok.encodeBatch(batchTexts, { addSpecialTokens: add })
     batches.push({ texts: batchTexts, add_special: add, pad_id: padId, pad_token: padTok, ids: es.map((e) => e.getIds()), type_ids: es.map((e) => e.getTypeIds()), attention_mask: es.map((e) => e.getAttentionMask()) })
   }
-  const ref = { generator: `tokenizers (npm) ${version}`, tokenizer: `${t.name}.json`, vocab_size: tok.getVocabSize(true), cases, batches }
+  const ref = { generator: `tokenizers (npm) ${version}`, tokenizer: `${t.name}.json.gz`, vocab_size: tok.getVocabSize(true), cases, batches }
   const body = ['{',
     `"generator": ${JSON.stringify(ref.generator)},`,
     `"tokenizer": ${JSON.stringify(ref.tokenizer)},`,
