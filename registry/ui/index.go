@@ -386,9 +386,10 @@ func (x *index) repo(name string) (*repoInfo, bool) {
 // seed fills the index from the whole catalog, a few repositories at a time. Only
 // a failure to list the catalog is an error; a repository that cannot be read is
 // logged and skipped.
-func (x *index) seed(ctx context.Context, workers int) error {
+func (x *index) seed(ctx context.Context, workers int, prune bool) error {
 	repos := make(chan string)
 	errc := make(chan error, 1)
+	seen := map[string]bool{}
 	go func() {
 		defer close(repos)
 		last := ""
@@ -399,6 +400,7 @@ func (x *index) seed(ctx context.Context, workers int) error {
 				return
 			}
 			for _, r := range page {
+				seen[r] = true
 				select {
 				case repos <- r:
 				case <-ctx.Done():
@@ -415,7 +417,7 @@ func (x *index) seed(ctx context.Context, workers int) error {
 	for range workers {
 		wg.Go(func() {
 			for r := range repos {
-				if err := x.refresh(ctx, r, time.Time{}, true); err != nil && ctx.Err() == nil {
+				if err := x.refresh(ctx, r, time.Time{}, true, false); err != nil && ctx.Err() == nil {
 					x.log.Warn("index: repository partly read", "repository", r, "err", err)
 				}
 			}
@@ -427,21 +429,35 @@ func (x *index) seed(ctx context.Context, workers int) error {
 		return err
 	default:
 	}
-	return ctx.Err()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if prune {
+		// Repositories deleted behind the index's back (another replica).
+		x.mu.Lock()
+		for name := range x.repos {
+			if !seen[name] {
+				x.put(name, nil)
+			}
+		}
+		x.mu.Unlock()
+	}
+	return nil
 }
 
 // refresh re-reads one repository from the source: its tags, the manifests they
 // point at (cached by digest) and their referrers. pushed, when set, is the time a
 // push was seen; it marks the tags whose digest changed. allReferrers re-reads the
 // referrers of every tagged manifest (a manifest pushed or deleted by digest may be
-// a signature); otherwise only new manifests' referrers are read.
-func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allReferrers bool) error {
+// a signature); otherwise only new manifests' referrers are read. deleted says the
+// change was a delete, so a repository that cannot be listed is gone.
+func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allReferrers, deleted bool) error {
 	old, _ := x.repo(repo)
 	tags, err := allTags(ctx, x.src, repo)
 	if err != nil {
 		// After a delete, "not found" means the repository is gone. Otherwise the
 		// error may be passing (storage away): keep what is known.
-		if pushed.IsZero() {
+		if deleted {
 			x.remove(repo)
 			return nil
 		}
@@ -483,7 +499,7 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 		r.tags = append(r.tags, t)
 	}
 	if len(r.tags) == 0 {
-		if len(tags) > 0 && old != nil && !pushed.IsZero() {
+		if len(tags) > 0 && old != nil && !deleted {
 			return firstErr // tags listed but none readable: keep the last good state
 		}
 		x.remove(repo)

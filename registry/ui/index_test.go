@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -213,5 +215,71 @@ func TestSnapshotMoveMatchesSort(t *testing.T) {
 		if fmt.Sprint(x.snap.stats) != fmt.Sprint(want.stats) {
 			t.Fatalf("step %d: stats %+v, want %+v", i, x.snap.stats, want.stats)
 		}
+	}
+}
+
+// A second registry replica on the same storage never gets this one's Notify; its
+// periodic resync finds new and deleted repositories.
+func TestResyncSeesOtherReplicas(t *testing.T) {
+	e := newEnv(t)
+	e.seedTwo()
+	other, err := New(e.src, Options{ResyncInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	e.start(Options{})
+	e.model("acme/new", "v1", uitest.Model{Seed: 5})
+	if err := e.src.Untag(e.ctx, "library/alpine", "3.20"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got := names(other.idx.list(Query{}).Repositories)
+		if got == "acme/new,hf/bert-tiny,pytorch/resnet18" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the other replica lists %s", got)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// failingTags is a real source whose tag listing fails while storage is "away".
+type failingTags struct {
+	Source
+	away atomic.Bool
+}
+
+func (f *failingTags) Tags(ctx context.Context, repo string, n int, last string) ([]string, error) {
+	if f.away.Load() {
+		return nil, errors.New("connection reset by peer")
+	}
+	return f.Source.Tags(ctx, repo, n, last)
+}
+
+func TestRefreshKeepsStateWhenStorageIsAway(t *testing.T) {
+	e := newEnv(t)
+	bert, _ := e.seedTwo()
+	src := &failingTags{Source: e.src}
+	u, err := New(src, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	e.ui = u
+	e.sync()
+	src.away.Store(true)
+	u.Notify(Event{Action: ActionPush, Repository: "hf/bert-tiny", Tag: "v2", Digest: bert.Digest})
+	e.sync()
+	if _, ok := u.idx.repo("hf/bert-tiny"); !ok {
+		t.Fatal("a push refresh that could not list tags dropped the repository")
+	}
+	// A delete that cannot be listed any more means the repository is gone.
+	u.Notify(Event{Action: ActionDelete, Repository: "hf/bert-tiny", Tag: "v1"})
+	e.sync()
+	if _, ok := u.idx.repo("hf/bert-tiny"); ok {
+		t.Fatal("repository kept after a delete left it unlistable")
 	}
 }

@@ -72,7 +72,7 @@ func (u *UI) run() {
 	// A registry whose storage is not reachable yet (S3 starting) is retried; the
 	// pages say "indexing" meanwhile and changes wait in the queue.
 	for wait := time.Second; ; wait = min(2*wait, 30*time.Second) {
-		err := u.idx.seed(u.ctx, 8)
+		err := u.idx.seed(u.ctx, 8, false)
 		if err == nil || u.ctx.Err() != nil {
 			break
 		}
@@ -82,6 +82,12 @@ func (u *UI) run() {
 		case <-u.ctx.Done():
 			return
 		}
+	}
+	var resync <-chan time.Time
+	if u.opts.ResyncInterval > 0 {
+		t := time.NewTicker(u.opts.ResyncInterval)
+		defer t.Stop()
+		resync = t.C
 	}
 	u.idx.ready.Store(true)
 	u.log.Info("index ready", "repositories", u.idx.stats().Repositories, "took", time.Since(start).Round(time.Millisecond))
@@ -99,7 +105,7 @@ func (u *UI) run() {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				if err := u.idx.refresh(u.ctx, repo, ch.pushed, ch.byDigest); err != nil && u.ctx.Err() == nil {
+				if err := u.idx.refresh(u.ctx, repo, ch.pushed, ch.byDigest, ch.pushed.IsZero()); err != nil && u.ctx.Err() == nil {
 					u.log.Warn("index refresh", "repository", repo, "err", err)
 				}
 			})
@@ -113,6 +119,11 @@ func (u *UI) run() {
 		}
 		select {
 		case <-u.wake:
+		case <-resync:
+			// Runs here, between batches, so it never races a Notify refresh.
+			if err := u.idx.seed(u.ctx, 4, true); err != nil && u.ctx.Err() == nil {
+				u.log.Warn("index resync", "err", err)
+			}
 		case <-u.ctx.Done():
 			return
 		}

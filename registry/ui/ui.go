@@ -62,6 +62,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// PerPage is the default page size of the home page and the API (default 24).
 	PerPage int
+	// ResyncInterval, when set, re-reads the whole catalog that often, for changes
+	// Notify cannot see: other registry replicas writing to the same storage.
+	// Unchanged manifests are not read again. 0: never (one registry process).
+	ResyncInterval time.Duration
 	// Logger receives index and request errors (default slog.Default()).
 	Logger *slog.Logger
 }
