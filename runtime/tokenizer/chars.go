@@ -3,6 +3,7 @@ package tokenizer
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -136,6 +137,9 @@ func (p patternJSON) compile() (matcher, error) {
 		if err != nil {
 			return nil, fmt.Errorf("compile pattern %q: %w", *p.Regex, err)
 		}
+		// A backtracking engine: bound each match so a hostile input cannot
+		// pin a CPU (on timeout the piece is left unsplit).
+		re.MatchTimeout = 2 * time.Second
 		return regexMatcher{re}, nil
 	}
 	return nil, fmt.Errorf("pattern has neither String nor Regex")
