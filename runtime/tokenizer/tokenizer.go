@@ -1,11 +1,23 @@
 // Package tokenizer loads Hugging Face tokenizer.json files and encodes text
-// into the same ids as the Hugging Face tokenizers library, in pure Go.
+// into the same ids as the Hugging Face tokenizers library (checked against
+// tokenizers 0.23.2, see testdata/README.md), in pure Go.
 //
 // Supported: WordPiece, BPE (byte-level, byte fallback, subword prefix and
-// suffix, ignore_merges), Unigram and WordLevel models; the usual
-// normalizers, pre-tokenizers, post-processors and decoders; added and
-// special tokens; truncation and padding. A Tokenizer is immutable once
-// loaded and safe for concurrent use.
+// suffix, ignore_merges), Unigram and WordLevel models; the BertNormalizer,
+// Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Strip, Replace, Prepend, Nmt,
+// ByteLevel, Precompiled (SentencePiece charsmap) and Sequence normalizers;
+// the Bert, Whitespace, WhitespaceSplit, ByteLevel, Metaspace, Punctuation,
+// Digits, Split, CharDelimiterSplit, FixedLength and Sequence
+// pre-tokenizers; Bert, Roberta, Template, ByteLevel and Sequence
+// post-processors; the usual decoders; added and special tokens
+// (lstrip/rstrip/single_word/normalized); truncation and padding.
+//
+// Not supported: the UnicodeScripts pre-tokenizer (a load error), BPE
+// dropout (ignored: encoding is deterministic), overflowing tokens (stride)
+// and pre-tokenized input.
+//
+// A Tokenizer is immutable once loaded and safe for concurrent use; regexes
+// and tables are built once at load time.
 package tokenizer
 
 import (
