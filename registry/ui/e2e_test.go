@@ -24,7 +24,7 @@ import (
 )
 
 // startRegistry builds and runs the real axon-registry with one user.
-func startRegistry(t *testing.T, user, pass string) string {
+func startRegistry(t *testing.T, user, pass string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "axon-registry")
@@ -40,7 +40,7 @@ func startRegistry(t *testing.T, user, pass string) string {
 		t.Fatal(err)
 	}
 	addr := testutil.FreeAddr(t)
-	testutil.Start(t, nil, bin, "--addr", addr, "--root", filepath.Join(dir, "data"), "--htpasswd", htpasswd)
+	testutil.Start(t, nil, bin, append([]string{"--addr", addr, "--root", filepath.Join(dir, "data"), "--htpasswd", htpasswd}, extra...)...)
 	testutil.WaitHTTP(t, "http://"+addr+"/healthz", 30*time.Second)
 	return addr
 }
@@ -63,7 +63,9 @@ func waitAPI(t *testing.T, url, user, pass string, v any, ok func() bool) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		req, _ := http.NewRequest("GET", url, nil)
-		req.SetBasicAuth(user, pass)
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			if resp.StatusCode == 200 {
 				json.NewDecoder(resp.Body).Decode(v)
@@ -167,4 +169,24 @@ func mustResolve(t *testing.T, ctx context.Context, r *remote.Repository, ref st
 		t.Fatal(err)
 	}
 	return d
+}
+
+// With --anonymous-read, the UI is readable without logging in, like pulls are.
+func TestEndToEndAnonymousRead(t *testing.T) {
+	const user, pass = "alice", "s3cret"
+	host := startRegistry(t, user, pass, "--anonymous-read")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	e := newEnv(t)
+	e.model("hf/bert-tiny", "v1", uitest.Model{Seed: 1, Task: "text-classification"})
+	if _, err := oras.Copy(ctx, e.src.Store, LayoutTag("hf/bert-tiny", "v1"), remoteRepo(t, host, "hf/bert-tiny", user, pass), "v1", oras.DefaultCopyOptions); err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	var list Result
+	waitAPI(t, "http://"+host+"/api/repositories", "", "", &list, func() bool { return list.Total == 1 })
+	c := newClient(t, "http://"+host)
+	resp, body := c.get("/ui/models/hf/bert-tiny")
+	if resp.StatusCode != 200 || !strings.Contains(body, `id="io-schema"`) || !strings.Contains(body, `href="/ui/login"`) {
+		t.Fatalf("anonymous model page: %d", resp.StatusCode)
+	}
 }
