@@ -106,6 +106,10 @@ var defaultClient = &http.Client{Transport: func() http.RoundTripper {
 	return t
 }()}
 
+// HTTPClient is the client the engine downloads with; adapters use it for the
+// hub's API too (no transparent decompression, a response header timeout).
+func (e *Engine) HTTPClient() *http.Client { return e.client() }
+
 func (e *Engine) client() *http.Client {
 	if e.Client != nil {
 		return e.Client

@@ -169,11 +169,7 @@ func (a *Adapter) checkAccess(ctx context.Context, id, sha, file string) error {
 	if a.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.Token)
 	}
-	c := http.DefaultClient
-	if a.Engine.Client != nil {
-		c = a.Engine.Client
-	}
-	cc := *c
+	cc := *a.Engine.HTTPClient()
 	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := cc.Do(req)
 	if err != nil {
@@ -259,11 +255,7 @@ func (a *Adapter) getJSON(ctx context.Context, u string, v any, id, rev, file st
 		req.Header.Set("Authorization", "Bearer "+a.Token)
 	}
 	req.Header.Set("User-Agent", "axon (huggingface_hub compatible)")
-	client := a.Engine.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, _, err := download.Do(client, req)
+	resp, _, err := download.Do(a.Engine.HTTPClient(), req)
 	if err != nil {
 		return fmt.Errorf("hf: %s: %w", id, err)
 	}

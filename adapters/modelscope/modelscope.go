@@ -69,11 +69,7 @@ func (a *Adapter) api(ctx context.Context, u string, v any) error {
 	if a.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+a.Token)
 	}
-	client := a.Engine.Client
-	if client == nil {
-		client = http.DefaultClient
-	}
-	resp, _, err := download.Do(client, req)
+	resp, _, err := download.Do(a.Engine.HTTPClient(), req)
 	if err != nil {
 		return err
 	}

@@ -52,10 +52,7 @@ func New(engine *download.Engine) *Adapter {
 func (a *Adapter) Hub() string { return adapters.HubPyTorch }
 
 func (a *Adapter) client() *http.Client {
-	if a.Engine.Client != nil {
-		return a.Engine.Client
-	}
-	return http.DefaultClient
+	return a.Engine.HTTPClient()
 }
 
 func (a *Adapter) get(ctx context.Context, u, accept string) ([]byte, error) {

@@ -42,10 +42,7 @@ func New(engine *download.Engine) *Adapter {
 func (a *Adapter) Hub() string { return adapters.HubTFHub }
 
 func (a *Adapter) client() *http.Client {
-	if a.Engine.Client != nil {
-		return a.Engine.Client
-	}
-	return http.DefaultClient
+	return a.Engine.HTTPClient()
 }
 
 // latest asks the hub where the versionless handle points.
