@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -215,5 +216,50 @@ func TestOrasLoginAndAnonymousRead(t *testing.T) {
 	ch := resp.Header.Get("WWW-Authenticate")
 	if resp.StatusCode != 401 || !strings.Contains(ch, `realm="http://`+reg.Host+`/token"`) || !strings.Contains(ch, `scope="repository:team/secret-model:pull,push"`) {
 		t.Fatalf("challenge: %d %q", resp.StatusCode, ch)
+	}
+}
+
+// SIGTERM shuts the server down gracefully (exit 0); the web UI answers on / and
+// sees what was pushed.
+func TestUIAndGracefulShutdown(t *testing.T) {
+	reg := startRegistry(t, nil, "--root", t.TempDir())
+	o := newOras(t)
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "README.md"), []byte("# hello"), 0o644)
+	o.must(src, "", "push", "--plain-http", reg.Host+"/demo/ui-model:v1", "README.md")
+	var body string
+	for i := 0; i < 50; i++ { // the UI indexes pushes asynchronously
+		resp, err := http.Get("http://" + reg.Host + "/api/repositories")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		if resp.StatusCode == 200 && strings.Contains(body, "demo/ui-model") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(body, "demo/ui-model") {
+		t.Fatalf("UI API does not list the pushed repository: %s", body)
+	}
+	if err := reg.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for reg.Cmd.ProcessState == nil {
+			time.Sleep(20 * time.Millisecond)
+		}
+		done <- nil
+	}()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("no exit within 15s of SIGTERM")
+	}
+	if code := reg.Cmd.ProcessState.ExitCode(); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM:\n%s", code, reg.Output())
 	}
 }
