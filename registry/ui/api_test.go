@@ -176,7 +176,7 @@ func TestPagesEscapeAndRender(t *testing.T) {
 			t.Errorf("model page lacks %q", want)
 		}
 	}
-	for p, code := range map[string]int{"/ui/models/no/such": 404, "/ui/models/hf/bert-tiny?ref=nope": 404, "/ui/models/hf/bert-tiny?ref=a:b": 400} {
+	for p, code := range map[string]int{"/ui/models/no/such": 404, "/ui/models/hf/bert-tiny?ref=nope": 404, "/ui/models/hf/bert-tiny?ref=a:b": 400, "/ui/nope": 404, "/ui/models/": 404} {
 		if resp, _ := c.get(p); resp.StatusCode != code {
 			t.Errorf("GET %s: %d, want %d", p, resp.StatusCode, code)
 		}

@@ -40,6 +40,7 @@ func (u *UI) register(e *echo.Echo, auth echo.MiddlewareFunc) {
 	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/ui/", u.home, g)
 	e.GET("/ui/models/*", u.modelPage, g)
+	e.GET("/ui/*", func(c echo.Context) error { return u.notFound(c, "There is no such page.") }, g)
 	e.GET("/api/repositories", u.apiList, g)
 	e.GET("/api/repositories/*", u.apiRepository, g)
 	e.GET("/api/stats", u.apiStats, g)
