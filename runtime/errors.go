@@ -40,6 +40,11 @@ func Unavailable(format string, args ...any) error {
 	return newErr(http.StatusServiceUnavailable, format, args...)
 }
 
+// BadGateway is a 502: the registry (or another upstream) failed.
+func BadGateway(format string, args ...any) error {
+	return newErr(http.StatusBadGateway, format, args...)
+}
+
 // StatusOf maps an error to its HTTP status (500 only for the unexpected).
 func StatusOf(err error) int {
 	var e *Error

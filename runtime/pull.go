@@ -26,6 +26,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
@@ -197,7 +198,7 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return ocispec.Descriptor{}, NotFound("%s not found", r)
 		}
-		return ocispec.Descriptor{}, Unavailable("resolve %s: %v", r, err)
+		return ocispec.Descriptor{}, BadGateway("resolve %s: %v%s", r, err, authHint(err))
 	}
 	if r.Digest != "" && desc.Digest != r.Digest {
 		return ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
@@ -229,9 +230,18 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 		if mismatch {
 			return ocispec.Descriptor{}, Unprocessable("pull %s: refused: %v", r, err)
 		}
-		return ocispec.Descriptor{}, Unavailable("pull %s: %v", r, err)
+		return ocispec.Descriptor{}, BadGateway("pull %s: %v", r, err)
 	}
 	return desc, nil
+}
+
+// authHint tells the user what to do about a registry that wants a login.
+func authHint(err error) string {
+	var er *errcode.ErrorResponse
+	if errors.Is(err, auth.ErrBasicCredentialNotFound) || (errors.As(err, &er) && (er.StatusCode == http.StatusUnauthorized || er.StatusCode == http.StatusForbidden)) {
+		return " (log in where mlosd runs: docker login or axon login; mlosd reads Docker's credential store)"
+	}
+	return ""
 }
 
 // complete returns the manifest descriptor when the manifest and every blob
