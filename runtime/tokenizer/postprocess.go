@@ -284,6 +284,10 @@ func (t *templatePost) process(encs []*Encoding, addSpecial bool) []*Encoding {
 	tpl := t.single
 	if len(encs) > 1 {
 		tpl = t.pair
+		if len(tpl) == 0 {
+			// No pair template (Rust refuses the input): keep B after the single template.
+			return append(t.process(encs[:1], addSpecial), encs[1])
+		}
 	}
 	var out []*Encoding
 	for _, it := range tpl {
