@@ -20,11 +20,16 @@ import (
 // ranges), all JSON answers in the {Code, Data, Message, Success} envelope.
 type ModelScope struct {
 	URL    string // MODELSCOPE_DOMAIN is its host:port (with MODELSCOPE_URL_SCHEME=http://)
+	CDNURL string // LFS files redirect here, like cdn-lfs-cn-1.modelscope.cn
 	Faults Faults
+	// AuthOnCDN counts CDN requests that carried an Authorization header (a leak).
+	AuthOnCDN atomicCounter
 
 	mu    sync.Mutex
 	repos map[string]*msRepo
 	srv   *httptest.Server
+	cdn   *httptest.Server
+	blobs map[string]*blob
 }
 
 // MSRepo is a ModelScope model repository.
@@ -45,10 +50,12 @@ type msRepo struct {
 
 // NewModelScope starts the replica.
 func NewModelScope(t testing.TB) *ModelScope {
-	m := &ModelScope{repos: map[string]*msRepo{}}
+	m := &ModelScope{repos: map[string]*msRepo{}, blobs: map[string]*blob{}}
 	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
+	m.cdn = httptest.NewServer(http.HandlerFunc(m.serveCDN))
 	m.URL = m.srv.URL
-	t.Cleanup(m.srv.Close)
+	m.CDNURL = strings.Replace(m.cdn.URL, "127.0.0.1", "localhost", 1)
+	t.Cleanup(func() { m.srv.Close(); m.cdn.Close() })
 	return m
 }
 
@@ -72,6 +79,7 @@ func (m *ModelScope) Push(r MSRepo) (string, error) {
 		}
 		c.files[f.Path] = b
 		c.paths = append(c.paths, f.Path)
+		m.blobs[b.sha256] = b
 		fmt.Fprintf(h, "%s %s\n", f.Path, b.sha256)
 	}
 	sort.Strings(c.paths)
@@ -149,9 +157,31 @@ func (m *ModelScope) serve(w http.ResponseWriter, r *http.Request) {
 			msJSON(w, http.StatusNotFound, nil, fmt.Sprintf("file %s not exists", fp))
 			return
 		}
+		if b.lfs {
+			sig := sha1.Sum([]byte(b.sha256 + "oss-key"))
+			http.Redirect(w, r, fmt.Sprintf("%s/lfs/%s?Expires=4102444800&Signature=%s", m.CDNURL, b.sha256, hex.EncodeToString(sig[:])), http.StatusFound)
+			return
+		}
 		w.Header().Set("Content-Disposition", "attachment; filename="+fp[strings.LastIndex(fp, "/")+1:])
 		m.Faults.serve(w, r, b, `"`+b.sha256+`"`, c.time)
 	default:
 		msJSON(w, http.StatusNotFound, nil, "not found")
 	}
+}
+
+func (m *ModelScope) serveCDN(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Authorization") != "" {
+		m.AuthOnCDN.inc()
+	}
+	sum, ok := strings.CutPrefix(r.URL.Path, "/lfs/")
+	sig := sha1.Sum([]byte(sum + "oss-key"))
+	m.mu.Lock()
+	b := m.blobs[sum]
+	m.mu.Unlock()
+	if !ok || b == nil || r.URL.Query().Get("Signature") != hex.EncodeToString(sig[:]) {
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, "<Error><Code>AccessDenied</Code></Error>")
+		return
+	}
+	m.Faults.serve(w, r, b, `"`+strings.ToUpper(b.sha256[:32])+`"`, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC))
 }

@@ -28,7 +28,7 @@ func TestFetchMasterPinnedAndCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := &modelscope.Adapter{Endpoint: ms.URL, Engine: download.New(t.TempDir())}
+	a := &modelscope.Adapter{Endpoint: ms.URL, Token: "ms-token", Engine: download.New(t.TempDir())}
 	ms.Faults.CutOnce("onnx/model.onnx", 5000)
 	m, err := fetch(t, a, "modelscope/damo/tiny-bert@latest")
 	if err != nil {
@@ -39,6 +39,9 @@ func TestFetchMasterPinnedAndCached(t *testing.T) {
 	}
 	if ms.Faults.Ranges.Load() == 0 {
 		t.Error("cut download not resumed")
+	}
+	if n := ms.AuthOnCDN.Load(); n != 0 {
+		t.Errorf("MODELSCOPE_API_TOKEN reached the CDN host %d times", n)
 	}
 	gets := ms.Faults.FileGets.Load()
 	if m2, err := fetch(t, a, "modelscope/damo/tiny-bert@"+commit); err != nil || m2.Downloaded != 0 || ms.Faults.FileGets.Load() != gets {
