@@ -55,7 +55,11 @@ Packing the same directory twice gives the same digest.`,
 			if err != nil {
 				return err
 			}
-			opts = append(opts, artifact.WithTempDir(st.Path()))
+			tmp, err := st.TempDir()
+			if err != nil {
+				return err
+			}
+			opts = append(opts, artifact.WithTempDir(tmp))
 			p, err := st.Pack(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return err
@@ -109,7 +113,11 @@ func lsCmd() *cobra.Command {
 				if created == "" {
 					created = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Repository, e.Tag, shortDigest(e.Digest.String()), progress.Bytes(e.Size), format, task, created)
+				tag := e.Tag
+				if tag == "" {
+					tag = "<none>"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Repository, tag, shortDigest(e.Digest.String()), progress.Bytes(e.Size), format, task, created)
 			}
 			return tw.Flush()
 		},

@@ -91,6 +91,13 @@ func Open(home string) (*Store, error) {
 // Path is the root of the OCI image layout.
 func (s *Store) Path() string { return s.root }
 
+// TempDir is a scratch directory inside the store (same file system, so
+// finished files can be renamed into place); prune empties it.
+func (s *Store) TempDir() (string, error) {
+	d := filepath.Join(s.root, "ingest")
+	return d, os.MkdirAll(d, 0o755)
+}
+
 // IngestDir is where partial downloads wait to be resumed.
 func (s *Store) IngestDir() string { return filepath.Join(s.root, "ingest", "partial") }
 

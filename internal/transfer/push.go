@@ -62,6 +62,12 @@ func Push(ctx context.Context, st *store.Store, src, target string, opts ...Opti
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)
 	}
+	if target == "" {
+		// Like docker: a package tagged with a registry reference goes there.
+		if r, err := reference.Parse(src); err == nil && r.IsRemote() && r.Tag != "" {
+			target = r.Registry + "/" + r.Repository + ":" + r.Tag
+		}
+	}
 	dst, err := PushTarget(target, pkg.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)

@@ -34,16 +34,25 @@ func roundTrip(t *testing.T, registry string) {
 	if pushed.Descriptor.Digest != packed.Descriptor.Digest || pushed.Ref != registry+"/hf/tiny:1.0" || pushed.Blobs != 8 {
 		t.Fatalf("push result %+v", pushed)
 	}
-	if got := st.Remotes(packed.Descriptor.Digest); len(got) != 1 || got[0] != registry+"/hf/tiny" {
-		t.Errorf("Remotes = %v", got)
+	// A package tagged with a registry reference is pushed there by default.
+	if err := st.Tag(ctx, packed.Descriptor, registry+"/team/tiny:prod"); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := Push(ctx, st, registry+"/team/tiny:prod", "", WithCredentials(credentials.NewMemoryStore())); err != nil || res.Ref != registry+"/team/tiny:prod" {
+		t.Fatalf("push of a registry-tagged package: %+v %v", res, err)
 	}
 	// A second push moves nothing.
 	again, err := Push(ctx, st, "hf/tiny@1.0", registry, WithCredentials(credentials.NewMemoryStore()))
 	if err != nil || again.Blobs != 0 {
 		t.Fatalf("second push moved %+v, %v", again, err)
 	}
-	if err := st.Remove(ctx, "hf/tiny@1.0"); err != nil {
-		t.Fatal(err)
+	if got := st.Remotes(packed.Descriptor.Digest); len(got) != 2 || got[0] != registry+"/hf/tiny" || got[1] != registry+"/team/tiny" {
+		t.Errorf("Remotes = %v", got)
+	}
+	for _, ref := range []string{"hf/tiny@1.0", registry + "/team/tiny:prod"} {
+		if err := st.Remove(ctx, ref); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := st.Prune(ctx); err != nil {
 		t.Fatal(err)
@@ -237,6 +246,19 @@ func TestOrasInterop(t *testing.T) {
 	}
 	if _, err := st.Resolve(ctx, reg+"/plain/thing:v1"); err == nil {
 		t.Error("the plain artifact was tagged in the store")
+	}
+
+	// An artifact that claims to be an axon package but whose manifest.yaml
+	// breaks the schema: refused, naming the field.
+	writeFile(t, plain, "bad.yaml", "apiVersion: axon.mlos.dev/v1\nkind: ModelPackage\nname: x\nnamespace: y\nversion: \"1\"\nframework: {name: onnx}\nformat: {name: onnx}\n"+
+		"io: {inputs: [{name: a, dtype: float33, shape: [1]}], outputs: []}\nresources: {bytes: 5}\nfiles: [{path: hello.txt, role: model, digest: \"sha256:"+strings.Repeat("0", 64)+"\", size: 5}]\n")
+	runTool(t, plain, oras, "push", "--plain-http", "--artifact-type", schemas.ArtifactType, "--config", "bad.yaml:"+schemas.MediaTypeManifest, reg+"/fake/pkg:v1", "hello.txt")
+	_, err = Pull(ctx, st, reg+"/fake/pkg:v1", WithCredentials(credentials.NewMemoryStore()))
+	if err == nil || !strings.Contains(err.Error(), "io.inputs[0].dtype") {
+		t.Fatalf("pull of a package with a bad manifest.yaml: %v", err)
+	}
+	if list, _ := st.List(ctx); len(list) != 1 {
+		t.Errorf("store holds %d packages, want only hf/tiny@1", len(list))
 	}
 }
 
