@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -34,6 +35,9 @@ func newEnv(t *testing.T) *env {
 // start builds the UI; its seed reads whatever was pushed so far.
 func (e *env) start(opts Options) *UI {
 	e.t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.NewTextHandler(e.t.Output(), nil)) // shown only when a test fails
+	}
 	u, err := New(e.src, opts)
 	if err != nil {
 		e.t.Fatal(err)
