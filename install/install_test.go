@@ -328,3 +328,22 @@ func TestPackageName(t *testing.T) {
 		}
 	}
 }
+
+func TestInstallModelScope(t *testing.T) {
+	ms := hubtest.NewModelScope(t)
+	commit, err := ms.Push(hubtest.MSRepo{ID: "damo/tiny-bert", License: "Apache License 2.0", Task: "text-classification", Files: hubtest.TinyBERT()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := install.Install(context.Background(), "modelscope/damo/tiny-bert@latest", install.Options{Home: t.TempDir(), ModelScopeEndpoint: ms.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.Source.Hub != "modelscope" || m.Source.Revision != commit || m.Task != "text-classification" || len(m.IO.Inputs) != 3 || m.License != "Apache License 2.0" {
+		t.Errorf("manifest: source %+v task %s inputs %d license %q", m.Source, m.Task, len(m.IO.Inputs), m.License)
+	}
+	if !slices.Equal(res.Tags, []string{"modelscope/damo/tiny-bert@latest", "modelscope/damo/tiny-bert@" + commit}) {
+		t.Errorf("tags %v", res.Tags)
+	}
+}

@@ -192,3 +192,27 @@ func TestUnsafeNamesRefused(t *testing.T) {
 		t.Fatal("a file escaped the target directory")
 	}
 }
+
+// A new revision that changes one file downloads that file only.
+func TestNewRevisionDownloadsOnlyChanges(t *testing.T) {
+	h := hubtest.NewHF(t)
+	first := h.MustPush(t, bertRepo())
+	a := newAdapter(h, t.TempDir())
+	if _, err := fetch(t, a, "hf/google-bert/bert-base-uncased@"+first); err != nil {
+		t.Fatal(err)
+	}
+	next := bertRepo()
+	for i, f := range next.Files {
+		if f.Path == "README.md" {
+			next.Files[i].Data = append(append([]byte(nil), f.Data...), "\nv2\n"...)
+		}
+	}
+	second := h.MustPush(t, next)
+	m, err := fetch(t, a, "hf/google-bert/bert-base-uncased@latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first || m.Revision != second || m.Downloaded != 1 || m.Cached != len(m.Files)-1 {
+		t.Fatalf("revision %s (first %s): downloaded %d, cached %d", m.Revision, first, m.Downloaded, m.Cached)
+	}
+}
