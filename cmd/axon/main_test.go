@@ -157,7 +157,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"inspect", "hf/absent@1"}, "no such package"},
 		{[]string{"inspect", "::bad::"}, "invalid reference"},
 		{[]string{"push", "hf/absent@1"}, "no such package"},
-		{[]string{"pull", "hf/bert@1"}, "not a registry reference"},
+		{[]string{"pull", "hf/Bert@1"}, "invalid reference"},
 		{[]string{"pull", "localhost:1/a/b:1"}, "cannot reach the registry"},
 		{[]string{"tag", "hf/absent@1", "a/b@2"}, "no such package"},
 		{[]string{"export", "hf/absent@1", t.TempDir()}, "no such package"},

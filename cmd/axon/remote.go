@@ -86,10 +86,11 @@ func pullCmd() *cobra.Command {
 		Use:   "pull TARGET",
 		Short: "Pull a package from an OCI registry into the local store",
 		Long: `Pull TARGET (HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]) into the local store, tagged
-with TARGET. Blobs are verified against their digests before use; an interrupted
-pull continues where it stopped. Artifacts that are not axon packages are refused
-with a list of what they hold.`,
-		Example: "  axon pull localhost:5000/hf/bert-base-uncased:latest",
+with TARGET. A package name (NAMESPACE/NAME@VERSION) is pulled from $AXON_REGISTRY
+(default localhost:5000) and keeps its name. Blobs are verified against their
+digests before use; an interrupted pull continues where it stopped. Artifacts that
+are not axon packages are refused with a list of what they hold.`,
+		Example: "  axon pull localhost:5000/hf/bert-base-uncased:latest\n  axon pull hf/bert-base-uncased@latest",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()

@@ -38,9 +38,12 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 		return nil, err
 	}
 	start := time.Now()
-	ref, err := reference.ParseRemote(target)
+	ref, local, err := pullRef(target)
 	if err != nil {
 		return nil, err
+	}
+	if local != "" {
+		target = fmt.Sprintf("%s (%s)", target, ref)
 	}
 	repo, err := repository(ref, o)
 	if err != nil {
@@ -103,12 +106,39 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err := st.Tag(ctx, desc, ref.String()); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
+	if local != "" {
+		if err := st.Tag(ctx, desc, local); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", target, err)
+		}
+	}
 	if err := st.AddRemote(ctx, desc.Digest, ref.RepositoryURL()); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
 	res := tr.result()
 	res.Ref, res.Descriptor, res.Elapsed = ref.String(), desc, time.Since(start)
 	return res, nil
+}
+
+// pullRef resolves what `axon pull` was given: a registry reference as it is,
+// or a package name (NAMESPACE/NAME@VERSION), which is looked for in
+// DefaultTarget() and also keeps that name in the store.
+func pullRef(target string) (ref reference.Ref, local string, err error) {
+	r, err := reference.Parse(target)
+	if err != nil {
+		return r, "", err
+	}
+	if r.IsRemote() {
+		return r, "", nil
+	}
+	remote := DefaultTarget() + "/" + r.Repository
+	if r.Digest != "" {
+		remote += "@" + r.Digest.String()
+	} else {
+		remote += ":" + r.Tag
+		local = r.String()
+	}
+	ref, err = reference.ParseRemote(remote)
+	return ref, local, err
 }
 
 // pullTarget is the store as an oras destination whose big blobs are written

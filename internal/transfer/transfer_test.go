@@ -81,6 +81,14 @@ func roundTrip(t *testing.T, registry string) {
 			t.Errorf("%s: digest %s after the round trip, %s before", f.Path, f.Digest, packed.Manifest.Files[i].Digest)
 		}
 	}
+	// By package name from $AXON_REGISTRY: tagged under both names.
+	t.Setenv("AXON_REGISTRY", registry)
+	if _, err := Pull(ctx, st, "hf/tiny@1.0", WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatalf("pull by package name: %v", err)
+	}
+	if d, err := st.Resolve(ctx, "hf/tiny@1.0"); err != nil || d.Digest != packed.Descriptor.Digest {
+		t.Fatalf("hf/tiny@1.0 after pull: %s %v", d.Digest, err)
+	}
 	// By digest too.
 	if _, err := Pull(ctx, st, registry+"/hf/tiny@"+packed.Descriptor.Digest.String(), WithCredentials(credentials.NewMemoryStore())); err != nil {
 		t.Fatalf("pull by digest: %v", err)
@@ -264,11 +272,12 @@ func TestOrasInterop(t *testing.T) {
 
 func TestBadInput(t *testing.T) {
 	ctx := context.Background()
+	t.Setenv("AXON_REGISTRY", "127.0.0.1:1")
 	st := openStore(t)
 	reg := testutil.StartDistribution(t)
 	for _, tc := range []struct{ target, want string }{
 		{"localhost:5000", "invalid reference"},
-		{"hf/bert@1", "not a registry reference"},
+		{"hf/bert@1", "127.0.0.1:1"},
 		{"reg.io/UPPER:1", "invalid reference"},
 		{reg + "/no/such:1", "not found"},
 		{"127.0.0.1:1/a/b:1", "cannot reach the registry"},
