@@ -21,8 +21,8 @@ func copyHashing(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 	}
 	// small first read: most blobs (configs, manifests, tiny layers) fit, and need no goroutine
 	first := bufPool.Get().(*[]byte)
-	n, err := io.ReadFull(src, *first)
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
+	n, err := fill(src, *first)
+	if err == io.EOF {
 		defer bufPool.Put(first)
 		h.Write((*first)[:n])
 		if _, werr := dst.Write((*first)[:n]); werr != nil {
@@ -42,9 +42,8 @@ func copyHashing(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 		chunks <- chunk{buf: first, n: n}
 		for {
 			b := bufPool.Get().(*[]byte)
-			n, err := io.ReadFull(src, *b)
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				err = nil
+			n, err := fill(src, *b)
+			if err == io.EOF {
 				if n == 0 {
 					bufPool.Put(b)
 					return
@@ -94,4 +93,19 @@ func copyHashing(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 		total += int64(c.n)
 	}
 	return total, nil
+}
+
+// fill reads until buf is full (nil error) or the source ends (io.EOF, with the
+// bytes read so far). Unlike io.ReadFull it never turns a source's own error,
+// such as a truncated chunked body's io.ErrUnexpectedEOF, into a normal end.
+func fill(src io.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := src.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -164,11 +164,21 @@ func (s *Store) appendData(ctx context.Context, id string, st *uploadState, star
 		}
 		n, err = copyHashing(fw, h, r)
 		if err != nil {
-			fw.Close()
-			// keep the state consistent with what reached storage if we can
+			// the client went away mid-chunk: what was written is exactly what was
+			// hashed, so record it and let the client resume from there (GET status)
+			if fw.Close() == nil && fw.Size() == st.Offset+n {
+				st.Offset += n
+				st.Updated = time.Now().UTC()
+				if hs, merr := h.(encoding.BinaryMarshaler).MarshalBinary(); merr == nil {
+					st.HashState = hs
+					s.saveState(context.WithoutCancel(ctx), id, st)
+				}
+			}
 			return nil, fmt.Errorf("receive upload %s: %w", id, err)
 		}
 	}
+	// the bytes are in; record them even if the client has gone meanwhile
+	ctx = context.WithoutCancel(ctx)
 	if commit {
 		err = fw.Commit(ctx)
 	} else {
