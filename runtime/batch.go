@@ -17,7 +17,8 @@ type BatchOptions struct {
 	// 0 batches only what is already queued (no added latency). Go timers
 	// have about a millisecond of resolution, so small values round up.
 	MaxQueueDelay time.Duration
-	// Executors is how many batches may run at once (default 2).
+	// Executors is how many batches may run at once (default 1: while one
+	// runs, the queue fills the next, bigger batch).
 	Executors int
 }
 
@@ -51,7 +52,7 @@ type batcher struct {
 
 func newBatcher(b Backend, opts BatchOptions, onRun func(int, time.Duration)) *batcher {
 	if opts.Executors <= 0 {
-		opts.Executors = 2
+		opts.Executors = 1
 	}
 	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), quit: make(chan struct{}), stopped: make(chan struct{}), onRun: onRun}
 	for range opts.Executors {

@@ -252,7 +252,7 @@ func TestRuntimeBench(t *testing.T) {
 	if os.Getenv("AXON_BENCH") != "1" {
 		t.Skip("set AXON_BENCH=1 to run benchmarks")
 	}
-	batch := runtime.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: 2}
+	batch := runtime.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: envInt("BENCH_EXECUTORS", 1)}
 
 	part := os.Getenv("BENCH_PART") // "overhead", "batching" or both
 	// 1. Overhead: a small model, where the serving path is most of the time.
@@ -291,7 +291,7 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 // whose single-row run is memory-bound (the weights are read once per
 // execution), as larger models are at batch size 1.
 func batching(t *testing.T, batch runtime.BatchOptions) {
-	in, hidden, out := envInt("BENCH_BATCH_IN", 1024), envInt("BENCH_BATCH_HIDDEN", 4096), envInt("BENCH_OUT", 10)
+	in, hidden, out := envInt("BENCH_BATCH_IN", 64), envInt("BENCH_BATCH_HIDDEN", 65536), envInt("BENCH_OUT", 10)
 	b := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",
 		batch.MaxBatchSize, batch.MaxQueueDelay, batch.Executors, in, hidden, out, float64(4*(in*hidden+hidden*out))/1e6)

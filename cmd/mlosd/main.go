@@ -62,7 +62,7 @@ Flags:
 	inter := fs.Int("inter-op-threads", 0, "ONNX Runtime inter-op threads per model (0 = default)")
 	maxBatch := fs.Int("max-batch-size", 32, "dynamic batching: most rows per execution for models with a dynamic batch dimension (0 or 1 = off)")
 	delay := fs.Duration("max-queue-delay", 0, "dynamic batching: how long a request waits for others to share its execution (0 = only what is already queued)")
-	executors := fs.Int("batch-executors", 2, "dynamic batching: executions that may run at once per model")
+	executors := fs.Int("batch-executors", 1, "dynamic batching: batches that may run at once per model (one lets the queue fill the next batch while ONNX Runtime uses its own threads)")
 	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes (larger gets 413)")
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
