@@ -89,10 +89,13 @@ def save_arrays(vdir, prefix, names, arrays):
     return entries
 
 
-def write_sample(spec, reference, in_names, in_arrays, out_names, out_arrays):
+def write_sample(spec, reference, in_names, in_arrays, out_names, out_arrays, sub=""):
+    """Saves a sample; sub names an extra sample (another batch size) in a subfolder."""
     vdir = spec.get("validation_dir")
     if not vdir or spec.get("skip_validation"):
         return
+    if sub:
+        vdir = os.path.join(vdir, sub)
     os.makedirs(vdir, exist_ok=True)
     sample = {
         "reference": reference,
@@ -218,14 +221,26 @@ def torch_export(spec, model, in_names, tensors, dyn_inputs, call_kwargs=False):
     target = model if isinstance(model, torch.jit.ScriptModule) and not call_kwargs else flat
     with torch.no_grad():
         torch.onnx.export(target, tuple(tensors), out, **kwargs)
-    write_sample(
-        spec,
-        "torch " + torch.__version__,
-        in_names,
-        [t.detach().cpu().numpy() for t in tensors],
-        out_names,
-        [t.detach().cpu().float().numpy() if t.dtype == torch.bfloat16 else t.detach().cpu().numpy() for t in ref],
-    )
+    def to_np(t):
+        t = t.detach().cpu()
+        return t.float().numpy() if t.dtype == torch.bfloat16 else t.numpy()
+
+    reference = "torch " + torch.__version__
+    write_sample(spec, reference, in_names, [to_np(t) for t in tensors], out_names, [to_np(t) for t in ref])
+    if "batch" in sizes:
+        # A second sample at another batch size shows whether the batch axis is really
+        # dynamic: a graph that baked the traced size in fails or differs there.
+        other = 1 if sizes["batch"] != 1 else 2
+
+        def rebatch(n, t):
+            if dyn_inputs.get(n, {}).get(0) != "batch":
+                return t
+            return t[:1] if other == 1 else torch.cat([t, t])
+
+        again = [rebatch(n, t) for n, t in zip(in_names, tensors)]
+        with torch.no_grad():
+            raw2 = model(**dict(zip(in_names, again))) if call_kwargs else model(*again)
+        write_sample(spec, reference, in_names, [to_np(t) for t in again], out_names, [to_np(t) for t in flatten(raw2)], sub="batch%d" % other)
     return {"framework": "pytorch", "framework_version": torch.__version__, "exporter": "torch.onnx"}
 
 
@@ -293,6 +308,8 @@ def export_module(spec, model):
     tensors = make_tensors(specs)
     names = [s["name"] for s in specs]
     dyn = {n: {0: "batch"} for n, t in zip(names, tensors) if t.dim() >= 1}
+    if str((spec.get("extra") or {}).get("dynamic_batch", "")).lower() in ("false", "0", "no"):
+        dyn = {}  # the model cannot run at other batch sizes: export exactly the sample's shapes
     log("sample input: " + ", ".join("%s %s%s" % (n, s["dtype"], list(t.shape)) for n, s, t in zip(names, specs, tensors)))
     return torch_export(spec, model, names, tensors, dyn)
 

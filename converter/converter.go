@@ -60,6 +60,10 @@ const (
 	ExtraInputName  = "input_name"
 	// ExtraInputs: JSON list of {"name","shape","dtype"} for several inputs.
 	ExtraInputs = "inputs"
+	// ExtraDynamicBatch: "false" exports the sample's exact shapes, for models that
+	// cannot run at another batch size (the default exports a dynamic batch axis and
+	// checks it at a second batch size).
+	ExtraDynamicBatch = "dynamic_batch"
 	// ExtraSavedModel: directory (relative to Dir) of the SavedModel.
 	ExtraSavedModel = "saved_model"
 )

@@ -278,6 +278,42 @@ with torch.no_grad(): emit(m(linspace(3, 3, 224, 224)))
 	}
 }
 
+// TestBakedBatch: a model whose trace bakes the batch size in is caught at the
+// second batch size, and converts with dynamic_batch=false.
+func TestBakedBatch(t *testing.T) {
+	t.Parallel()
+	testutil.Python(t)
+	in := t.TempDir()
+	hub := `
+dependencies = ["torch"]
+import torch
+class Baked(torch.nn.Module):
+    def __init__(self):
+        super().__init__(); self.lin = torch.nn.Linear(6, 3)
+    def forward(self, x):
+        n = int(x.shape[0])  # a Python int: the trace records the sample's batch size
+        return self.lin(x).reshape(n, 3)
+def baked():
+    torch.manual_seed(0)
+    return Baked()
+`
+	if err := os.WriteFile(filepath.Join(in, "hubconf.py"), []byte(hub), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Convert(context.Background(), Input{Dir: in, Kind: KindHubconf, Entrypoint: "baked"}, t.TempDir(), Options{Backend: BackendLocal})
+	if !errors.Is(err, ErrValidation) || !strings.Contains(err.Error(), "batch size 1") || !strings.Contains(err.Error(), "dynamic_batch=false") {
+		t.Fatalf("want a batch-size validation error, got %v", err)
+	}
+	t.Log(err)
+	res, err := Convert(context.Background(), Input{Dir: in, Kind: KindHubconf, Entrypoint: "baked", Extra: map[string]string{ExtraDynamicBatch: "false"}}, t.TempDir(), Options{Backend: BackendLocal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := res.Info.Inputs[0].Shape; s[0].Symbolic() || s[0].Size != 2 || !res.Validation.Passed {
+		t.Errorf("fixed-batch export: input %+v validation %+v", res.Info.Inputs[0], res.Validation)
+	}
+}
+
 func TestValidationCatchesMismatch(t *testing.T) {
 	t.Parallel()
 	py := testutil.Python(t)

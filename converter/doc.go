@@ -54,6 +54,9 @@
 //     model's first layer (Conv*, Linear, Embedding) does not tell it.
 //   - ExtraModel ("model"): the ONNX or TorchScript file in Dir; ExtraSavedModel: the
 //     SavedModel directory.
+//   - ExtraDynamicBatch ("dynamic_batch"): "false" exports fixed shapes. By default torch
+//     exports get a dynamic batch axis, checked on a second sample at another batch size;
+//     a model whose trace bakes its batch size in fails there with a message naming this key.
 //
 // Errors are wrapped sentinels: ErrFrameworkMissing (names the Debian/pip package),
 // ErrNoBackend, ErrScriptFailed (with the script's error line), ErrTimeout

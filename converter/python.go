@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/schemas"
@@ -149,6 +150,16 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 		v, err := validate(filepath.Join(staged, "model.onnx"), info, filepath.Join(work, "validation"), o)
 		if err != nil {
 			return nil, fmt.Errorf("convert: %w", err)
+		}
+		// Extra samples at another batch size (batch1/, batch2/) check the dynamic batch axis.
+		extra, _ := filepath.Glob(filepath.Join(work, "validation", "batch*", "sample.json"))
+		for _, sj := range extra {
+			vb, err := validate(filepath.Join(staged, "model.onnx"), info, filepath.Dir(sj), o)
+			if err != nil {
+				return nil, fmt.Errorf("convert: at batch size %s the exported model does not match (%w); if the model only works at one batch size, convert it with extra %s=false",
+					strings.TrimPrefix(filepath.Base(filepath.Dir(sj)), "batch"), err, ExtraDynamicBatch)
+			}
+			v.MaxAbsDiff = max(v.MaxAbsDiff, vb.MaxAbsDiff)
 		}
 		res.Validation = v
 		o.Logger.Info("validated", "reference", v.Reference, "maxAbsDiff", v.MaxAbsDiff, "tolerance", v.Tolerance)
