@@ -136,36 +136,51 @@ func TestBenchInstall500MB(t *testing.T) {
 		return time.Since(start)
 	})
 	rows = append(rows, row{"axon download (verified, cached)", dl, m.DownloadedBytes, fmt.Sprintf("%d files", m.Downloaded)})
-	var start time.Time
 
-	home := t.TempDir()
+	// Cold: an empty AXON_HOME each time (best of 3); warm: the same home again.
+	var home string
+	var res *install.Result
+	cold := best(func() time.Duration {
+		if home != "" {
+			os.RemoveAll(home)
+		}
+		home = t.TempDir()
+		start := time.Now()
+		var err error
+		if res, err = install.Install(ctx, "hf/bench/big-model@latest", install.Options{Home: home, HFEndpoint: h.URL}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	})
+	rows = append(rows, row{"axon install, cold", cold, res.Model.DownloadedBytes, "download+verify+pack+store"})
 	opts := install.Options{Home: home, HFEndpoint: h.URL}
-	start = time.Now()
-	res, err := install.Install(ctx, "hf/bench/big-model@latest", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows = append(rows, row{"axon install, cold", time.Since(start), res.Model.DownloadedBytes, "download+verify+pack+store"})
 	served := h.Faults.BytesServed.Load()
-	start = time.Now()
-	res2, err := install.Install(ctx, "hf/bench/big-model@latest", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows = append(rows, row{"axon install, warm (2nd)", time.Since(start), size, fmt.Sprintf("%d B downloaded", h.Faults.BytesServed.Load()-served)})
+	var res2 *install.Result
+	warm := best(func() time.Duration {
+		start := time.Now()
+		var err error
+		if res2, err = install.Install(ctx, "hf/bench/big-model@latest", opts); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	})
+	rows = append(rows, row{"axon install, warm (again)", warm, size, fmt.Sprintf("%d B downloaded", h.Faults.BytesServed.Load()-served)})
 	if res2.Descriptor.Digest != res.Descriptor.Digest || res2.Model.Downloaded != 0 {
 		t.Errorf("warm install downloaded %d files or changed digest", res2.Model.Downloaded)
 	}
 	opts.Force = true
-	start = time.Now()
-	if _, err := install.Install(ctx, "hf/bench/big-model@latest", opts); err != nil {
-		t.Fatal(err)
-	}
-	rows = append(rows, row{"axon install --force (cache → repack)", time.Since(start), size, ""})
+	force := best(func() time.Duration {
+		start := time.Now()
+		if _, err := install.Install(ctx, "hf/bench/big-model@latest", opts); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	})
+	rows = append(rows, row{"axon install --force (cache → repack)", force, size, ""})
 
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "\naxon install, %d MB model over loopback (HF replica, LFS redirect to a second host)\n", size>>20)
-	fmt.Fprintf(&sb, "%-42s %10s %10s %9s  %s\n", "", "time", "MB/s", "vs limit", "")
+	fmt.Fprintf(&sb, "%-42s %10s %10s %9s  %s\n", "(best of 3 each)", "time", "MB/s", "vs limit", "")
 	limit := float64(size) / discard.Seconds()
 	for _, r := range rows {
 		rate := float64(r.bytes) / r.took.Seconds()
