@@ -1,9 +1,10 @@
 package schemas
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -18,41 +19,85 @@ type FieldDoc struct {
 // Fields lists every field of manifest.yaml in schema order (parents before
 // children), for generated documentation.
 func Fields() ([]FieldDoc, error) {
-	var root map[string]any
+	var root map[string]json.RawMessage
 	if err := json.Unmarshal(SchemaJSON, &root); err != nil {
 		return nil, fmt.Errorf("manifest schema: %w", err)
 	}
-	defs, _ := root["$defs"].(map[string]any)
+	var defs map[string]json.RawMessage
+	json.Unmarshal(root["$defs"], &defs)
+	var defsAny map[string]any
+	json.Unmarshal(root["$defs"], &defsAny)
 	var out []FieldDoc
-	var walk func(node map[string]any, path string)
-	walk = func(node map[string]any, path string) {
-		if ref, ok := node["$ref"].(string); ok {
-			if d, ok := defs[strings.TrimPrefix(ref, "#/$defs/")].(map[string]any); ok {
-				node = d
+	var walk func(raw json.RawMessage, path string) error
+	walk = func(raw json.RawMessage, path string) error {
+		var n map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &n); err != nil {
+			return nil // not an object schema
+		}
+		if r, ok := n["$ref"]; ok {
+			var ref string
+			json.Unmarshal(r, &ref)
+			if d, ok := defs[strings.TrimPrefix(ref, "#/$defs/")]; ok {
+				return walk(d, path)
 			}
 		}
-		props, _ := node["properties"].(map[string]any)
-		req := map[string]bool{}
-		if r, ok := node["required"].([]any); ok {
-			for _, n := range r {
-				req[fmt.Sprint(n)] = true
-			}
+		var req []string
+		json.Unmarshal(n["required"], &req)
+		keys, err := keysInOrder(n["properties"])
+		if err != nil {
+			return err
 		}
-		for _, name := range orderedKeys(props) {
-			child, _ := props[name].(map[string]any)
+		var props map[string]json.RawMessage
+		json.Unmarshal(n["properties"], &props)
+		for _, name := range keys {
+			var child map[string]any
+			json.Unmarshal(props[name], &child)
 			p := name
 			if path != "" {
 				p = path + "." + name
 			}
-			out = append(out, FieldDoc{Path: p, Type: typeOf(child, defs), Required: req[name], Description: describe(child, defs)})
-			walk(child, p)
-			if items, ok := child["items"].(map[string]any); ok {
-				walk(items, p+"[]")
+			out = append(out, FieldDoc{Path: p, Type: typeOf(child, defsAny), Required: slices.Contains(req, name), Description: describe(child, defsAny)})
+			if err := walk(props[name], p); err != nil {
+				return err
+			}
+			var c map[string]json.RawMessage
+			json.Unmarshal(props[name], &c)
+			if items, ok := c["items"]; ok {
+				if err := walk(items, p+"[]"); err != nil {
+					return err
+				}
 			}
 		}
+		return nil
 	}
-	walk(root, "")
+	if err := walk(SchemaJSON, ""); err != nil {
+		return nil, fmt.Errorf("manifest schema: %w", err)
+	}
 	return out, nil
+}
+
+// keysInOrder lists an object's keys as they appear in the text.
+func keysInOrder(raw json.RawMessage) ([]string, error) {
+	if len(raw) == 0 {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, fmt.Sprint(tok))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
 }
 
 // Markdown renders Fields as a Markdown table.
@@ -68,7 +113,8 @@ func Markdown() (string, error) {
 		if f.Required {
 			req = "yes"
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Path, f.Type, req, strings.ReplaceAll(f.Description, "|", "\\|"))
+		cell := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", f.Path, cell(f.Type), req, cell(f.Description))
 	}
 	return b.String(), nil
 }
@@ -123,22 +169,4 @@ func describe(n map[string]any, defs map[string]any) string {
 		}
 	}
 	return ""
-}
-
-// orderedKeys keeps the schema file's field order (encoding/json loses it, so
-// the order is recovered from where each key first appears in the file).
-func orderedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	pos := func(k string) int {
-		i := strings.Index(string(SchemaJSON), `"`+k+`":`)
-		if i < 0 {
-			return len(SchemaJSON)
-		}
-		return i
-	}
-	sort.SliceStable(keys, func(i, j int) bool { return pos(keys[i]) < pos(keys[j]) })
-	return keys
 }
