@@ -43,6 +43,13 @@ func (e *Encoding) grow(n int) {
 	e.SequenceIDs = make([]int, 0, n)
 }
 
+func (e *Encoding) clone() *Encoding {
+	c := &Encoding{}
+	c.grow(e.Len())
+	c.merge(e)
+	return c
+}
+
 func (e *Encoding) merge(o *Encoding) {
 	e.IDs = append(e.IDs, o.IDs...)
 	e.TypeIDs = append(e.TypeIDs, o.TypeIDs...)

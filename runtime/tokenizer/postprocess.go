@@ -74,11 +74,15 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		if err != nil {
 			return nil, err
 		}
-		if j.Type == "BertProcessing" {
-			return &bertPost{sep: sep, sepID: sepID, cls: cls, clsID: clsID}, nil
+		b := bertPost{
+			cls0: specialEnc(clsID, cls, 0),
+			sep0: specialEnc(sepID, sep, 0),
+			sep1: specialEnc(sepID, sep, 1),
 		}
-		return &robertaPost{bertPost: bertPost{sep: sep, sepID: sepID, cls: cls, clsID: clsID},
-			trim: boolOr(j.TrimOffsets, true), prefix: boolOr(j.AddPrefixSpace, true)}, nil
+		if j.Type == "BertProcessing" {
+			return &b, nil
+		}
+		return &robertaPost{bertPost: b, trim: boolOr(j.TrimOffsets, true), prefix: boolOr(j.AddPrefixSpace, true)}, nil
 	case "ByteLevel":
 		return &byteLevelPost{trim: boolOr(j.TrimOffsets, true), prefix: boolOr(j.AddPrefixSpace, true)}, nil
 	case "TemplateProcessing":
@@ -110,7 +114,14 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 type seqPost []postProcessor
 
 func (s seqPost) process(encs []*Encoding, addSpecial bool) []*Encoding {
-	for _, p := range s {
+	for i, p := range s {
+		if i > 0 {
+			// The next processor may modify what the previous one returned,
+			// which can include the shared special-token encodings.
+			for k, e := range encs {
+				encs[k] = e.clone()
+			}
+		}
 		encs = p.process(encs, addSpecial)
 	}
 	return encs
@@ -124,6 +135,8 @@ func (s seqPost) added(pair bool) int {
 	return n
 }
 
+// specialEnc builds a one-token encoding for a special token. They are made
+// once at load time and shared: finish copies them, never mutates them.
 func specialEnc(id int, tok string, typeID int) *Encoding {
 	e := &Encoding{}
 	e.append(id, typeID, tok, [2]int{}, true, -1)
@@ -131,8 +144,7 @@ func specialEnc(id int, tok string, typeID int) *Encoding {
 }
 
 type bertPost struct {
-	sep, cls     string
-	sepID, clsID int
+	cls0, sep0, sep1 *Encoding
 }
 
 func (b *bertPost) added(pair bool) int {
@@ -146,9 +158,9 @@ func (b *bertPost) process(encs []*Encoding, addSpecial bool) []*Encoding {
 	if !addSpecial {
 		return encs
 	}
-	out := []*Encoding{specialEnc(b.clsID, b.cls, 0), encs[0], specialEnc(b.sepID, b.sep, 0)}
+	out := []*Encoding{b.cls0, encs[0], b.sep0}
 	if len(encs) > 1 {
-		out = append(out, encs[1], specialEnc(b.sepID, b.sep, 1))
+		out = append(out, encs[1], b.sep1)
 	}
 	return out
 }
@@ -175,9 +187,9 @@ func (r *robertaPost) process(encs []*Encoding, addSpecial bool) []*Encoding {
 	if !addSpecial {
 		return encs
 	}
-	out := []*Encoding{specialEnc(r.clsID, r.cls, 0), encs[0], specialEnc(r.sepID, r.sep, 0)}
+	out := []*Encoding{r.cls0, encs[0], r.sep0}
 	if len(encs) > 1 {
-		out = append(out, specialEnc(r.sepID, r.sep, 0), encs[1], specialEnc(r.sepID, r.sep, 0))
+		out = append(out, r.sep0, encs[1], r.sep0)
 	}
 	return out
 }
@@ -233,8 +245,9 @@ func trimOffsets(e *Encoding, addPrefixSpace bool) {
 
 type templateItem struct {
 	special bool
-	id      string // special token name
-	seq     int    // 0 for A, 1 for B
+	id      string    // special token name
+	enc     *Encoding // the special token(s), built once
+	seq     int       // 0 for A, 1 for B
 	typeID  int
 }
 
@@ -252,7 +265,11 @@ func (t *templatePost) compile(ps []templatePieceJSON) ([]templateItem, error) {
 			if !ok || len(def.IDs) != len(def.Tokens) {
 				return nil, fmt.Errorf("TemplateProcessing: special token %q missing or malformed", p.SpecialToken.ID)
 			}
-			out = append(out, templateItem{special: true, id: p.SpecialToken.ID, typeID: p.SpecialToken.TypeID})
+			enc := &Encoding{}
+			for k, id := range def.IDs {
+				enc.append(id, p.SpecialToken.TypeID, def.Tokens[k], [2]int{}, true, -1)
+			}
+			out = append(out, templateItem{special: true, id: p.SpecialToken.ID, enc: enc, typeID: p.SpecialToken.TypeID})
 		case p.Sequence != nil:
 			seq := 0
 			if p.Sequence.ID == "B" {
@@ -295,12 +312,7 @@ func (t *templatePost) process(encs []*Encoding, addSpecial bool) []*Encoding {
 			if !addSpecial {
 				continue
 			}
-			def := t.special[it.id]
-			e := &Encoding{}
-			for k, id := range def.IDs {
-				e.append(id, it.typeID, def.Tokens[k], [2]int{}, true, -1)
-			}
-			out = append(out, e)
+			out = append(out, it.enc)
 			continue
 		}
 		if it.seq >= len(encs) {

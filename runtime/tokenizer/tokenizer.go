@@ -315,8 +315,14 @@ func (t *Tokenizer) finish(a, b *Encoding, addSpecial bool) *Encoding {
 		encs = t.post.process(encs, addSpecial)
 	}
 	out := encs[0]
-	if len(encs) > 1 {
+	if len(encs) > 1 || out != a {
+		// Merge into a fresh encoding: the parts may be shared special tokens.
+		n := 0
+		for _, e := range encs {
+			n += e.Len()
+		}
 		out = &Encoding{}
+		out.grow(n)
 		for _, e := range encs {
 			out.merge(e)
 		}
