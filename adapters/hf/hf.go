@@ -232,7 +232,20 @@ func (a *Adapter) tree(ctx context.Context, id, sha string) ([]treeEntry, error)
 			return nil, err
 		}
 		all = append(all, page...)
-		next = nextLink(link)
+		n := nextLink(link)
+		if n != "" {
+			// The Hub sends absolute URLs; resolve relative ones like a browser.
+			base, err := url.Parse(next)
+			if err != nil {
+				return nil, fmt.Errorf("hf: %w", err)
+			}
+			u, err := base.Parse(n)
+			if err != nil {
+				return nil, fmt.Errorf("hf: %s: bad Link header %q", id, link)
+			}
+			n = u.String()
+		}
+		next = n
 	}
 	return all, nil
 }
