@@ -348,12 +348,25 @@ func (t *Tokenizer) EncodePair(text, pair string, addSpecialTokens bool) Encodin
 // tokenizer's padding settings when it has them, else to the longest with
 // the pad token the vocabulary suggests.
 func (t *Tokenizer) EncodeBatch(texts []string, addSpecialTokens bool) []Encoding {
-	encs := make([]*Encoding, len(texts))
+	return t.batch(len(texts), func(i int) *Encoding {
+		return t.finish(t.encodeSeq(texts[i], 0, 0), nil, addSpecialTokens)
+	})
+}
+
+// EncodePairBatch is EncodeBatch for pairs of texts.
+func (t *Tokenizer) EncodePairBatch(pairs [][2]string, addSpecialTokens bool) []Encoding {
+	return t.batch(len(pairs), func(i int) *Encoding {
+		return t.finish(t.encodeSeq(pairs[i][0], 0, 0), t.encodeSeq(pairs[i][1], 1, 1), addSpecialTokens)
+	})
+}
+
+func (t *Tokenizer) batch(n int, encode func(i int) *Encoding) []Encoding {
+	encs := make([]*Encoding, n)
 	// Large batches are spread over the CPUs; a Tokenizer is safe for that.
-	workers := min(runtime.GOMAXPROCS(0), len(texts)/8)
+	workers := min(runtime.GOMAXPROCS(0), n/8)
 	if workers <= 1 {
-		for i, s := range texts {
-			encs[i] = t.finish(t.encodeSeq(s, 0, 0), nil, addSpecialTokens)
+		for i := range encs {
+			encs[i] = encode(i)
 		}
 	} else {
 		var next atomic.Int64
@@ -364,10 +377,10 @@ func (t *Tokenizer) EncodeBatch(texts []string, addSpecialTokens bool) []Encodin
 				defer wg.Done()
 				for {
 					i := int(next.Add(1)) - 1
-					if i >= len(texts) {
+					if i >= n {
 						return
 					}
-					encs[i] = t.finish(t.encodeSeq(texts[i], 0, 0), nil, addSpecialTokens)
+					encs[i] = encode(i)
 				}
 			}()
 		}
@@ -378,7 +391,7 @@ func (t *Tokenizer) EncodeBatch(texts []string, addSpecialTokens bool) []Encodin
 		p = t.defaultPadding()
 	}
 	p.apply(encs)
-	out := make([]Encoding, len(encs))
+	out := make([]Encoding, n)
 	for i, e := range encs {
 		out[i] = *e
 	}

@@ -374,3 +374,15 @@ func TestEncodeBatchLarge(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodePairBatch(t *testing.T) {
+	tk := testTokenizer(t, "bert-uncased")
+	pairs := [][2]string{{"hello", "world"}, {"the quick brown fox", "jumps over the lazy dog"}}
+	encs := tk.EncodePairBatch(pairs, true)
+	for i, p := range pairs {
+		one := tk.EncodePair(p[0], p[1], true)
+		if encs[i].Len() != encs[1].Len() || !equal(encs[i].IDs[:one.Len()], one.IDs) || !equal(encs[i].TypeIDs[:one.Len()], one.TypeIDs) {
+			t.Errorf("pair %d: %v / %v, want prefix %v / %v", i, encs[i].IDs, encs[i].TypeIDs, one.IDs, one.TypeIDs)
+		}
+	}
+}
