@@ -243,6 +243,10 @@ func (a *Adapter) tree(ctx context.Context, id, sha string) ([]treeEntry, error)
 			if err != nil {
 				return nil, fmt.Errorf("hf: %s: bad Link header %q", id, link)
 			}
+			if u.Host != base.Host {
+				// The token goes with the next page: never to another host.
+				return nil, fmt.Errorf("hf: %s: the tree listing continues on another host (%s)", id, u.Host)
+			}
 			n = u.String()
 		}
 		next = n
