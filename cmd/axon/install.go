@@ -61,7 +61,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 			}
 			opts.Store = st
 			rep := progress.New(cmd.ErrOrStderr(), quiet)
-			opts.Progress = reporter{rep}
+			opts.Progress = downloadBars{rep}
 			res, err := install.Install(cmd.Context(), args[0], opts)
 			rep.Wait()
 			if err != nil {
@@ -95,18 +95,18 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 	return cmd
 }
 
-// reporter shows the download engine's progress with the CLI's bars.
-type reporter struct{ r progress.Reporter }
+// downloadBars shows the download engine's progress with the CLI's bars.
+type downloadBars struct{ r progress.Reporter }
 
-func (p reporter) Track(name string, total int64) download.Tracker {
-	return tracker{p.r.Start(name, total)}
+func (p downloadBars) Track(name string, total int64) download.Tracker {
+	return downloadBar{p.r.Start(name, total)}
 }
 
-type tracker struct{ b progress.Bar }
+type downloadBar struct{ b progress.Bar }
 
-func (t tracker) Add(n int) { t.b.Add(int64(n)) }
+func (t downloadBar) Add(n int) { t.b.Add(int64(n)) }
 
-func (t tracker) Done(err error) {
+func (t downloadBar) Done(err error) {
 	if err != nil {
 		t.b.Abort(err)
 		return
