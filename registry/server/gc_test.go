@@ -46,7 +46,7 @@ func pushImage(t *testing.T, base, repo, tag string) (ocispec.Manifest, digest.D
 		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.FromBytes(l), Size: int64(len(l))})
 	}
 	body, _ := json.Marshal(m)
-	for attempt := 0; attempt < 20; attempt++ {
+	for attempt := 0; attempt < 200; attempt++ {
 		pushBlob(t, base, repo, cfg)
 		for _, l := range layers {
 			pushBlob(t, base, repo, l)
@@ -87,6 +87,7 @@ func TestGCDuringConcurrentPushes(t *testing.T) {
 			}
 			gcRuns.Add(1)
 			collected.Add(int64(rep.BlobsDeleted))
+			time.Sleep(5 * time.Millisecond) // leave pushes a window: starving them proves nothing
 		}
 		gcDone <- nil
 	}()
