@@ -3,6 +3,8 @@ package tokenizer
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -194,6 +196,8 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 			return nil, fmt.Errorf("FixedLength pre-tokenizer: length must be positive")
 		}
 		return fixedLengthPre{*j.Length}, nil
+	case "UnicodeScripts":
+		return unicodeScriptsPre{}, nil
 	case "CharDelimiterSplit":
 		r, _ := utf8.DecodeRuneInString(j.Delimiter)
 		return charDelimiterPre{r}, nil
@@ -421,6 +425,83 @@ func (f fixedLengthPre) split(n nstr, dst []nstr) []nstr {
 	}
 	if start < len(n.s) {
 		dst = append(dst, n.slice(start, len(n.s)))
+	}
+	return dst
+}
+
+// unicodeScriptsPre splits where the Unicode script changes, like
+// SentencePiece: Hiragana, Katakana and U+30FC count as Han, a space
+// belongs to no script (and, as in Rust, text before the first character
+// with a script is dropped).
+type unicodeScriptsPre struct{}
+
+var (
+	commonScripts = []*unicode.RangeTable{unicode.Latin, unicode.Common, unicode.Han, unicode.Hiragana,
+		unicode.Katakana, unicode.Inherited, unicode.Cyrillic, unicode.Greek, unicode.Arabic, unicode.Hangul,
+		unicode.Hebrew, unicode.Thai, unicode.Devanagari}
+	allScripts = func() []*unicode.RangeTable {
+		names := make([]string, 0, len(unicode.Scripts))
+		for n := range unicode.Scripts {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		out := make([]*unicode.RangeTable, len(names))
+		for i, n := range names {
+			out[i] = unicode.Scripts[n]
+		}
+		return out
+	}()
+)
+
+// scriptOf returns the script's table, or nil for "Any".
+func scriptOf(r rune) *unicode.RangeTable {
+	switch {
+	case r == ' ':
+		return nil
+	case r == 0x30FC:
+		return unicode.Han
+	}
+	var t *unicode.RangeTable
+	for _, s := range commonScripts {
+		if unicode.Is(s, r) {
+			t = s
+			break
+		}
+	}
+	if t == nil {
+		for _, s := range allScripts {
+			if unicode.Is(s, r) {
+				t = s
+				break
+			}
+		}
+	}
+	if t == unicode.Hiragana || t == unicode.Katakana {
+		return unicode.Han
+	}
+	return t
+}
+
+func (unicodeScriptsPre) split(n nstr, dst []nstr) []nstr {
+	var cuts []int
+	var last *unicode.RangeTable
+	started := false
+	for i := 0; i < len(n.s); {
+		r, sz := decodeRune(n.s[i:])
+		sc := scriptOf(r)
+		if sc != nil && (!started || last != sc) {
+			cuts = append(cuts, i)
+		}
+		if sc != nil {
+			last, started = sc, true
+		}
+		i += sz
+	}
+	cuts = append(cuts, len(n.s))
+	for k := 0; k+1 < len(cuts); k++ {
+		if cuts[k] < cuts[k+1] {
+			dst = append(dst, n.slice(cuts[k], cuts[k+1]))
+		}
 	}
 	return dst
 }

@@ -500,6 +500,20 @@ function buildCharsmap(entries) {
   })
 }
 
+// 15. UnicodeScripts pre-tokenizer (SentencePiece-style script splitting).
+{
+  const t5 = tokenizers.find((t) => t.name === 't5-unigram')
+  tokenizers.push({
+    name: 'unigram-scripts',
+    specials: t5.specials, addedWords: t5.addedWords,
+    json: {
+      ...t5.json,
+      normalizer: null,
+      pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'UnicodeScripts' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }] },
+    },
+  })
+}
+
 const fill = (text, t) => text
   .replace(/\{special(\d)\}/g, (_, i) => t.specials[Number(i) % t.specials.length])
   .replace(/\{added(\d)\}/g, (_, i) => t.addedWords[Number(i)])
