@@ -41,8 +41,17 @@ func (f *remoteFlags) options(out io.Writer) []transfer.Option {
 		transfer.WithPlainHTTP(f.plainHTTP),
 		transfer.WithInsecure(f.insecure),
 		transfer.WithConcurrency(f.concurrency),
-		transfer.WithProgress(progress.New(out, f.quiet)),
+		transfer.WithProgress(progressFor(out, f.quiet)),
 	}
+}
+
+// progressFor shows bars only when stdout is a terminal too, as docker does:
+// `axon pull X > log` gets plain lines.
+func progressFor(out io.Writer, quiet bool) progress.Reporter {
+	if !quiet && out != nil && !term.IsTerminal(int(os.Stdout.Fd())) {
+		return progress.Plain(out)
+	}
+	return progress.New(out, quiet)
 }
 
 func pushCmd() *cobra.Command {

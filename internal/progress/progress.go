@@ -54,6 +54,9 @@ func New(w io.Writer, quiet bool) Reporter {
 	return &plain{w: w}
 }
 
+// Plain prints one line per finished file, whatever w is.
+func Plain(w io.Writer) Reporter { return &plain{w: w} }
+
 // Bytes formats a size for people (1.5 GiB).
 func Bytes(n int64) string {
 	const unit = 1024
