@@ -7,14 +7,14 @@
 // Lowercase, NFC/NFD/NFKC/NFKD, StripAccents, Strip, Replace, Prepend, Nmt,
 // ByteLevel, Precompiled (SentencePiece charsmap) and Sequence normalizers;
 // the Bert, Whitespace, WhitespaceSplit, ByteLevel, Metaspace, Punctuation,
-// Digits, Split, CharDelimiterSplit, FixedLength and Sequence
-// pre-tokenizers; Bert, Roberta, Template, ByteLevel and Sequence
+// Digits, Split, CharDelimiterSplit, FixedLength, UnicodeScripts and
+// Sequence pre-tokenizers; Bert, Roberta, Template, ByteLevel and Sequence
 // post-processors; the usual decoders; added and special tokens
 // (lstrip/rstrip/single_word/normalized); truncation and padding.
 //
-// Not supported: the UnicodeScripts pre-tokenizer (a load error), BPE
-// dropout (ignored: encoding is deterministic), overflowing tokens (stride)
-// and pre-tokenized input.
+// Not supported: BPE dropout (ignored: encoding is deterministic),
+// overflowing tokens (stride) and pre-tokenized input. Offsets are byte
+// offsets into the input (the Python bindings report characters).
 //
 // A Tokenizer is immutable once loaded and safe for concurrent use; regexes
 // and tables are built once at load time.
