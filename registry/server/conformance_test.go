@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/registry/storage"
 )
 
 // The OCI distribution-spec conformance suite, run as the real binary against the
@@ -129,19 +128,7 @@ func TestConformanceFilesystem(t *testing.T) {
 }
 
 func TestConformanceS3(t *testing.T) {
-	s3 := testutil.StartS3(t)
-	for _, kv := range s3.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-	d, err := storage.Open(s3.URL())
-	if err != nil {
-		if strings.Contains(err.Error(), "not built yet") {
-			t.Skipf("S3 driver not available yet: %v", err)
-		}
-		t.Fatal(err)
-	}
-	ts := startServer(t, d, Config{})
+	ts := startServer(t, s3Driver(t), Config{})
 	runConformance(t, ts.Host)
 }
 

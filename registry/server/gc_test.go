@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/registry/names"
+	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -158,7 +159,12 @@ func TestGCDuringConcurrentPushes(t *testing.T) {
 }
 
 func TestGCDryRunAndGrace(t *testing.T) {
-	ts := startServer(t, fsDriver(t), Config{})
+	t.Run("filesystem", func(t *testing.T) { testGCDryRunAndGrace(t, fsDriver(t)) })
+	t.Run("s3", func(t *testing.T) { testGCDryRunAndGrace(t, s3Driver(t)) })
+}
+
+func testGCDryRunAndGrace(t *testing.T, d driver.Driver) {
+	ts := startServer(t, d, Config{})
 	ctx := context.Background()
 	orphan := pushBlob(t, ts.URL, "x/y", randBytes(1234))
 	_, md := pushImage(t, ts.URL, "x/y", "v1")

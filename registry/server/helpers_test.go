@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/registry/storage"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
 	"github.com/mlos-foundation/axon/registry/store"
@@ -32,6 +34,21 @@ func quietLogger() *slog.Logger {
 func fsDriver(t testing.TB) driver.Driver {
 	t.Helper()
 	d, err := fs.New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// s3Driver starts a real S3 server (versitygw) and opens the registry's S3 driver on it.
+func s3Driver(t testing.TB) driver.Driver {
+	t.Helper()
+	s3 := testutil.StartS3(t)
+	for _, kv := range s3.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	d, err := storage.Open(s3.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
