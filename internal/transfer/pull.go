@@ -93,7 +93,7 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	}
 	tr := newTracker(o.Progress, man)
 	dst := &pullTarget{st: st, tr: tr}
-	err = oras.CopyGraph(ctx, repo, dst, desc, oras.CopyGraphOptions{
+	err = oras.CopyGraph(ctx, &knownRoot{ReadOnlyStorage: repo, desc: desc, raw: raw}, dst, desc, oras.CopyGraphOptions{
 		Concurrency:   o.Concurrency,
 		PreCopy:       tr.pre,
 		PostCopy:      tr.post("pulled"),
@@ -139,6 +139,21 @@ func pullRef(target string) (ref reference.Ref, local string, err error) {
 	}
 	ref, err = reference.ParseRemote(remote)
 	return ref, local, err
+}
+
+// knownRoot serves the manifest already fetched (and verified) from memory,
+// sparing the copy a second request for it.
+type knownRoot struct {
+	content.ReadOnlyStorage
+	desc ocispec.Descriptor
+	raw  []byte
+}
+
+func (k *knownRoot) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	if d.Digest == k.desc.Digest {
+		return io.NopCloser(bytes.NewReader(k.raw)), nil
+	}
+	return k.ReadOnlyStorage.Fetch(ctx, d)
 }
 
 // pullTarget is the store as an oras destination whose big blobs are written
