@@ -110,8 +110,8 @@ func (v *vocab) idToToken(id int) (string, bool) {
 		return "", false
 	}
 	t := v.tokens[id]
-	if t == "" {
-		if _, ok := v.ids[""]; !ok || v.ids[""] != id {
+	if t == "" { // a gap in the ids, unless "" really is a token
+		if got, ok := v.ids[""]; !ok || got != id {
 			return "", false
 		}
 	}

@@ -337,7 +337,7 @@ type metaspace struct {
 	repl   rune
 	str    string
 	scheme prependScheme
-	split_ bool
+	splitWords bool
 }
 
 func newMetaspace(repl, scheme string, addPrefix *bool, split bool) (*metaspace, error) {
@@ -345,7 +345,7 @@ func newMetaspace(repl, scheme string, addPrefix *bool, split bool) (*metaspace,
 		repl = "▁"
 	}
 	r, _ := utf8.DecodeRuneInString(repl)
-	m := &metaspace{repl: r, str: string(r), split_: split}
+	m := &metaspace{repl: r, str: string(r), splitWords: split}
 	switch scheme {
 	case "always":
 		m.scheme = prependAlways
@@ -381,7 +381,7 @@ func (m *metaspace) split(n nstr, dst []nstr) []nstr {
 			n = n.prepend(m.str)
 		}
 	}
-	if !m.split_ {
+	if !m.splitWords {
 		if n.s == "" {
 			return dst
 		}
