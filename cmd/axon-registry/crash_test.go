@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/opencontainers/go-digest"
 )
 
@@ -83,8 +84,20 @@ func uploadOnce(client *http.Client, base, repo string, data []byte, mode int) (
 // kill -9 during 20 concurrent uploads, restart: every blob visible on disk hashes
 // to its digest, and every blob the registry acknowledged is there.
 func TestCrashDuringConcurrentUploads(t *testing.T) {
-	root := t.TempDir()
-	reg := startRegistry(t, nil, "--root", root)
+	t.Run("filesystem", func(t *testing.T) {
+		root := t.TempDir()
+		testCrash(t, nil, []string{"--root", root}, root)
+	})
+	t.Run("s3", func(t *testing.T) {
+		s3 := testutil.StartS3(t)
+		// versitygw's posix backend keeps each object as a file under DIR/BUCKET/KEY
+		testCrash(t, s3.Env(), []string{"--storage", s3.URL()}, filepath.Join(s3.Dir, s3.Bucket))
+	})
+}
+
+// testCrash: storage args for the registry; root is where blobs/ shows on disk.
+func testCrash(t *testing.T, env, storageArgs []string, root string) {
+	reg := startRegistry(t, env, storageArgs...)
 	base := "http://" + reg.Host
 	client := &http.Client{Timeout: time.Minute}
 
@@ -174,7 +187,7 @@ func TestCrashDuringConcurrentUploads(t *testing.T) {
 	}
 
 	// restart on the same storage: everything acknowledged is served, intact
-	reg2 := startRegistry(t, nil, "--root", root)
+	reg2 := startRegistry(t, env, storageArgs...)
 	base2 := "http://" + reg2.Host
 	for _, a := range acked {
 		resp, err := client.Get(base2 + "/v2/" + a.repo + "/blobs/" + a.d.String())
@@ -192,7 +205,9 @@ func TestCrashDuringConcurrentUploads(t *testing.T) {
 	if ok, err := uploadOnce(client, base2, "crash/after", data, 2); !ok || err != nil {
 		t.Fatalf("upload after restart: %v %v", ok, err)
 	}
-	out, err := exec.Command(registryBinary(t), "gc", "--root", root, "--grace", "1h", "--upload-ttl", "1ns", "--log-level", "warn").CombinedOutput()
+	gc := exec.Command(registryBinary(t), append([]string{"gc", "--grace", "1h", "--upload-ttl", "1ns", "--log-level", "warn"}, storageArgs...)...)
+	gc.Env = append(os.Environ(), env...)
+	out, err := gc.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), `"uploadsExpired"`) {
 		t.Fatalf("gc after crash: %v\n%s", err, out)
 	}
