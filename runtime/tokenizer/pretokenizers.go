@@ -334,9 +334,9 @@ const (
 )
 
 type metaspace struct {
-	repl   rune
-	str    string
-	scheme prependScheme
+	repl       rune
+	str        string
+	scheme     prependScheme
 	splitWords bool
 }
 
