@@ -416,7 +416,8 @@ def convert_hubconf(spec):
     def no_download(url, dst, *args, **kwargs):
         raise Fail(
             "the model wants to download %s, which is not among the fetched checkpoints (%s); "
-            "axon converts offline" % (url, os.path.basename(dst))
+            "axon converts offline (for the untrained architecture pass kwargs {\"weights\": null} or {\"pretrained\": false})"
+            % (url, os.path.basename(dst))
         )
 
     # torch.hub.load_state_dict_from_url (and torchvision's weights API) find files in
