@@ -250,7 +250,7 @@ func checkCase(tk *Tokenizer, c refCase) error {
 // TestConcurrent encodes from many goroutines at once; run with -race to
 // check the shared caches.
 func TestConcurrent(t *testing.T) {
-	for _, name := range []string{"bert-uncased", "gpt2-bpe", "t5-unigram"} {
+	for _, name := range []string{"bert-uncased", "gpt2-bpe", "t5-unigram", "llama3-bpe", "unigram-precompiled", "llama-bpe-bytefallback"} {
 		tk := testTokenizer(t, name)
 		texts := []string{"Hello, world!", "The quick brown fox jumps over the lazy dog.", "Café naïve 中文 😀"}
 		want := make([][]int64, len(texts))
