@@ -194,8 +194,11 @@ func (s *Store) appendData(ctx context.Context, id string, st *uploadState, star
 		return nil, err
 	}
 	st.HashState = hs
-	if err := s.saveState(ctx, id, st); err != nil {
-		return nil, err
+	// a committed upload is moved or discarded next: its state need not be written
+	if !commit {
+		if err := s.saveState(ctx, id, st); err != nil {
+			return nil, err
+		}
 	}
 	if length >= 0 && n != length {
 		return h, fmt.Errorf("%w: got %d bytes, expected %d", ErrSizeInvalid, n, length)
