@@ -262,3 +262,8 @@ func writeAtomicVerified(target string, r io.Reader, verify func() error) error 
 	}
 	return os.Rename(f.Name(), target)
 }
+
+// Unpack is Export under the name the contracts use.
+func Unpack(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor, dir string) error {
+	return Export(ctx, src, desc, dir)
+}
