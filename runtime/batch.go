@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"time"
@@ -153,6 +154,7 @@ func (bt *batcher) loop() {
 	max := int64(bt.opts.MaxBatchSize)
 	var carry *batchReq
 	var timer *time.Timer
+	lastSize := 0
 	for {
 		first := carry
 		carry = nil
@@ -176,6 +178,12 @@ func (bt *batcher) loop() {
 				deadline = timer.C
 			}
 		}
+		// Under load (the last batch was shared), requests still being
+		// decoded get a few scheduler turns to join before the batch runs.
+		yields := 0
+		if lastSize > 1 {
+			yields = 3
+		}
 	collect:
 		for rows < max {
 			var r *batchReq
@@ -184,7 +192,12 @@ func (bt *batcher) loop() {
 				select {
 				case r = <-bt.ch:
 				default:
-					break collect
+					if yields == 0 {
+						break collect
+					}
+					yields--
+					goruntime.Gosched()
+					continue
 				}
 			} else {
 				select {
@@ -205,6 +218,7 @@ func (bt *batcher) loop() {
 			// Since Go 1.23 a stopped timer delivers no stale value: no drain.
 			timer.Stop()
 		}
+		lastSize = len(batch)
 		bt.execute(batch, rows)
 	}
 }
