@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-
 // metrics live in a registry per server, so tests can run several servers.
 type metrics struct {
 	reg           *prometheus.Registry
