@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/schemas"
 	"golang.org/x/crypto/bcrypt"
@@ -354,5 +355,45 @@ func TestLoginLogout(t *testing.T) {
 	_, err := Push(ctx, st, "hf/tiny@latest", addr+"/other/repo:1")
 	if err == nil || !strings.Contains(err.Error(), "unauthorized") {
 		t.Fatalf("push after logout: %v", err)
+	}
+}
+
+// Two pulls of the same package into one store at once (two processes, say)
+// both succeed and leave one copy of each blob.
+func TestConcurrentPulls(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.StartDistribution(t)
+	src := openStore(t)
+	dir := modelDir(t, 4, 5)
+	if _, err := src.Pack(ctx, dir, artifact.WithName("hf", "c"), artifact.WithVersion("1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, src, "hf/c@1", reg, WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			st, err := store.Open(home)
+			if err == nil {
+				_, err = Pull(ctx, st, reg+"/hf/c:1", WithCredentials(credentials.NewMemoryStore()))
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, _ := store.Open(home)
+	out := t.TempDir()
+	if err := st.Export(ctx, reg+"/hf/c:1", out); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, dir, out)
+	if left, _ := os.ReadDir(st.IngestDir()); len(left) != 0 {
+		t.Errorf("partial files left: %v", left)
 	}
 }
