@@ -169,7 +169,7 @@ func repository(ref reference.Ref, o *Options) (*remote.Repository, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ref.RepositoryURL(), err)
 	}
-	repo.PlainHTTP = o.PlainHTTP || IsLocalHost(ref.Registry)
+	repo.PlainHTTP = o.PlainHTTP || IsLocalHost(ref.Registry) || plainDefault(ref.Registry)
 	repo.Client = client(o)
 	repo.SkipReferrersGC = true
 	return repo, nil
@@ -242,6 +242,12 @@ func DefaultTarget() string {
 		return strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(r, "http://"), "https://"), "/")
 	}
 	return DefaultRegistry
+}
+
+// plainDefault: AXON_REGISTRY=http://HOST asks for plain HTTP to HOST.
+func plainDefault(host string) bool {
+	r := os.Getenv("AXON_REGISTRY")
+	return strings.HasPrefix(r, "http://") && DefaultTarget() == host
 }
 
 // Result is what a push or pull did.
