@@ -7,6 +7,7 @@ package registry
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -14,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -82,9 +82,18 @@ func pull(base, repo string, d digest.Digest, want int64) error {
 		return err
 	}
 	defer resp.Body.Close()
-	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 1<<20))
-	if err != nil {
-		return err
+	// a plain read loop: io.Copy to io.Discard would read in 8 KiB pieces and time the client
+	buf := make([]byte, 1<<20)
+	var n int64
+	for {
+		m, err := resp.Body.Read(buf)
+		n += int64(m)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
 	}
 	if resp.StatusCode != 200 || n != want {
 		return fmt.Errorf("GET blob: %d, %d bytes", resp.StatusCode, n)
@@ -117,35 +126,42 @@ func parallel(n int, fn func(i int) error) error {
 }
 
 type figures struct {
-	bigPushMBs, bigPullMBs      float64
+	bigPushMBs, bigPullMBs       float64
 	smallPushReqs, smallPullReqs float64
 }
 
-func measure(t *testing.T, name, base string, big []byte, bigD digest.Digest, small [][]byte, smallD []digest.Digest) figures {
-	var f figures
+const rounds = 2
+
+// measureBig pushes then pulls 1 GiB; each round changes the first bytes so every
+// push is new content (no dedupe shortcut). The best round counts: the machine is shared.
+func measureBig(t *testing.T, name, base string, big []byte, round int, f *figures) {
+	binary.BigEndian.PutUint64(big, uint64(round)+1)
+	d := digest.FromBytes(big)
 	mb := float64(len(big)) / 1e6
 	start := time.Now()
-	if err := push(base, "bench/big", big, bigD); err != nil {
+	if err := push(base, "bench/big", big, d); err != nil {
 		t.Fatalf("%s: push 1 GiB: %v", name, err)
 	}
-	f.bigPushMBs = mb / time.Since(start).Seconds()
+	f.bigPushMBs = max(f.bigPushMBs, mb/time.Since(start).Seconds())
 	start = time.Now()
-	if err := pull(base, "bench/big", bigD, int64(len(big))); err != nil {
+	if err := pull(base, "bench/big", d, int64(len(big))); err != nil {
 		t.Fatalf("%s: pull 1 GiB: %v", name, err)
 	}
-	f.bigPullMBs = mb / time.Since(start).Seconds()
+	f.bigPullMBs = max(f.bigPullMBs, mb/time.Since(start).Seconds())
+}
 
-	start = time.Now()
-	if err := parallel(len(small), func(i int) error { return push(base, "bench/small", small[i], smallD[i]) }); err != nil {
+func measureSmall(t *testing.T, name, base string, small [][]byte, smallD []digest.Digest, round int, f *figures) {
+	repo := fmt.Sprintf("bench/small%d", round)
+	start := time.Now()
+	if err := parallel(len(small), func(i int) error { return push(base, repo, small[i], smallD[i]) }); err != nil {
 		t.Fatalf("%s: push small: %v", name, err)
 	}
-	f.smallPushReqs = float64(2*len(small)) / time.Since(start).Seconds() // POST + PUT per blob
+	f.smallPushReqs = max(f.smallPushReqs, float64(2*len(small))/time.Since(start).Seconds()) // POST + PUT per blob
 	start = time.Now()
-	if err := parallel(len(small), func(i int) error { return pull(base, "bench/small", smallD[i], smallSize) }); err != nil {
+	if err := parallel(len(small), func(i int) error { return pull(base, repo, smallD[i], smallSize) }); err != nil {
 		t.Fatalf("%s: pull small: %v", name, err)
 	}
-	f.smallPullReqs = float64(len(small)) / time.Since(start).Seconds()
-	return f
+	f.smallPullReqs = max(f.smallPullReqs, float64(len(small))/time.Since(start).Seconds())
 }
 
 // machineLimit measures what this machine can sha256-hash and write (durably) to
@@ -153,10 +169,6 @@ func measure(t *testing.T, name, base string, big []byte, bigD digest.Digest, sm
 // in one sequential pass.
 func machineLimit(t *testing.T, dir string, data []byte) (hashMBs, writeMBs, bothMBs float64) {
 	mb := float64(len(data)) / 1e6
-	start := time.Now()
-	sha256.Sum256(data)
-	hashMBs = mb / time.Since(start).Seconds()
-
 	write := func(hashToo bool) float64 {
 		p := filepath.Join(dir, "limit.bin")
 		defer os.Remove(p)
@@ -181,8 +193,14 @@ func machineLimit(t *testing.T, dir string, data []byte) (hashMBs, writeMBs, bot
 		f.Close()
 		return mb / time.Since(start).Seconds()
 	}
-	writeMBs = write(false)
-	bothMBs = write(true)
+	// best of three each: the figure is what the machine can do, not what a noisy moment allowed
+	for range 3 {
+		start := time.Now()
+		sha256.Sum256(data)
+		hashMBs = max(hashMBs, mb/time.Since(start).Seconds())
+		writeMBs = max(writeMBs, write(false))
+		bothMBs = max(bothMBs, write(true))
+	}
 	return
 }
 
@@ -209,7 +227,6 @@ func TestRegistryBench(t *testing.T) {
 	t.Log("generating 1 GiB and 1,000 x 1 KiB of test data")
 	bigA := pseudoRandom(bigSize, 1)
 	bigB := pseudoRandom(bigSize, 2) // each registry gets its own bytes: no dedupe shortcut
-	bigDA, bigDB := digest.FromBytes(bigA), digest.FromBytes(bigB)
 	var smallA, smallB [][]byte
 	var smallDA, smallDB []digest.Digest
 	for i := 0; i < smallCount; i++ {
@@ -221,8 +238,13 @@ func TestRegistryBench(t *testing.T) {
 	hashMBs, writeMBs, bothMBs := machineLimit(t, dir, bigA)
 	limit := min(hashMBs, writeMBs)
 
-	o := measure(t, "axon-registry", "http://"+ours, bigA, bigDA, smallA, smallDA)
-	d := measure(t, "distribution", "http://"+theirs, bigB, bigDB, smallB, smallDB)
+	var o, d figures
+	for r := 0; r < rounds; r++ { // interleaved, so both see the same machine
+		measureBig(t, "axon-registry", "http://"+ours, bigA, r, &o)
+		measureBig(t, "distribution", "http://"+theirs, bigB, r, &d)
+		measureSmall(t, "axon-registry", "http://"+ours, smallA, smallDA, r, &o)
+		measureSmall(t, "distribution", "http://"+theirs, smallB, smallDB, r, &d)
+	}
 
 	rows := []struct {
 		name       string
@@ -242,8 +264,7 @@ func TestRegistryBench(t *testing.T) {
 	fmt.Fprintf(&b, "\nmachine, 1 GiB: sha256 %.0f MB/s, write+fsync %.0f MB/s, both in one pass %.0f MB/s\n", hashMBs, writeMBs, bothMBs)
 	fmt.Fprintf(&b, "limit (min of hash, write) %.0f MB/s; axon-registry 1 GiB push = %.0f%% of it (%.0f%% of the one-pass figure)\n",
 		limit, 100*o.bigPushMBs/limit, 100*o.bigPushMBs/bothMBs)
-	fmt.Fprintf(&b, "(%d client workers for small blobs; loopback HTTP; CNCF Distribution v3.1.2 filesystem storage)\n", workers)
+	fmt.Fprintf(&b, "(best of %d interleaved rounds; %d client workers for small blobs; loopback HTTP; CNCF Distribution v3.1.2 filesystem storage)\n", rounds, workers)
 	t.Log(b.String())
 	fmt.Print(b.String())
-	_ = sort.Strings
 }
