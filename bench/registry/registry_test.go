@@ -76,6 +76,8 @@ func push(base, repo string, data []byte, d digest.Digest) error {
 	return nil
 }
 
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
+
 func pull(base, repo string, d digest.Digest, want int64) error {
 	resp, err := client.Get(base + "/v2/" + repo + "/blobs/" + d.String())
 	if err != nil {
@@ -83,7 +85,9 @@ func pull(base, repo string, d digest.Digest, want int64) error {
 	}
 	defer resp.Body.Close()
 	// a plain read loop: io.Copy to io.Discard would read in 8 KiB pieces and time the client
-	buf := make([]byte, 1<<20)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
 	var n int64
 	for {
 		m, err := resp.Body.Read(buf)
