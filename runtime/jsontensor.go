@@ -24,10 +24,31 @@ func FromJSON(v any, dt DType) (data any, shape []int64, err error) {
 		}
 		cur = arr[0]
 	}
-	n := NumElements(shape)
-	if n > 1<<31 {
-		return nil, nil, fmt.Errorf("too many elements")
+	// Check the nesting is rectangular before allocating: the shape comes
+	// from the first element of each level, which a ragged array can inflate.
+	var check func(x any, depth int) error
+	check = func(x any, depth int) error {
+		if depth == len(shape) {
+			if _, ok := x.([]any); ok {
+				return fmt.Errorf("ragged array: too deep at depth %d", depth)
+			}
+			return nil
+		}
+		arr, ok := x.([]any)
+		if !ok || int64(len(arr)) != shape[depth] {
+			return fmt.Errorf("ragged array: every row at depth %d must have %d elements", depth, shape[depth])
+		}
+		for _, e := range arr {
+			if err := check(e, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	if err := check(v, 0); err != nil {
+		return nil, nil, err
+	}
+	n := NumElements(shape)
 	data = MakeData(dt, int(n))
 	if data == nil {
 		return nil, nil, fmt.Errorf("unsupported type %s", dt)

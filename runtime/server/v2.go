@@ -284,14 +284,15 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 	if dt != spec.DType {
 		return nil, nil, runtime.BadRequest("input %q: datatype %s, expected %s", in.Name, dt.V2(), spec.DType.V2())
 	}
+	n := int64(1)
 	for _, d := range in.Shape {
 		if d < 0 {
 			return nil, nil, runtime.BadRequest("input %q: shape %v has a negative dimension", in.Name, in.Shape)
 		}
-	}
-	n := runtime.NumElements(in.Shape)
-	if n > 1<<31 {
-		return nil, nil, runtime.BadRequest("input %q: shape %v is too large", in.Name, in.Shape)
+		if d > 0 && n > (1<<31)/d {
+			return nil, nil, runtime.BadRequest("input %q: shape %v is too large", in.Name, in.Shape)
+		}
+		n *= d
 	}
 	t := &runtime.Tensor{Name: in.Name, DType: dt, Shape: in.Shape}
 	if size, ok := in.Parameters["binary_data_size"]; ok {
