@@ -37,6 +37,7 @@ type authenticator struct {
 	anonRead  bool
 	key       []byte
 	users     map[string][]byte // user → bcrypt hash
+	dummy     []byte
 	cacheMu   sync.Mutex
 	credCache map[[32]byte]time.Time // sha256(user:pass) → verified until
 }
@@ -53,8 +54,12 @@ func newAuthenticator(cfg Config) (*authenticator, error) {
 			return nil, fmt.Errorf("generate token key: %w", err)
 		}
 	}
+	dummy, err := bcrypt.GenerateFromPassword(key[:16], bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
 	return &authenticator{service: cfg.Service, realm: cfg.Realm, anonRead: cfg.AnonymousRead, key: key,
-		users: users, credCache: map[[32]byte]time.Time{}}, nil
+		users: users, dummy: dummy, credCache: map[[32]byte]time.Time{}}, nil
 }
 
 func readHtpasswd(path string) (map[string][]byte, error) {
@@ -95,7 +100,8 @@ func readHtpasswd(path string) (map[string][]byte, error) {
 func (a *authenticator) verify(user, pass string) bool {
 	hash, ok := a.users[user]
 	if !ok {
-		bcrypt.CompareHashAndPassword([]byte("$2a$10$invalidinvalidinvalidinvalidinvalidinvalidinvalidinva"), []byte(pass))
+		// spend the same time as for a real user: no probing for user names
+		bcrypt.CompareHashAndPassword(a.dummy, []byte(pass))
 		return false
 	}
 	k := sha256.Sum256([]byte(user + "\x00" + pass))

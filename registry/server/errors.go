@@ -94,6 +94,8 @@ func (s *Server) classify(c echo.Context, err error) *apiError {
 		return errorf(http.StatusBadRequest, codeBlobUploadInvalid, err.Error())
 	case errors.Is(err, store.ErrManifestInvalid):
 		return errorf(http.StatusBadRequest, codeManifestInvalid, err.Error())
+	case errors.Is(err, store.ErrBodyRead):
+		return errorf(http.StatusBadRequest, codeBlobUploadInvalid, err.Error())
 	case errors.Is(err, store.ErrSizeInvalid):
 		return errorf(http.StatusBadRequest, codeSizeInvalid, err.Error())
 	case errors.Is(err, driver.ErrInvalidPath):

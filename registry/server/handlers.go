@@ -359,16 +359,17 @@ func (s *Server) putManifest(c echo.Context, rt route) error {
 		return writeError(c, aerr)
 	}
 	req := c.Request()
-	max := s.cfg.MaxManifestSize
-	if req.ContentLength > max {
-		return writeError(c, errorf(http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("manifest larger than %d bytes", max)))
+	limit := s.cfg.MaxManifestSize
+	tooLarge := errorf(http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("manifest larger than %d bytes", limit))
+	if req.ContentLength > limit {
+		return writeError(c, tooLarge)
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, max+1))
+	body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
 	if err != nil {
-		return s.fail(c, fmt.Errorf("read manifest: %w", err))
+		return writeError(c, errorf(http.StatusBadRequest, codeManifestInvalid, "could not read the manifest body: "+err.Error()))
 	}
-	if int64(len(body)) > max {
-		return writeError(c, errorf(http.StatusRequestEntityTooLarge, codeSizeInvalid, fmt.Sprintf("manifest larger than %d bytes", max)))
+	if int64(len(body)) > limit {
+		return writeError(c, tooLarge)
 	}
 	ctx := req.Context()
 	res, err := s.store.PutManifest(ctx, rt.name, ref, req.Header.Get("Content-Type"), body)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"hash"
 	"io"
 	"sync"
@@ -32,7 +33,7 @@ func copyHashing(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 	}
 	if err != nil {
 		bufPool.Put(first)
-		return 0, err
+		return 0, fmt.Errorf("%w: %v", ErrBodyRead, err)
 	}
 
 	chunks := make(chan chunk, 3)
@@ -79,7 +80,7 @@ func copyHashing(dst io.Writer, h hash.Hash, src io.Reader) (int64, error) {
 	for c := range chunks {
 		if c.err != nil {
 			bufPool.Put(c.buf)
-			return total, c.err
+			return total, fmt.Errorf("%w: %v", ErrBodyRead, c.err)
 		}
 		data := (*c.buf)[:c.n]
 		wg.Add(1)

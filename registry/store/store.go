@@ -42,6 +42,8 @@ var (
 	ErrManifestInvalid     = errors.New("manifest invalid")
 	ErrManifestBlobUnknown = errors.New("manifest references a manifest or blob unknown to registry")
 	ErrSizeInvalid         = errors.New("provided length did not match content length")
+	// ErrBodyRead is the client's side failing: a request body cut off or unreadable.
+	ErrBodyRead = errors.New("request body incomplete")
 )
 
 // BlobUnknownError names the missing blob of a manifest (the spec's error detail).
