@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"context"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 )
 
 // listFiles returns the regular files under dir, relative with '/' separators, sorted.
@@ -54,57 +54,6 @@ func isTorchScript(p string) bool {
 	return code && consts
 }
 
-// place puts src at dst: a hard link when both are on one file system (a 10 GB
-// model is not copied twice), else a copy. dst must not exist.
-func place(ctx context.Context, src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	_ = os.Remove(dst)
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	return copyFile(ctx, src, dst)
-}
-
-func copyFile(ctx context.Context, src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".axon-copy-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	buf := make([]byte, 1<<20)
-	for {
-		if err := ctx.Err(); err != nil {
-			tmp.Close()
-			return err
-		}
-		n, rerr := in.Read(buf)
-		if n > 0 {
-			if _, err := tmp.Write(buf[:n]); err != nil {
-				tmp.Close()
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			tmp.Close()
-			return rerr
-		}
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
-}
-
 // copyOriginals places the input's files under outDir/original/ and returns
 // their package paths.
 func copyOriginals(ctx context.Context, in Input, outDir string) ([]string, error) {
@@ -128,7 +77,7 @@ func copyOriginals(ctx context.Context, in Input, outDir string) ([]string, erro
 			continue // links could point anywhere; directories are walked by listFiles
 		}
 		dst := path.Join("original", rel)
-		if err := place(ctx, src, filepath.Join(outDir, filepath.FromSlash(dst))); err != nil {
+		if err := fsutil.Place(ctx, src, filepath.Join(outDir, filepath.FromSlash(dst))); err != nil {
 			return nil, fmt.Errorf("keep originals: %s: %w", rel, err)
 		}
 		out = append(out, dst)
@@ -154,7 +103,7 @@ func placeModel(ctx context.Context, srcDir, srcModel, outDir string, move bool)
 				return nil
 			}
 		}
-		return place(ctx, from, to)
+		return fsutil.Place(ctx, from, to)
 	}
 	for _, ext := range info.ExternalData {
 		from := filepath.Join(modelDir, filepath.FromSlash(ext))

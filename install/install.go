@@ -32,6 +32,7 @@ import (
 	"github.com/mlos-foundation/axon/adapters/tfhub"
 	"github.com/mlos-foundation/axon/converter"
 	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/schemas"
@@ -215,7 +216,7 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 		return nil, fmt.Errorf("install %s: %w", ref, err)
 	}
 	res.Backend = cres.Backend
-	if err := placeSideFiles(m, out); err != nil {
+	if err := placeSideFiles(ctx, m, out); err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
 	}
 	man, err := Manifest(ref, m, cres, out)
@@ -319,7 +320,7 @@ func sideFile(p string) bool {
 
 // placeSideFiles links the configuration, tokenizer and doc files into the
 // package directory (the converter writes model.onnx and original/).
-func placeSideFiles(m *adapters.Model, out string) error {
+func placeSideFiles(ctx context.Context, m *adapters.Model, out string) error {
 	for _, f := range m.Files {
 		if !sideFile(f) {
 			continue
@@ -332,34 +333,11 @@ func placeSideFiles(m *adapters.Model, out string) error {
 		if fi, err := os.Lstat(src); err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if err := linkOrCopy(src, dst); err != nil {
+		if err := fsutil.Place(ctx, src, dst); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-func linkOrCopy(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	o, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(o, in); err != nil {
-		o.Close()
-		return err
-	}
-	return o.Close()
 }
 
 // hfConfig is what manifest.yaml takes from a transformers config.json.

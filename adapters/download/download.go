@@ -25,6 +25,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mlos-foundation/axon/adapters"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 )
 
 // Checksum algorithms a hub can give for a file.
@@ -245,7 +246,7 @@ func (e *Engine) fetchOne(ctx context.Context, dir string, f File) (result, erro
 		if err != nil {
 			return result{}, err
 		}
-		if err := place(e.blobPath(sha), dst); err != nil {
+		if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
 			return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 		}
 		e.log().Debug("cached", "file", f.Path, "sha256", sha)
@@ -255,37 +256,13 @@ func (e *Engine) fetchOne(ctx context.Context, dir string, f File) (result, erro
 	if err != nil {
 		return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 	}
-	if err := place(e.blobPath(sha), dst); err != nil {
+	if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
 		return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 	}
 	return result{size: size, network: network}, nil
 }
 
 // place links the cached blob into the target directory (copying across file systems).
-func place(blob, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	_ = os.Remove(dst)
-	if err := os.Link(blob, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(blob)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
-}
-
 // hashers computes the sha256 (the cache key) and the hub's checksum in one pass.
 type hashers struct {
 	sha256 hash.Hash
