@@ -11,8 +11,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/fsutil"
+	"github.com/mlos-foundation/axon/internal/onnx"
 )
 
 // listFiles returns the regular files under dir, relative with '/' separators, sorted.
