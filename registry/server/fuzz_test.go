@@ -1,8 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
+	"github.com/opencontainers/go-digest"
 )
 
 func FuzzParseRoute(f *testing.F) {
@@ -40,4 +47,75 @@ func FuzzRanges(f *testing.F) {
 			t.Fatalf("contentRange(%q) = %d+%d", h, first, length)
 		}
 	})
+}
+
+// FuzzRequests throws arbitrary requests at a real server: whatever the client
+// sends, the answer is never a 5xx.
+func FuzzRequests(f *testing.F) {
+	d, err := fs.New(f.TempDir())
+	if err != nil {
+		f.Fatal(err)
+	}
+	ts := startServer(f, d, Config{MaxManifestSize: 64 << 10})
+	h := ts.Srv.Handler()
+	// something to find: a blob and a manifest
+	blob := []byte("{}")
+	bd := digest.FromBytes(blob)
+	req := httptest.NewRequest("POST", "/v2/a/b/blobs/uploads/?digest="+bd.String(), bytes.NewReader(blob))
+	h.ServeHTTP(httptest.NewRecorder(), req)
+
+	seeds := []struct{ method, target, hdr, body string }{
+		{"GET", "/v2/", "", ""},
+		{"GET", "/v2/a/b/blobs/" + bd.String(), "Range: bytes=0-", ""},
+		{"HEAD", "/v2/a/b/manifests/latest", "", ""},
+		{"PUT", "/v2/a/b/manifests/v1", "Content-Type: application/vnd.oci.image.manifest.v1+json", `{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + bd.String() + `","size":2},"layers":[]}`},
+		{"POST", "/v2/a/b/blobs/uploads/?mount=" + bd.String() + "&from=x/y", "", ""},
+		{"PATCH", "/v2/a/b/blobs/uploads/00000000-0000-0000-0000-000000000000", "Content-Range: 0-3", "abcd"},
+		{"GET", "/v2/a/b/referrers/" + bd.String() + "?artifactType=x", "", ""},
+		{"GET", "/v2/_catalog?n=1&last=a", "", ""},
+		{"DELETE", "/v2/a/b/manifests/" + bd.String(), "", ""},
+		{"GET", "/v2/a/b/tags/list?n=999999999999999999999", "", ""},
+	}
+	for _, s := range seeds {
+		f.Add(s.method, s.target, s.hdr, s.body)
+	}
+	f.Fuzz(func(t *testing.T, method, target, hdr, body string) {
+		switch method {
+		case "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE":
+		default:
+			return
+		}
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\x00#") {
+			return
+		}
+		u, err := url.ParseRequestURI(target)
+		if err != nil {
+			return
+		}
+		req, err := http.NewRequest(method, "http://registry"+u.RequestURI(), strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if k, v, ok := strings.Cut(hdr, ": "); ok && httpguts(k) && !strings.ContainsAny(v, "\r\n\x00") {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code >= 500 {
+			t.Fatalf("%s %s (%q): %d %s", method, target, hdr, rec.Code, rec.Body.String())
+		}
+	})
+}
+
+// httpguts: a plausible header name (the fuzzer's random bytes often are not).
+func httpguts(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, c := range k {
+		if !(c == '-' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
 }
