@@ -17,7 +17,6 @@ import (
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"gopkg.in/yaml.v3"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
@@ -303,9 +302,25 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read manifest.yaml: %w", err)
 	}
-	var man schemas.Manifest
-	if err := yaml.Unmarshal(cfg, &man); err != nil {
+	// The manifest is checked against the schema: a package mlosd cannot
+	// trust is refused with the field paths at fault.
+	mp, err := schemas.Parse(cfg)
+	if err != nil {
 		return nil, Unprocessable("manifest.yaml of %s: %v", d, err)
+	}
+	man := *mp
+	// manifest.yaml lists every file with its digest; the layers carry the
+	// verified bytes. They must agree.
+	layerDigest := map[string]digest.Digest{}
+	for _, l := range m.Layers {
+		if name := l.Annotations[schemas.AnnotationFilepath]; name != "" && !strings.HasSuffix(l.MediaType, ".tar") {
+			layerDigest[name] = l.Digest
+		}
+	}
+	for _, f := range man.Files {
+		if ld, ok := layerDigest[f.Path]; ok && ld.String() != f.Digest {
+			return nil, Unprocessable("manifest.yaml of %s says %s is %s, but its layer is %s", d, f.Path, f.Digest, ld)
+		}
 	}
 	dir := filepath.Join(p.root, "models", d.Encoded())
 	if _, err := os.Stat(dir); err == nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/runtime"
 	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
 )
 
@@ -172,6 +174,21 @@ func TestDigestMismatchRefused(t *testing.T) {
 	statusOf(t, err, http.StatusUnprocessableEntity)
 	if _, ok := m.Get("test/affine"); ok {
 		t.Fatal("a package with a corrupt blob was registered")
+	}
+}
+
+func TestInvalidManifestRefused(t *testing.T) {
+	layout := t.TempDir()
+	pkg := affinePkg(t)
+	pkg.Edit = func(m *schemas.Manifest) { m.Files[0].Digest = "sha256:" + strings.Repeat("0", 64) }
+	pkg.Layout(t, layout, "bad")
+	pkg.Edit = func(m *schemas.Manifest) { m.Format.Model = "../../etc/passwd" }
+	pkg.Layout(t, layout, "escape")
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+	for _, tag := range []string{"bad", "escape"} {
+		_, err := m.Register(context.Background(), "oci-layout://"+layout+":"+tag, "")
+		statusOf(t, err, http.StatusUnprocessableEntity)
+		t.Logf("%s: %v", tag, err)
 	}
 }
 

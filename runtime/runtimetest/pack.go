@@ -29,6 +29,8 @@ type Package struct {
 	Labels                   []string
 	Model                    []byte            // model.onnx
 	Files                    map[string][]byte // other files by relative path (tokenizer.json, config.json...)
+	// Edit, when set, changes manifest.yaml before it is stored (to make bad packages).
+	Edit func(*schemas.Manifest)
 }
 
 // Manifest builds manifest.yaml for the package, reading the I/O schema
@@ -58,6 +60,10 @@ func (p Package) Manifest(t testing.TB) schemas.Manifest {
 		b := p.Files[name]
 		m.Files = append(m.Files, schemas.File{Path: name, Role: role, Digest: digest.FromBytes(b).String(), Size: int64(len(b))})
 	}
+	m.Resources.Bytes = 0
+	for _, f := range m.Files {
+		m.Resources.Bytes += f.Size
+	}
 	if _, ok := p.Files["tokenizer.json"]; ok {
 		m.Preprocessing = &schemas.Preprocessing{Tokenizer: &schemas.Tokenizer{Files: []string{"tokenizer.json"}}}
 	}
@@ -79,6 +85,9 @@ func (p Package) Push(t testing.TB, target oras.Target, tag string) ocispec.Desc
 	t.Helper()
 	ctx := context.Background()
 	man := p.Manifest(t)
+	if p.Edit != nil {
+		p.Edit(&man)
+	}
 	cfg, err := yaml.Marshal(man)
 	if err != nil {
 		t.Fatal(err)
