@@ -257,6 +257,8 @@ func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.D
 		s.discard(ctx, id)
 		return BlobInfo{}, fmt.Errorf("%w: computed %s", ErrDigestMismatch, got)
 	}
+	// verified bytes land even if the client hangs up now: no half-done commit
+	ctx = context.WithoutCancel(ctx)
 	done := s.use(want)
 	defer done()
 	if ok, err := s.exists(ctx, blobPath(want)); err != nil {
