@@ -213,7 +213,9 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		}
 	}
 
-	// bytes first, then the links that make them reachable
+	// bytes first, then the links that make them reachable; all of it, even if the
+	// client hangs up meanwhile
+	ctx = context.WithoutCancel(ctx)
 	if ok, err := s.exists(ctx, blobPath(dgst)); err != nil {
 		return PutResult{}, err
 	} else if !ok {
