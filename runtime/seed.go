@@ -15,6 +15,25 @@ func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params ma
 	}
 	switch raw[0] {
 	case '[':
+		// A list of texts: each through the pipeline, answers in order.
+		var texts []string
+		if m.hasPipeline() && json.Unmarshal(raw, &texts) == nil {
+			if len(texts) > 256 {
+				return nil, RunStats{}, BadRequest("at most 256 texts per request")
+			}
+			outs := make([]any, len(texts))
+			var total RunStats
+			for i, text := range texts {
+				out, st, err := m.InferText(ctx, text, params)
+				if err != nil {
+					return nil, total, err
+				}
+				outs[i] = out
+				total.Queue += st.Queue
+				total.Compute += st.Compute
+			}
+			return outs, total, nil
+		}
 		specs := m.Inputs()
 		if len(specs) != 1 {
 			return nil, RunStats{}, BadRequest("model %s takes %d inputs (%s); send {input name: array}", m.Name, len(specs), describe(specs))
@@ -136,4 +155,10 @@ func tensorFromJSON(spec TensorSpec, v any) (*Tensor, error) {
 		return nil, BadRequest("input %q: %v (expected %s %s)", spec.Name, err, spec.DType.V2(), spec.ShapeString())
 	}
 	return withBatchDim(spec, data, shape), nil
+}
+
+func (m *Model) hasPipeline() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.pipe != nil
 }

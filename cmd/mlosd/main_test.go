@@ -161,6 +161,16 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A list of texts answers a list.
+	res, err = cl.Infer(ctx, "test/bert-cls", []string{ref.Sentences[0], ref.Sentences[1]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var many [][]runtime.Label
+	if err := json.Unmarshal(res.Output, &many); err != nil || len(many) != 2 || len(many[1]) != len(ref.Labels) {
+		t.Fatalf("two texts gave %s: %v", res.Output, err)
+	}
+
 	// KServe v2 with the token ids: logits whose softmax matches torch.
 	ids := ref.IDs[1]
 	ones, zeros := make([]int64, len(ids)), make([]int64, len(ids))
