@@ -71,6 +71,10 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 		p.labels = cfg.labels()
 	}
 	p.eos = cfg.EOS
+	// Longer inputs would index past the position embeddings.
+	if p.maxLen == 0 && cfg.MaxPos > 0 && p.task != TaskTextGeneration {
+		p.maxLen = cfg.MaxPos
+	}
 	for i, s := range ins {
 		switch s.Name {
 		case "input_ids":
@@ -139,6 +143,7 @@ func tokenizerPath(pkg *Package) string {
 
 type modelConfig struct {
 	ID2Label map[string]string `json:"id2label"`
+	MaxPos   int               `json:"max_position_embeddings"`
 	EOS      int64             `json:"-"`
 	RawEOS   json.RawMessage   `json:"eos_token_id"`
 }
@@ -196,8 +201,10 @@ func (p *textPipeline) encode(text string) (Encoding, error) {
 	if p.seqLen > 0 {
 		limit = int(p.seqLen)
 	}
-	if limit > 0 && n > limit {
-		enc.IDs, enc.TypeIDs, enc.Mask = enc.IDs[:limit], enc.TypeIDs[:limit], enc.Mask[:limit]
+	if limit > 1 && n > limit {
+		// Keep the closing token ([SEP], </s>) the model was trained to see.
+		cut := func(v []int64) []int64 { return append(v[:limit-1:limit-1], v[n-1]) }
+		enc.IDs, enc.TypeIDs, enc.Mask = cut(enc.IDs), cut(enc.TypeIDs), cut(enc.Mask)
 	}
 	// A model with a fixed sequence length gets padding (mask 0).
 	for p.seqLen > 0 && int64(len(enc.IDs)) < p.seqLen {

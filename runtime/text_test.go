@@ -5,6 +5,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlos-foundation/axon/runtime"
@@ -85,5 +86,27 @@ func TestTextPipelines(t *testing.T) {
 	}
 	if _, _, err := models["lm"].InferText(ctx, "hello", map[string]any{"max_new_tokens": -1.0}); runtime.StatusOf(err) != 400 {
 		t.Fatalf("max_new_tokens -1: %v", err)
+	}
+}
+
+func TestLongTextTruncated(t *testing.T) {
+	dir, _ := runtimetest.BertFixture(t)
+	cls, _, _ := runtimetest.TextPackages(t, dir)
+	layout := t.TempDir()
+	cls.Layout(t, layout, "cls")
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+	model, err := m.Register(context.Background(), "oci-layout://"+layout+":cls", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200 words, 64 positions: config.json's max_position_embeddings
+	// truncates the tokens (keeping [SEP]) instead of failing the run.
+	long := strings.Repeat("great movie ", 100)
+	out, _, err := model.InferText(context.Background(), long, nil)
+	if err != nil {
+		t.Fatalf("long text: %v", err)
+	}
+	if labels := out.([]runtime.Label); len(labels) != 3 {
+		t.Fatalf("long text: %v", labels)
 	}
 }

@@ -206,7 +206,8 @@ def main(out):
     with open(os.path.join(out, "tokenizer.json"), "w") as f:
         json.dump(tokenizer_json(), f)
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump({"model_type": "bert", "id2label": {str(i): l for i, l in enumerate(LABELS)}, "eos_token_id": EOS}, f)
+        json.dump({"model_type": "bert", "id2label": {str(i): l for i, l in enumerate(LABELS)}, "eos_token_id": EOS,
+                   "max_position_embeddings": 64}, f)
     with open(os.path.join(out, "reference.json"), "w") as f:
         json.dump(ref, f)
 
