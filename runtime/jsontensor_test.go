@@ -70,3 +70,15 @@ func TestBatchable(t *testing.T) {
 		}
 	}
 }
+
+func TestValidName(t *testing.T) {
+	for n, want := range map[string]bool{
+		"hf/bert-base-uncased": true, "a": true, "team/x/y.z_1": true,
+		"": false, "Hf/Bert": false, "a//b": false, "/a": false, "a/": false, "../x": false,
+		"x/ready": false, "x/versions/1": false, "inference": false, "x/infer": false,
+	} {
+		if got := ValidName(n); got != want {
+			t.Errorf("ValidName(%q) = %v, want %v", n, got, want)
+		}
+	}
+}

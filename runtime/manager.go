@@ -186,8 +186,22 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$`)
 
+// reservedSegments are route verbs; a name containing one as a path segment
+// would make routes like /v2/models/{name}/ready ambiguous.
+var reservedSegments = map[string]bool{"inference": true, "infer": true, "ready": true, "versions": true, "load": true, "unload": true}
+
 // ValidName reports whether a model name is usable in every route.
-func ValidName(n string) bool { return len(n) <= 255 && nameRE.MatchString(n) }
+func ValidName(n string) bool {
+	if len(n) > 255 || !nameRE.MatchString(n) {
+		return false
+	}
+	for _, seg := range strings.Split(n, "/") {
+		if reservedSegments[seg] {
+			return false
+		}
+	}
+	return true
+}
 
 // Register pulls ref (tags are resolved to a digest, which is recorded), loads
 // the package and serves it under name (default: the manifest's
