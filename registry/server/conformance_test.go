@@ -137,3 +137,10 @@ func TestConformanceWithAuth(t *testing.T) {
 	ts := startServer(t, fsDriver(t), Config{Htpasswd: htpasswd(t, "conf", "s3cret-pass")})
 	runConformance(t, ts.Host, "OCI_USERNAME=conf", "OCI_PASSWORD=s3cret-pass")
 }
+
+// Beyond the defaults: tag parameters on push-by-digest (OCI-Tag) and
+// Docker-Content-Digest required on every blob and manifest response.
+func TestConformanceOptionalFeatures(t *testing.T) {
+	ts := startServer(t, fsDriver(t), Config{})
+	runConformance(t, ts.Host, "OCI_API_MANIFESTS_TAG_PARAM=true", "OCI_API_BLOBS_DIGEST_HEADER=true", "OCI_API_MANIFESTS_DIGEST_HEADER=true")
+}

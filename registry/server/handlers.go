@@ -383,6 +383,9 @@ func (s *Server) putManifest(c echo.Context, rt route) error {
 		}
 	}
 	h := c.Response().Header()
+	for _, t := range req.URL.Query()["tag"] {
+		h.Add("OCI-Tag", t)
+	}
 	h.Set("Location", "/v2/"+rt.name+"/manifests/"+res.Descriptor.Digest.String())
 	h.Set("Docker-Content-Digest", res.Descriptor.Digest.String())
 	if res.Subject != nil {
