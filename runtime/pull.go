@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
@@ -114,6 +115,26 @@ type Puller struct {
 	PlainHTTP func(host string) bool
 	creds     credentials.Store
 	client    *http.Client
+
+	// locks serialises pulls of the same reference, so two registrations
+	// of one package do not race each other into the cache.
+	locksMu sync.Mutex
+	locks   map[string]*sync.Mutex
+}
+
+func (p *Puller) lock(key string) func() {
+	p.locksMu.Lock()
+	if p.locks == nil {
+		p.locks = map[string]*sync.Mutex{}
+	}
+	l, ok := p.locks[key]
+	if !ok {
+		l = &sync.Mutex{}
+		p.locks[key] = l
+	}
+	p.locksMu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // NewPuller opens (or creates) the cache under dir.
@@ -179,6 +200,11 @@ func (p *Puller) source(ctx context.Context, r Ref) (oras.ReadOnlyTarget, error)
 // manifest descriptor. A digest already complete in the cache is served
 // without touching the source at all.
 func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
+	key := r.Digest.String()
+	if key == "" {
+		key = r.String()
+	}
+	defer p.lock(key)()
 	if r.Digest != "" {
 		if desc, err := p.complete(ctx, r.Digest); err == nil {
 			return desc, nil
@@ -222,6 +248,10 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 		return ocispec.Descriptor{}, Unprocessable("%s is not an axon package (config media type %s, want %s)", r, m.Config.MediaType, schemas.MediaTypeManifest)
 	}
 	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
+	if key != desc.Digest.String() {
+		// A tag: also hold the digest, which another registration may be pulling.
+		defer p.lock(desc.Digest.String())()
+	}
 	// oras-go verifies size and digest of every blob on its way into the
 	// cache, and skips nodes the cache already holds.
 	if err := oras.CopyGraph(ctx, src, p.cache, desc, oras.CopyGraphOptions{Concurrency: 4}); err != nil {

@@ -391,3 +391,33 @@ func TestUnregisterUnderLoad(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+func TestConcurrentRegistrations(t *testing.T) {
+	layout := t.TempDir()
+	desc := affinePkg(t).Layout(t, layout, "v1")
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for i := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ref := "oci-layout://" + layout + "@" + desc.Digest.String()
+			if i%2 == 0 {
+				ref = "oci-layout://" + layout + ":v1"
+			}
+			_, err := m.Register(context.Background(), ref, "c/affine-"+string(rune('a'+i)))
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(m.List()); n != 6 {
+		t.Fatalf("%d models registered, want 6", n)
+	}
+}
