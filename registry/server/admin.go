@@ -40,5 +40,9 @@ func (s *Server) adminGC(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
+	if !rep.DryRun {
+		s.metrics.gcBlobs.Add(float64(rep.BlobsDeleted))
+		s.metrics.gcBytes.Add(float64(rep.BytesFreed))
+	}
 	return c.JSON(http.StatusOK, rep)
 }

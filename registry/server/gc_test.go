@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -194,5 +195,9 @@ func testGCDryRunAndGrace(t *testing.T, d driver.Driver) {
 	}
 	if resp, _ := do(t, "HEAD", ts.URL+"/v2/x/y/manifests/"+md.String(), nil, nil); resp.StatusCode != 200 {
 		t.Fatalf("manifest collected")
+	}
+	_, mb := do(t, "GET", ts.URL+"/metrics", nil, nil)
+	if !strings.Contains(string(mb), "axon_registry_gc_bytes_freed_total 1234") {
+		t.Fatalf("gc metrics missing")
 	}
 }

@@ -21,6 +21,8 @@ type metrics struct {
 	bytesOut      prometheus.Counter
 	uploadSeconds prometheus.Histogram
 	storageErrors *prometheus.CounterVec
+	gcBlobs       prometheus.Counter
+	gcBytes       prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -46,8 +48,14 @@ func newMetrics() *metrics {
 		storageErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "axon_registry_storage_errors_total", Help: "Requests that failed on a storage error, by driver.",
 		}, []string{"driver"}),
+		gcBlobs: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "axon_registry_gc_blobs_deleted_total", Help: "Blobs deleted by online garbage collection.",
+		}),
+		gcBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "axon_registry_gc_bytes_freed_total", Help: "Bytes freed by online garbage collection.",
+		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.bytesIn, m.bytesOut, m.uploadSeconds, m.storageErrors,
+	m.reg.MustRegister(m.requests, m.duration, m.bytesIn, m.bytesOut, m.uploadSeconds, m.storageErrors, m.gcBlobs, m.gcBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
