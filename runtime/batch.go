@@ -155,6 +155,7 @@ func (bt *batcher) loop() {
 	var carry *batchReq
 	var timer *time.Timer
 	lastSize := 0
+	var lastCompute time.Duration
 	for {
 		first := carry
 		carry = nil
@@ -178,10 +179,11 @@ func (bt *batcher) loop() {
 				deadline = timer.C
 			}
 		}
-		// Under load (the last batch was shared), requests still being
-		// decoded get a few scheduler turns to join before the batch runs.
+		// Under load (the last batch was shared and took a while), requests
+		// still being decoded get a few scheduler turns to join before the
+		// batch runs. Fast models skip this: their executions cost less.
 		yields := 0
-		if lastSize > 1 {
+		if lastSize > 1 && lastCompute > 100*time.Microsecond {
 			yields = 3
 		}
 	collect:
@@ -219,11 +221,12 @@ func (bt *batcher) loop() {
 			timer.Stop()
 		}
 		lastSize = len(batch)
-		bt.execute(batch, rows)
+		lastCompute = bt.execute(batch, rows)
 	}
 }
 
-func (bt *batcher) execute(batch []*batchReq, rows int64) {
+// execute runs one batch and answers its requests; it returns the compute time.
+func (bt *batcher) execute(batch []*batchReq, rows int64) time.Duration {
 	start := time.Now()
 	// Requests whose callers gave up are dropped before the run.
 	live := batch[:0]
@@ -237,7 +240,7 @@ func (bt *batcher) execute(batch []*batchReq, rows int64) {
 	}
 	batch = live
 	if len(batch) == 0 {
-		return
+		return 0
 	}
 	var inputs []*Tensor
 	if len(batch) == 1 {
@@ -281,6 +284,7 @@ func (bt *batcher) execute(batch []*batchReq, rows int64) {
 		off += r.rows
 		r.done <- res
 	}
+	return compute
 }
 
 func concatRows(parts []*Tensor, rows int64) *Tensor {

@@ -31,6 +31,15 @@ import (
 	goruntime "runtime"
 )
 
+// intraThreads is BENCH_INTRA_OP_THREADS; the default 0 keeps ONNX
+// Runtime's own (one thread per core), as mlosd does, on both sides.
+func intraThreads() int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_INTRA_OP_THREADS")); err == nil && v >= 0 {
+		return v
+	}
+	return 0
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -141,8 +150,8 @@ type suite struct {
 // newSuite loads an MLP in→hidden→out into a raw session and into two
 // mlosd servers, one with dynamic batching.
 func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *suite {
-	s := &suite{t: t, in: in, dur: time.Duration(envInt("BENCH_SECONDS", 3)) * time.Second, intra: envInt("BENCH_INTRA_OP_THREADS", 1), results: map[string]result{}}
-	threads := runtime.Threads{IntraOp: s.intra, InterOp: 1}
+	s := &suite{t: t, in: in, dur: time.Duration(envInt("BENCH_SECONDS", 3)) * time.Second, intra: intraThreads(), results: map[string]result{}}
+	threads := runtime.Threads{IntraOp: s.intra}
 	model := runtimetest.MLP(t, in, hidden, out)
 	layout := t.TempDir()
 	runtimetest.Package{Namespace: "bench", Name: "mlp", Version: "1", Model: model}.Layout(t, layout, "bench")
@@ -171,8 +180,9 @@ func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *su
 		t.Fatal(err)
 	}
 	defer opts.Destroy()
-	opts.SetIntraOpNumThreads(s.intra)
-	opts.SetInterOpNumThreads(1)
+	if s.intra > 0 {
+		opts.SetIntraOpNumThreads(s.intra)
+	}
 	s.sess, err = ortgo.NewDynamicAdvancedSession(modelPath, []string{"x"}, []string{"y"}, opts)
 	if err != nil {
 		t.Fatal(err)
