@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -92,6 +93,9 @@ func lsCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
+				if entries == nil {
+					entries = []store.Entry{} // [] rather than null for JSON readers
+				}
 				return writeJSON(out, entries)
 			}
 			tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -110,7 +114,9 @@ func lsCmd() *cobra.Command {
 					format = e.Artifact
 				}
 				created := e.Created
-				if created == "" {
+				// A package without a source revision has its creation time
+				// pinned to the epoch (reproducible digests): no real date.
+				if created == "" || strings.HasPrefix(created, "1970-01-01T00:00:00") {
 					created = "-"
 				}
 				tag := e.Tag

@@ -52,10 +52,13 @@ func openStore() (*store.Store, error) {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := rootCmd.ExecuteContext(ctx)
+	interrupted := ctx.Err() != nil // before stop(), which cancels ctx too
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "axon: "+oneLine(err))
-		if errors.Is(err, context.Canceled) {
+		// ctx.Err(), not only the error chain: some I/O reports the signal
+		// as its cause ("interrupt signal received") without context.Canceled.
+		if errors.Is(err, context.Canceled) || interrupted {
 			os.Exit(130)
 		}
 		os.Exit(1)

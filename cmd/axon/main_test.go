@@ -2,11 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/testutil"
@@ -81,6 +84,18 @@ func TestVerbs(t *testing.T) {
 	r = ok(t, axon(t, home, "", "ls"))
 	if !strings.Contains(r.out, "NAME") || !strings.Contains(r.out, "stable") || !strings.Contains(r.out, "onnx (opset") {
 		t.Errorf("ls:\n%s", r.out)
+	}
+	// Columns line up, and a package without a source revision shows no
+	// made-up creation date (its pinned epoch).
+	lines := strings.Split(strings.TrimSpace(r.out), "\n")
+	col := strings.Index(lines[0], "DIGEST")
+	for _, l := range lines[1:] {
+		if len(l) <= col || !strings.HasPrefix(l[col:], "sha256:") {
+			t.Errorf("ls: DIGEST column not aligned:\n%s", r.out)
+		}
+		if !strings.HasSuffix(l, " -") || strings.Contains(l, "1970") {
+			t.Errorf("ls: CREATED of a package without a source date: %q", l)
+		}
 	}
 	var entries []map[string]any
 	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "ls", "--json")).out), &entries); err != nil || len(entries) != 2 {
@@ -175,7 +190,46 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	r := ok(t, axon(t, home, "", "ls", "--json"))
-	if strings.TrimSpace(r.out) != "null" && strings.TrimSpace(r.out) != "[]" {
+	if strings.TrimSpace(r.out) != "[]" {
 		t.Errorf("store not empty after bad input: %s", r.out)
+	}
+}
+
+// Ctrl-C during a transfer: exit 130 (as shells expect of SIGINT) with one
+// line that says how to go on, not the I/O layer's wording.
+func TestInterrupt(t *testing.T) {
+	asked := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		<-r.Context().Done() // a registry that never answers
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	home := t.TempDir()
+	cmd := exec.Command(axonBin, "pull", host+"/hf/slow:1")
+	cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"))
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-asked:
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("axon pull never reached the registry")
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	ee, isExit := err.(*exec.ExitError)
+	if !isExit || ee.ExitCode() != 130 {
+		t.Errorf("exit after ctrl-C: %v, want 130", err)
+	}
+	line := strings.TrimSpace(errb.String())
+	if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, "axon: pull "+host+"/hf/slow:1: ") || !strings.Contains(line, "interrupted") {
+		t.Errorf("stderr after ctrl-C: %q", errb.String())
 	}
 }

@@ -355,3 +355,44 @@ func TestSymlinks(t *testing.T) {
 		t.Fatalf("loop: %v", err)
 	}
 }
+
+// Export into a directory that already exists: same-named files are replaced,
+// other files stay; a directory where a file goes, or DIR being a file, is one
+// clear error and nothing is written.
+func TestExportIntoExisting(t *testing.T) {
+	ctx := context.Background()
+	dir := modelDir(t)
+	st := newStore(t)
+	desc, err := Pack(ctx, dir, st, WithName("hf", "tiny"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	write(t, out, "README.md", "old")
+	write(t, out, "mine.txt", "keep")
+	if err := Export(ctx, st, desc, out); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "README.md")); string(b) != "# tiny\n" {
+		t.Errorf("README.md not replaced: %q", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(out, "mine.txt")); string(b) != "keep" {
+		t.Errorf("an unrelated file changed: %q", b)
+	}
+
+	blocked := t.TempDir()
+	os.MkdirAll(filepath.Join(blocked, "model.onnx", "sub"), 0o755)
+	err = Export(ctx, st, desc, blocked)
+	if err == nil || !strings.Contains(err.Error(), "is a directory where the package has the file model.onnx") {
+		t.Fatalf("directory in a file's place: %v", err)
+	}
+	if entries, _ := os.ReadDir(blocked); len(entries) != 1 {
+		t.Errorf("a refused export wrote %d entries", len(entries))
+	}
+
+	file := filepath.Join(t.TempDir(), "f")
+	write(t, filepath.Dir(file), "f", "x")
+	if err := Export(ctx, st, desc, file); err == nil || !strings.Contains(err.Error(), "exists and is not a directory") {
+		t.Fatalf("export into a file: %v", err)
+	}
+}

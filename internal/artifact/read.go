@@ -115,12 +115,26 @@ func Export(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor, d
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return fmt.Errorf("export: %s exists and is not a directory; name a directory", dir)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	// Files of the package replace files of the same name, as with oras pull;
+	// a directory in a file's place stops the export before anything is written.
+	for _, l := range pkg.OCI.Layers {
+		rel := LayerPath(l)
+		if IsTarMediaType(l.MediaType) || schemas.CheckPath(rel) != nil {
+			continue
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(rel))); err == nil && fi.IsDir() {
+			return fmt.Errorf("export: %s is a directory where the package has the file %s; move it away or export elsewhere", filepath.Join(dir, filepath.FromSlash(rel)), rel)
+		}
 	}
 	for _, l := range pkg.OCI.Layers {
 		rel := LayerPath(l)

@@ -51,7 +51,7 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	}
 	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %s", target, explain(err))
+		return nil, fmt.Errorf("pull %s: %w", target, explain(err))
 	}
 	raw, err := content.ReadAll(rc, desc)
 	rc.Close()
@@ -63,7 +63,8 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	}
 	man, err := artifact.Check(raw, desc)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", target, err)
+		// Say what does fetch it, so the answer is not a dead end.
+		return nil, fmt.Errorf("pull %s: %w (oras pull fetches any artifact's files)", target, err)
 	}
 	release, err := st.Lease(ctx)
 	if err != nil {
@@ -73,12 +74,13 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	// Validate manifest.yaml before moving gigabytes; keep it so the copy
 	// below does not fetch it twice.
 	var src content.Fetcher = repo
-	if ok, _ := st.Exists(ctx, man.Config); ok {
+	haveCfg, _ := st.Exists(ctx, man.Config)
+	if haveCfg {
 		src = st
 	}
 	cfgRC, err := src.Fetch(ctx, man.Config)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: manifest.yaml: %s", target, explain(err))
+		return nil, fmt.Errorf("pull %s: manifest.yaml: %w", target, explain(err))
 	}
 	cfg, err := content.ReadAll(cfgRC, man.Config)
 	cfgRC.Close()
@@ -92,6 +94,10 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 		return nil, fmt.Errorf("pull %s: store manifest.yaml: %w", target, err)
 	}
 	tr := newTracker(o.Progress, man)
+	if !haveCfg {
+		// Fetched above, so the copy finds it present: it was pulled, not already here.
+		tr.fetched = map[string]bool{man.Config.Digest.String(): true}
+	}
 	dst := &pullTarget{st: st, tr: tr}
 	err = oras.CopyGraph(ctx, &knownRoot{ReadOnlyStorage: repo, desc: desc, raw: raw}, dst, desc, oras.CopyGraphOptions{
 		Concurrency:   o.Concurrency,
@@ -101,7 +107,10 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	})
 	o.Progress.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %s", target, explain(err))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("pull %s: %w", target, &explained{"interrupted; run the same pull again to resume", ctx.Err()})
+		}
+		return nil, fmt.Errorf("pull %s: %w", target, explain(err))
 	}
 	if err := st.Tag(ctx, desc, ref.String()); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
@@ -329,7 +338,7 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 	}
 	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %s", target, explain(err))
+		return nil, fmt.Errorf("inspect %s: %w", target, explain(err))
 	}
 	raw, err := content.ReadAll(rc, desc)
 	rc.Close()
@@ -342,7 +351,7 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 	}
 	cfg, err := content.FetchAll(ctx, repo, man.Config)
 	if err != nil {
-		return nil, fmt.Errorf("inspect %s: manifest.yaml: %s", target, explain(err))
+		return nil, fmt.Errorf("inspect %s: manifest.yaml: %w", target, explain(err))
 	}
 	pm, err := schemas.Parse(cfg)
 	if err != nil {

@@ -87,7 +87,10 @@ func Push(ctx context.Context, st *store.Store, src, target string, opts ...Opti
 	_, err = oras.Copy(ctx, srcT, desc.Digest.String(), repo, dst.Tag, copyOpts)
 	o.Progress.Wait()
 	if err != nil {
-		return nil, fmt.Errorf("push %s to %s: %s", src, dst, explain(err))
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("push %s to %s: %w", src, dst, &explained{"interrupted; push again to finish (blobs already sent are skipped)", ctx.Err()})
+		}
+		return nil, fmt.Errorf("push %s to %s: %w", src, dst, explain(err))
 	}
 	if err := st.AddRemote(ctx, desc.Digest, dst.RepositoryURL()); err != nil {
 		return nil, fmt.Errorf("push %s: record remote: %w", src, err)
@@ -130,6 +133,9 @@ type tracker struct {
 	mu    sync.Mutex
 	bars  map[string]progress.Bar
 	res   Result
+	// fetched are blobs moved before the copy began (a pull's manifest.yaml):
+	// when the copy finds them present they count as moved.
+	fetched map[string]bool
 }
 
 func newTracker(rep progress.Reporter, m *ocispec.Manifest) *tracker {
@@ -183,7 +189,10 @@ func (t *tracker) post(status string) func(context.Context, ocispec.Descriptor) 
 	}
 }
 
-func (t *tracker) skipped(_ context.Context, d ocispec.Descriptor) error {
+func (t *tracker) skipped(ctx context.Context, d ocispec.Descriptor) error {
+	if t.fetched[d.Digest.String()] {
+		return t.post("pulled")(ctx, d)
+	}
 	t.mu.Lock()
 	t.res.Skipped++
 	t.mu.Unlock()

@@ -188,7 +188,12 @@ func Login(ctx context.Context, registry, username, password string, opts ...Opt
 	reg.PlainHTTP = o.PlainHTTP || IsLocalHost(registry)
 	reg.Client = client(o)
 	if err := credentials.Login(ctx, o.Credentials, reg, auth.Credential{Username: username, Password: password}); err != nil {
-		return fmt.Errorf("login %s: %s", registry, explain(err))
+		var ec *errcode.ErrorResponse
+		if errors.As(err, &ec) && ec.StatusCode == http.StatusUnauthorized {
+			// "log in first" would be no help to someone logging in.
+			return fmt.Errorf("login %s: wrong user name or password", registry)
+		}
+		return fmt.Errorf("login %s: %w", registry, explain(err))
 	}
 	return nil
 }
@@ -199,14 +204,38 @@ func Logout(ctx context.Context, registry string, opts ...Option) error {
 	if err != nil {
 		return err
 	}
+	// Like docker: say so instead of claiming to remove what was never there.
+	if c, err := o.Credentials.Get(ctx, registry); err == nil && c == auth.EmptyCredential {
+		return fmt.Errorf("logout %s: %w", registry, ErrNotLoggedIn)
+	}
 	if err := credentials.Logout(ctx, o.Credentials, registry); err != nil {
 		return fmt.Errorf("logout %s: %w", registry, err)
 	}
 	return nil
 }
 
+// ErrNotLoggedIn: logout of a registry without stored credentials.
+var ErrNotLoggedIn = errors.New("not logged in (nothing to remove)")
+
+// explained is a registry error said in one line a user can act on; the
+// original stays reachable for errors.Is (context.Canceled gives exit 130).
+type explained struct {
+	msg string
+	err error
+}
+
+func (e *explained) Error() string { return e.msg }
+func (e *explained) Unwrap() error { return e.err }
+
 // explain turns registry errors into one line a user can act on.
-func explain(err error) string {
+func explain(err error) error {
+	return &explained{msg: explainMsg(err), err: err}
+}
+
+func explainMsg(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "interrupted"
+	}
 	var ec *errcode.ErrorResponse
 	if errors.As(err, &ec) {
 		switch ec.StatusCode {

@@ -68,6 +68,11 @@ func roundTrip(t *testing.T, registry string) {
 	if pulled.Descriptor.Digest != packed.Descriptor.Digest {
 		t.Fatalf("pulled %s, packed %s", pulled.Descriptor.Digest, packed.Descriptor.Digest)
 	}
+	// Into an empty store everything was pulled, manifest.yaml included
+	// (it is fetched ahead of the copy to be validated).
+	if pulled.Skipped != 0 || pulled.Blobs != pushed.Blobs {
+		t.Errorf("pull into an empty store: %d pulled, %d already here; want %d, 0", pulled.Blobs, pulled.Skipped, pushed.Blobs)
+	}
 	out := t.TempDir()
 	if err := st.Export(ctx, registry+"/hf/tiny:1.0", out); err != nil {
 		t.Fatal(err)
@@ -141,6 +146,9 @@ func TestPullResumes(t *testing.T) {
 	cancel()
 	if err == nil {
 		t.Fatal("the interrupted pull succeeded")
+	}
+	if !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "interrupted; run the same pull again to resume") {
+		t.Errorf("interrupted pull: %v (want context.Canceled in the chain and how to resume)", err)
 	}
 	if _, err := st.Resolve(ctx, target); err == nil {
 		t.Fatal("an interrupted pull left a tag")
@@ -248,7 +256,7 @@ func TestOrasInterop(t *testing.T) {
 		t.Fatalf("pull of a plain artifact: %v", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"not an axon model package", "hello.txt", "data.bin"} {
+	for _, want := range []string{"not an axon model package", "hello.txt", "data.bin", "oras pull fetches"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q does not mention %q", msg, want)
 		}
@@ -332,8 +340,11 @@ func TestLoginLogout(t *testing.T) {
 	testutil.WaitHTTP(t, "http://"+addr+"/v2/", 30*time.Second)
 	t.Setenv("DOCKER_CONFIG", t.TempDir())
 
-	if err := Login(ctx, addr, "alice", "wrong"); err == nil {
-		t.Fatal("login with a wrong password succeeded")
+	if err := Login(ctx, addr, "alice", "wrong"); err == nil || !strings.HasSuffix(err.Error(), "wrong user name or password") {
+		t.Fatalf("login with a wrong password: %v", err)
+	}
+	if err := Logout(ctx, addr); !errors.Is(err, ErrNotLoggedIn) {
+		t.Fatalf("logout before any login: %v", err)
 	}
 	if err := Login(ctx, addr, "alice", "s3cret"); err != nil {
 		t.Fatal(err)
