@@ -171,6 +171,9 @@ func (a *authenticator) grant(user string, scopes []string) []accessEntry {
 					granted = append(granted, act)
 				case user == "" && a.anonRead && act == "pull" && e.Type == "repository":
 					granted = append(granted, act)
+				case user == "" && a.anonRead && act == "*" && e.Type == "registry" && e.Name == "catalog":
+					// anonymous readers may see what there is to read (the web UI lists it too)
+					granted = append(granted, act)
 				}
 			}
 			if len(granted) > 0 {
@@ -328,7 +331,7 @@ func (s *Server) authorize(c echo.Context, rt route, act string) bool {
 		}
 		return true
 	}
-	if p == nil && s.auth.anonRead && act == "pull" && typ == "repository" {
+	if p == nil && s.auth.anonRead && act == "pull" {
 		return true
 	}
 	errCode := ""

@@ -85,3 +85,30 @@ func TestTokenEndpoint(t *testing.T) {
 		t.Fatalf("forged token: %d", st)
 	}
 }
+
+// With --anonymous-read the catalog is readable without credentials, straight
+// or through an anonymous token (oras repo ls); without it, it is not.
+func TestAnonymousReadCatalog(t *testing.T) {
+	for _, anon := range []bool{true, false} {
+		ts := startServer(t, fsDriver(t), Config{Htpasswd: htpasswd(t, "bob", "builder-pass"), AnonymousRead: anon})
+		want := 401
+		if anon {
+			want = 200
+		}
+		if r, b := do(t, "GET", ts.URL+"/v2/_catalog", nil, nil); r.StatusCode != want {
+			t.Fatalf("anonymous-read=%v: catalog without credentials: %d %s", anon, r.StatusCode, b)
+		}
+		_, b := do(t, "GET", ts.URL+"/token?service=axon-registry&scope=registry:catalog:*", nil, nil)
+		var tok map[string]any
+		if err := json.Unmarshal(b, &tok); err != nil || tok["token"] == nil {
+			t.Fatalf("anonymous token: %s", b)
+		}
+		if r, b := do(t, "GET", ts.URL+"/v2/_catalog", nil, map[string]string{"Authorization": "Bearer " + tok["token"].(string)}); r.StatusCode != want {
+			t.Fatalf("anonymous-read=%v: catalog with an anonymous token: %d %s", anon, r.StatusCode, b)
+		}
+		// reading never lets anyone push
+		if r, _ := do(t, "POST", ts.URL+"/v2/bob/repo/blobs/uploads/", nil, nil); r.StatusCode != 401 {
+			t.Fatalf("anonymous push: %d", r.StatusCode)
+		}
+	}
+}

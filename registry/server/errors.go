@@ -62,6 +62,9 @@ func writeError(c echo.Context, e *apiError) error {
 		return c.NoContent(e.Status)
 	}
 	b, _ := json.Marshal(errBody{Errors: []errEntry{{Code: e.Code, Message: e.Message, Detail: e.Detail}}})
+	// Set, not echo's default-if-unset: a blob GET has already announced
+	// application/octet-stream by the time its range turns out unsatisfiable.
+	c.Response().Header().Set(echo.HeaderContentType, "application/json")
 	return c.Blob(e.Status, "application/json", b)
 }
 

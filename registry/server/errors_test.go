@@ -76,8 +76,8 @@ func TestClientErrors(t *testing.T) {
 		{"short digest", "HEAD", "/v2/team/model/blobs/sha256:abcd", "", nil, 400, ""},
 		{"unknown blob", "GET", "/v2/team/model/blobs/" + zero, "", nil, 404, codeBlobUnknown},
 		{"blob of other repo", "GET", "/v2/other/repo/blobs/" + good.String(), "", nil, 404, codeBlobUnknown},
-		{"range past end", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "bytes=100-200"}, 416, ""},
-		{"range reversed", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "bytes=5-1"}, 416, ""},
+		{"range past end", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "bytes=100-200"}, 416, codeSizeInvalid},
+		{"range reversed", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "bytes=5-1"}, 416, codeSizeInvalid},
 		{"range garbage ignored", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "pages=1-2"}, 200, ""},
 		{"range ok", "GET", "/v2/team/model/blobs/" + good.String(), "", map[string]string{"Range": "bytes=1-3"}, 206, ""},
 		{"bad tag", "GET", "/v2/team/model/manifests/-bad", "", nil, 400, codeManifestInvalid},
@@ -113,6 +113,10 @@ func TestClientErrors(t *testing.T) {
 			}
 			if c.code != "" && c.method != "HEAD" && codeOf(b) != c.code {
 				t.Fatalf("%s %s: code %q, want %q: %s", c.method, c.path, codeOf(b), c.code, b)
+			}
+			// a JSON error body is labelled as JSON, even where a blob's headers were already set
+			if ct := resp.Header.Get("Content-Type"); codeOf(b) != "" && ct != "application/json" {
+				t.Fatalf("%s %s: error body with Content-Type %q", c.method, c.path, ct)
 			}
 		})
 	}

@@ -44,7 +44,8 @@ func (s *Server) getBlob(c echo.Context, rt route) error {
 	start, end, partial, rerr := parseRange(c.Request().Header.Get("Range"), bi.Size)
 	if rerr != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", bi.Size))
-		return writeError(c, errorf(http.StatusRequestedRangeNotSatisfiable, codeBlobUnknown, rerr.Error()))
+		// the blob exists, so not BLOB_UNKNOWN: the spec has no range code, the size is what is off
+		return writeError(c, errorf(http.StatusRequestedRangeNotSatisfiable, codeSizeInvalid, fmt.Sprintf("%v: the blob is %d bytes", rerr, bi.Size)))
 	}
 	status := http.StatusOK
 	length := bi.Size
