@@ -49,13 +49,41 @@ func openStore() (*store.Store, error) {
 	return store.Open(globals.home)
 }
 
+// withUsage makes a wrong argument count or an unknown flag say how the verb
+// is used, as docker does, instead of cobra's bare "accepts 1 arg(s)".
+func withUsage(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return fmt.Errorf("%s: %v; usage: %s", verbName(cmd), err, cmd.UseLine())
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		withUsage(sub)
+	}
+}
+
+func verbName(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), rootCmd.Name()+" ")
+}
+
 func main() {
+	withUsage(rootCmd)
+	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return fmt.Errorf("%s: %w (see %s --help)", verbName(cmd), err, cmd.CommandPath())
+	})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := rootCmd.ExecuteContext(ctx)
 	interrupted := ctx.Err() != nil // before stop(), which cancels ctx too
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "axon: "+oneLine(err))
+		msg := oneLine(err)
+		if strings.HasPrefix(msg, "unknown command") {
+			msg += " (see axon --help)"
+		}
+		fmt.Fprintln(os.Stderr, "axon: "+msg)
 		// ctx.Err(), not only the error chain: some I/O reports the signal
 		// as its cause ("interrupt signal received") without context.Canceled.
 		if errors.Is(err, context.Canceled) || interrupted {

@@ -177,7 +177,14 @@ func TestBadInput(t *testing.T) {
 		{[]string{"tag", "hf/absent@1", "a/b@2"}, "no such package"},
 		{[]string{"export", "hf/absent@1", t.TempDir()}, "no such package"},
 		{[]string{"login", "localhost:1", "-u", "x", "--password-stdin"}, "login localhost:1"},
-		{[]string{"nosuchverb"}, "unknown command"},
+		{[]string{"nosuchverb"}, "unknown command \"nosuchverb\" for \"axon\" (see axon --help)"},
+		{[]string{"pack"}, "pack: accepts 1 arg(s), received 0; usage: axon pack DIR"},
+		{[]string{"tag", "a/b@1"}, "usage: axon tag SRC DST"},
+		{[]string{"ls", "extra"}, "usage: axon ls"},
+		{[]string{"pull", "--nosuchflag", "a/b@1"}, "pull: unknown flag: --nosuchflag (see axon pull --help)"},
+		{[]string{"push", "hf/absent@1", "http://localhost:5000/a/b:1"}, "no such package"},
+		{[]string{"pull", "http://localhost:5000/a/b:1"}, "without http://"},
+		{[]string{"pack", filepath.Join(dir, "model.onnx"), "--name", "a/b"}, "give the directory that holds model.onnx"},
 	} {
 		r := axon(t, home, "pw\n", tc.args...)
 		if r.code == 0 {

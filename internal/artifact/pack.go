@@ -129,7 +129,7 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
-		return ocispec.Descriptor{}, fmt.Errorf("pack %s: not a directory", dir)
+		return ocispec.Descriptor{}, fmt.Errorf("pack %s: not a directory; give the directory that holds model.onnx", dir)
 	}
 
 	m, err := baseManifest(root, &o)

@@ -58,6 +58,9 @@ func Parse(s string) (Ref, error) {
 	if strings.ContainsAny(s, " \t\r\n\x00") {
 		return Ref{}, invalid(s, "contains white space")
 	}
+	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, "/@:") {
+		return Ref{}, invalid(s, "write it without "+scheme+"://, as HOST[:PORT]/REPOSITORY[:TAG] (--plain-http for HTTP)")
+	}
 	first, _, hasSlash := strings.Cut(s, "/")
 	if hasSlash && isHost(first) {
 		return parseOCI(s)

@@ -53,6 +53,12 @@ func TestParseBad(t *testing.T) {
 			t.Errorf("Parse(%q): error is not one line: %q", in, err)
 		}
 	}
+	// A URL, as copied from a browser: say to drop the scheme.
+	for _, in := range []string{"http://localhost:5000/a/b:1", "https://ghcr.io/a/b:1"} {
+		if _, err := Parse(in); err == nil || !strings.Contains(err.Error(), "without http") {
+			t.Errorf("Parse(%q): %v, want a hint to drop the scheme", in, err)
+		}
+	}
 	if _, err := ParseRemote("hf/bert@1"); err == nil {
 		t.Error("ParseRemote accepted a local ref")
 	}
