@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -385,10 +386,7 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 			}
 			continue
 		}
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return nil, err
-		}
-		if err := linkOrCopy(p.blobPath(l.Digest), dst); err != nil {
+		if err := fsutil.Place(ctx, p.blobPath(l.Digest), dst); err != nil {
 			return nil, fmt.Errorf("unpack %s: %w", name, err)
 		}
 	}
@@ -398,26 +396,6 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 		}
 	}
 	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
-}
-
-func linkOrCopy(src, dst string) error {
-	if err := os.Link(src, dst); err == nil {
-		return nil
-	}
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func untar(src, dst string) error {
