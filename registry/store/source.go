@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"io"
+	"strings"
+	"time"
 
 	"github.com/mlos-foundation/axon/registry/names"
+	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -54,4 +57,26 @@ func (s *Store) Blob(ctx context.Context, dgst digest.Digest) (io.ReadCloser, er
 // Referrers lists the manifests whose subject is dgst.
 func (s *Store) Referrers(ctx context.Context, repo string, dgst digest.Digest) ([]ocispec.Descriptor, error) {
 	return s.ListReferrers(ctx, repo, dgst, "")
+}
+
+// TagTimes says when each tag of repo was last pointed at a manifest (the
+// modification time of its link), from one listing. The web UI shows it as a
+// tag's "updated" after a restart, when it saw no push.
+func (s *Store) TagTimes(ctx context.Context, repo string) (map[string]time.Time, error) {
+	if err := checkRepo(repo); err != nil {
+		return nil, err
+	}
+	dir := tagsDir(repo) + "/"
+	out := map[string]time.Time{}
+	err := s.d.Walk(ctx, tagsDir(repo), func(fi driver.FileInfo) error {
+		tag, ok := strings.CutSuffix(strings.TrimPrefix(fi.Path, dir), "/current/link")
+		if ok && !strings.Contains(tag, "/") {
+			out[tag] = fi.ModTime
+		}
+		return nil
+	})
+	if err != nil && !isNotFound(err) {
+		return nil, err
+	}
+	return out, nil
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/mlos-foundation/axon/registry/ui/uitest"
@@ -313,6 +314,25 @@ func TestImageIndexAndArtifacts(t *testing.T) {
 	resp, page := c.get("/ui/models/acme/m?ref=" + sig.Digest.String())
 	if resp.StatusCode != 200 || !strings.Contains(page, uitest.SignatureType) || !strings.Contains(page, "oras pull ") || !strings.Contains(page, "Refers to") {
 		t.Fatalf("referrer page: %d", resp.StatusCode)
+	}
+	// the referrer's date reads like every other date on the page
+	if _, page := c.get("/ui/models/acme/m"); !strings.Contains(page, "2025-02-03 04:05 UTC") {
+		t.Fatal("referrer created date not shown as a date")
+	}
+	// an index of artifacts (oras manifest index create) is pulled with oras, not docker
+	arts, err := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex,
+		Manifests: []ocispec.Descriptor{{MediaType: model.MediaType, Digest: model.Digest, Size: model.Size}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	artIdx, err := uitest.Push(e.ctx, e.src.Store, ocispec.MediaTypeImageIndex, arts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.tag(artIdx, "acme/m", "bundle")
+	e.sync()
+	if _, page := c.get("/ui/models/acme/m?ref=bundle"); !strings.Contains(page, "oras pull ") || strings.Contains(page, "docker pull") {
+		t.Fatal("index of artifacts: want an oras pull command, not docker's")
 	}
 }
 

@@ -474,6 +474,12 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 			oldTags[t.Name] = t
 		}
 	}
+	// Without a push seen (a seed or a resync), a new tag's best "updated" is when
+	// storage last wrote its link; the created annotation is only the fallback.
+	var linked map[string]time.Time
+	if tt, ok := x.src.(tagTimer); ok && pushed.IsZero() {
+		linked, _ = tt.TagTimes(ctx, repo)
+	}
 	var firstErr error
 	for _, tag := range tags {
 		desc, err := x.src.Resolve(ctx, repo, tag)
@@ -495,6 +501,8 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 			t.Updated = prev.Updated
 		} else if !pushed.IsZero() {
 			t.Updated = pushed
+		} else if lt := linked[tag]; !lt.IsZero() {
+			t.Updated = lt
 		}
 		r.tags = append(r.tags, t)
 	}
@@ -553,6 +561,12 @@ func (x *index) manifest(ctx context.Context, repo string, d digest.Digest, old,
 	return mi, nil
 }
 
+// tagTimer is implemented by sources that know when each tag was last written
+// (the registry's store).
+type tagTimer interface {
+	TagTimes(ctx context.Context, repo string) (map[string]time.Time, error)
+}
+
 // ociManifest holds the fields of both an image manifest and an image index.
 type ociManifest struct {
 	MediaType    string               `json:"mediaType"`
@@ -594,7 +608,8 @@ func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest)
 	for _, c := range m.Manifests {
 		mi.Size += c.Size
 	}
-	if t, err := time.Parse(time.RFC3339, m.Annotations[schemas.AnnotationCreated]); err == nil {
+	if t, err := time.Parse(time.RFC3339, m.Annotations[schemas.AnnotationCreated]); err == nil && t.Unix() > 0 {
+		// the Unix epoch is what reproducible builds write when they know no date: unknown, not 1970
 		mi.Created = t
 	}
 	switch {
@@ -608,7 +623,7 @@ func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest)
 		} else {
 			mi.Model = model
 			if mi.Created.IsZero() && model.Source != nil {
-				if t, err := time.Parse(time.RFC3339, model.Source.Created); err == nil {
+				if t, err := time.Parse(time.RFC3339, model.Source.Created); err == nil && t.Unix() > 0 {
 					mi.Created = t
 				}
 			}

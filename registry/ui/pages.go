@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,6 +40,7 @@ type pages struct {
 var funcs = template.FuncMap{
 	"bytes":   humanBytes,
 	"date":    func(t time.Time) string { return fmtDate(t) },
+	"rfcdate": func(s string) string { return fmtRFC3339(s) },
 	"short":   shortDigest,
 	"shape":   shape,
 	"repoURL": repoURL,
@@ -375,8 +377,14 @@ func (u *UI) commands(c echo.Context, d *detail) []Command {
 			{"Run on MLOS Core", "axon register " + byDigest},
 			{"Inference", "curl -X POST " + u.opts.RuntimeURL + "/models/" + path + `/inference -d '{"input":"Hello"}'`},
 		}
-	case KindImage, KindIndex:
+	case KindImage:
 		return []Command{{"Pull", "docker pull " + byTag}, {"Pull by digest", "docker pull " + byDigest}}
+	case KindIndex:
+		// a multi-platform image is docker's; an index of artifacts (oras manifest index) is not
+		if len(d.M.Manifests) > 0 && !slices.ContainsFunc(d.M.Manifests, func(m ocispec.Descriptor) bool { return m.Platform == nil }) {
+			return []Command{{"Pull", "docker pull " + byTag}, {"Pull by digest", "docker pull " + byDigest}}
+		}
+		return []Command{{"Pull", "oras pull " + byTag}, {"Pull by digest", "oras pull " + byDigest}}
 	default:
 		return []Command{{"Pull", "oras pull " + byTag}, {"Pull by digest", "oras pull " + byDigest}}
 	}
@@ -500,4 +508,14 @@ func fmtDate(t time.Time) string {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// fmtRFC3339 shows an annotation's timestamp like every other date on the pages;
+// a value that is not one is shown as it is.
+func fmtRFC3339(s string) string {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return s
+	}
+	return fmtDate(t)
 }
