@@ -14,7 +14,9 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -588,9 +590,45 @@ func Do(c *http.Client, req *http.Request) (*http.Response, []*http.Response, er
 	}
 	resp, err := cc.Do(req)
 	if err != nil {
-		return nil, chain, err
+		return nil, chain, unreachable(err)
 	}
 	return resp, append(chain, resp), nil
+}
+
+// UnreachableError: the hub could not be reached at all (no such host,
+// connection refused). It says so in one line instead of Go's
+// `Get "URL": dial tcp ...` and keeps the cause for errors.Is/As.
+type UnreachableError struct {
+	Host string
+	Err  error
+}
+
+func (e *UnreachableError) Error() string {
+	why := e.Err.Error()
+	var dns *net.DNSError
+	var sys *os.SyscallError
+	switch {
+	case errors.As(e.Err, &dns):
+		why = "no such host"
+	case errors.As(e.Err, &sys):
+		why = sys.Err.Error()
+	}
+	return fmt.Sprintf("cannot reach %s (%s); check the network and the hub address", e.Host, why)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+func unreachable(err error) error {
+	var ue *url.Error
+	var oe *net.OpError
+	if errors.As(err, &ue) && errors.As(err, &oe) && oe.Op == "dial" {
+		host := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			host = u.Scheme + "://" + u.Host
+		}
+		return &UnreachableError{Host: host, Err: err}
+	}
+	return err
 }
 
 func statusError(f File, resp *http.Response) error {

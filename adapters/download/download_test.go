@@ -214,3 +214,21 @@ func TestTransientErrorsRetried(t *testing.T) {
 		t.Fatalf("404: %v after %d calls", err, calls.Load())
 	}
 }
+
+// A hub that cannot be reached is one line naming it, not Go's
+// `Get "URL": dial tcp ...`; the cause stays reachable.
+func TestUnreachableHub(t *testing.T) {
+	ts := httptest.NewServer(http.NotFoundHandler())
+	url := ts.URL
+	ts.Close() // nothing listens there now
+	f := download.File{Path: "w", URL: url + "/w", Size: 3, Sum: download.Checksum{Algo: download.SHA256, Value: strings.Repeat("0", 64)}}
+	_, err := (&download.Engine{CacheDir: t.TempDir()}).Fetch(context.Background(), t.TempDir(), []download.File{f})
+	var ue *download.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("fetch from a closed port: %v", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, "cannot reach "+url+" (connection refused)") || strings.Contains(msg, "dial tcp") || strings.Contains(msg, `Get "`) {
+		t.Errorf("error %q", msg)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 
@@ -81,6 +80,10 @@ func lsCmd() *cobra.Command {
 		Use:     "ls",
 		Aliases: []string{"list", "images"},
 		Short:   "List the packages in the local store",
+		Long: `List every reference in the local store with its version (tag), digest, total
+size, format, task and creation time (the source revision's time; - when unknown).
+--json prints the full entries, manifest.yaml included.`,
+		Example: "  axon ls\n  axon ls --json | jq -r '.[].digest'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
@@ -151,7 +154,10 @@ func inspectCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "inspect REF",
 		Short: "Show a package's manifest.yaml and OCI manifest (local, or in a registry)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show the manifest.yaml and OCI manifest of REF from the local store or, when the
+store does not hold it and REF names a registry, from the registry without pulling.`,
+		Example: "  axon inspect hf/bert-base-uncased@latest\n  axon inspect --json localhost:5000/hf/bert-base-uncased:latest",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
 			if err != nil {
@@ -226,6 +232,7 @@ func rmCmd() *cobra.Command {
 		Aliases: []string{"rmi", "remove"},
 		Short:   "Remove packages from the local store",
 		Long:    "Remove references; a package no reference names any more is deleted with the blobs no other package uses.",
+		Example: "  axon rm hf/bert-base-uncased@latest\n  axon rm localhost:5000/hf/bert:1.0 sha256:...",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
@@ -267,7 +274,11 @@ func exportCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "export REF DIR",
 		Short: "Write a package's files into a directory, by name",
-		Args:  cobra.ExactArgs(2),
+		Long: `Write the files of REF, manifest.yaml included, under DIR (created when missing),
+each verified against its digest. Files of the same name in DIR are replaced;
+other files stay. The result packs again to the same digest.`,
+		Example: "  axon export hf/bert-base-uncased@latest ./bert",
+		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
 			if err != nil {
@@ -276,7 +287,7 @@ func exportCmd() *cobra.Command {
 			if err := st.Export(cmd.Context(), args[0], args[1]); err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stderr, "exported %s to %s\n", args[0], args[1])
+			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s to %s\n", args[0], args[1])
 			return nil
 		},
 	}

@@ -174,9 +174,11 @@ the credential helper or store named in ~/.docker/config.json ($DOCKER_CONFIG), 
 
 func logoutCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "logout REGISTRY",
-		Short: "Forget the credentials of a registry",
-		Args:  cobra.ExactArgs(1),
+		Use:     "logout REGISTRY",
+		Short:   "Forget the credentials of a registry",
+		Long:    "Remove the credentials of REGISTRY from where axon login (or docker login) kept them.",
+		Example: "  axon logout registry.example.com",
+		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := transfer.Logout(cmd.Context(), args[0]); err != nil {
 				return err
