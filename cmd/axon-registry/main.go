@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -93,7 +94,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 others older than --grace. Blobs pushed by a running server less than --grace ago are
 spared, so it is safe beside a live server when --grace exceeds the longest push.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := openStore(o)
+			st, err := openStore(cmd.Context(), o, true)
 			if err != nil {
 				return err
 			}
@@ -124,10 +125,20 @@ func logger(level string) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
 	}
-	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l, ReplaceAttr: readableDurations})), nil
 }
 
-func openStore(o options) (*store.Store, error) {
+// readableDurations writes durations as "1.5s" rather than slog's nanosecond integers.
+func readableDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
+}
+
+// openStore opens and checks the storage. mustExist refuses a directory that is
+// not there yet (gc on a mistyped --root would report an empty registry).
+func openStore(ctx context.Context, o options, mustExist bool) (*store.Store, error) {
 	log, err := logger(o.logLevel)
 	if err != nil {
 		return nil, err
@@ -139,8 +150,18 @@ func openStore(o options) (*store.Store, error) {
 	if loc == "" {
 		loc = defaultRoot()
 	}
+	if mustExist && !strings.Contains(loc, "://") {
+		if _, err := os.Stat(loc); err != nil {
+			return nil, fmt.Errorf("no registry storage at %s: %w", loc, err)
+		}
+	}
 	d, err := storage.Open(loc)
 	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := storage.Check(cctx, d); err != nil {
 		return nil, err
 	}
 	return store.New(d, store.Options{UploadTTL: o.uploadTTL, Logger: log}), nil
@@ -151,7 +172,7 @@ func serve(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(o)
+	st, err := openStore(ctx, o, false)
 	if err != nil {
 		return err
 	}
@@ -191,5 +212,9 @@ func serve(ctx context.Context, o options) error {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "version", version.String(), "auth", srv.AuthEnabled())
-	return srv.Serve(ctx, l)
+	if err := srv.Serve(ctx, l); err != nil {
+		return err
+	}
+	log.Info("axon-registry stopped")
+	return nil
 }

@@ -260,3 +260,62 @@ func TestUIAndGracefulShutdown(t *testing.T) {
 		t.Fatalf("exit code %d after SIGTERM:\n%s", code, reg.Output())
 	}
 }
+
+// Misconfigured storage stops the program at once with one clear line, instead of
+// a server that answers every request with a storage error; logs are readable.
+func TestStorageCheckedAtStart(t *testing.T) {
+	bin := registryBinary(t)
+	s3 := testutil.StartS3(t)
+	run := func(env []string, args ...string) (string, error) {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), env...)
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+			}
+		}()
+		out, err := cmd.CombinedOutput()
+		return strings.TrimSpace(string(out)), err
+	}
+	missing := strings.Replace(s3.URL(), s3.Bucket, "no-such-bucket", 1)
+	if out, err := run(s3.Env(), "--addr", testutil.FreeAddr(t), "--storage", missing); err == nil || !strings.Contains(out, "does not exist") || strings.Contains(out, "\n") {
+		t.Fatalf("missing bucket: %v\n%s", err, out)
+	}
+	wrong := append(s3.Env(), "AWS_SECRET_ACCESS_KEY=wrong")
+	if out, err := run(wrong, "--addr", testutil.FreeAddr(t), "--storage", s3.URL()); err == nil || !strings.Contains(out, "AWS_SECRET_ACCESS_KEY") {
+		t.Fatalf("wrong secret: %v\n%s", err, out)
+	}
+	// offline gc on a directory that is not there: an error, not an empty report
+	if out, err := run(nil, "gc", "--root", filepath.Join(t.TempDir(), "typo")); err == nil || !strings.Contains(out, "no registry storage") {
+		t.Fatalf("gc on a missing root: %v\n%s", err, out)
+	}
+	// on a real one it reports, with a readable duration
+	root := t.TempDir()
+	reg := startRegistry(t, s3.Env(), "--storage", s3.URL(), "--log-level", "info")
+	if _, err := http.Get("http://" + reg.Host + "/v2/"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(nil, "gc", "--root", root, "--dry-run"); err != nil || !strings.Contains(out, `"seconds"`) {
+		t.Fatalf("gc: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(reg.Output(), `"index ready"`) && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	found := false
+	for _, line := range strings.Split(reg.Output(), "\n") {
+		if strings.Contains(line, `"index ready"`) {
+			found = true
+			if !strings.Contains(line, `"took":"`) {
+				t.Fatalf("durations in logs should read like 1.5ms: %s", line)
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no index ready line in the log:\n%s", reg.Output())
+	}
+}

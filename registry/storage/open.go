@@ -2,6 +2,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -32,4 +33,15 @@ func Open(rawURLOrDir string) (driver.Driver, error) {
 		return nil, fmt.Errorf("storage %q: unsupported scheme; use a directory, file:// or s3://", rawURLOrDir)
 	}
 	return fs.New(rawURLOrDir)
+}
+
+// Check asks drivers that can tell (S3) whether their configuration works: the
+// bucket exists and the credentials reach it. A server that starts on a wrong
+// bucket would answer every request with a storage error instead.
+func Check(ctx context.Context, d driver.Driver) error {
+	c, ok := d.(interface{ Check(context.Context) error })
+	if !ok {
+		return nil
+	}
+	return c.Check(ctx)
 }

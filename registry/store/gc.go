@@ -61,7 +61,8 @@ type GCReport struct {
 	LinksRemoved   int             `json:"linksRemoved"`
 	UploadsExpired int             `json:"uploadsExpired"`
 	Deleted        []digest.Digest `json:"deleted,omitempty"`
-	Duration       time.Duration   `json:"duration"`
+	Duration       time.Duration   `json:"-"`
+	Seconds        float64         `json:"seconds"` // Duration, readable in the JSON report
 }
 
 // GC marks every blob reachable from a manifest of any repository (configs, layers,
@@ -172,6 +173,7 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		}
 	}
 	rep.Duration = time.Since(start)
+	rep.Seconds = rep.Duration.Seconds()
 	s.log.Info("gc done", "dryRun", rep.DryRun, "manifests", rep.Manifests, "marked", rep.Marked,
 		"deleted", rep.BlobsDeleted, "bytesFreed", rep.BytesFreed, "uploadsExpired", rep.UploadsExpired, "took", rep.Duration)
 	return rep, nil

@@ -134,11 +134,16 @@ func New(cfg Config) (*Driver, error) {
 // Check verifies that the bucket exists and the credentials work.
 func (d *Driver) Check(ctx context.Context) error {
 	ok, err := d.client.BucketExists(ctx, d.bucket)
+	where := d.client.EndpointURL().String()
 	if err != nil {
-		return fmt.Errorf("s3 bucket %s: %w", d.bucket, err)
+		switch minio.ToErrorResponse(err).Code {
+		case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken", "ExpiredToken":
+			return fmt.Errorf("s3 bucket %s at %s: access denied; check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", d.bucket, where)
+		}
+		return fmt.Errorf("s3 bucket %s at %s: %w", d.bucket, where, err)
 	}
 	if !ok {
-		return fmt.Errorf("s3 bucket %s does not exist", d.bucket)
+		return fmt.Errorf("s3 bucket %s does not exist at %s; create it first", d.bucket, where)
 	}
 	return nil
 }
