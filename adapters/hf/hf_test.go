@@ -27,22 +27,13 @@ func newAdapter(h *hubtest.HF, cache string) *hf.Adapter {
 	return &hf.Adapter{Endpoint: h.URL, Engine: download.New(cache)}
 }
 
-func fetch(t *testing.T, a *hf.Adapter, ref string) (*adapters.Model, error) {
-	t.Helper()
-	r, err := adapters.ParseRef(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Fetch(context.Background(), r, t.TempDir())
-}
-
 func TestFetchLegacyIDLatestThenCached(t *testing.T) {
 	h := hubtest.NewHF(t)
 	h.PageSize = 3 // several Link pages
 	sha := h.MustPush(t, bertRepo())
 	a := newAdapter(h, t.TempDir())
 	a.Token = h.Token // must never reach the CDN host
-	m, err := fetch(t, a, "hf/bert-base-uncased@latest")
+	m, err := hubtest.Fetch(t, a, "hf/bert-base-uncased@latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +65,7 @@ func TestFetchLegacyIDLatestThenCached(t *testing.T) {
 	}
 
 	gets := h.Faults.FileGets.Load()
-	m2, err := fetch(t, a, "hf/google-bert/bert-base-uncased@"+sha)
+	m2, err := hubtest.Fetch(t, a, "hf/google-bert/bert-base-uncased@"+sha)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,23 +98,23 @@ func TestErrors(t *testing.T) {
 	for _, c := range cases {
 		a := newAdapter(h, t.TempDir())
 		a.Token = c.token
-		_, err := fetch(t, a, c.ref)
+		_, err := hubtest.Fetch(t, a, c.ref)
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.msg) {
 			t.Errorf("%s: err = %v, want %v containing %q", c.ref, err, c.want, c.msg)
 		}
 	}
 	// The same bytes in the cache (from the public repository) do not open a gated one.
 	shared := newAdapter(h, t.TempDir())
-	if _, err := fetch(t, shared, "hf/google-bert/bert-base-uncased"); err != nil {
+	if _, err := hubtest.Fetch(t, shared, "hf/google-bert/bert-base-uncased"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := fetch(t, shared, "hf/meta/gated-bert"); !errors.Is(err, adapters.ErrGated) {
+	if _, err := hubtest.Fetch(t, shared, "hf/meta/gated-bert"); !errors.Is(err, adapters.ErrGated) {
 		t.Errorf("gated repository with its files cached: %v", err)
 	}
 	for _, ref := range []string{"hf/meta/gated-bert", "hf/acme/private-bert"} {
 		a := newAdapter(h, t.TempDir())
 		a.Token = h.Token
-		if _, err := fetch(t, a, ref); err != nil {
+		if _, err := hubtest.Fetch(t, a, ref); err != nil {
 			t.Errorf("%s with token: %v", ref, err)
 		}
 	}
@@ -135,7 +126,7 @@ func TestWrongChecksumRefused(t *testing.T) {
 	h.Faults.Corrupt("onnx/model.onnx", true)
 	h.Faults.Corrupt("config.json", true)
 	cache := t.TempDir()
-	_, err := fetch(t, newAdapter(h, cache), "hf/bert-base-uncased")
+	_, err := hubtest.Fetch(t, newAdapter(h, cache), "hf/bert-base-uncased")
 	if !errors.Is(err, adapters.ErrChecksum) {
 		t.Fatalf("err = %v, want a checksum mismatch", err)
 	}
@@ -159,7 +150,7 @@ func TestResumeAfterCut(t *testing.T) {
 	h := hubtest.NewHF(t)
 	h.MustPush(t, bertRepo())
 	h.Faults.CutOnce("onnx/model.onnx", 40000)
-	m, err := fetch(t, newAdapter(h, t.TempDir()), "hf/bert-base-uncased")
+	m, err := hubtest.Fetch(t, newAdapter(h, t.TempDir()), "hf/bert-base-uncased")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +189,7 @@ func TestNewRevisionDownloadsOnlyChanges(t *testing.T) {
 	h := hubtest.NewHF(t)
 	first := h.MustPush(t, bertRepo())
 	a := newAdapter(h, t.TempDir())
-	if _, err := fetch(t, a, "hf/google-bert/bert-base-uncased@"+first); err != nil {
+	if _, err := hubtest.Fetch(t, a, "hf/google-bert/bert-base-uncased@"+first); err != nil {
 		t.Fatal(err)
 	}
 	next := bertRepo()
@@ -208,7 +199,7 @@ func TestNewRevisionDownloadsOnlyChanges(t *testing.T) {
 		}
 	}
 	second := h.MustPush(t, next)
-	m, err := fetch(t, a, "hf/google-bert/bert-base-uncased@latest")
+	m, err := hubtest.Fetch(t, a, "hf/google-bert/bert-base-uncased@latest")
 	if err != nil {
 		t.Fatal(err)
 	}

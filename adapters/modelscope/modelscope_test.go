@@ -1,9 +1,7 @@
 package modelscope_test
 
 import (
-	"context"
 	"errors"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -13,15 +11,6 @@ import (
 	"github.com/mlos-foundation/axon/adapters/modelscope"
 )
 
-func fetch(t *testing.T, a *modelscope.Adapter, ref string) (*adapters.Model, error) {
-	t.Helper()
-	r, err := adapters.ParseRef(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Fetch(context.Background(), r, filepath.Join(t.TempDir(), "m"))
-}
-
 func TestFetchMasterPinnedAndCached(t *testing.T) {
 	ms := hubtest.NewModelScope(t)
 	commit, err := ms.Push(hubtest.MSRepo{ID: "damo/tiny-bert", License: "Apache License 2.0", Task: "text-classification", Files: hubtest.TinyBERT()})
@@ -30,7 +19,7 @@ func TestFetchMasterPinnedAndCached(t *testing.T) {
 	}
 	a := &modelscope.Adapter{Endpoint: ms.URL, Token: "ms-token", Engine: download.New(t.TempDir())}
 	ms.Faults.CutOnce("onnx/model.onnx", 5000)
-	m, err := fetch(t, a, "modelscope/damo/tiny-bert@latest")
+	m, err := hubtest.Fetch(t, a, "modelscope/damo/tiny-bert@latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +33,7 @@ func TestFetchMasterPinnedAndCached(t *testing.T) {
 		t.Errorf("MODELSCOPE_API_TOKEN reached the CDN host %d times", n)
 	}
 	gets := ms.Faults.FileGets.Load()
-	if m2, err := fetch(t, a, "modelscope/damo/tiny-bert@"+commit); err != nil || m2.Downloaded != 0 || ms.Faults.FileGets.Load() != gets {
+	if m2, err := hubtest.Fetch(t, a, "modelscope/damo/tiny-bert@"+commit); err != nil || m2.Downloaded != 0 || ms.Faults.FileGets.Load() != gets {
 		t.Fatalf("refetch: %v", err)
 	}
 }
@@ -55,13 +44,13 @@ func TestWrongShaAndMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &modelscope.Adapter{Endpoint: ms.URL, Engine: download.New(t.TempDir())}
-	if _, err := fetch(t, a, "modelscope/damo/bad"); !errors.Is(err, adapters.ErrChecksum) {
+	if _, err := hubtest.Fetch(t, a, "modelscope/damo/bad"); !errors.Is(err, adapters.ErrChecksum) {
 		t.Errorf("wrong Sha256: %v", err)
 	}
-	if _, err := fetch(t, a, "modelscope/damo/none"); !errors.Is(err, adapters.ErrNotFound) {
+	if _, err := hubtest.Fetch(t, a, "modelscope/damo/none"); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("missing: %v", err)
 	}
-	if _, err := fetch(t, a, "modelscope/damo/bad@v3"); !errors.Is(err, adapters.ErrNotFound) {
+	if _, err := hubtest.Fetch(t, a, "modelscope/damo/bad@v3"); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("missing revision: %v", err)
 	}
 }

@@ -1,7 +1,6 @@
 package pytorch_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -13,20 +12,11 @@ import (
 	"github.com/mlos-foundation/axon/adapters/pytorch"
 )
 
-func fetch(t *testing.T, a *pytorch.Adapter, ref string) (*adapters.Model, error) {
-	t.Helper()
-	r, err := adapters.ParseRef(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Fetch(context.Background(), r, filepath.Join(t.TempDir(), "model"))
-}
-
 func TestFetchHubconfAndWeights(t *testing.T) {
 	g := hubtest.NewGitHub(t)
 	sha, wurl := g.PushTinyNet("acme", "tinyvision", "")
 	a := &pytorch.Adapter{API: g.API, Token: "ghp_replica", Engine: download.New(t.TempDir())}
-	m, err := fetch(t, a, "pytorch/acme/tinyvision/tinynet@latest")
+	m, err := hubtest.Fetch(t, a, "pytorch/acme/tinyvision/tinynet@latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +34,7 @@ func TestFetchHubconfAndWeights(t *testing.T) {
 		t.Errorf("GITHUB_TOKEN went to codeload or the weights host %d times", n)
 	}
 	gets := g.Faults.FileGets.Load()
-	m2, err := fetch(t, a, "pytorch/acme/tinyvision/tinynet@"+sha[:10])
+	m2, err := hubtest.Fetch(t, a, "pytorch/acme/tinyvision/tinynet@"+sha[:10])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +47,7 @@ func TestWeightsHashPrefixMismatch(t *testing.T) {
 	g := hubtest.NewGitHub(t)
 	g.PushTinyNet("acme", "tinyvision", "deadbeef")
 	a := &pytorch.Adapter{API: g.API, Engine: download.New(t.TempDir())}
-	_, err := fetch(t, a, "pytorch/acme/tinyvision/tinynet")
+	_, err := hubtest.Fetch(t, a, "pytorch/acme/tinyvision/tinynet")
 	if !errors.Is(err, adapters.ErrChecksum) {
 		t.Fatalf("err = %v, want checksum mismatch", err)
 	}
@@ -68,7 +58,7 @@ func TestMissing(t *testing.T) {
 	g.PushTinyNet("acme", "tinyvision", "")
 	a := &pytorch.Adapter{API: g.API, Engine: download.New(t.TempDir())}
 	for _, ref := range []string{"pytorch/acme/nothing/tinynet", "pytorch/acme/tinyvision/tinynet@v9", "pytorch/acme/tinyvision/resnet50"} {
-		if _, err := fetch(t, a, ref); !errors.Is(err, adapters.ErrNotFound) {
+		if _, err := hubtest.Fetch(t, a, ref); !errors.Is(err, adapters.ErrNotFound) {
 			t.Errorf("%s: err = %v, want not found", ref, err)
 		}
 	}
@@ -96,7 +86,7 @@ func TestWeightsFromPackageModules(t *testing.T) {
 		hubtest.Bytes("visionpkg/models/resnet.py", []byte("URLS = {\n 'a': '"+mine+"',\n 'b': \""+other+"\",\n}\ndef resnet18(): pass\ndef resnet34(): pass\n")),
 	}})
 	a := &pytorch.Adapter{API: g.API, Engine: download.New(t.TempDir())}
-	m, err := fetch(t, a, "pytorch/pytorch/vision/resnet18")
+	m, err := hubtest.Fetch(t, a, "pytorch/pytorch/vision/resnet18")
 	if err != nil {
 		t.Fatal(err)
 	}

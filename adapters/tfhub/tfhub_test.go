@@ -1,7 +1,6 @@
 package tfhub_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -21,15 +20,6 @@ func savedModel(tag string) []hubtest.File {
 	}
 }
 
-func fetch(t *testing.T, a *tfhub.Adapter, ref string) (*adapters.Model, error) {
-	t.Helper()
-	r, err := adapters.ParseRef(ref)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a.Fetch(context.Background(), r, filepath.Join(t.TempDir(), "m"))
-}
-
 func TestLatestAndPinned(t *testing.T) {
 	h := hubtest.NewTFHub(t)
 	for v, tag := range map[int]string{1: "one", 2: "two"} {
@@ -38,7 +28,7 @@ func TestLatestAndPinned(t *testing.T) {
 		}
 	}
 	a := &tfhub.Adapter{Endpoint: h.URL, Engine: download.New(t.TempDir())}
-	m, err := fetch(t, a, "tfhub/google/tiny-classifier@latest")
+	m, err := hubtest.Fetch(t, a, "tfhub/google/tiny-classifier@latest")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +37,7 @@ func TestLatestAndPinned(t *testing.T) {
 		t.Fatalf("revision %s, saved_model.pb %q", m.Revision, b)
 	}
 	h.Faults.CutOnce("google/tiny-classifier/1", 100)
-	m1, err := fetch(t, a, "tfhub/google/tiny-classifier/1")
+	m1, err := hubtest.Fetch(t, a, "tfhub/google/tiny-classifier/1")
 	if err != nil || m1.Revision != "1" {
 		t.Fatalf("pinned: %v %+v", err, m1)
 	}
@@ -55,13 +45,13 @@ func TestLatestAndPinned(t *testing.T) {
 		t.Error("the cut download was not resumed with Range")
 	}
 	gets := h.Faults.FileGets.Load()
-	if m2, err := fetch(t, a, "tfhub/google/tiny-classifier/1"); err != nil || m2.Downloaded != 0 || h.Faults.FileGets.Load() != gets {
+	if m2, err := hubtest.Fetch(t, a, "tfhub/google/tiny-classifier/1"); err != nil || m2.Downloaded != 0 || h.Faults.FileGets.Load() != gets {
 		t.Fatalf("refetch downloaded again: %v", err)
 	}
-	if _, err := fetch(t, a, "tfhub/google/tiny-classifier/7"); !errors.Is(err, adapters.ErrNotFound) {
+	if _, err := hubtest.Fetch(t, a, "tfhub/google/tiny-classifier/7"); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("missing version: %v", err)
 	}
-	if _, err := fetch(t, a, "tfhub/google/nothing"); !errors.Is(err, adapters.ErrNotFound) {
+	if _, err := hubtest.Fetch(t, a, "tfhub/google/nothing"); !errors.Is(err, adapters.ErrNotFound) {
 		t.Errorf("missing model: %v", err)
 	}
 }
@@ -73,7 +63,7 @@ func TestMultiElementHandle(t *testing.T) {
 	}
 	a := &tfhub.Adapter{Endpoint: h.URL, Engine: download.New(t.TempDir())}
 	for _, ref := range []string{"tfhub/google/imagenet/mobilenet_v2_100_224/classification/5", "tfhub/google/imagenet/mobilenet_v2_100_224/classification@latest"} {
-		m, err := fetch(t, a, ref)
+		m, err := hubtest.Fetch(t, a, ref)
 		if err != nil || m.Revision != "5" || m.ID != "google/imagenet/mobilenet_v2_100_224/classification" {
 			t.Fatalf("%s: %v %+v", ref, err, m)
 		}
@@ -87,7 +77,7 @@ func TestArchiveEscapeRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := &tfhub.Adapter{Endpoint: h.URL, Engine: download.New(t.TempDir())}
-	if _, err := fetch(t, a, "tfhub/evil/m/1"); !errors.Is(err, adapters.ErrUnsafe) {
+	if _, err := hubtest.Fetch(t, a, "tfhub/evil/m/1"); !errors.Is(err, adapters.ErrUnsafe) {
 		t.Fatalf("err = %v, want unsafe", err)
 	}
 }
