@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"sort"
 	"strings"
@@ -35,9 +34,6 @@ type GitHub struct {
 	mu      sync.Mutex
 	repos   map[string]*ghRepo
 	weights map[string]*blob
-	api     *httptest.Server
-	cl      *httptest.Server
-	wt      *httptest.Server
 }
 
 // GitHubRepo is a repository to serve.
@@ -64,13 +60,9 @@ type ghCommit struct {
 // NewGitHub starts the API, codeload and weights hosts.
 func NewGitHub(t testing.TB) *GitHub {
 	g := &GitHub{repos: map[string]*ghRepo{}, weights: map[string]*blob{}}
-	g.api = httptest.NewServer(http.HandlerFunc(g.serveAPI))
-	g.cl = httptest.NewServer(http.HandlerFunc(g.serveCodeload))
-	g.wt = httptest.NewServer(http.HandlerFunc(g.serveWeights))
-	g.API = g.api.URL
-	g.Codeload = strings.Replace(g.cl.URL, "127.0.0.1", "localhost", 1)
-	g.Weights = strings.Replace(g.wt.URL, "127.0.0.1", "localhost", 1)
-	t.Cleanup(func() { g.api.Close(); g.cl.Close(); g.wt.Close() })
+	g.API = serve(t, g.serveAPI)
+	g.Codeload = serveElsewhere(t, g.serveCodeload)
+	g.Weights = serveElsewhere(t, g.serveWeights)
 	return g
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -36,8 +35,6 @@ type HF struct {
 	repos   map[string]*hfRepo
 	aliases map[string]string
 	blobs   map[string]*blob // by sha256, for the CDN
-	hub     *httptest.Server
-	cdn     *httptest.Server
 }
 
 // HFRepo describes a model repository to serve.
@@ -81,12 +78,9 @@ func (a *atomicCounter) Load() int { a.mu.Lock(); defer a.mu.Unlock(); return a.
 // NewHF starts the hub and its CDN; both stop when the test ends.
 func NewHF(t testing.TB) *HF {
 	h := &HF{Token: "hf_replica_token", PageSize: 1000, repos: map[string]*hfRepo{}, aliases: map[string]string{}, blobs: map[string]*blob{}}
-	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
-	h.cdn = httptest.NewServer(http.HandlerFunc(h.serveCDN))
-	h.URL = h.hub.URL
+	h.URL = serve(t, h.serveHub)
 	// A different host name than the hub's, so that "another host" is plain to see.
-	h.CDNURL = strings.Replace(h.cdn.URL, "127.0.0.1", "localhost", 1)
-	t.Cleanup(func() { h.hub.Close(); h.cdn.Close() })
+	h.CDNURL = serveElsewhere(t, h.serveCDN)
 	return h
 }
 
@@ -106,24 +100,15 @@ func (h *HF) Push(r HFRepo) (string, error) {
 	for _, a := range r.Aliases {
 		h.aliases[a] = r.ID
 	}
-	c := &hfCommit{files: map[string]*blob{}, time: r.Time}
-	if c.time.IsZero() {
-		c.time = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(repo.commits)) * time.Hour)
+	when := r.Time
+	if when.IsZero() {
+		when = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC).Add(time.Duration(len(repo.commits)) * time.Hour)
 	}
-	id := sha1.New()
-	fmt.Fprintf(id, "%s\n%s\n%d\n", r.ID, repo.refs[r.Branch], c.time.Unix())
-	for _, f := range r.Files {
-		b, err := newBlob(f)
-		if err != nil {
-			return "", err
-		}
-		c.files[f.Path] = b
-		c.paths = append(c.paths, f.Path)
-		h.blobs[b.sha256] = b
-		fmt.Fprintf(id, "%s %s\n", f.Path, b.gitOID)
+	c, err := newCommit(r.Files, when, fmt.Sprintf("%s\n%s\n%d\n", r.ID, repo.refs[r.Branch], when.Unix()),
+		func(b *blob) string { return b.gitOID }, h.blobs)
+	if err != nil {
+		return "", err
 	}
-	sort.Strings(c.paths)
-	c.sha = hex.EncodeToString(id.Sum(nil))
 	repo.commits[c.sha] = c
 	repo.refs[r.Branch] = c.sha
 	for _, tg := range r.Tags {

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +25,6 @@ type ModelScope struct {
 
 	mu    sync.Mutex
 	repos map[string]*msRepo
-	srv   *httptest.Server
-	cdn   *httptest.Server
 	blobs map[string]*blob
 }
 
@@ -51,11 +47,8 @@ type msRepo struct {
 // NewModelScope starts the replica.
 func NewModelScope(t testing.TB) *ModelScope {
 	m := &ModelScope{repos: map[string]*msRepo{}, blobs: map[string]*blob{}}
-	m.srv = httptest.NewServer(http.HandlerFunc(m.serve))
-	m.cdn = httptest.NewServer(http.HandlerFunc(m.serveCDN))
-	m.URL = m.srv.URL
-	m.CDNURL = strings.Replace(m.cdn.URL, "127.0.0.1", "localhost", 1)
-	t.Cleanup(func() { m.srv.Close(); m.cdn.Close() })
+	m.URL = serve(t, m.serve)
+	m.CDNURL = serveElsewhere(t, m.serveCDN)
 	return m
 }
 
@@ -69,21 +62,12 @@ func (m *ModelScope) Push(r MSRepo) (string, error) {
 		m.repos[r.ID] = repo
 	}
 	repo.MSRepo = r
-	c := &hfCommit{files: map[string]*blob{}, time: time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(len(repo.commits)) * time.Hour)}
-	h := sha1.New()
-	fmt.Fprintf(h, "%s %s\n", r.ID, repo.refs["master"])
-	for _, f := range r.Files {
-		b, err := newBlob(f)
-		if err != nil {
-			return "", err
-		}
-		c.files[f.Path] = b
-		c.paths = append(c.paths, f.Path)
-		m.blobs[b.sha256] = b
-		fmt.Fprintf(h, "%s %s\n", f.Path, b.sha256)
+	when := time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC).Add(time.Duration(len(repo.commits)) * time.Hour)
+	c, err := newCommit(r.Files, when, fmt.Sprintf("%s %s\n", r.ID, repo.refs["master"]),
+		func(b *blob) string { return b.sha256 }, m.blobs)
+	if err != nil {
+		return "", err
 	}
-	sort.Strings(c.paths)
-	c.sha = hex.EncodeToString(h.Sum(nil))
 	repo.commits[c.sha] = c
 	repo.refs["master"] = c.sha
 	return c.sha, nil

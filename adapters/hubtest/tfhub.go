@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strconv"
@@ -30,21 +29,14 @@ type TFHub struct {
 
 	mu     sync.Mutex
 	models map[string]map[int]*blob // publisher/model → version → tar.gz
-	hub    *httptest.Server
-	kg     *httptest.Server
-	st     *httptest.Server
 }
 
 // NewTFHub starts tfhub.dev, Kaggle and storage replicas.
 func NewTFHub(t testing.TB) *TFHub {
 	h := &TFHub{models: map[string]map[int]*blob{}}
-	h.hub = httptest.NewServer(http.HandlerFunc(h.serveHub))
-	h.kg = httptest.NewServer(http.HandlerFunc(h.serveKaggle))
-	h.st = httptest.NewServer(http.HandlerFunc(h.serveStorage))
-	h.URL = h.hub.URL
-	h.Kaggle = strings.Replace(h.kg.URL, "127.0.0.1", "localhost", 1)
-	h.Storage = h.st.URL
-	t.Cleanup(func() { h.hub.Close(); h.kg.Close(); h.st.Close() })
+	h.URL = serve(t, h.serveHub)
+	h.Kaggle = serveElsewhere(t, h.serveKaggle)
+	h.Storage = serve(t, h.serveStorage)
 	return h
 }
 
