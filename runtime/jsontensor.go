@@ -131,7 +131,11 @@ func setJSONValue(data any, dt DType, i int, x any) error {
 // case, are parsed straight into the typed slice without building an
 // []any of boxed values first; anything else takes the generic path.
 func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
-	if dt != String && dt != Bool {
+	if dt == Int64 || dt == Uint64 {
+		if data, shape, ok, err := decodeInts64(raw, dt); ok {
+			return data, shape, err
+		}
+	} else if dt != String && dt != Bool {
 		if vals, shape, ok := parseNumbers(raw); ok {
 			data = MakeData(dt, len(vals))
 			if data == nil {
@@ -158,6 +162,34 @@ func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
 	return FromJSON(v, dt)
 }
 
+// decodeInts64 reads 64-bit integers from their digits: going through
+// float64 would round ids and hashes above 2^53 and refuse 2^64-1.
+func decodeInts64(raw []byte, dt DType) (data any, shape []int64, ok bool, err error) {
+	p := numParser{b: raw, leaf: -1, spans: make([][2]int, 0, len(raw)/4)}
+	if !p.value(0) {
+		return nil, nil, false, nil
+	}
+	p.skip()
+	if p.i != len(p.b) || p.leaf < 0 {
+		return nil, nil, false, nil
+	}
+	data = MakeData(dt, len(p.spans))
+	for i, sp := range p.spans {
+		tok := string(raw[sp[0]:sp[1]])
+		var perr error
+		switch d := data.(type) {
+		case []int64:
+			d[i], perr = strconv.ParseInt(tok, 10, 64)
+		case []uint64:
+			d[i], perr = strconv.ParseUint(tok, 10, 64)
+		}
+		if perr != nil && !setNumber(data, dt, i, p.vals[i]) {
+			return nil, nil, true, fmt.Errorf("element %d: %s does not fit %s", i, tok, dt)
+		}
+	}
+	return data, p.shape[:p.leaf], true, nil
+}
+
 // parseNumbers reads a scalar or rectangular nested arrays of JSON numbers.
 // ok is false for anything else (the caller falls back to encoding/json).
 func parseNumbers(b []byte) (vals []float64, shape []int64, ok bool) {
@@ -179,6 +211,7 @@ type numParser struct {
 	shape [32]int64
 	set   [32]bool
 	vals  []float64
+	spans [][2]int // each number's bytes, kept when not nil
 }
 
 func (p *numParser) value(d int) bool {
@@ -259,6 +292,9 @@ func (p *numParser) number() (float64, bool) {
 	}
 	if p.i == start {
 		return 0, false
+	}
+	if p.spans != nil {
+		p.spans = append(p.spans, [2]int{start, p.i})
 	}
 	v, err := strconv.ParseFloat(unsafe.String(&p.b[start], p.i-start), 64)
 	return v, err == nil

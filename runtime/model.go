@@ -211,6 +211,15 @@ func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 		if n := NumElements(t.Shape); int64(t.Len()) != n {
 			return nil, BadRequest("input %q: %d values for shape %v, which needs %d", s.Name, t.Len(), t.Shape, n)
 		}
+		if strs, ok := t.Data.([]string); ok {
+			// ONNX Runtime takes strings as C strings: a NUL would cut the
+			// element short without a word, so it is refused instead.
+			for j, v := range strs {
+				if strings.IndexByte(v, 0) >= 0 {
+					return nil, BadRequest("input %q: element %d holds a NUL byte, which ONNX Runtime string tensors cannot carry", s.Name, j)
+				}
+			}
+		}
 	}
 	return ordered, nil
 }

@@ -90,3 +90,23 @@ func bytesOf(t testing.TB, b *onnx.Builder) []byte {
 	}
 	return raw
 }
+
+// EveryDType lists the manifest dtypes of the v2 protocol's datatypes, with
+// the v2 name of each; IdentityModel has one input and output per entry.
+var EveryDType = [][2]string{
+	{"bool", "BOOL"}, {"uint8", "UINT8"}, {"uint16", "UINT16"}, {"uint32", "UINT32"}, {"uint64", "UINT64"},
+	{"int8", "INT8"}, {"int16", "INT16"}, {"int32", "INT32"}, {"int64", "INT64"},
+	{"float16", "FP16"}, {"bfloat16", "BF16"}, {"float32", "FP32"}, {"float64", "FP64"}, {"string", "BYTES"},
+}
+
+// IdentityModel echoes one tensor of every dtype: in_<V2> [batch,2] → Identity → out_<V2> [batch,2].
+func IdentityModel(t testing.TB) []byte {
+	t.Helper()
+	b := onnx.NewBuilder("identity")
+	for _, d := range EveryDType {
+		b.Input("in_"+d[1], d[0], "batch", 2)
+		b.Node("Identity", []string{"in_" + d[1]}, []string{"out_" + d[1]})
+		b.Output("out_"+d[1], d[0], "batch", 2)
+	}
+	return bytesOf(t, b)
+}

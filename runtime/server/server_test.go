@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -431,4 +432,153 @@ func TestRepositoryAndMetrics(t *testing.T) {
 	if err := json.Unmarshal(b, &doc); err != nil || !strings.HasPrefix(doc.OpenAPI, "3.") || doc.Paths["/models/{name}/inference"] == nil || doc.Paths["/v2/models/{name}/infer"] == nil {
 		t.Fatalf("openapi.json: %v %s", err, b[:min(len(b), 200)])
 	}
+}
+
+// TestV2EveryDatatype echoes every v2 datatype through one identity model,
+// in JSON (extreme values included: 64-bit integers must not go through
+// float64) and with the binary extension both ways.
+func TestV2EveryDatatype(t *testing.T) {
+	e := start(t, 0)
+	runtimetest.Package{Namespace: "test", Name: "identity", Version: "1", Model: runtimetest.IdentityModel(t)}.Layout(t, e.layout, "identity")
+	e.register(t, "identity")
+	data := map[string]string{
+		"BOOL":   `[true,false,false,true]`,
+		"UINT8":  `[0,255,1,2]`,
+		"UINT16": `[0,65535,1,2]`,
+		"UINT32": `[0,4294967295,1,2]`,
+		"UINT64": `[0,18446744073709551615,9007199254740993,2]`,
+		"INT8":   `[-128,127,0,-1]`,
+		"INT16":  `[-32768,32767,0,-1]`,
+		"INT32":  `[-2147483648,2147483647,0,-1]`,
+		"INT64":  `[-9223372036854775808,9223372036854775807,9007199254740993,-1]`,
+		"FP16":   `[1.5,-2,0.25,65504]`,
+		"BF16":   `[1,-2,0.5,3]`,
+		"FP32":   `[1.5,-2.25,0.125,1e+30]`,
+		"FP64":   `[0.1,-1e+300,3.141592653589793,0]`,
+		"BYTES":  `["a","","βγ","\"z\\"]`,
+	}
+	var inputs []string
+	for _, d := range runtimetest.EveryDType {
+		inputs = append(inputs, fmt.Sprintf(`{"name":"in_%s","shape":[2,2],"datatype":"%s","data":%s}`, d[1], d[1], data[d[1]]))
+	}
+	body := `{"inputs":[` + strings.Join(inputs, ",") + `]}`
+	code, _, b := call(t, "POST", e.url+"/v2/models/test/identity/infer", []byte(body), nil)
+	if code != 200 {
+		t.Fatalf("every datatype: %d %s", code, b)
+	}
+	var resp struct {
+		Outputs []struct {
+			Name, Datatype string
+			Shape          []int64
+			Data           json.RawMessage
+		}
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.Outputs) != len(runtimetest.EveryDType) {
+		t.Fatalf("%d outputs: %s", len(resp.Outputs), b)
+	}
+	for _, o := range resp.Outputs {
+		dt := strings.TrimPrefix(o.Name, "out_")
+		if o.Datatype != dt || len(o.Shape) != 2 || o.Shape[0] != 2 || o.Shape[1] != 2 {
+			t.Errorf("%s: datatype %s shape %v", o.Name, o.Datatype, o.Shape)
+		}
+		if string(o.Data) != data[dt] {
+			t.Errorf("%s: data %s, sent %s", o.Name, o.Data, data[dt])
+		}
+	}
+
+	// ONNX Runtime strings end at NUL: refused rather than cut short.
+	nul := strings.Replace(body, `"βγ"`, `"\u0000z"`, 1)
+	code, _, b = call(t, "POST", e.url+"/v2/models/test/identity/infer", []byte(nul), nil)
+	wantStatus(t, "NUL in BYTES", code, 400, b, `"in_BYTES": element 2 holds a NUL`)
+
+	// The same through the binary extension: each input's raw bytes come back unchanged.
+	var head []string
+	var blobs [][]byte
+	for _, d := range runtimetest.EveryDType {
+		raw := rawOf(t, d[1], data[d[1]])
+		blobs = append(blobs, raw)
+		head = append(head, fmt.Sprintf(`{"name":"in_%s","shape":[2,2],"datatype":"%s","parameters":{"binary_data_size":%d}}`, d[1], d[1], len(raw)))
+	}
+	var req map[string]any
+	if err := json.Unmarshal([]byte(`{"inputs":[`+strings.Join(head, ",")+`],"parameters":{"binary_data_output":true}}`), &req); err != nil {
+		t.Fatal(err)
+	}
+	out, rest := binaryCall(t, e, "test/identity", req, blobs...)
+	for i, o := range out["outputs"].([]any) {
+		size := int(o.(map[string]any)["parameters"].(map[string]any)["binary_data_size"].(float64))
+		if size > len(rest) || !bytes.Equal(rest[:size], blobs[i]) {
+			t.Fatalf("%v: binary output differs from the input % x", o, blobs[i])
+		}
+		rest = rest[size:]
+	}
+}
+
+// rawOf encodes JSON test values as the binary extension lays them out.
+func rawOf(t *testing.T, dt, js string) []byte {
+	t.Helper()
+	var vals []json.Number
+	if dt == "BYTES" || dt == "BOOL" {
+		var any []any
+		json.Unmarshal([]byte(js), &any)
+		var out []byte
+		for _, v := range any {
+			switch v := v.(type) {
+			case string:
+				out = binary.LittleEndian.AppendUint32(out, uint32(len(v)))
+				out = append(out, v...)
+			case bool:
+				if v {
+					out = append(out, 1)
+				} else {
+					out = append(out, 0)
+				}
+			}
+		}
+		return out
+	}
+	dec := json.NewDecoder(strings.NewReader(js))
+	dec.UseNumber()
+	if err := dec.Decode(&vals); err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	for _, n := range vals {
+		s := n.String()
+		switch dt {
+		case "UINT8", "UINT16", "UINT32", "UINT64":
+			u, _ := strconv.ParseUint(s, 10, 64)
+			out = binary.LittleEndian.AppendUint64(out, u)[:len(out)+sizeOf(dt)]
+		case "INT8", "INT16", "INT32", "INT64":
+			i, _ := strconv.ParseInt(s, 10, 64)
+			out = binary.LittleEndian.AppendUint64(out, uint64(i))[:len(out)+sizeOf(dt)]
+		case "FP16":
+			f, _ := strconv.ParseFloat(s, 64)
+			out = binary.LittleEndian.AppendUint16(out, runtime.Float32ToFloat16(float32(f)))
+		case "BF16":
+			f, _ := strconv.ParseFloat(s, 32)
+			out = binary.LittleEndian.AppendUint16(out, uint16(math.Float32bits(float32(f))>>16))
+		case "FP32":
+			f, _ := strconv.ParseFloat(s, 32)
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(float32(f)))
+		case "FP64":
+			f, _ := strconv.ParseFloat(s, 64)
+			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f))
+		}
+	}
+	return out
+}
+
+func sizeOf(dt string) int {
+	switch dt {
+	case "UINT8", "INT8":
+		return 1
+	case "UINT16", "INT16":
+		return 2
+	case "UINT32", "INT32":
+		return 4
+	}
+	return 8
 }
