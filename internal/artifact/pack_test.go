@@ -276,32 +276,6 @@ func copyTree(t *testing.T, from, to string) {
 	})
 }
 
-// sameTree checks that every file under want is byte-identical under got.
-func sameTree(t *testing.T, want, got string) {
-	t.Helper()
-	n := 0
-	filepath.Walk(want, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || fi.Name() == schemas.ManifestFile {
-			return nil
-		}
-		rel, _ := filepath.Rel(want, p)
-		a, _ := os.ReadFile(p)
-		b, err := os.ReadFile(filepath.Join(got, rel))
-		if err != nil {
-			t.Errorf("%s missing after export: %v", rel, err)
-			return nil
-		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s differs after export", rel)
-		}
-		n++
-		return nil
-	})
-	if n == 0 {
-		t.Fatal("no files compared")
-	}
-}
-
 // An exported package packs again to the same digest (its manifest.yaml is
 // read back as the package's own).
 func TestExportRepackSameDigest(t *testing.T) {

@@ -1,13 +1,11 @@
 package transfer
 
 import (
-	"bytes"
 	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,25 +13,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/internal/artifact/artifacttest"
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/schemas"
 )
 
-// modelDir writes a model directory with a big (bigMiB) file so that pulls
-// take the resumable path.
+// modelDir writes artifacttest.ModelDir with a big (bigMiB) original file
+// so that pulls take the resumable path.
 func modelDir(t testing.TB, bigMiB int, seed uint64) string {
 	t.Helper()
-	dir := t.TempDir()
-	b := onnx.TinyTextClassifier(onnx.TextClassifierOptions{Vocab: 64, Dim: 8, Classes: 3, Seed: seed})
-	if err := b.WriteFileExternal(filepath.Join(dir, "model.onnx"), "model.onnx.data"); err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, dir, "tokenizer.json", `{"model":{"type":"WordPiece"}}`)
-	writeFile(t, dir, "config.json", `{"id2label":{"0":"a","1":"b","2":"c"}}`)
-	writeFile(t, dir, "README.md", "# tiny\n")
+	dir := artifacttest.ModelDir(t, seed)
 	big := make([]byte, bigMiB<<20)
 	r := rand.New(rand.NewPCG(seed, 1))
 	for i := 0; i+8 <= len(big); i += 8 {
@@ -46,16 +36,10 @@ func modelDir(t testing.TB, bigMiB int, seed uint64) string {
 	return dir
 }
 
-func writeFile(t testing.TB, dir, rel, s string) {
-	t.Helper()
-	p := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
+var (
+	writeFile = artifacttest.WriteFile
+	sameTree  = artifacttest.SameTree
+)
 
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
@@ -64,32 +48,6 @@ func openStore(t testing.TB) *store.Store {
 		t.Fatal(err)
 	}
 	return st
-}
-
-// sameTree checks every file under want is byte-identical under got.
-func sameTree(t testing.TB, want, got string) {
-	t.Helper()
-	n := 0
-	filepath.Walk(want, func(p string, fi os.FileInfo, err error) error {
-		if err != nil || fi.IsDir() || fi.Name() == schemas.ManifestFile {
-			return nil
-		}
-		rel, _ := filepath.Rel(want, p)
-		a, _ := os.ReadFile(p)
-		b, err := os.ReadFile(filepath.Join(got, rel))
-		if err != nil {
-			t.Errorf("%s missing: %v", rel, err)
-			return nil
-		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s differs", rel)
-		}
-		n++
-		return nil
-	})
-	if n == 0 {
-		t.Fatal("no files compared")
-	}
 }
 
 // proxy is a counting reverse proxy in front of a registry: it records the
