@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -67,12 +68,15 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.GET("/models/*", s.getModel)
 	e.DELETE("/models/*", s.deleteModel)
 	e.POST("/models/*", s.seedInfer)
+	e.PUT("/models/*", wrongMethod)
 
 	// KServe Open Inference Protocol v2.
 	e.GET("/v2", s.v2Server)
 	e.GET("/v2/health/live", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]bool{"live": true}) })
 	e.GET("/v2/health/ready", s.v2Ready)
 	e.GET("/v2/models/*", s.v2ModelGet)
+	e.PUT("/v2/models/*", wrongMethod)
+	e.DELETE("/v2/models/*", wrongMethod)
 	e.POST("/v2/models/*", s.v2ModelPost)
 	e.POST("/v2/repository/index", s.v2Index)
 	e.POST("/v2/repository/models/*", s.v2Repository)
@@ -111,6 +115,20 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	c.JSON(status, errorBody{Error: msg})
 }
 
+// wrongMethod is a 405 that says which methods the route takes.
+func wrongMethod(c echo.Context) error {
+	path := c.Request().URL.Path
+	allow := http.MethodGet
+	switch {
+	case strings.HasSuffix(path, "/infer") || strings.HasSuffix(path, "/inference"):
+		allow = http.MethodPost
+	case strings.HasPrefix(path, "/models/"):
+		allow = "GET, DELETE"
+	}
+	c.Response().Header().Set("Allow", allow)
+	return echo.NewHTTPError(http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed; use %s", c.Request().Method, path, allow))
+}
+
 func (s *Server) model(name string) (*runtime.Model, error) {
 	if name == "" {
 		return nil, runtime.BadRequest("no model name")
@@ -143,9 +161,44 @@ func decodeJSON(b []byte, v any) error {
 		return runtime.BadRequest("empty body; send JSON")
 	}
 	if err := json.Unmarshal(b, v); err != nil {
+		// Type errors name JSON's kinds and the field, not Go's types.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			if te.Field == "" {
+				return runtime.BadRequest("body must be a JSON object, not %s", article(te.Value))
+			}
+			return runtime.BadRequest("field %q must be %s, not %s", te.Field, jsonKind(te.Type), article(te.Value))
+		}
 		return runtime.BadRequest("body is not valid JSON: %v", err)
 	}
 	return nil
+}
+
+func article(kind string) string {
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "":
+		return "this value"
+	}
+	return "a " + kind
+}
+
+// jsonKind names what a Go type expects in JSON terms.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
 }
 
 // --- seed API ---
@@ -183,6 +236,9 @@ func (s *Server) list(c echo.Context) error {
 }
 
 func (s *Server) getModel(c echo.Context) error {
+	if strings.HasSuffix(c.Param("*"), "/inference") {
+		return wrongMethod(c)
+	}
 	m, err := s.model(c.Param("*"))
 	if err != nil {
 		return err

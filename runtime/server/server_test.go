@@ -254,6 +254,33 @@ func TestV2(t *testing.T) {
 	if code != 400 {
 		t.Fatalf("no inputs: %d %v", code, out)
 	}
+	// Client mistakes in JSON's terms, and wrong methods as 405 with Allow.
+	for _, c := range []struct{ method, path, body, mention, allow string }{
+		{"POST", "/v2/models/test/affine/infer", `{"inputs": {}}`, `field "inputs" must be an array, not an object`, ""},
+		{"POST", "/models/test/affine/inference", `[1]`, "body must be a JSON object, not an array", ""},
+		{"POST", "/v2/models/test/affine/infer", `{"id": 7, "inputs": []}`, `field "id" must be a string`, ""},
+		{"GET", "/v2/models/test/affine/infer", ``, "use POST", "POST"},
+		{"GET", "/models/test/affine/inference", ``, "use POST", "POST"},
+		{"POST", "/v2/models/test/affine/ready", `{}`, "use GET", "GET"},
+		{"POST", "/v2/models/test/affine", `{}`, "use GET", "GET"},
+		{"PUT", "/models/test/affine", `{}`, "use GET, DELETE", "GET, DELETE"},
+	} {
+		code, hdr, b := call(t, c.method, e.url+c.path, []byte(c.body), nil)
+		want := 400
+		if c.allow != "" {
+			want = 405
+		}
+		wantStatus(t, c.method+" "+c.path+" "+c.body, code, want, b, c.mention)
+		if hdr.Get("Allow") != c.allow || strings.Contains(string(b), "server.") {
+			t.Errorf("%s %s: Allow %q, body %s", c.method, c.path, hdr.Get("Allow"), b)
+		}
+	}
+	_, _, b = call(t, "GET", e.url+"/v2", nil, nil)
+	var srv struct{ Extensions []string }
+	json.Unmarshal(b, &srv)
+	if strings.Join(srv.Extensions, ",") != "binary_tensor_data,model_repository" {
+		t.Errorf("/v2 claims extensions %v", srv.Extensions)
+	}
 	code, out = v2(t, e, "test/nope", map[string]any{"inputs": []any{}})
 	if code != 404 {
 		t.Fatalf("unknown model: %d %v", code, out)

@@ -77,7 +77,7 @@ func (s *Server) v2Server(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{
 		"name":       "mlosd",
 		"version":    version.String(),
-		"extensions": []string{"binary_tensor_data", "model_repository", "classification_free"},
+		"extensions": []string{"binary_tensor_data", "model_repository"},
 	})
 }
 
@@ -114,6 +114,9 @@ func (s *Server) v2Model(name, ver string) (*runtime.Model, error) {
 }
 
 func (s *Server) v2ModelGet(c echo.Context) error {
+	if _, _, verb := splitV2(c.Param("*"), "infer"); verb == "infer" {
+		return wrongMethod(c)
+	}
 	name, ver, verb := splitV2(c.Param("*"), "ready")
 	m, err := s.v2Model(name, ver)
 	if err != nil {
@@ -142,7 +145,12 @@ func (s *Server) v2ModelPost(c echo.Context) error {
 	start := time.Now()
 	name, ver, verb := splitV2(c.Param("*"), "infer")
 	if verb != "infer" {
-		return runtime.NotFound("no such route; POST /v2/models/{name}[/versions/{v}]/infer")
+		// An existing model's other routes are GET only; anything else is unknown.
+		name, ver, _ := splitV2(c.Param("*"), "ready")
+		if _, err := s.v2Model(name, ver); err != nil {
+			return err
+		}
+		return wrongMethod(c)
 	}
 	m, err := s.v2Model(name, ver)
 	if err != nil {
