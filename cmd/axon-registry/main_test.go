@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"golang.org/x/crypto/bcrypt"
 )
 
 var (
@@ -69,19 +68,6 @@ func startRegistry(t *testing.T, env []string, args ...string) *registryProc {
 	p := testutil.Start(t, env, bin, append([]string{"--addr", host, "--log-level", "warn"}, args...)...)
 	testutil.WaitHTTP(t, "http://"+host+"/healthz", 30*time.Second)
 	return &registryProc{Process: p, Host: host}
-}
-
-func writeHtpasswd(t *testing.T, user, pass string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(p, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 func TestVersionAndHelp(t *testing.T) {
@@ -177,7 +163,7 @@ func TestOrasPushPull(t *testing.T) {
 // a 200 MB artifact goes up authenticated and comes back anonymously with
 // --anonymous-read, and an anonymous push is refused.
 func TestOras200MBWithLoginAndAnonymousRead(t *testing.T) {
-	pw := writeHtpasswd(t, "alice", "wonder-land-42")
+	pw := testutil.Htpasswd(t, "alice", "wonder-land-42")
 	reg := startRegistry(t, nil, "--root", t.TempDir(), "--htpasswd", pw, "--anonymous-read")
 	o := newOras(t)
 	if out, err := o.run(t.TempDir(), "wrong", "login", "--plain-http", "-u", "alice", "--password-stdin", reg.Host); err == nil {

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
 	"github.com/mlos-foundation/axon/registry/store"
-	"golang.org/x/crypto/bcrypt"
 )
 
 type testServer struct {
@@ -73,15 +71,4 @@ func startServer(t testing.TB, d driver.Driver, cfg Config) *testServer {
 }
 
 // htpasswd writes a bcrypt htpasswd file with one user.
-func htpasswd(t testing.TB, user, pass string) string {
-	t.Helper()
-	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "htpasswd")
-	if err := os.WriteFile(p, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
+func htpasswd(t testing.TB, user, pass string) string { return testutil.Htpasswd(t, user, pass) }

@@ -88,55 +88,41 @@ func (s *Server) dispatch(c echo.Context) error {
 	if rt.name != "" && !names.ValidName(rt.name) {
 		return writeError(c, errorf(http.StatusBadRequest, codeNameInvalid, "invalid repository name"))
 	}
-	m := req.Method
-	switch rt.kind {
-	case rPing:
-		if m == http.MethodGet || m == http.MethodHead {
-			return c.JSON(http.StatusOK, struct{}{})
-		}
-	case rCatalog:
-		if m == http.MethodGet {
-			return s.catalog(c)
-		}
-	case rTags:
-		if m == http.MethodGet {
-			return s.tagsList(c, rt)
-		}
-	case rManifest:
-		switch m {
-		case http.MethodGet, http.MethodHead:
-			return s.getManifest(c, rt)
-		case http.MethodPut:
-			return s.putManifest(c, rt)
-		case http.MethodDelete:
-			return s.deleteManifest(c, rt)
-		}
-	case rBlob:
-		switch m {
-		case http.MethodGet, http.MethodHead:
-			return s.getBlob(c, rt)
-		case http.MethodDelete:
-			return s.deleteBlob(c, rt)
-		}
-	case rUploadNew:
-		if m == http.MethodPost {
-			return s.startUpload(c, rt)
-		}
-	case rUpload:
-		switch m {
-		case http.MethodGet:
-			return s.uploadStatus(c, rt)
-		case http.MethodPatch:
-			return s.patchUpload(c, rt)
-		case http.MethodPut:
-			return s.putUpload(c, rt)
-		case http.MethodDelete:
-			return s.cancelUpload(c, rt)
-		}
-	case rReferrers:
-		if m == http.MethodGet {
-			return s.referrers(c, rt)
-		}
+	if h := handlers[rt.kind][req.Method]; h != nil {
+		return h(s, c, rt)
 	}
-	return writeError(c, errorf(http.StatusMethodNotAllowed, codeUnsupported, "method "+m+" not allowed here"))
+	return writeError(c, errorf(http.StatusMethodNotAllowed, codeUnsupported, "method "+req.Method+" not allowed here"))
 }
+
+type handler func(s *Server, c echo.Context, rt route) error
+
+// handlers is the method table of each route kind; a method not in it gets 405.
+var handlers = map[string]map[string]handler{
+	rPing: {
+		http.MethodGet:  ping,
+		http.MethodHead: ping,
+	},
+	rCatalog: {http.MethodGet: func(s *Server, c echo.Context, _ route) error { return s.catalog(c) }},
+	rTags:    {http.MethodGet: (*Server).tagsList},
+	rManifest: {
+		http.MethodGet:    (*Server).getManifest,
+		http.MethodHead:   (*Server).getManifest,
+		http.MethodPut:    (*Server).putManifest,
+		http.MethodDelete: (*Server).deleteManifest,
+	},
+	rBlob: {
+		http.MethodGet:    (*Server).getBlob,
+		http.MethodHead:   (*Server).getBlob,
+		http.MethodDelete: (*Server).deleteBlob,
+	},
+	rUploadNew: {http.MethodPost: (*Server).startUpload},
+	rUpload: {
+		http.MethodGet:    (*Server).uploadStatus,
+		http.MethodPatch:  (*Server).patchUpload,
+		http.MethodPut:    (*Server).putUpload,
+		http.MethodDelete: (*Server).cancelUpload,
+	},
+	rReferrers: {http.MethodGet: (*Server).referrers},
+}
+
+func ping(_ *Server, c echo.Context, _ route) error { return c.JSON(http.StatusOK, struct{}{}) }

@@ -182,6 +182,10 @@ func TestPagesEscapeAndRender(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", p, resp.StatusCode, code)
 		}
 	}
+	// /ui/REPO, the address people guess, leads to the model page
+	if resp, _ := c.get("/ui/hf/bert-tiny"); resp.StatusCode != 302 || resp.Header.Get("Location") != "/ui/models/hf/bert-tiny" {
+		t.Errorf("GET /ui/hf/bert-tiny: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
 	if resp, body := c.get("/ui/static/app.js"); resp.StatusCode != 200 || !strings.Contains(body, "textContent") {
 		t.Fatalf("static: %d", resp.StatusCode)
 	}

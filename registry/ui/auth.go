@@ -40,7 +40,15 @@ func (u *UI) register(e *echo.Echo, auth echo.MiddlewareFunc) {
 	e.GET("/ui", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/ui/") })
 	e.GET("/ui/", u.home, g)
 	e.GET("/ui/models/*", u.modelPage, g)
-	e.GET("/ui/*", func(c echo.Context) error { return u.notFound(c, "There is no such page.") }, g)
+	e.GET("/ui/*", func(c echo.Context) error {
+		// /ui/team/model is what people type; send them to the model's page
+		if repo := strings.Trim(c.Param("*"), "/"); repoRE.MatchString(repo) {
+			if _, ok := u.idx.repo(repo); ok {
+				return c.Redirect(http.StatusFound, repoURL(repo))
+			}
+		}
+		return u.notFound(c, "There is no such page.")
+	}, g)
 	e.GET("/api/repositories", u.apiList, g)
 	e.GET("/api/repositories/*", u.apiRepository, g)
 	e.GET("/api/stats", u.apiStats, g)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -31,14 +29,7 @@ func startRegistry(t *testing.T, user, pass string, extra ...string) string {
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/mlos-foundation/axon/cmd/axon-registry").CombinedOutput(); err != nil {
 		t.Fatalf("build axon-registry: %v\n%s", err, out)
 	}
-	h, err := bcrypt.GenerateFromPassword([]byte(pass), bcrypt.MinCost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	htpasswd := filepath.Join(dir, "htpasswd")
-	if err := os.WriteFile(htpasswd, []byte(user+":"+string(h)+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	htpasswd := testutil.Htpasswd(t, user, pass)
 	addr := testutil.FreeAddr(t)
 	testutil.Start(t, nil, bin, append([]string{"--addr", addr, "--root", filepath.Join(dir, "data"), "--htpasswd", htpasswd}, extra...)...)
 	testutil.WaitHTTP(t, "http://"+addr+"/healthz", 30*time.Second)

@@ -96,33 +96,11 @@ func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
 
 // PutContent implements driver.Driver.
 func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error {
-	if err := driver.CheckPath(p); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	dst := d.full(p)
-	f, err := d.createTemp(filepath.Dir(dst))
-	if err != nil {
-		return wrap("write", p, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return wrap("write", p, err)
-	}
-	return wrap("write", p, syncDir(filepath.Dir(dst)))
+	_, err := d.writeFile(ctx, p, func(f *os.File) (int64, error) {
+		n, err := f.Write(content)
+		return int64(n), err
+	})
+	return err
 }
 
 // createTemp creates a new temporary file in dir, creating dir first. A

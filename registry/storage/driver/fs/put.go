@@ -16,6 +16,21 @@ var _ driver.Putter = (*Driver)(nil)
 // PutStream implements driver.Putter: a temporary file next to the destination,
 // fsynced and renamed over it only once r ended cleanly with the right size.
 func (d *Driver) PutStream(ctx context.Context, p string, r io.Reader, size int64) (int64, error) {
+	return d.writeFile(ctx, p, func(f *os.File) (int64, error) {
+		buf := copyBufs.Get().(*[]byte)
+		n, err := io.CopyBuffer(writerOnly{f}, ctxReader{ctx, r}, *buf)
+		copyBufs.Put(buf)
+		if err == nil && size >= 0 && n != size {
+			err = fmt.Errorf("got %d bytes, want %d: %w", n, size, driver.ErrSizeMismatch)
+		}
+		return n, err
+	})
+}
+
+// writeFile is every whole-file write: fill writes a temporary file next to p,
+// which is fsynced and renamed over p only if fill succeeded, so readers see
+// the old file or the new one, never a part.
+func (d *Driver) writeFile(ctx context.Context, p string, fill func(*os.File) (int64, error)) (int64, error) {
 	if err := driver.CheckPath(p); err != nil {
 		return 0, err
 	}
@@ -28,12 +43,7 @@ func (d *Driver) PutStream(ctx context.Context, p string, r io.Reader, size int6
 		return 0, wrap("write", p, err)
 	}
 	tmp := f.Name()
-	buf := copyBufs.Get().(*[]byte)
-	n, err := io.CopyBuffer(writerOnly{f}, ctxReader{ctx, r}, *buf)
-	copyBufs.Put(buf)
-	if err == nil && size >= 0 && n != size {
-		err = fmt.Errorf("got %d bytes, want %d: %w", n, size, driver.ErrSizeMismatch)
-	}
+	n, err := fill(f)
 	if err == nil {
 		err = f.Sync()
 	}
