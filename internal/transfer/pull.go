@@ -17,6 +17,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
@@ -49,22 +50,9 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
-	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
+	desc, raw, man, err := packageManifest(ctx, repo, ref)
 	if err != nil {
-		return nil, fmt.Errorf("pull %s: %w", target, explain(err))
-	}
-	raw, err := content.ReadAll(rc, desc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("pull %s: manifest: %w", target, err)
-	}
-	if ref.Digest != "" && desc.Digest != ref.Digest {
-		return nil, fmt.Errorf("pull %s: the registry answered with %s", target, desc.Digest)
-	}
-	man, err := artifact.Check(raw, desc)
-	if err != nil {
-		// Say what does fetch it, so the answer is not a dead end.
-		return nil, fmt.Errorf("pull %s: %w (oras pull fetches any artifact's files)", target, err)
+		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
 	release, err := st.Lease(ctx)
 	if err != nil {
@@ -184,24 +172,11 @@ func (p *pullTarget) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader
 	bar := p.tr.bar(d)
 	if d.Size < resumeThreshold || d.MediaType == ocispec.MediaTypeImageManifest || d.MediaType == ocispec.MediaTypeImageIndex {
 		if bar != nil {
-			r = &countingReader{r: r, bar: bar}
+			r = &countingCtxReader{ctx: ctx, r: r, bar: bar}
 		}
 		return p.st.Push(ctx, d, r)
 	}
 	return p.resumable(ctx, d, r, bar)
-}
-
-type countingReader struct {
-	r   io.Reader
-	bar progress.Bar
-}
-
-func (c *countingReader) Read(b []byte) (int, error) {
-	n, err := c.r.Read(b)
-	if n > 0 {
-		c.bar.Add(int64(n))
-	}
-	return n, err
 }
 
 // resumable downloads into ingest/partial/<alg>-<hex>, continuing a partial
@@ -304,6 +279,8 @@ func hashPrefix(f *os.File, h hash.Hash, size int64) (int64, error) {
 	return io.Copy(h, io.LimitReader(f, fi.Size()))
 }
 
+// countingCtxReader counts what r gives into bar (when not nil) and stops
+// reading once ctx ends.
 type countingCtxReader struct {
 	ctx context.Context
 	r   io.Reader
@@ -336,16 +313,7 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", target, err)
 	}
-	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
-	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", target, explain(err))
-	}
-	raw, err := content.ReadAll(rc, desc)
-	rc.Close()
-	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", target, err)
-	}
-	man, err := artifact.Check(raw, desc)
+	desc, raw, man, err := packageManifest(ctx, repo, ref)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", target, err)
 	}
@@ -358,4 +326,27 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 		return nil, fmt.Errorf("inspect %s: manifest.yaml: %w", target, err)
 	}
 	return &artifact.Package{Descriptor: desc, OCI: man, Manifest: pm, RawOCI: raw, RawConfig: cfg}, nil
+}
+
+// packageManifest fetches the manifest ref names (checked against ref's digest
+// when it has one) and checks that it is an axon package's.
+func packageManifest(ctx context.Context, repo *remote.Repository, ref reference.Ref) (ocispec.Descriptor, []byte, *ocispec.Manifest, error) {
+	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
+	if err != nil {
+		return desc, nil, nil, explain(err)
+	}
+	raw, err := content.ReadAll(rc, desc)
+	rc.Close()
+	if err != nil {
+		return desc, nil, nil, fmt.Errorf("manifest: %w", err)
+	}
+	if ref.Digest != "" && desc.Digest != ref.Digest {
+		return desc, nil, nil, fmt.Errorf("the registry answered with %s", desc.Digest)
+	}
+	man, err := artifact.Check(raw, desc)
+	if err != nil {
+		// Say what does fetch it, so the answer is not a dead end.
+		return desc, nil, nil, fmt.Errorf("%w (oras pull fetches any artifact's files)", err)
+	}
+	return desc, raw, man, nil
 }
