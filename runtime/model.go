@@ -71,8 +71,18 @@ func (m *Model) Outputs() []TensorSpec {
 	return m.outputs
 }
 
-// Task is the manifest's task ("" when unknown).
+// Task is the task the model serves: the manifest's, else the one its text
+// pipeline guessed from config.json ("" when unknown).
 func (m *Model) Task() string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.task()
+}
+
+func (m *Model) task() string {
+	if m.pipe != nil && m.pipe.task != "" {
+		return m.pipe.task
+	}
 	if m.Manifest == nil {
 		return ""
 	}
@@ -107,8 +117,8 @@ func (m *Model) Info() Info {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	in := Info{Name: m.Name, Version: m.Version, Ref: m.Ref, Digest: m.Digest, State: m.state, Error: m.err, Batching: m.batcher != nil}
+	in.Task = m.task()
 	if m.Manifest != nil {
-		in.Task = m.Manifest.Task
 		in.Format = m.Manifest.Format.Name
 	}
 	for _, s := range m.inputs {

@@ -67,6 +67,9 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 		}
 	}
 	cfg := readConfig(pkg.Dir)
+	if p.task == "" {
+		p.task = cfg.task()
+	}
 	if len(p.labels) == 0 {
 		p.labels = cfg.labels()
 	}
@@ -142,7 +145,8 @@ func tokenizerPath(pkg *Package) string {
 }
 
 type modelConfig struct {
-	ID2Label map[string]string `json:"id2label"`
+	Architectures []string          `json:"architectures"`
+	ID2Label      map[string]string `json:"id2label"`
 	MaxPos   int               `json:"max_position_embeddings"`
 	EOS      int64             `json:"-"`
 	RawEOS   json.RawMessage   `json:"eos_token_id"`
@@ -165,6 +169,20 @@ func readConfig(dir string) modelConfig {
 		c.EOS = many[0]
 	}
 	return c
+}
+
+// task guesses the task of a package whose manifest names none from the
+// transformers architecture, the way Hugging Face pipelines pick one.
+func (c modelConfig) task() string {
+	for _, a := range c.Architectures {
+		switch {
+		case strings.HasSuffix(a, "ForSequenceClassification"):
+			return TaskTextClassification
+		case strings.HasSuffix(a, "ForCausalLM") || strings.HasSuffix(a, "LMHeadModel"):
+			return TaskTextGeneration
+		}
+	}
+	return ""
 }
 
 func (c modelConfig) labels() []string {

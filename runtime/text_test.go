@@ -110,3 +110,35 @@ func TestLongTextTruncated(t *testing.T) {
 		t.Fatalf("long text: %v", labels)
 	}
 }
+
+// TestTaskFromConfig: a package whose manifest names no task (as axon pack of
+// a plain directory makes) still answers labels when config.json's
+// architecture is a sequence classifier, as transformers' pipelines would.
+func TestTaskFromConfig(t *testing.T) {
+	dir, ref := runtimetest.BertFixture(t)
+	cls, _, _ := runtimetest.TextPackages(t, dir)
+	cls.Task = ""
+	files := map[string][]byte{}
+	for k, v := range cls.Files {
+		files[k] = v
+	}
+	files["config.json"] = []byte(`{"architectures": ["BertForSequenceClassification"], "id2label": {"0": "negative", "1": "neutral", "2": "positive"}}`)
+	cls.Files = files
+	layout := t.TempDir()
+	cls.Layout(t, layout, "cls")
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+	model, err := m.Register(context.Background(), "oci-layout://"+layout+":cls", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if model.Task() != runtime.TaskTextClassification || model.Info().Task != runtime.TaskTextClassification {
+		t.Fatalf("task %q, info %q", model.Task(), model.Info().Task)
+	}
+	out, _, err := model.InferText(context.Background(), ref.Sentences[0], nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if labels, ok := out.([]runtime.Label); !ok || len(labels) != 3 {
+		t.Fatalf("output %#v, want 3 labels", out)
+	}
+}
