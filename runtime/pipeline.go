@@ -147,9 +147,9 @@ func tokenizerPath(pkg *Package) string {
 type modelConfig struct {
 	Architectures []string          `json:"architectures"`
 	ID2Label      map[string]string `json:"id2label"`
-	MaxPos   int               `json:"max_position_embeddings"`
-	EOS      int64             `json:"-"`
-	RawEOS   json.RawMessage   `json:"eos_token_id"`
+	MaxPos        int               `json:"max_position_embeddings"`
+	EOS           int64             `json:"-"`
+	RawEOS        json.RawMessage   `json:"eos_token_id"`
 }
 
 func readConfig(dir string) modelConfig {
