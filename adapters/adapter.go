@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 )
@@ -175,3 +176,12 @@ var (
 	ErrChecksum = errors.New("checksum mismatch")
 	ErrUnsafe   = errors.New("unsafe path")
 )
+
+// EnvURL is the base URL in the environment variable name (without a trailing
+// slash), or def when it is unset: how every hub's address is overridden.
+func EnvURL(name, def string) string {
+	if u := strings.TrimRight(strings.TrimSpace(os.Getenv(name)), "/"); u != "" {
+		return u
+	}
+	return def
+}

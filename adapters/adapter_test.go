@@ -72,3 +72,14 @@ func TestSafeJoin(t *testing.T) {
 		t.Errorf("SafeJoin = %s, %v", p, err)
 	}
 }
+
+func TestEnvURL(t *testing.T) {
+	t.Setenv("AXON_TEST_HUB", "")
+	if got := adapters.EnvURL("AXON_TEST_HUB", "https://hub.example"); got != "https://hub.example" {
+		t.Errorf("unset: %q", got)
+	}
+	t.Setenv("AXON_TEST_HUB", " http://127.0.0.1:8080/ ")
+	if got := adapters.EnvURL("AXON_TEST_HUB", "https://hub.example"); got != "http://127.0.0.1:8080" {
+		t.Errorf("set: %q", got)
+	}
+}

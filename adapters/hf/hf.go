@@ -36,10 +36,7 @@ type Adapter struct {
 
 // New returns an adapter for HF_ENDPOINT / HF_TOKEN (HUGGING_FACE_HUB_TOKEN is the older name).
 func New(engine *download.Engine) *Adapter {
-	ep := strings.TrimRight(os.Getenv("HF_ENDPOINT"), "/")
-	if ep == "" {
-		ep = DefaultEndpoint
-	}
+	ep := adapters.EnvURL("HF_ENDPOINT", DefaultEndpoint)
 	tok := os.Getenv("HF_TOKEN")
 	if tok == "" {
 		tok = os.Getenv("HUGGING_FACE_HUB_TOKEN")

@@ -41,10 +41,7 @@ type Adapter struct {
 
 // New reads AXON_GITHUB_API and GITHUB_TOKEN.
 func New(engine *download.Engine) *Adapter {
-	api := strings.TrimRight(os.Getenv("AXON_GITHUB_API"), "/")
-	if api == "" {
-		api = DefaultAPI
-	}
+	api := adapters.EnvURL("AXON_GITHUB_API", DefaultAPI)
 	return &Adapter{API: api, Token: os.Getenv("GITHUB_TOKEN"), Engine: engine}
 }
 

@@ -31,10 +31,7 @@ type Adapter struct {
 
 // New reads TFHUB_ENDPOINT.
 func New(engine *download.Engine) *Adapter {
-	ep := strings.TrimRight(os.Getenv("TFHUB_ENDPOINT"), "/")
-	if ep == "" {
-		ep = DefaultEndpoint
-	}
+	ep := adapters.EnvURL("TFHUB_ENDPOINT", DefaultEndpoint)
 	return &Adapter{Endpoint: ep, Engine: engine}
 }
 
