@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mlos-foundation/axon/schemas"
 )
@@ -45,6 +46,31 @@ type Backend interface {
 	// against the specs, and returns one tensor per output in Outputs() order.
 	Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error)
 	Close() error
+}
+
+// Phases split an execution's time the way Triton's metrics do: preparing
+// the inputs, running the model, and collecting the outputs.
+type Phases struct {
+	Input, Infer, Output time.Duration
+}
+
+// Total is the whole execution.
+func (p Phases) Total() time.Duration { return p.Input + p.Infer + p.Output }
+
+// PhasedBackend is a Backend that reports its phases; a plain Backend's run
+// counts as inference time only.
+type PhasedBackend interface {
+	Backend
+	RunPhased(ctx context.Context, inputs []*Tensor) ([]*Tensor, Phases, error)
+}
+
+func runPhased(ctx context.Context, b Backend, inputs []*Tensor) ([]*Tensor, Phases, error) {
+	if pb, ok := b.(PhasedBackend); ok {
+		return pb.RunPhased(ctx, inputs)
+	}
+	start := time.Now()
+	outs, err := b.Run(ctx, inputs)
+	return outs, Phases{Infer: time.Since(start)}, err
 }
 
 // LoadRequest is what a plugin gets to load one model.

@@ -48,10 +48,10 @@ type batcher struct {
 	// stopped closes once every executor has returned.
 	stopped chan struct{}
 	wg      sync.WaitGroup
-	onRun   func(rows int, compute time.Duration)
+	onRun   func(rows int, ph Phases)
 }
 
-func newBatcher(b Backend, opts BatchOptions, onRun func(int, time.Duration)) *batcher {
+func newBatcher(b Backend, opts BatchOptions, onRun func(int, Phases)) *batcher {
 	if opts.Executors <= 0 {
 		opts.Executors = 1
 	}
@@ -255,10 +255,13 @@ func (bt *batcher) execute(batch []*batchReq, rows int64) time.Duration {
 			inputs[i] = concatRows(parts, rows)
 		}
 	}
-	outs, err := bt.b.Run(context.Background(), inputs)
+	// Concatenating the rows is part of preparing the inputs.
+	concat := time.Since(start)
+	outs, ph, err := runPhased(context.Background(), bt.b, inputs)
+	ph.Input += concat
 	compute := time.Since(start)
 	if bt.onRun != nil && err == nil {
-		bt.onRun(int(rows), compute)
+		bt.onRun(int(rows), ph)
 	}
 	if err == nil && len(batch) > 1 {
 		for _, o := range outs {

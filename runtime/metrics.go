@@ -17,7 +17,9 @@ type Metrics struct {
 	execCount       *prometheus.CounterVec
 	requestDuration *prometheus.CounterVec
 	queueDuration   *prometheus.CounterVec
+	computeInput    *prometheus.CounterVec
 	computeDuration *prometheus.CounterVec
+	computeOutput   *prometheus.CounterVec
 	loaded          *prometheus.GaugeVec
 }
 
@@ -35,10 +37,12 @@ func NewMetrics() *Metrics {
 		execCount:       cv("nv_inference_exec_count", "Number of model executions performed (a batch counts once)"),
 		requestDuration: cv("nv_inference_request_duration_us", "Cumulative inference request duration in microseconds"),
 		queueDuration:   cv("nv_inference_queue_duration_us", "Cumulative inference queuing duration in microseconds"),
+		computeInput:    cv("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds (tensor preparation, batch concatenation)"),
 		computeDuration: cv("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds"),
+		computeOutput:   cv("nv_inference_compute_output_duration_us", "Cumulative compute output duration in microseconds"),
 		loaded:          prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mlosd_model_ready", Help: "1 when the model is loaded and ready"}, labels),
 	}
-	m.Registry.MustRegister(m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeDuration, m.loaded)
+	m.Registry.MustRegister(m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeInput, m.computeDuration, m.computeOutput, m.loaded)
 	return m
 }
 
@@ -63,13 +67,15 @@ func (m *Metrics) queued(model, version string, d time.Duration) {
 	}
 }
 
-func (m *Metrics) executed(model, version string, rows int, compute time.Duration) {
+func (m *Metrics) executed(model, version string, rows int, ph Phases) {
 	if m == nil {
 		return
 	}
 	m.execCount.WithLabelValues(model, version).Inc()
 	m.count.WithLabelValues(model, version).Add(float64(rows))
-	m.computeDuration.WithLabelValues(model, version).Add(us(compute))
+	m.computeInput.WithLabelValues(model, version).Add(us(ph.Input))
+	m.computeDuration.WithLabelValues(model, version).Add(us(ph.Infer))
+	m.computeOutput.WithLabelValues(model, version).Add(us(ph.Output))
 }
 
 func (m *Metrics) ready(model, version string, ok bool) {
@@ -87,7 +93,7 @@ func (m *Metrics) forget(model, version string) {
 	if m == nil {
 		return
 	}
-	for _, c := range []*prometheus.CounterVec{m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeDuration} {
+	for _, c := range []*prometheus.CounterVec{m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeInput, m.computeDuration, m.computeOutput} {
 		c.DeleteLabelValues(model, version)
 	}
 	m.loaded.DeleteLabelValues(model, version)

@@ -154,7 +154,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
 	}
 	if batch.MaxBatchSize > 1 && batchable(m.inputs, m.outputs) {
 		name, version := m.Name, m.Version
-		m.batcher = newBatcher(b, batch, func(rows int, d time.Duration) { m.metrics.executed(name, version, rows, d) })
+		m.batcher = newBatcher(b, batch, func(rows int, ph Phases) { m.metrics.executed(name, version, rows, ph) })
 	}
 	m.pipe = pipe
 	m.state, m.err = StateReady, ""
@@ -269,15 +269,13 @@ func (m *Model) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, RunStats,
 		}
 		return res.outs, RunStats{Queue: res.queue, Compute: res.compute, BatchSize: res.size}, nil
 	}
-	start := time.Now()
-	outs, err := b.Run(ctx, inputs)
-	d := time.Since(start)
+	outs, ph, err := runPhased(ctx, b, inputs)
 	if err != nil {
 		return nil, RunStats{}, runError(err)
 	}
 	m.metrics.queued(m.Name, m.Version, 0)
-	m.metrics.executed(m.Name, m.Version, rowsOf(inputs), d)
-	return outs, RunStats{Compute: d, BatchSize: 1}, nil
+	m.metrics.executed(m.Name, m.Version, rowsOf(inputs), ph)
+	return outs, RunStats{Compute: ph.Total(), BatchSize: 1}, nil
 }
 
 func rowsOf(inputs []*Tensor) int {

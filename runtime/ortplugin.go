@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"fmt"
+	"time"
 	"unsafe"
 
 	"github.com/mlos-foundation/axon/internal/ort"
@@ -184,8 +185,15 @@ func (b *ortBackend) Outputs() []TensorSpec { return b.outputs }
 func (b *ortBackend) Close() error          { return b.session.Destroy() }
 
 func (b *ortBackend) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, error) {
+	outs, _, err := b.RunPhased(ctx, inputs)
+	return outs, err
+}
+
+func (b *ortBackend) RunPhased(ctx context.Context, inputs []*Tensor) ([]*Tensor, Phases, error) {
+	var ph Phases
+	start := time.Now()
 	if len(inputs) != len(b.inputs) {
-		return nil, fmt.Errorf("%d inputs, the model takes %d", len(inputs), len(b.inputs))
+		return nil, ph, fmt.Errorf("%d inputs, the model takes %d", len(inputs), len(b.inputs))
 	}
 	ins := make([]ortgo.Value, len(inputs))
 	defer func() {
@@ -198,7 +206,7 @@ func (b *ortBackend) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, erro
 	for i, t := range inputs {
 		v, err := toORT(t)
 		if err != nil {
-			return nil, fmt.Errorf("input %s: %w", b.inputs[i].Name, err)
+			return nil, ph, fmt.Errorf("input %s: %w", b.inputs[i].Name, err)
 		}
 		ins[i] = v
 	}
@@ -218,7 +226,7 @@ func (b *ortBackend) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, erro
 		}
 		shape, ok := b.outputShape(i, inputs)
 		if !ok {
-			return nil, fmt.Errorf("output %s: %s outputs need a shape known before the run; %s is not", o.Name, o.DType, o.ShapeString())
+			return nil, ph, fmt.Errorf("output %s: %s outputs need a shape known before the run; %s is not", o.Name, o.DType, o.ShapeString())
 		}
 		n := NumElements(shape)
 		if n == 0 {
@@ -226,22 +234,27 @@ func (b *ortBackend) Run(ctx context.Context, inputs []*Tensor) ([]*Tensor, erro
 		}
 		v, err := ortgo.NewCustomDataTensor(ortgo.Shape(shape), make([]byte, n*2), ortType(o.DType))
 		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", o.Name, err)
+			return nil, ph, fmt.Errorf("output %s: %w", o.Name, err)
 		}
 		outs[i] = v
 	}
+	run := time.Now()
+	ph.Input = run.Sub(start)
 	if err := b.session.Run(ins, outs); err != nil {
-		return nil, err
+		return nil, ph, err
 	}
+	collect := time.Now()
+	ph.Infer = collect.Sub(run)
 	res := make([]*Tensor, len(outs))
 	for i, v := range outs {
 		t, err := fromORT(v, b.outputs[i])
 		if err != nil {
-			return nil, fmt.Errorf("output %s: %w", b.outputs[i].Name, err)
+			return nil, ph, fmt.Errorf("output %s: %w", b.outputs[i].Name, err)
 		}
 		res[i] = t
 	}
-	return res, nil
+	ph.Output = time.Since(collect)
+	return res, ph, nil
 }
 
 func (b *ortBackend) outputShape(i int, inputs []*Tensor) ([]int64, bool) {

@@ -443,7 +443,9 @@ func TestRepositoryAndMetrics(t *testing.T) {
 		`nv_inference_request_failure{model="test/affine",version="1.0.0"} 2`,
 		`nv_inference_count{model="test/affine",version="1.0.0"} 1`,
 		`nv_inference_exec_count{model="test/affine",version="1.0.0"} 1`,
+		`nv_inference_compute_input_duration_us{model="test/affine"`,
 		`nv_inference_compute_infer_duration_us{model="test/affine"`,
+		`nv_inference_compute_output_duration_us{model="test/affine"`,
 		`nv_inference_queue_duration_us{model="test/affine"`,
 		`nv_inference_request_duration_us{model="test/affine"`,
 	} {
