@@ -29,6 +29,16 @@ func bertHub(t *testing.T) (*hubtest.HF, string) {
 	return h, sha
 }
 
+// readManifest reads the manifest.yaml of the package ref in st.
+func readManifest(t *testing.T, st *store.Store, ref string) *schemas.Manifest {
+	t.Helper()
+	pkg, err := st.Read(context.Background(), ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkg.Manifest
+}
+
 func checkBERTManifest(t *testing.T, m *schemas.Manifest, sha string) {
 	t.Helper()
 	if m.Source == nil || m.Source.Hub != "hf" || m.Source.ID != "google-bert/bert-base-uncased" || m.Source.Revision != sha || m.Source.License != "apache-2.0" || m.Source.Created == "" {
@@ -96,14 +106,7 @@ func TestInstallHFBertThenReinstall(t *testing.T) {
 			t.Fatalf("%s resolves to %v, %v", tag, d.Digest, err)
 		}
 	}
-	om, err := st.ReadManifest(ctx, res.Descriptor)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.ReadPackageManifest(ctx, om)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, st, res.Descriptor.Digest.String())
 	checkBERTManifest(t, m, sha)
 
 	gets, served := h.Faults.FileGets.Load(), h.Faults.BytesServed.Load()
@@ -174,19 +177,7 @@ func TestAxonInstallCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	d, err := st.Resolve(ctx, "hf/bert-base-uncased@latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	om, err := st.ReadManifest(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := st.ReadPackageManifest(ctx, om)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := readManifest(t, st, "hf/bert-base-uncased@latest")
 	checkBERTManifest(t, m, sha)
 	y, err := m.Marshal()
 	if err != nil {

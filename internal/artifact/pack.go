@@ -695,31 +695,34 @@ func guessRole(rel string, tok map[string]bool) string {
 }
 
 func ingestAll(ctx context.Context, ing Ingester, entries []*entry, o options) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(o.concurrency)
-	for _, e := range entries {
-		g.Go(func() error {
-			f, err := os.Open(e.abs)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			var r io.Reader = ctxReader{ctx, f}
-			if o.progress != nil {
-				r = &countingReader{r: r, fn: func(n int64) { o.progress(e.rel, n) }}
-			}
-			staged, d, size, err := ing.Ingest(ctx, r)
-			if err != nil {
-				return fmt.Errorf("%s: %w", e.rel, err)
-			}
-			e.staged, e.dgst, e.size = staged, d, size
-			return nil
-		})
-	}
-	return g.Wait()
+	return eachFile(ctx, entries, o.concurrency, func(ctx context.Context, e *entry, r io.Reader) error {
+		if o.progress != nil {
+			r = &countingReader{r: r, fn: func(n int64) { o.progress(e.rel, n) }}
+		}
+		staged, d, size, err := ing.Ingest(ctx, r)
+		if err != nil {
+			return err
+		}
+		e.staged, e.dgst, e.size = staged, d, size
+		return nil
+	})
 }
 
 func hashAll(ctx context.Context, entries []*entry, n int) error {
+	return eachFile(ctx, entries, n, func(_ context.Context, e *entry, r io.Reader) error {
+		h := sha256.New()
+		size, err := io.Copy(h, r)
+		if err != nil {
+			return err
+		}
+		e.size, e.dgst = size, digest.NewDigest(digest.SHA256, h)
+		return nil
+	})
+}
+
+// eachFile runs fn on n entries' files at a time, each read through a reader
+// that stops when ctx ends; the first error (naming its file) stops the rest.
+func eachFile(ctx context.Context, entries []*entry, n int, fn func(context.Context, *entry, io.Reader) error) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(n)
 	for _, e := range entries {
@@ -729,12 +732,9 @@ func hashAll(ctx context.Context, entries []*entry, n int) error {
 				return err
 			}
 			defer f.Close()
-			h := sha256.New()
-			size, err := io.Copy(h, ctxReader{ctx, f})
-			if err != nil {
+			if err := fn(ctx, e, ctxReader{ctx, f}); err != nil {
 				return fmt.Errorf("%s: %w", e.rel, err)
 			}
-			e.size, e.dgst = size, digest.NewDigest(digest.SHA256, h)
 			return nil
 		})
 	}
