@@ -172,10 +172,19 @@ func serve(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
+	if o.anonymousRead && o.htpasswd == "" {
+		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
+	}
 	st, err := openStore(ctx, o, false)
 	if err != nil {
 		return err
 	}
+	// take the port before starting anything that logs, so a busy port is the only message
+	l, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.addr, err)
+	}
+	defer l.Close()
 	var key []byte
 	if o.tokenKeyFile != "" {
 		if key, err = os.ReadFile(o.tokenKeyFile); err != nil {
@@ -206,10 +215,6 @@ func serve(ctx context.Context, o options) error {
 			u.Notify(ui.Event{Action: ev.Action, Repository: ev.Repository, Tag: ev.Tag, Digest: ev.Digest})
 		})
 		u.Register(srv.Echo(), srv.AuthMiddleware())
-	}
-	l, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "version", version.String(), "auth", srv.AuthEnabled())
 	if err := srv.Serve(ctx, l); err != nil {

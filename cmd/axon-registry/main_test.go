@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -85,6 +86,16 @@ func TestVersionAndHelp(t *testing.T) {
 	out, err = exec.Command(bin, "--storage", "ftp://nowhere").CombinedOutput()
 	if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
 		t.Fatalf("a bad --storage must fail with one line: %v\n%s", err, out)
+	}
+	// a busy port is the one thing said, before anything else starts and logs
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	out, err = exec.Command(bin, "--addr", busy.Addr().String(), "--root", t.TempDir()).CombinedOutput()
+	if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 || !strings.Contains(string(out), "address already in use") {
+		t.Fatalf("a busy --addr must fail with one line: %v\n%s", err, out)
 	}
 }
 
