@@ -425,7 +425,7 @@ func (s *Store) ListRepositories(ctx context.Context, n int, last string) ([]str
 			if isNotFound(err) {
 				return nil
 			}
-			return fmt.Errorf("list %s: %w", dir, err)
+			return err // the driver's error names the operation and the path
 		}
 		isRepo := false
 		for _, p := range ps {

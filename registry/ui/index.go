@@ -396,7 +396,7 @@ func (x *index) seed(ctx context.Context, workers int, prune bool) error {
 		for {
 			page, err := x.src.Catalog(ctx, listPage, last)
 			if err != nil {
-				errc <- fmt.Errorf("list repositories: %w", err)
+				errc <- fmt.Errorf("catalog: %w", err) // the driver names the path
 				return
 			}
 			for _, r := range page {
