@@ -205,6 +205,24 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 
+	// An id past the vocabulary fails inside ONNX Runtime: a 422 that says so,
+	// and no second, ANSI-coloured copy of the error from ORT's own logger.
+	bad := append([]int64{}, ids...)
+	bad[1] = 1 << 40
+	code, body = postJSON(t, base+"/v2/models/test/bert-cls/infer", map[string]any{
+		"inputs": []any{
+			map[string]any{"name": "input_ids", "shape": []int{1, len(ids)}, "datatype": "INT64", "data": bad},
+			map[string]any{"name": "attention_mask", "shape": []int{1, len(ids)}, "datatype": "INT64", "data": ones},
+			map[string]any{"name": "token_type_ids", "shape": []int{1, len(ids)}, "datatype": "INT64", "data": zeros},
+		},
+	})
+	if code != 422 || !strings.Contains(string(body), "could not run on this input") {
+		t.Fatalf("out-of-range id: %d %s", code, body)
+	}
+	if out := p.Output(); strings.Contains(out, "onnxruntime:") {
+		t.Fatalf("ONNX Runtime logged on its own:\n%s", out)
+	}
+
 	// The same digest again downloads nothing.
 	if _, err := cl.Register(ctx, proxy.host+"/models/bert-cls@"+desc.Digest.String(), "again/bert"); err != nil {
 		t.Fatal(err)

@@ -87,7 +87,10 @@ func Init(path string) error {
 	}
 	inited = true
 	ortgo.SetSharedLibraryPath(p)
-	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError()); err != nil {
+	// Every ONNX Runtime error also comes back as a status that the caller
+	// reports (a 422 for an out-of-range token id, a load failure...); at
+	// error level ORT would print each one again, in colour, on stderr.
+	if err := ortgo.InitializeEnvironment(ortgo.WithLogLevelFatal()); err != nil {
 		initErr = fmt.Errorf("load ONNX Runtime from %s: %w", p, err)
 		return initErr
 	}
