@@ -188,7 +188,7 @@ store does not hold it and REF names a registry, from the registry without pulli
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
 			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
-				fmt.Fprintf(out, "# pushed to: %s\n", r)
+				fmt.Fprintf(out, "# in registry: %s\n", r) // pushed there or pulled from there
 			}
 			fmt.Fprintf(out, "# --- manifest.yaml ---\n%s", pkg.RawConfig)
 			var pretty any

@@ -131,6 +131,32 @@ func TestVerbs(t *testing.T) {
 	if !strings.HasSuffix(strings.TrimSpace(r.out), digest) {
 		t.Errorf("pull printed %q", r.out)
 	}
+	// By digest: printed once, not REF@DIGEST@DIGEST.
+	r = ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp@"+digest))
+	if strings.TrimSpace(r.out) != reg+"/local/mlp@"+digest {
+		t.Errorf("pull by digest printed %q", r.out)
+	}
+	r = ok(t, axon(t, home, "", "inspect", reg+"/local/mlp:0.1"))
+	if !strings.Contains(r.out, "# in registry: "+reg+"/local/mlp\n") {
+		t.Errorf("inspect after pull does not name the registry:\n%s", r.out)
+	}
+	// A damaged blob in the store: export says so and how to recover.
+	blobs, _ := filepath.Glob(filepath.Join(home, "blobs", "sha256", "*"))
+	for _, b := range blobs {
+		if data, _ := os.ReadFile(b); len(data) > 0 && !strings.HasPrefix(string(data), "{") && !strings.Contains(string(data), "apiVersion") {
+			os.Chmod(b, 0o644)
+			data[len(data)/2] ^= 0xff
+			os.WriteFile(b, data, 0o644)
+			break
+		}
+	}
+	r = axon(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir())
+	if r.code == 0 || !strings.Contains(r.err, "in the local store is damaged") || !strings.Contains(r.err, "axon rm") {
+		t.Errorf("export of a damaged package: exit %d, %q", r.code, r.err)
+	}
+	ok(t, axon(t, home, "", "rm", reg+"/local/mlp:0.1", reg+"/local/mlp@"+digest))
+	ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
+	ok(t, axon(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir()))
 	// Without a terminal the progress is plain lines.
 	r = ok(t, axon(t, t.TempDir(), "", "pull", reg+"/local/mlp:0.1"))
 	if !strings.Contains(r.err, "pulled       model.onnx") {

@@ -110,7 +110,12 @@ are not axon packages are refused with a list of what they hold.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
+			// A pull by digest already names it.
+			pinned := res.Ref
+			if !strings.Contains(pinned, "@") {
+				pinned += "@" + res.Descriptor.Digest.String()
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), pinned)
 			if !f.quiet {
 				report(cmd.ErrOrStderr(), "pulled", "already here", res)
 			}

@@ -174,7 +174,7 @@ func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClos
 	if err != nil {
 		return nil, err
 	}
-	return &verifyingReadCloser{VerifyReader: content.NewVerifyReader(rc, desc), c: rc}, nil
+	return &verifyingReadCloser{VerifyReader: content.NewVerifyReader(rc, desc), c: rc, desc: desc}, nil
 }
 
 // FetchUnverified returns a blob's file as it is, for senders whose receiver
@@ -186,8 +186,9 @@ func (s *Store) FetchUnverified(ctx context.Context, desc ocispec.Descriptor) (i
 
 type verifyingReadCloser struct {
 	*content.VerifyReader
-	c   io.Closer
-	eof bool
+	c    io.Closer
+	desc ocispec.Descriptor
+	eof  bool
 }
 
 func (v *verifyingReadCloser) Read(p []byte) (int, error) {
@@ -195,11 +196,24 @@ func (v *verifyingReadCloser) Read(p []byte) (int, error) {
 	if err == io.EOF && !v.eof {
 		v.eof = true
 		if verr := v.Verify(); verr != nil {
-			return n, verr
+			return n, &CorruptError{Digest: v.desc.Digest, Err: verr}
 		}
 	}
 	return n, err
 }
+
+// CorruptError: a blob in the store no longer matches its digest (a damaged
+// disk, a hand-edited file). It says how to get a good copy back.
+type CorruptError struct {
+	Digest digest.Digest
+	Err    error
+}
+
+func (e *CorruptError) Error() string {
+	return fmt.Sprintf("blob %s in the local store is damaged (%v); axon rm the package and pull or pack it again", e.Digest, e.Err)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
 
 func (v *verifyingReadCloser) Close() error { return v.c.Close() }
 

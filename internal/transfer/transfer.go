@@ -238,6 +238,12 @@ func explainMsg(err error) string {
 	}
 	var ec *errcode.ErrorResponse
 	if errors.As(err, &ec) {
+		for _, e := range ec.Errors {
+			if e.Code == errcode.ErrorCodeDigestInvalid {
+				// Push sends store files unhashed and lets the registry check them.
+				return "the registry refused a blob whose content does not match its digest: the local store's copy is damaged; axon rm the package and pull or pack it again"
+			}
+		}
 		switch ec.StatusCode {
 		case http.StatusUnauthorized:
 			return "unauthorized: log in first (axon login " + ec.URL.Host + ") or check the credentials"

@@ -14,6 +14,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/schemas"
+	"github.com/opencontainers/go-digest"
 	"golang.org/x/crypto/bcrypt"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 )
@@ -302,6 +303,31 @@ func TestBadInput(t *testing.T) {
 	if entries, _ := st.List(ctx); len(entries) != 0 {
 		t.Errorf("store not empty after bad input: %v", entries)
 	}
+
+	// A damaged blob in the store: the registry refuses it (push sends store
+	// files unhashed), and the error says what is wrong and how to recover.
+	packed, err := st.Pack(ctx, modelDir(t, 0, 5), artifact.WithName("hf", "damaged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := st.BlobPath(digestOfDesc(t, packed.Manifest, "README.md"))
+	os.Chmod(blob, 0o644)
+	if err := os.WriteFile(blob, []byte("# tinY\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Push(ctx, st, "hf/damaged@latest", reg, WithCredentials(credentials.NewMemoryStore()))
+	if err == nil || !strings.Contains(err.Error(), "the local store's copy is damaged; axon rm the package") || strings.Contains(err.Error(), "PUT ") {
+		t.Errorf("push of a damaged blob: %v", err)
+	}
+}
+
+func digestOfDesc(t *testing.T, m *schemas.Manifest, path string) digest.Digest {
+	t.Helper()
+	d, err := digest.Parse(digestOf(m, path))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return d
 }
 
 func TestPushTarget(t *testing.T) {
