@@ -276,7 +276,9 @@ func (a *authenticator) challenge(c echo.Context, scope, errCode string) error {
 		v += fmt.Sprintf(`,error=%q`, errCode)
 	}
 	c.Response().Header().Set("WWW-Authenticate", v)
-	return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, "authentication required"))
+	// clients print this message as it is: say what to do
+	msg := "authentication required: log in to " + c.Request().Host + " first (oras login, axon login or docker login)"
+	return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, msg))
 }
 
 // scopeFor is what a route needs: the scope string for challenges, and the check.

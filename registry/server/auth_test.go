@@ -106,9 +106,9 @@ func TestAnonymousReadCatalog(t *testing.T) {
 		if r, b := do(t, "GET", ts.URL+"/v2/_catalog", nil, map[string]string{"Authorization": "Bearer " + tok["token"].(string)}); r.StatusCode != want {
 			t.Fatalf("anonymous-read=%v: catalog with an anonymous token: %d %s", anon, r.StatusCode, b)
 		}
-		// reading never lets anyone push
-		if r, _ := do(t, "POST", ts.URL+"/v2/bob/repo/blobs/uploads/", nil, nil); r.StatusCode != 401 {
-			t.Fatalf("anonymous push: %d", r.StatusCode)
+		// reading never lets anyone push, and the refusal says what to do
+		if r, b := do(t, "POST", ts.URL+"/v2/bob/repo/blobs/uploads/", nil, nil); r.StatusCode != 401 || !strings.Contains(string(b), "log in to "+ts.Host) {
+			t.Fatalf("anonymous push: %d %s", r.StatusCode, b)
 		}
 	}
 }
