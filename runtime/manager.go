@@ -276,6 +276,7 @@ func (m *Manager) Unregister(name string) error {
 	}
 	model.detach(StateUnloaded)
 	m.Metrics.forget(model.Name, model.Version)
+	m.log.Info("model unregistered", "model", name)
 	return m.persist()
 }
 
@@ -291,8 +292,10 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 	model.setState(StateLoading, "")
 	if err := m.load(ctx, model); err != nil {
 		model.setState(StateFailed, err.Error())
+		m.log.Error("load model", "model", name, "err", err)
 		return err
 	}
+	m.log.Info("model loaded", "model", name)
 	return m.persist()
 }
 
@@ -303,6 +306,7 @@ func (m *Manager) Unload(name string) error {
 		return NotFound("model %q is not registered", name)
 	}
 	model.detach(StateUnloaded)
+	m.log.Info("model unloaded", "model", name)
 	return m.persist()
 }
 

@@ -1,8 +1,10 @@
 package runtime_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -419,5 +421,35 @@ func TestConcurrentRegistrations(t *testing.T) {
 	}
 	if n := len(m.List()); n != 6 {
 		t.Fatalf("%d models registered, want 6", n)
+	}
+}
+
+// TestLifecycleLogged: every change to what is served leaves a log line.
+func TestLifecycleLogged(t *testing.T) {
+	var logs bytes.Buffer
+	m, err := runtime.NewManager(context.Background(), runtime.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t), Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	layout := t.TempDir()
+	affinePkg(t).Layout(t, layout, "v1")
+	ctx := context.Background()
+	if _, err := m.Register(ctx, "oci-layout://"+layout+":v1", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []func() error{
+		func() error { return m.Unload("test/affine") },
+		func() error { return m.Load(ctx, "test/affine") },
+		func() error { return m.Unregister("test/affine") },
+	} {
+		if err := step(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{`msg="model registered" model=test/affine`, `msg="model unloaded" model=test/affine`, `msg="model loaded" model=test/affine`, `msg="model unregistered" model=test/affine`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no %s in\n%s", want, logs.String())
+		}
 	}
 }
