@@ -203,6 +203,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"tag", "hf/absent@1", "a/b@2"}, "no such package"},
 		{[]string{"export", "hf/absent@1", t.TempDir()}, "no such package"},
 		{[]string{"login", "localhost:1", "-u", "x", "--password-stdin"}, "login localhost:1"},
+		{[]string{"login", "localhost:1", "--password-stdin"}, "login: give the user name with --username (-u)"},
+		{[]string{"login", "localhost:1", "-u", "x"}, "login: no terminal to ask for the password"},
 		{[]string{"nosuchverb"}, "unknown command \"nosuchverb\" for \"axon\" (see axon --help)"},
 		{[]string{"pack"}, "pack: accepts 1 arg(s), received 0; usage: axon pack DIR"},
 		{[]string{"tag", "a/b@1"}, "usage: axon tag SRC DST"},
@@ -221,6 +223,9 @@ func TestBadInput(t *testing.T) {
 		if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, "axon: ") || !strings.Contains(line, tc.want) {
 			t.Errorf("axon %v: stderr %q, want one line mentioning %q", tc.args, r.err, tc.want)
 		}
+	}
+	if r := axon(t, home, "", "login", "localhost:1", "-u", "x", "--password-stdin"); r.code == 0 || !strings.Contains(r.err, "--password-stdin read an empty password") {
+		t.Errorf("login with an empty stdin: exit %d, %q", r.code, r.err)
 	}
 	r := ok(t, axon(t, home, "", "ls", "--json"))
 	if strings.TrimSpace(r.out) != "[]" {

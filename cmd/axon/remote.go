@@ -140,20 +140,23 @@ the credential helper or store named in ~/.docker/config.json ($DOCKER_CONFIG), 
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if passStdin {
 				if pass != "" {
-					return errors.New("--password and --password-stdin are exclusive")
+					return errors.New("login: give --password or --password-stdin, not both")
 				}
 				b, err := io.ReadAll(bufio.NewReader(cmd.InOrStdin()))
 				if err != nil {
 					return fmt.Errorf("read password: %w", err)
 				}
 				pass = strings.TrimRight(string(b), "\r\n")
+				if pass == "" {
+					return errors.New("login: --password-stdin read an empty password; pipe it in: echo \"$TOKEN\" | axon login REGISTRY -u USER --password-stdin")
+				}
 			}
 			if user == "" {
-				return errors.New("give --username")
+				return errors.New("login: give the user name with --username (-u)")
 			}
 			if pass == "" {
 				if !term.IsTerminal(int(os.Stdin.Fd())) {
-					return errors.New("give --password-stdin (or --password)")
+					return errors.New("login: no terminal to ask for the password; give --password-stdin (or --password)")
 				}
 				fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
 				b, err := term.ReadPassword(int(os.Stdin.Fd()))
