@@ -86,6 +86,9 @@ func ParseRef(s string) (Ref, error) {
 	parts := strings.Split(id, "/")
 	for _, p := range parts {
 		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, " \t\n\\?#%") {
+			if form, ok := refForms[hub]; ok {
+				return bad("malformed id; expected " + form)
+			}
 			return bad("malformed id")
 		}
 	}
@@ -103,13 +106,7 @@ func ParseRef(s string) (Ref, error) {
 		okLen = okLen || len(parts) == n
 	}
 	if !okLen {
-		forms := map[string]string{
-			HubHF:         "hf/ORG/NAME@REV or hf/NAME@REV",
-			HubPyTorch:    "pytorch/OWNER/REPO/MODEL@REF",
-			HubTFHub:      "tfhub/PUBLISHER/MODEL/VERSION or tfhub/PUBLISHER/MODEL@latest",
-			HubModelScope: "modelscope/OWNER/NAME@REV",
-		}
-		return bad("expected " + forms[hub])
+		return bad("expected " + refForms[hub])
 	}
 	if hub == HubHF && strings.HasPrefix(version, "/") {
 		return bad("malformed version")
@@ -127,6 +124,14 @@ func ParseRef(s string) (Ref, error) {
 		return bad("a TF Hub version is a number")
 	}
 	return Ref{Hub: hub, ID: id, Version: version, Raw: raw}, nil
+}
+
+// refForms is how each hub's references are written, for error messages.
+var refForms = map[string]string{
+	HubHF:         "hf/ORG/NAME@REV or hf/NAME@REV",
+	HubPyTorch:    "pytorch/OWNER/REPO/MODEL@REF",
+	HubTFHub:      "tfhub/PUBLISHER/MODEL/VERSION or tfhub/PUBLISHER/MODEL@latest",
+	HubModelScope: "modelscope/OWNER/NAME@REV",
 }
 
 func strconv(s string) string { return fmt.Sprintf("%q", s) }

@@ -3,6 +3,7 @@ package adapters_test
 import (
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mlos-foundation/axon/adapters"
@@ -33,6 +34,10 @@ func TestParseRef(t *testing.T) {
 		if _, err := adapters.ParseRef(s); !errors.Is(err, adapters.ErrBadRef) {
 			t.Errorf("ParseRef(%q) = %v, want invalid", s, err)
 		}
+	}
+	// A malformed id says how the hub's references are written.
+	if _, err := adapters.ParseRef("hf/"); err == nil || !strings.Contains(err.Error(), "expected hf/ORG/NAME@REV") {
+		t.Errorf("ParseRef(hf/) = %v", err)
 	}
 }
 
