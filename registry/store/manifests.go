@@ -416,8 +416,24 @@ func page(all []string, n int, last string) []string {
 }
 
 // ListRepositories lists repository names in lexical order after last, at most n (n < 0: all).
+// The walk skips the subtrees that cannot hold a name of the page: those wholly at
+// or before last, and, once n names are found, those wholly after the n-th. So a
+// client paging through the catalog (the web UI's seed among them) walks the tree
+// about once in all, not once per page.
 func (s *Store) ListRepositories(ctx context.Context, n int, last string) ([]string, error) {
-	var repos []string
+	if n == 0 {
+		return []string{}, nil
+	}
+	var repos []string // names after last; sorted and cut to n whenever it grows past n
+	bound := ""        // with n names found: the largest of them
+	add := func(name string) {
+		repos = append(repos, name)
+		if n > 0 && len(repos) >= n {
+			sort.Strings(repos)
+			repos = repos[:n]
+			bound = repos[n-1]
+		}
+	}
 	var walk func(dir string) error
 	walk = func(dir string) error {
 		ps, err := s.d.List(ctx, dir)
@@ -433,14 +449,23 @@ func (s *Store) ListRepositories(ctx context.Context, n int, last string) ([]str
 			if base == "_manifests" || base == "_layers" {
 				isRepo = true
 			}
-			if !strings.HasPrefix(base, "_") {
-				if err := walk(p); err != nil {
-					return err
-				}
+			if strings.HasPrefix(base, "_") {
+				continue
+			}
+			// every name under p is p itself or starts with p+"/"
+			name := strings.TrimPrefix(p, "repositories/")
+			if last != "" && last > name+"/" && !strings.HasPrefix(last, name+"/") {
+				continue
+			}
+			if bound != "" && name > bound {
+				continue
+			}
+			if err := walk(p); err != nil {
+				return err
 			}
 		}
-		if isRepo {
-			repos = append(repos, strings.TrimPrefix(dir, "repositories/"))
+		if name := strings.TrimPrefix(dir, "repositories/"); isRepo && name > last && (bound == "" || name < bound) {
+			add(name)
 		}
 		return nil
 	}
