@@ -34,6 +34,7 @@ type Options struct {
 // them, and remembers registrations across restarts.
 type Manager struct {
 	opts   Options
+	base   context.Context // ends at shutdown
 	puller *Puller
 	log    *slog.Logger
 	// Metrics is where per-model counters go (never nil).
@@ -80,7 +81,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
-	return &Manager{opts: opts, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}}, nil
+	return &Manager{opts: opts, base: ctx, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}}, nil
 }
 
 // Puller is the manager's OCI puller.
@@ -207,6 +208,32 @@ func ValidName(n string) bool {
 // the package and serves it under name (default: the manifest's
 // namespace/name). Registering the same name again replaces the model.
 func (m *Manager) Register(ctx context.Context, ref, name string) (*Model, error) {
+	ctx, done := m.withBase(ctx)
+	defer done()
+	model, err := m.register(ctx, ref, name)
+	return model, m.shutdownErr(ctx, err)
+}
+
+// errShuttingDown answers the pulls and loads a shutdown cut short.
+var errShuttingDown = Unavailable("mlosd is shutting down; try again once it is back")
+
+// withBase ends ctx also when the manager's context ends (SIGTERM): a pull
+// from a slow registry then stops at once instead of holding up the
+// graceful shutdown until its deadline.
+func (m *Manager) withBase(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	stop := context.AfterFunc(m.base, func() { cancel(errShuttingDown) })
+	return ctx, func() { stop(); cancel(nil) }
+}
+
+func (m *Manager) shutdownErr(ctx context.Context, err error) error {
+	if err != nil && context.Cause(ctx) == errShuttingDown {
+		return errShuttingDown
+	}
+	return err
+}
+
+func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error) {
 	r, err := ParseRef(ref)
 	if err != nil {
 		return nil, err
@@ -290,7 +317,9 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 		return nil
 	}
 	model.setState(StateLoading, "")
-	if err := m.load(ctx, model); err != nil {
+	ctx, done := m.withBase(ctx)
+	defer done()
+	if err := m.shutdownErr(ctx, m.load(ctx, model)); err != nil {
 		model.setState(StateFailed, err.Error())
 		m.log.Error("load model", "model", name, "err", err)
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -451,5 +452,47 @@ func TestLifecycleLogged(t *testing.T) {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no %s in\n%s", want, logs.String())
 		}
+	}
+}
+
+// TestShutdownCutsPullShort: SIGTERM (the manager's context ending) stops a
+// registration stuck on an unresponsive registry with a 503 that says why,
+// instead of holding the graceful shutdown until its deadline.
+func TestShutdownCutsPullShort(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never answered
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	m, err := runtime.NewManager(ctx, runtime.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(m.Close)
+	errc := make(chan error, 1)
+	go func() {
+		_, err := m.Register(context.Background(), ln.Addr().String()+"/stuck/model:1", "")
+		errc <- err
+	}()
+	time.Sleep(200 * time.Millisecond)
+	cancel()
+	select {
+	case err := <-errc:
+		statusOf(t, err, http.StatusServiceUnavailable)
+		if !strings.Contains(err.Error(), "shutting down") {
+			t.Fatalf("error %q does not say mlosd is shutting down", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("registration still pulling 10s after shutdown began")
 	}
 }

@@ -133,7 +133,10 @@ Flags:
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		// Requests still running past the deadline are cut off.
+		hs.Close()
+		return fmt.Errorf("shutdown: requests still running after 15s were cut off: %w", err)
 	}
+	log.Info("stopped")
 	return nil
 }
