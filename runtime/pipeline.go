@@ -356,7 +356,14 @@ func (p *textPipeline) classify(outs []*Tensor, params map[string]any) ([]Label,
 		res[i] = Label{Label: name, Score: s}
 	}
 	sort.SliceStable(res, func(a, b int) bool { return res[a].Score > res[b].Score })
-	if k, ok := intParam(params, "top_k"); ok && k > 0 && k < len(res) {
+	k, ok, err := intParam(params, "top_k")
+	if err != nil {
+		return nil, err
+	}
+	if ok && k < 1 {
+		return nil, BadRequest("top_k must be at least 1, got %d", k)
+	}
+	if ok && k < len(res) {
 		res = res[:k]
 	}
 	return res, nil
@@ -451,7 +458,11 @@ type Generation struct {
 
 func (p *textPipeline) generate(ctx context.Context, m *Model, enc Encoding, params map[string]any) (any, RunStats, error) {
 	maxNew := 20
-	if k, ok := intParam(params, "max_new_tokens"); ok {
+	k, ok, err := intParam(params, "max_new_tokens")
+	if err != nil {
+		return nil, RunStats{}, err
+	}
+	if ok {
 		if k < 0 || k > 1024 {
 			return nil, RunStats{}, BadRequest("max_new_tokens must be between 0 and 1024")
 		}
@@ -503,26 +514,28 @@ func (p *textPipeline) generate(ctx context.Context, m *Model, enc Encoding, par
 	return Generation{GeneratedText: p.tok.Decode(ids), TokenIDs: generated}, total, nil
 }
 
-func intParam(params map[string]any, name string) (int, bool) {
+// intParam reads an integer parameter; one that is there but not an
+// integer is the client's mistake, not something to ignore.
+func intParam(params map[string]any, name string) (int, bool, error) {
 	v, ok := params[name]
-	if !ok {
-		return 0, false
+	if !ok || v == nil {
+		return 0, false, nil
 	}
 	switch x := v.(type) {
 	case float64:
-		if x == math.Trunc(x) {
-			return int(x), true
+		if x == math.Trunc(x) && math.Abs(x) < 1<<31 {
+			return int(x), true, nil
 		}
 	case int:
-		return x, true
+		return x, true, nil
 	case int64:
-		return int(x), true
+		return int(x), true, nil
 	case string:
 		if i, err := strconv.Atoi(x); err == nil {
-			return i, true
+			return i, true, nil
 		}
 	}
-	return 0, false
+	return 0, false, BadRequest("parameter %s must be an integer, got %v", name, v)
 }
 
 var _ = schemas.RoleTokenizer

@@ -84,8 +84,24 @@ func TestTextPipelines(t *testing.T) {
 			t.Fatalf("generation from %q: %v %q, want %v", g.Prompt, gen.TokenIDs, gen.GeneratedText, g.TokenIDs)
 		}
 	}
-	if _, _, err := models["lm"].InferText(ctx, "hello", map[string]any{"max_new_tokens": -1.0}); runtime.StatusOf(err) != 400 {
-		t.Fatalf("max_new_tokens -1: %v", err)
+	// Parameters that are there but wrong are refused, not ignored.
+	for _, c := range []struct {
+		model  string
+		params map[string]any
+		say    string
+	}{
+		{"lm", map[string]any{"max_new_tokens": -1.0}, "max_new_tokens must be between"},
+		{"lm", map[string]any{"max_new_tokens": 1.5}, "max_new_tokens must be an integer"},
+		{"cls", map[string]any{"top_k": "x"}, "top_k must be an integer"},
+		{"cls", map[string]any{"top_k": 0.0}, "top_k must be at least 1"},
+	} {
+		_, _, err := models[c.model].InferText(ctx, "hello", c.params)
+		if runtime.StatusOf(err) != 400 || !strings.Contains(err.Error(), c.say) {
+			t.Errorf("%s %v: %v, want 400 saying %q", c.model, c.params, err, c.say)
+		}
+	}
+	if out, _, err := models["cls"].InferText(ctx, "hello", map[string]any{"top_k": 1.0}); err != nil || len(out.([]runtime.Label)) != 1 {
+		t.Fatalf("top_k 1: %v %v", out, err)
 	}
 }
 
