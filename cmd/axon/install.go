@@ -65,7 +65,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 			res, err := install.Install(cmd.Context(), args[0], opts)
 			rep.Wait()
 			if err != nil {
-				return err
+				return ifInterrupted(cmd.Context(), err, "install "+args[0]+": interrupted; run it again to continue (finished downloads are kept)")
 			}
 			m := res.Model
 			w := cmd.OutOrStdout()

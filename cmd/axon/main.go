@@ -93,6 +93,24 @@ func main() {
 	}
 }
 
+// ifInterrupted words err as msg when ctx was cancelled (ctrl-C): what stopped
+// and how to go on, rather than whichever I/O call noticed first
+// ("pack /tmp/...: config.json: context canceled"). errors.Is still sees err.
+func ifInterrupted(ctx context.Context, err error, msg string) error {
+	if ctx.Err() == nil {
+		return err
+	}
+	return &worded{msg: msg, err: err}
+}
+
+type worded struct {
+	msg string
+	err error
+}
+
+func (w *worded) Error() string { return w.msg }
+func (w *worded) Unwrap() error { return w.err }
+
 // oneLine keeps an error to one line for users.
 func oneLine(err error) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")

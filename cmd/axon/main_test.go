@@ -242,32 +242,40 @@ func TestInterrupt(t *testing.T) {
 		case asked <- struct{}{}:
 		default:
 		}
-		<-r.Context().Done() // a registry that never answers
+		<-r.Context().Done() // a registry or hub that never answers
 	}))
 	defer srv.Close()
 	host := strings.TrimPrefix(srv.URL, "http://")
-	home := t.TempDir()
-	cmd := exec.Command(axonBin, "pull", host+"/hf/slow:1")
-	cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"))
-	var errb strings.Builder
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-asked:
-	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("axon pull never reached the registry")
-	}
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
-	ee, isExit := err.(*exec.ExitError)
-	if !isExit || ee.ExitCode() != 130 {
-		t.Errorf("exit after ctrl-C: %v, want 130", err)
-	}
-	line := strings.TrimSpace(errb.String())
-	if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, "axon: pull "+host+"/hf/slow:1: ") || !strings.Contains(line, "interrupted") {
-		t.Errorf("stderr after ctrl-C: %q", errb.String())
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"pull", host + "/hf/slow:1"}, "axon: pull " + host + "/hf/slow:1: interrupted; run the same pull again to resume"},
+		{[]string{"install", "hf/acme/slow"}, "axon: install hf/acme/slow: interrupted; run it again to continue"},
+	} {
+		home := t.TempDir()
+		cmd := exec.Command(axonBin, tc.args...)
+		cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"), "HF_ENDPOINT="+srv.URL)
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-asked:
+		case <-time.After(30 * time.Second):
+			cmd.Process.Kill()
+			t.Fatalf("axon %v never reached the server", tc.args)
+		}
+		cmd.Process.Signal(os.Interrupt)
+		err := cmd.Wait()
+		ee, isExit := err.(*exec.ExitError)
+		if !isExit || ee.ExitCode() != 130 {
+			t.Errorf("axon %v: exit after ctrl-C: %v, want 130", tc.args, err)
+		}
+		line := strings.TrimSpace(errb.String())
+		if strings.Count(line, "\n") != 0 || !strings.HasPrefix(line, tc.want) {
+			t.Errorf("axon %v: stderr after ctrl-C: %q, want %q", tc.args, errb.String(), tc.want)
+		}
 	}
 }

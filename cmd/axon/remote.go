@@ -76,7 +76,7 @@ NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.`,
 			}
 			res, err := transfer.Push(cmd.Context(), st, args[0], target, f.options(cmd.ErrOrStderr())...)
 			if err != nil {
-				return err
+				return ifInterrupted(cmd.Context(), err, "push "+args[0]+": interrupted; push again to finish (blobs already sent are skipped)")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
 			if !f.quiet {
@@ -108,7 +108,7 @@ are not axon packages are refused with a list of what they hold.`,
 			}
 			res, err := transfer.Pull(cmd.Context(), st, args[0], f.options(cmd.ErrOrStderr())...)
 			if err != nil {
-				return err
+				return ifInterrupted(cmd.Context(), err, "pull "+args[0]+": interrupted; run the same pull again to resume")
 			}
 			// A pull by digest already names it.
 			pinned := res.Ref
