@@ -239,13 +239,16 @@ func rmCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Like docker rmi: one bad reference does not stop the others.
+			var errs []error
 			for _, ref := range args {
 				if err := st.Remove(cmd.Context(), ref); err != nil {
-					return err
+					errs = append(errs, err)
+					continue
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ref)
 			}
-			return nil
+			return errors.Join(errs...)
 		},
 	}
 }

@@ -121,7 +121,11 @@ func TestVerbs(t *testing.T) {
 	if strings.TrimSpace(r.out) != reg+"/local/mlp:0.1@"+digest {
 		t.Errorf("push printed %q", r.out)
 	}
-	ok(t, axon(t, home, "", "rm", "local/mlp@0.1", "local/mlp@stable"))
+	// rm goes on past a reference it cannot remove, and says which failed.
+	r = axon(t, home, "", "rm", "local/mlp@0.1", "local/absent@1", "local/mlp@stable")
+	if r.code == 0 || r.out != "removed local/mlp@0.1\nremoved local/mlp@stable\n" || !strings.Contains(r.err, "rm local/absent@1: no such package") {
+		t.Errorf("rm with one absent reference: exit %d, out %q, err %q", r.code, r.out, r.err)
+	}
 	r = ok(t, axon(t, home, "", "inspect", reg+"/local/mlp:0.1"))
 	if !strings.Contains(r.out, "(registry)") || !strings.Contains(r.out, digest) || !strings.Contains(r.out, "name: mlp") {
 		t.Errorf("inspect from the registry:\n%s", r.out)
