@@ -90,6 +90,9 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = c.Path()
 		}
+		if route == "" { // no route matched (a stray /favicon.ico): one label for all of them
+			route = rNotFound
+		}
 		status := c.Response().Status
 		took := time.Since(began)
 		s.metrics.requests.WithLabelValues(route, req.Method, strconv.Itoa(status)).Inc()
