@@ -32,6 +32,18 @@ func newManager(t *testing.T, dir string, batch runtime.BatchOptions) *runtime.M
 	return m
 }
 
+// serve lays a package out on disk and registers it from there.
+func serve(t *testing.T, m *runtime.Manager, pkg runtimetest.Package) *runtime.Model {
+	t.Helper()
+	layout := t.TempDir()
+	pkg.Layout(t, layout, "v")
+	model, err := m.Register(context.Background(), "oci-layout://"+layout+":v", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return model
+}
+
 func affinePkg(t *testing.T) runtimetest.Package {
 	return runtimetest.Package{Namespace: "test", Name: "affine", Version: "1.0.0", Model: runtimetest.AffineModel(t)}
 }
@@ -108,14 +120,9 @@ func TestRegisterLayoutInferAndCache(t *testing.T) {
 }
 
 func TestBadInputs(t *testing.T) {
-	layout := t.TempDir()
-	affinePkg(t).Layout(t, layout, "v1")
 	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
 	ctx := context.Background()
-	model, err := m.Register(ctx, "oci-layout://"+layout+":v1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := serve(t, m, affinePkg(t))
 	cases := []struct {
 		name   string
 		inputs map[string]*runtime.Tensor
@@ -247,14 +254,9 @@ func TestRestoreAfterRestart(t *testing.T) {
 }
 
 func TestDynamicBatching(t *testing.T) {
-	layout := t.TempDir()
-	affinePkg(t).Layout(t, layout, "v1")
 	m := newManager(t, t.TempDir(), runtime.BatchOptions{MaxBatchSize: 8, MaxQueueDelay: 100 * time.Millisecond, Executors: 1})
 	ctx := context.Background()
-	model, err := m.Register(ctx, "oci-layout://"+layout+":v1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := serve(t, m, affinePkg(t))
 	if !model.Info().Batching {
 		t.Fatal("batching is off for a dynamic-batch model")
 	}
@@ -291,15 +293,9 @@ func TestDynamicBatching(t *testing.T) {
 }
 
 func TestHalfAndStrings(t *testing.T) {
-	layout := t.TempDir()
-	runtimetest.Package{Namespace: "test", Name: "half", Version: "1", Model: runtimetest.HalfModel(t)}.Layout(t, layout, "half")
-	runtimetest.Package{Namespace: "test", Name: "strings", Version: "1", Model: runtimetest.StringModel(t)}.Layout(t, layout, "str")
 	m := newManager(t, t.TempDir(), runtime.BatchOptions{MaxBatchSize: 4})
 	ctx := context.Background()
-	half, err := m.Register(ctx, "oci-layout://"+layout+":half", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	half := serve(t, m, runtimetest.Package{Namespace: "test", Name: "half", Version: "1", Model: runtimetest.HalfModel(t)})
 	in := []float32{1.5, -0.25, 1000, 3}
 	h := make([]uint16, len(in))
 	for i, v := range in {
@@ -315,10 +311,7 @@ func TestHalfAndStrings(t *testing.T) {
 			t.Fatalf("fp16 output %v, want 2×%v", got, in)
 		}
 	}
-	str, err := m.Register(ctx, "oci-layout://"+layout+":str", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	str := serve(t, m, runtimetest.Package{Namespace: "test", Name: "strings", Version: "1", Model: runtimetest.StringModel(t)})
 	outs, _, err = str.Infer(ctx, map[string]*runtime.Tensor{"s": {Name: "s", DType: runtime.String, Shape: []int64{2}, Data: []string{"héllo", ""}}})
 	if err != nil {
 		t.Fatal(err)
@@ -433,12 +426,8 @@ func TestLifecycleLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	layout := t.TempDir()
-	affinePkg(t).Layout(t, layout, "v1")
 	ctx := context.Background()
-	if _, err := m.Register(ctx, "oci-layout://"+layout+":v1", ""); err != nil {
-		t.Fatal(err)
-	}
+	serve(t, m, affinePkg(t))
 	for _, step := range []func() error{
 		func() error { return m.Unload("test/affine") },
 		func() error { return m.Load(ctx, "test/affine") },

@@ -108,13 +108,7 @@ func TestTextPipelines(t *testing.T) {
 func TestLongTextTruncated(t *testing.T) {
 	dir, _ := runtimetest.BertFixture(t)
 	cls, _, _ := runtimetest.TextPackages(t, dir)
-	layout := t.TempDir()
-	cls.Layout(t, layout, "cls")
-	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
-	model, err := m.Register(context.Background(), "oci-layout://"+layout+":cls", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := serve(t, newManager(t, t.TempDir(), runtime.BatchOptions{}), cls)
 	// 200 words, 64 positions: config.json's max_position_embeddings
 	// truncates the tokens (keeping [SEP]) instead of failing the run.
 	long := strings.Repeat("great movie ", 100)
@@ -140,13 +134,7 @@ func TestTaskFromConfig(t *testing.T) {
 	}
 	files["config.json"] = []byte(`{"architectures": ["BertForSequenceClassification"], "id2label": {"0": "negative", "1": "neutral", "2": "positive"}}`)
 	cls.Files = files
-	layout := t.TempDir()
-	cls.Layout(t, layout, "cls")
-	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
-	model, err := m.Register(context.Background(), "oci-layout://"+layout+":cls", "")
-	if err != nil {
-		t.Fatal(err)
-	}
+	model := serve(t, newManager(t, t.TempDir(), runtime.BatchOptions{}), cls)
 	if model.Task() != runtime.TaskTextClassification || model.Info().Task != runtime.TaskTextClassification {
 		t.Fatalf("task %q, info %q", model.Task(), model.Info().Task)
 	}

@@ -286,35 +286,25 @@ func TestV2(t *testing.T) {
 		t.Fatalf("unknown model: %d %v", code, out)
 	}
 
-	// FP16 in JSON.
-	code, out = v2(t, e, "test/half", map[string]any{"inputs": []any{map[string]any{"name": "h", "shape": []int{1, 2}, "datatype": "FP16", "data": []float64{1.5, -3}}}})
-	if code != 200 {
-		t.Fatalf("fp16: %d %v", code, out)
-	}
-	hd := out["outputs"].([]any)[0].(map[string]any)
-	if hd["datatype"] != "FP16" || hd["data"].([]any)[0].(float64) != 3 || hd["data"].([]any)[1].(float64) != -6 {
-		t.Fatalf("fp16 output %v", hd)
-	}
-
-	// BF16 in JSON.
+	// FP16 and BF16 doubled, BYTES echoed, in JSON.
 	e.register(t, "bf16")
-	code, out = v2(t, e, "test/bf16", map[string]any{"inputs": []any{map[string]any{"name": "h", "shape": []int{1, 2}, "datatype": "BF16", "data": []float64{0.15625, -1.5}}}})
-	if code != 200 {
-		t.Fatalf("bf16: %d %v", code, out)
-	}
-	bd := out["outputs"].([]any)[0].(map[string]any)
-	if bd["datatype"] != "BF16" || bd["data"].([]any)[0].(float64) != 0.3125 || bd["data"].([]any)[1].(float64) != -3 {
-		t.Fatalf("bf16 output %v", bd)
-	}
-
-	// BYTES in JSON.
-	code, out = v2(t, e, "test/strings", map[string]any{"inputs": []any{map[string]any{"name": "s", "shape": []int{2}, "datatype": "BYTES", "data": []string{"alpha", "βeta"}}}})
-	if code != 200 {
-		t.Fatalf("bytes: %d %v", code, out)
-	}
-	sd := out["outputs"].([]any)[0].(map[string]any)["data"].([]any)
-	if sd[0] != "alpha" || sd[1] != "βeta" {
-		t.Fatalf("bytes output %v", sd)
+	for _, c := range []struct {
+		model, input, datatype string
+		shape                  []int
+		data, want             any
+	}{
+		{"test/half", "h", "FP16", []int{1, 2}, []float64{1.5, -3}, []any{3.0, -6.0}},
+		{"test/bf16", "h", "BF16", []int{1, 2}, []float64{0.15625, -1.5}, []any{0.3125, -3.0}},
+		{"test/strings", "s", "BYTES", []int{2}, []string{"alpha", "βeta"}, []any{"alpha", "βeta"}},
+	} {
+		code, out := v2(t, e, c.model, map[string]any{"inputs": []any{map[string]any{"name": c.input, "shape": c.shape, "datatype": c.datatype, "data": c.data}}})
+		if code != 200 {
+			t.Fatalf("%s: %d %v", c.datatype, code, out)
+		}
+		o := out["outputs"].([]any)[0].(map[string]any)
+		if o["datatype"] != c.datatype || fmt.Sprint(o["data"]) != fmt.Sprint(c.want) {
+			t.Fatalf("%s output %v, want %v", c.datatype, o, c.want)
+		}
 	}
 }
 
@@ -414,28 +404,22 @@ func TestRepositoryAndMetrics(t *testing.T) {
 	if code != 200 || !strings.Contains(string(b), `"state":"READY"`) {
 		t.Fatalf("index %d %s", code, b)
 	}
-	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/affine/unload", nil, nil)
-	if code != 200 {
-		t.Fatalf("unload %d %s", code, b)
+	infer := `{"inputs": [{"name": "x", "shape": [1, 3], "datatype": "FP32", "data": [1, 2, 3]}]}`
+	for _, step := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/v2/repository/models/test/affine/unload", "", 200},
+		{"GET", "/v2/models/test/affine/ready", "", 503},
+		{"POST", "/v2/models/test/affine/infer", infer, 503},
+		{"POST", "/v2/repository/models/test/affine/load", "", 200},
+		{"GET", "/v2/models/test/affine/ready", "", 200},
+		{"POST", "/v2/repository/models/test/nope/load", "", 404},
+	} {
+		if code, _, b := call(t, step.method, e.url+step.path, []byte(step.body), nil); code != step.want {
+			t.Fatalf("%s %s: %d %s, want %d", step.method, step.path, code, b, step.want)
+		}
 	}
-	code, _, _ = call(t, "GET", e.url+"/v2/models/test/affine/ready", nil, nil)
-	if code != 503 {
-		t.Fatalf("ready after unload: %d", code)
-	}
-	code, out := v2(t, e, "test/affine", map[string]any{"inputs": []any{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP32", "data": []float32{1, 2, 3}}}})
-	if code != 503 {
-		t.Fatalf("infer after unload: %d %v", code, out)
-	}
-	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/affine/load", nil, nil)
-	if code != 200 {
-		t.Fatalf("load %d %s", code, b)
-	}
-	code, _, _ = call(t, "GET", e.url+"/v2/models/test/affine/ready", nil, nil)
-	if code != 200 {
-		t.Fatalf("ready after load: %d", code)
-	}
-	code, _, b = call(t, "POST", e.url+"/v2/repository/models/test/nope/load", nil, nil)
-	wantStatus(t, "load unknown", code, 404, b, "")
 
 	_, _, b = call(t, "GET", e.url+"/metrics", nil, nil)
 	for _, want := range []string{
