@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	axonstore "github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/version"
 	"github.com/mlos-foundation/axon/registry/server"
 	"github.com/mlos-foundation/axon/registry/storage"
@@ -39,15 +41,7 @@ type options struct {
 	gcGrace         time.Duration
 }
 
-func defaultRoot() string {
-	home := os.Getenv("AXON_HOME")
-	if home == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			home = filepath.Join(h, ".axon")
-		}
-	}
-	return filepath.Join(home, "registry")
-}
+func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
 
 func main() {
 	var o options
@@ -136,6 +130,25 @@ func readableDurations(_ []string, a slog.Attr) slog.Attr {
 	return a
 }
 
+// location is where the registry stores: --storage, else --root, else the default.
+func (o options) location() string {
+	switch {
+	case o.storage != "":
+		return o.storage
+	case o.root != "":
+		return o.root
+	}
+	return defaultRoot()
+}
+
+// redacted hides a password someone put in a storage URL, for the log.
+func redacted(loc string) string {
+	if u, err := url.Parse(loc); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return loc
+}
+
 // openStore opens and checks the storage. mustExist refuses a directory that is
 // not there yet (gc on a mistyped --root would report an empty registry).
 func openStore(ctx context.Context, o options, mustExist bool) (*store.Store, error) {
@@ -143,13 +156,7 @@ func openStore(ctx context.Context, o options, mustExist bool) (*store.Store, er
 	if err != nil {
 		return nil, err
 	}
-	loc := o.storage
-	if loc == "" {
-		loc = o.root
-	}
-	if loc == "" {
-		loc = defaultRoot()
-	}
+	loc := o.location()
 	if mustExist && !strings.Contains(loc, "://") {
 		if _, err := os.Stat(loc); err != nil {
 			return nil, fmt.Errorf("no registry storage at %s: %w", loc, err)
@@ -216,7 +223,7 @@ func serve(ctx context.Context, o options) error {
 		})
 		u.Register(srv.Echo(), srv.AuthMiddleware())
 	}
-	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "version", version.String(), "auth", srv.AuthEnabled())
+	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "location", redacted(o.location()), "version", version.String(), "auth", srv.AuthEnabled())
 	if err := srv.Serve(ctx, l); err != nil {
 		return err
 	}
