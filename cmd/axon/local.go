@@ -278,8 +278,9 @@ func exportCmd() *cobra.Command {
 		Use:   "export REF DIR",
 		Short: "Write a package's files into a directory, by name",
 		Long: `Write the files of REF, manifest.yaml included, under DIR (created when missing),
-each verified against its digest. Files of the same name in DIR are replaced;
-other files stay. The result packs again to the same digest.`,
+each verified against its digest. Files of the same name in DIR are replaced
+(and a directory packed whole, such as a SavedModel, replaces the directory of
+that name); other files stay. The result packs again to the same digest.`,
 		Example: "  axon export hf/bert-base-uncased@latest ./bert",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

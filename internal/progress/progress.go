@@ -143,8 +143,9 @@ type bars struct {
 	p *mpb.Progress
 }
 
-func newBars(w io.Writer) *bars {
-	return &bars{p: mpb.New(mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150*time.Millisecond))}
+func newBars(w io.Writer, extra ...mpb.ContainerOption) *bars {
+	opts := append([]mpb.ContainerOption{mpb.WithOutput(w), mpb.WithWidth(32), mpb.WithRefreshRate(150 * time.Millisecond)}, extra...)
+	return &bars{p: mpb.New(opts...)}
 }
 
 func (b *bars) Start(name string, total int64) Bar {
@@ -154,7 +155,8 @@ func (b *bars) Start(name string, total int64) Bar {
 	bar := b.p.AddBar(total,
 		mpb.PrependDecorators(
 			decor.Name(name, decor.WC{C: decor.DindentRight | decor.DextraSpace | decor.DSyncWidth}),
-			decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncWidth),
+			// Sizes as the plain lines write them ("264 B", not mpb's "264.0 b").
+			decor.Any(func(s decor.Statistics) string { return Bytes(s.Current) + " / " + Bytes(s.Total) }, decor.WCSyncWidth),
 		),
 		mpb.AppendDecorators(
 			decor.OnCompleteMeta(

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/vbauerster/mpb/v8"
 )
 
 func TestBytes(t *testing.T) {
@@ -34,5 +36,19 @@ func TestPlain(t *testing.T) {
 	}
 	if New(&buf, true).Start("x", 1) == nil {
 		t.Error("quiet reporter gives no bar")
+	}
+}
+
+// The bar display writes sizes the way the plain lines do.
+func TestBarsSizes(t *testing.T) {
+	var buf bytes.Buffer
+	r := newBars(&buf, mpb.WithAutoRefresh()) // a buffer is no terminal: draw anyway
+	b := r.Start("config.json", 264)
+	b.Add(264)
+	b.Done("pulled")
+	r.Wait()
+	out := buf.String()
+	if !strings.Contains(out, "264 B / 264 B") || !strings.Contains(out, "pulled") || strings.Contains(out, " b ") {
+		t.Errorf("bars:\n%q", out)
 	}
 }
