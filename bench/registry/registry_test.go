@@ -13,7 +13,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -208,13 +207,14 @@ func machineLimit(t *testing.T, dir string, data []byte) (hashMBs, writeMBs, bot
 	return
 }
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBuilds()
+	os.Exit(code)
+}
+
 func buildOurs(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "axon-registry")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/mlos-foundation/axon/cmd/axon-registry").CombinedOutput()
-	if err != nil {
-		t.Fatalf("build axon-registry: %v\n%s", err, out)
-	}
-	return bin
+	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
 }
 
 func TestRegistryBench(t *testing.T) {

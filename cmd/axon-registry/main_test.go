@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,40 +19,15 @@ import (
 	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
 // registryBinary builds axon-registry once per test run: the tests below run the
 // real program as a separate process, as users and scripts do.
 func registryBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "axon-registry-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "axon-registry")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			binPath = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("go build: %v\n%s", buildErr, binPath)
-	}
-	return binPath
+	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if binPath != "" && buildErr == nil {
-		os.RemoveAll(filepath.Dir(binPath))
-	}
+	testutil.RemoveBuilds()
 	os.Exit(code)
 }
 

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"os/exec"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,14 +21,17 @@ import (
 	"github.com/mlos-foundation/axon/registry/ui/uitest"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBuilds()
+	os.Exit(code)
+}
+
 // startRegistry builds and runs the real axon-registry with one user.
 func startRegistry(t *testing.T, user, pass string, extra ...string) string {
 	t.Helper()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "axon-registry")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/mlos-foundation/axon/cmd/axon-registry").CombinedOutput(); err != nil {
-		t.Fatalf("build axon-registry: %v\n%s", err, out)
-	}
+	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
 	htpasswd := testutil.Htpasswd(t, user, pass)
 	addr := testutil.FreeAddr(t)
 	testutil.Start(t, nil, bin, append([]string{"--addr", addr, "--root", filepath.Join(dir, "data"), "--htpasswd", htpasswd}, extra...)...)
