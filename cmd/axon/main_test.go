@@ -198,6 +198,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"pack", bad, "--name", "a/b"}, "io.inputs[0].shape[1]"},
 		{[]string{"pack", mismatch, "--name", "a/b"}, "io.inputs[0].dtype: int64, but model.onnx has float32"},
 		{[]string{"pack", esc, "--name", "a/b"}, "symlink leaves the package directory"},
+		{[]string{"pack", dir, "--name", "a/b", "--whole-dir", "nope"}, `whole directory "nope": no such directory`},
 		{[]string{"pack", "/no/such/dir", "--name", "a/b"}, "/no/such/dir"},
 		{[]string{"inspect", "hf/absent@1"}, "no such package"},
 		{[]string{"inspect", "::bad::"}, "invalid reference"},

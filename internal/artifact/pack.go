@@ -385,6 +385,10 @@ func collect(root string, m *schemas.Manifest, o *options) ([]*entry, error) {
 		if err := schemas.CheckPath(d); err != nil {
 			return nil, fmt.Errorf("whole directory: %w", err)
 		}
+		// A typo would otherwise pack the directory file by file, silently.
+		if fi, err := os.Stat(filepath.Join(root, filepath.FromSlash(d))); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("whole directory %q: no such directory in the package directory", d)
+		}
 		whole[d] = true
 	}
 	for i, f := range m.Files {
