@@ -88,7 +88,10 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 	f.StringVar(&backend, "converter", converter.BackendAuto, "conversion backend: auto (docker if it answers, else local), local (python3 here) or docker")
 	f.StringSliceVar(&opts.Include, "include", nil, "also fetch repository files matching these globs (** spans directories)")
 	f.StringSliceVar(&opts.Exclude, "exclude", nil, "do not fetch repository files matching these globs")
+	f.IntVar(&opts.Parallel, "concurrency", 4, "files downloaded at once")
+	// --parallel was the first name; --concurrency matches push, pull and oras.
 	f.IntVar(&opts.Parallel, "parallel", 4, "files downloaded at once")
+	f.MarkHidden("parallel")
 	f.StringVar(&opts.Name, "name", "", "store the package as NAMESPACE/NAME (default HUB/ID)")
 	f.BoolVar(&opts.Force, "force", false, "convert and package again even if this revision is already stored")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")

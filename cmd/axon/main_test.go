@@ -210,6 +210,8 @@ func TestBadInput(t *testing.T) {
 		{[]string{"login", "localhost:1", "-u", "x", "--password-stdin"}, "login localhost:1"},
 		{[]string{"login", "localhost:1", "--password-stdin"}, "login: give the user name with --username (-u)"},
 		{[]string{"login", "localhost:1", "-u", "x"}, "login: no terminal to ask for the password"},
+		{[]string{"install", "--concurrency", "2", "npm/left-pad"}, `unknown hub "npm"`},
+		{[]string{"install", "--parallel", "2", "npm/left-pad"}, `unknown hub "npm"`}, // the old flag name still works
 		{[]string{"nosuchverb"}, "unknown command \"nosuchverb\" for \"axon\" (see axon --help)"},
 		{[]string{"pack"}, "pack: accepts 1 arg(s), received 0; usage: axon pack DIR"},
 		{[]string{"tag", "a/b@1"}, "usage: axon tag SRC DST"},
