@@ -475,10 +475,16 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 		}
 	}
 	// Without a push seen (a seed or a resync), a new tag's best "updated" is when
-	// storage last wrote its link; the created annotation is only the fallback.
+	// storage last wrote its link (one listing, read only if needed); the created
+	// annotation is only the fallback.
 	var linked map[string]time.Time
-	if tt, ok := x.src.(tagTimer); ok && pushed.IsZero() {
-		linked, _ = tt.TagTimes(ctx, repo)
+	linkTime := func(tag string) time.Time {
+		if tt, ok := x.src.(tagTimer); ok && linked == nil {
+			if linked, _ = tt.TagTimes(ctx, repo); linked == nil {
+				linked = map[string]time.Time{}
+			}
+		}
+		return linked[tag]
 	}
 	var firstErr error
 	for _, tag := range tags {
@@ -501,7 +507,7 @@ func (x *index) refresh(ctx context.Context, repo string, pushed time.Time, allR
 			t.Updated = prev.Updated
 		} else if !pushed.IsZero() {
 			t.Updated = pushed
-		} else if lt := linked[tag]; !lt.IsZero() {
+		} else if lt := linkTime(tag); !lt.IsZero() {
 			t.Updated = lt
 		}
 		r.tags = append(r.tags, t)
