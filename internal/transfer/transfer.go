@@ -252,6 +252,17 @@ func explainMsg(err error) string {
 		case http.StatusNotFound:
 			return "not found in the registry"
 		}
+		// Anything else: the status and the registry's own words, without
+		// the request line oras puts first.
+		why := http.StatusText(ec.StatusCode)
+		if len(ec.Errors) > 0 {
+			why = ec.Errors.Error()
+		}
+		hint := ""
+		if ec.StatusCode >= 500 {
+			hint = "; the registry failed: try again, or see its logs"
+		}
+		return fmt.Sprintf("the registry answered %s %s with HTTP %d (%s)%s", ec.Method, ec.URL.Path, ec.StatusCode, why, hint)
 	}
 	if errors.Is(err, errdef.ErrNotFound) {
 		return "not found in the registry"

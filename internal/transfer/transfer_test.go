@@ -3,6 +3,8 @@ package transfer
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -296,6 +298,16 @@ func TestBadInput(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("pull %s: %v, want %q", tc.target, err, tc.want)
 		}
+	}
+	// A registry that fails: the status and what to do, in one line.
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "disk on fire", http.StatusInternalServerError)
+	}))
+	defer broken.Close()
+	// (without the retrying transport, which would wait out its back-off)
+	_, err := Pull(ctx, st, strings.TrimPrefix(broken.URL, "http://")+"/a/b:1", WithCredentials(credentials.NewMemoryStore()), WithHTTPClient(&http.Client{}))
+	if err == nil || !strings.Contains(err.Error(), "HTTP 500") || !strings.Contains(err.Error(), "the registry failed: try again") || strings.Contains(err.Error(), "response status code") {
+		t.Errorf("pull from a failing registry: %v", err)
 	}
 	if _, err := Push(ctx, st, "hf/absent@1", reg, WithCredentials(credentials.NewMemoryStore())); err == nil || !strings.Contains(err.Error(), "no such package") {
 		t.Errorf("push of an absent package: %v", err)
