@@ -130,6 +130,10 @@ func TestBrowser(t *testing.T) {
 	if d := eval[string](b, `document.querySelector("#cards .card .desc").textContent`); !strings.Contains(d, "<script>") {
 		t.Fatalf("card description %q", d)
 	}
+	// the script rewrites the count of matches, not the registry's totals beside it
+	if c := eval[string](b, `document.querySelector(".count").textContent`); !strings.Contains(c, "1–1 of 1 repositories") || !strings.Contains(c, "3 in the registry") {
+		t.Fatalf("count line after a search: %q", c)
+	}
 	b.screenshot("search")
 
 	b.do("open the model page", chromedp.Click(chromedp.CSS("#cards .card")), chromedp.WaitVisible(chromedp.CSS("#io-schema")))
