@@ -298,6 +298,7 @@ func TestImageIndexAndArtifacts(t *testing.T) {
 	if v.Manifest.Kind != KindIndex || len(v.Manifest.Manifests) != 2 || v.Manifest.Manifests[1].Platform.Architecture != "arm64" {
 		t.Fatalf("index: %+v", v.Manifest)
 	}
+	indexSize, indexChildren := v.Manifest.Size, v.Manifest.Manifests
 	_, page := c.get("/ui/models/library/busybox")
 	if !strings.Contains(page, "linux/arm64/v8") || !strings.Contains(page, "docker pull ") {
 		t.Fatal("index page lacks its platforms or pull command")
@@ -308,6 +309,12 @@ func TestImageIndexAndArtifacts(t *testing.T) {
 	c.json("/api/repositories/library/busybox?ref="+child, 200, &v)
 	if v.Manifest.Kind != KindImage || len(v.Manifest.Layers) != 1 {
 		t.Fatalf("child manifest: %+v", v.Manifest)
+	}
+	// the index's size counts what its platforms carry, not just their manifests
+	var other RepositoryView
+	c.json("/api/repositories/library/busybox?ref="+indexChildren[1].Digest.String(), 200, &other)
+	if want := idx.Size + v.Manifest.Size + other.Manifest.Size; indexSize != want {
+		t.Fatalf("index size %d, want %d (its manifest and its platforms' contents)", indexSize, want)
 	}
 	// The referrer is listed on its subject and its own page works.
 	v = RepositoryView{}

@@ -621,6 +621,15 @@ func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest)
 	switch {
 	case m.MediaType == ocispec.MediaTypeImageIndex || m.MediaType == dockerManifestList || len(m.Manifests) > 0:
 		mi.Kind = KindIndex
+		// an index weighs what its manifests carry, not their few hundred bytes each
+		for i, c := range m.Manifests {
+			if i == maxIndexChildren {
+				break
+			}
+			if n, err := contentSize(ctx, src, repo, c.Digest); err == nil {
+				mi.Size += n - c.Size
+			}
+		}
 	case m.ArtifactType == schemas.ArtifactType || m.Config.MediaType == schemas.MediaTypeManifest:
 		mi.Kind = KindModel
 		model, err := readModel(ctx, src, m.Config)
@@ -644,6 +653,30 @@ func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest)
 		mi.Kind = KindArtifact
 	}
 	return mi, nil
+}
+
+// maxIndexChildren bounds the manifests read to size an index.
+const maxIndexChildren = 64
+
+// contentSize is a manifest's size with its config and layers (a nested index:
+// with its manifests' descriptors only).
+func contentSize(ctx context.Context, src Source, repo string, d digest.Digest) (int64, error) {
+	raw, err := src.Manifest(ctx, repo, d)
+	if err != nil {
+		return 0, err
+	}
+	var m ociManifest
+	if len(raw) > maxManifestBytes || json.Unmarshal(raw, &m) != nil {
+		return 0, fmt.Errorf("manifest %s unreadable", d)
+	}
+	n := int64(len(raw)) + m.Config.Size
+	for _, l := range m.Layers {
+		n += l.Size
+	}
+	for _, c := range m.Manifests {
+		n += c.Size
+	}
+	return n, nil
 }
 
 // readModel reads and parses an axon package's manifest.yaml (its config blob).
