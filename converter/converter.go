@@ -155,7 +155,7 @@ func Convert(ctx context.Context, in Input, outDir string, opts Options) (*Resul
 	if in.Kind == "" {
 		in.Kind, in.Framework = Detect(in.Dir, in.Files)
 		if in.Kind == "" {
-			return nil, fmt.Errorf("convert: %w: found no ONNX, TorchScript, hubconf.py, transformers config or SavedModel in %s", ErrUnsupported, in.Dir)
+			return nil, fmt.Errorf("convert: %w: found no ONNX, TorchScript, hubconf.py, transformers config or SavedModel among %s", ErrUnsupported, fileList(in.Dir, in.Files))
 		}
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -252,4 +252,16 @@ func Detect(dir string, files []string) (kind, framework string) {
 		return KindTorchScript, "pytorch"
 	}
 	return "", ""
+}
+
+// fileList names what was looked at: the files (a few of them) when known,
+// else the directory.
+func fileList(dir string, files []string) string {
+	switch {
+	case len(files) == 0:
+		return "the files in " + dir
+	case len(files) <= 5:
+		return "the files " + strings.Join(files, ", ")
+	}
+	return fmt.Sprintf("the %d files %s, ...", len(files), strings.Join(files[:5], ", "))
 }

@@ -213,6 +213,9 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	}
 	cres, err := converter.Convert(ctx, in, out, copts)
 	if err != nil {
+		if errors.Is(err, converter.ErrUnsupported) && len(opts.Include)+len(opts.Exclude) > 0 {
+			return nil, fmt.Errorf("install %s: %w (check --include / --exclude)", ref, err)
+		}
 		return nil, fmt.Errorf("install %s: %w", ref, err)
 	}
 	res.Backend = cres.Backend

@@ -141,6 +141,13 @@ func TestInstallErrorsAreClear(t *testing.T) {
 	if _, err := install.Install(context.Background(), "npm/left-pad", opts); !errors.Is(err, adapters.ErrBadRef) {
 		t.Errorf("err = %v", err)
 	}
+	// Globs that leave no model: say so, name the files and the flags, not a temporary directory.
+	opts.Exclude = []string{"onnx/**"}
+	_, err = install.Install(context.Background(), "hf/google-bert/bert-base-uncased", opts)
+	if !errors.Is(err, converter.ErrUnsupported) || !strings.Contains(err.Error(), "files README.md, config.json") ||
+		!strings.Contains(err.Error(), "config.json") || !strings.HasSuffix(err.Error(), "(check --include / --exclude)") || strings.Contains(err.Error(), "install-") {
+		t.Errorf("install with everything excluded: %v", err)
+	}
 }
 
 // TestAxonInstallCLI runs the real axon binary against the replica, configured

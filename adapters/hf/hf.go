@@ -294,7 +294,11 @@ func hubError(resp *http.Response, id, rev, file string) error {
 	code := resp.Header.Get("X-Error-Code")
 	switch code {
 	case "RepoNotFound":
-		return fmt.Errorf("hf: %w: repository %s does not exist or is private (set HF_TOKEN if you have access)", adapters.ErrNotFound, id)
+		how := "set HF_TOKEN if you have access"
+		if resp.Request != nil && resp.Request.Header.Get("Authorization") != "" {
+			how = "HF_TOKEN is set: check the name, and that the token's account can read it"
+		}
+		return fmt.Errorf("hf: %w: repository %s does not exist or is private (%s)", adapters.ErrNotFound, id, how)
 	case "RevisionNotFound":
 		return fmt.Errorf("hf: %w: revision %q of %s does not exist", adapters.ErrNotFound, rev, id)
 	case "EntryNotFound":

@@ -94,6 +94,7 @@ func TestErrors(t *testing.T) {
 		{"hf/meta/gated-bert", "", adapters.ErrGated, "gated model"},
 		{"hf/meta/gated-bert", "hf_wrong", adapters.ErrGated, "not been granted"},
 		{"hf/acme/private-bert", "", adapters.ErrNotFound, "set HF_TOKEN"},
+		{"hf/acme/private-bert", "hf_wrong", adapters.ErrNotFound, "HF_TOKEN is set: check the name, and that the token's account can read it"},
 	}
 	for _, c := range cases {
 		a := newAdapter(h, t.TempDir())
