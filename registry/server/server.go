@@ -142,7 +142,8 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer scancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		hs.Close()
+		return fmt.Errorf("shutdown: requests still running after 30s were cut off (their clients retry): %w", err)
 	}
 	return nil
 }
