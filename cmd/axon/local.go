@@ -177,13 +177,17 @@ store does not hold it and REF names a registry, from the registry without pulli
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
+				remotes := st.Remotes(pkg.Descriptor.Digest)
+				if remotes == nil {
+					remotes = []string{} // [] rather than null for JSON readers
+				}
 				return writeJSON(out, map[string]any{
 					"ref":      args[0],
 					"from":     from,
 					"digest":   pkg.Descriptor.Digest,
 					"manifest": pkg.Manifest,
 					"oci":      json.RawMessage(pkg.RawOCI),
-					"remotes":  st.Remotes(pkg.Descriptor.Digest),
+					"remotes":  remotes,
 				})
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)

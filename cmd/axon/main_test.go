@@ -105,6 +105,9 @@ func TestVerbs(t *testing.T) {
 	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "inspect", "--json", "local/mlp@stable")).out), &insp); err != nil || insp["digest"] != digest {
 		t.Fatalf("inspect --json: %v %v", insp, err)
 	}
+	if rs, isList := insp["remotes"].([]any); !isList || len(rs) != 0 {
+		t.Errorf("inspect --json of a never-pushed package: remotes %#v, want []", insp["remotes"])
+	}
 	r = ok(t, axon(t, home, "", "inspect", "local/mlp@0.1"))
 	if !strings.Contains(r.out, "apiVersion: axon.mlos.dev/v1") || !strings.Contains(r.out, "application/vnd.axon.model.v1") {
 		t.Errorf("inspect:\n%s", r.out)
