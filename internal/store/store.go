@@ -170,7 +170,7 @@ func (s *Store) readIndex(ctx context.Context) (*oci.ReadOnlyStore, error) {
 // Fetch returns a blob's content; the reader fails at EOF when the content
 // does not match desc (size and digest are verified).
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := s.blobs.Fetch(ctx, desc)
+	rc, err := s.FetchUnverified(ctx, desc)
 	if err != nil {
 		return nil, err
 	}
@@ -181,8 +181,26 @@ func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClos
 // verifies the digest (a registry upload): no hashing, and an *os.File that
 // net/http can hand to sendfile.
 func (s *Store) FetchUnverified(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	return s.blobs.Fetch(ctx, desc)
+	rc, err := s.blobs.Fetch(ctx, desc)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil, &MissingError{Digest: desc.Digest, Err: err}
+	}
+	return rc, err
 }
+
+// MissingError: a blob a package needs is not in the store (deleted by hand,
+// or a store copied in part). It is still errdef.ErrNotFound for callers that
+// test for that, and says how to get the package whole again.
+type MissingError struct {
+	Digest digest.Digest
+	Err    error
+}
+
+func (e *MissingError) Error() string {
+	return fmt.Sprintf("blob %s is missing from the local store; axon rm the package and pull or pack it again", e.Digest)
+}
+
+func (e *MissingError) Unwrap() error { return e.Err }
 
 type verifyingReadCloser struct {
 	*content.VerifyReader

@@ -25,6 +25,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/version"
 )
 
@@ -235,6 +236,11 @@ func explain(err error) error {
 func explainMsg(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted"
+	}
+	// The local side first: a store error is also "not found", but not the registry's.
+	var missing *store.MissingError
+	if errors.As(err, &missing) {
+		return missing.Error()
 	}
 	var ec *errcode.ErrorResponse
 	if errors.As(err, &ec) {

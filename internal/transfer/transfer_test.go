@@ -331,6 +331,13 @@ func TestBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the local store's copy is damaged; axon rm the package") || strings.Contains(err.Error(), "PUT ") {
 		t.Errorf("push of a damaged blob: %v", err)
 	}
+	// A blob gone from the store: said as the store's problem, not "not found in the registry".
+	os.Remove(st.BlobPath(digestOfDesc(t, packed.Manifest, "config.json")))
+	_, err = Push(ctx, st, "hf/damaged@latest", reg+"/hf/other:1", WithCredentials(credentials.NewMemoryStore()))
+	var missing *store.MissingError
+	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "is missing from the local store; axon rm the package") || strings.Contains(err.Error(), "registry") {
+		t.Errorf("push with a blob missing: %v", err)
+	}
 }
 
 func digestOfDesc(t *testing.T, m *schemas.Manifest, path string) digest.Digest {
