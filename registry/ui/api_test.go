@@ -18,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/mlos-foundation/axon/registry/ui/uitest"
+	"github.com/mlos-foundation/axon/schemas"
 )
 
 type client struct {
@@ -381,5 +382,33 @@ func TestSeedRetriesAndQueuesEvents(t *testing.T) {
 	}
 	if st := u.idx.stats(); st.Repositories != 4 || !st.Ready {
 		t.Fatalf("after a failed first seed: %+v", st)
+	}
+}
+
+// The example inference call fits the model: text where there is a tokenizer,
+// small zero tensors shaped like the inputs, else a file to fill.
+func TestInferenceExample(t *testing.T) {
+	dims := func(ds ...schemas.Dim) []schemas.Dim { return ds }
+	batch, n3, huge := schemas.Dim{Name: "batch"}, schemas.Dim{Size: 3}, schemas.Dim{Size: 1 << 40}
+	text := &schemas.Manifest{Files: []schemas.File{{Path: "tokenizer.json", Role: "tokenizer"}},
+		IO: schemas.IO{Inputs: []schemas.Tensor{{Name: "input_ids", DType: "int64", Shape: dims(batch, schemas.Dim{Name: "sequence"})}}}}
+	vector := &schemas.Manifest{IO: schemas.IO{Inputs: []schemas.Tensor{{Name: "x", DType: "float32", Shape: dims(batch, n3)}}}}
+	two := &schemas.Manifest{IO: schemas.IO{Inputs: []schemas.Tensor{{Name: "a", DType: "float32", Shape: dims(n3)}, {Name: "b", DType: "int64", Shape: nil}}}}
+	image := &schemas.Manifest{IO: schemas.IO{Inputs: []schemas.Tensor{{Name: "pixels", DType: "float32", Shape: dims(batch, n3, schemas.Dim{Size: 224}, schemas.Dim{Size: 224})}}}}
+	absurd := &schemas.Manifest{IO: schemas.IO{Inputs: []schemas.Tensor{{Name: "x", DType: "float32", Shape: dims(huge, huge, huge)}}}}
+	for _, c := range []struct {
+		m    *schemas.Manifest
+		want string
+	}{
+		{nil, `-d '{"input":"Hello"}'`},
+		{text, `-d '{"input":"Hello"}'`},
+		{vector, `-d '{"input":[[0,0,0]]}'`},
+		{two, `-d '{"input":{"a":[0,0,0],"b":0}}'`},
+		{image, `-d @input.json  # {"input": nested arrays} for pixels float32 [batch, 3, 224, 224]`},
+		{absurd, `-d @input.json  # {"input": nested arrays} for x float32 [1099511627776, 1099511627776, 1099511627776]`},
+	} {
+		if got := inferenceData(c.m); got != c.want {
+			t.Errorf("inferenceData: %s\nwant %s", got, c.want)
+		}
 	}
 }

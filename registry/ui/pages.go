@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"sort"
@@ -375,7 +376,7 @@ func (u *UI) commands(c echo.Context, d *detail) []Command {
 		return []Command{
 			{"Pull", "axon pull " + byTag},
 			{"Run on MLOS Core", "axon register " + byDigest},
-			{"Inference", "curl -X POST " + u.opts.RuntimeURL + "/models/" + path + `/inference -d '{"input":"Hello"}'`},
+			{"Inference", "curl -X POST " + u.opts.RuntimeURL + "/models/" + path + "/inference " + inferenceData(d.Model)},
 		}
 	case KindImage:
 		return []Command{{"Pull", "docker pull " + byTag}, {"Pull by digest", "docker pull " + byDigest}}
@@ -518,4 +519,71 @@ func fmtRFC3339(s string) string {
 		return s
 	}
 	return fmtDate(t)
+}
+
+// maxExampleElements bounds the zero tensors written into an example command.
+const maxExampleElements = 32
+
+// inferenceData is the curl data of an example inference call that fits the
+// model: text for a model with a tokenizer, else zero tensors shaped like its
+// inputs (symbolic dimensions 1), else a file to fill, described in a comment.
+func inferenceData(m *schemas.Manifest) string {
+	if m == nil || hasTokenizer(m) || len(m.IO.Inputs) == 0 {
+		return `-d '{"input":"Hello"}'`
+	}
+	values := make([]string, len(m.IO.Inputs))
+	var shapes []string
+	fits := true
+	for i, in := range m.IO.Inputs {
+		dims := make([]int64, len(in.Shape))
+		n := int64(1)
+		for j, d := range in.Shape {
+			dims[j] = 1
+			if !d.Symbolic() && d.Size > 0 {
+				dims[j] = d.Size
+			}
+			if n *= dims[j]; n > maxExampleElements {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			values[i] = zeros(dims)
+		}
+		shapes = append(shapes, in.Name+" "+in.DType+" "+shape(in.Shape))
+	}
+	if !fits {
+		return "-d @input.json  # " + `{"input": nested arrays} for ` + strings.Join(shapes, ", ")
+	}
+	if len(values) == 1 {
+		return `-d '{"input":` + values[0] + `}'`
+	}
+	parts := make([]string, len(values))
+	for i, in := range m.IO.Inputs {
+		parts[i] = strconv.Quote(in.Name) + ":" + values[i]
+	}
+	return `-d '{"input":{` + strings.Join(parts, ",") + `}}'`
+}
+
+func hasTokenizer(m *schemas.Manifest) bool {
+	if m.Preprocessing != nil && m.Preprocessing.Tokenizer != nil {
+		return true
+	}
+	// as mlosd looks for it: a tokenizer.json anywhere in the package
+	return slices.ContainsFunc(m.Files, func(f schemas.File) bool {
+		return f.Role == schemas.RoleTokenizer || path.Base(f.Path) == "tokenizer.json"
+	})
+}
+
+// zeros writes a nested JSON array of zeros with the given dimensions.
+func zeros(dims []int64) string {
+	if len(dims) == 0 {
+		return "0"
+	}
+	inner := zeros(dims[1:])
+	parts := make([]string, dims[0])
+	for i := range parts {
+		parts[i] = inner
+	}
+	return "[" + strings.Join(parts, ",") + "]"
 }
