@@ -248,6 +248,9 @@ func (s *Server) getModel(c echo.Context) error {
 
 func (s *Server) deleteModel(c echo.Context) error {
 	name := c.Param("*")
+	if strings.HasSuffix(name, "/inference") {
+		return wrongMethod(c)
+	}
 	if err := s.m.Unregister(name); err != nil {
 		return err
 	}
@@ -268,6 +271,9 @@ func (s *Server) seedInfer(c echo.Context) error {
 	start := time.Now()
 	name, ok := strings.CutSuffix(c.Param("*"), "/inference")
 	if !ok {
+		if _, known := s.m.Get(c.Param("*")); known {
+			return wrongMethod(c)
+		}
 		return runtime.NotFound("no such route; POST /models/{name}/inference")
 	}
 	m, err := s.model(name)

@@ -264,6 +264,8 @@ func TestV2(t *testing.T) {
 		{"POST", "/v2/models/test/affine/ready", `{}`, "use GET", "GET"},
 		{"POST", "/v2/models/test/affine", `{}`, "use GET", "GET"},
 		{"PUT", "/models/test/affine", `{}`, "use GET, DELETE", "GET, DELETE"},
+		{"POST", "/models/test/affine", `{}`, "use GET, DELETE", "GET, DELETE"},
+		{"DELETE", "/models/test/affine/inference", ``, "use POST", "POST"},
 	} {
 		code, hdr, b := call(t, c.method, e.url+c.path, []byte(c.body), nil)
 		want := 400
