@@ -212,6 +212,16 @@ func TestLoginAndBasicAuth(t *testing.T) {
 	if resp, _ := c.do(req); resp.StatusCode != 200 {
 		t.Fatalf("basic auth: %d", resp.StatusCode)
 	}
+	// behind a TLS-terminating proxy the session cookie is Secure
+	login, _ := http.NewRequest("POST", srv.URL+"/ui/login", strings.NewReader(url.Values{"user": {"alice"}, "password": {"s3cret"}}.Encode()))
+	login.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	login.Header.Set("X-Forwarded-Proto", "https")
+	noJar := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noJar.Do(login); err != nil || resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Set-Cookie"), "Secure") {
+		t.Fatalf("login behind https proxy: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+	}
 	req.SetBasicAuth("alice", "wrong")
 	if resp, _ := c.do(req); resp.StatusCode != 401 {
 		t.Fatalf("wrong basic auth: %d", resp.StatusCode)

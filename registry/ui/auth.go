@@ -166,7 +166,7 @@ func (u *UI) login(c echo.Context) error {
 	exp := time.Now().Add(u.opts.SessionTTL)
 	c.SetCookie(&http.Cookie{
 		Name: sessionCookie, Value: u.sign(user, exp), Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.IsTLS(),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: c.Scheme() == "https", // also behind a TLS proxy (X-Forwarded-Proto)
 	})
 	return c.Redirect(http.StatusSeeOther, next)
 }
