@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"syscall"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
@@ -25,6 +27,9 @@ import (
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/schemas"
 )
+
+// digestRE finds the digest oras names in a blob's "not found".
+var digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 
 // resumeThreshold: blobs at least this big are downloaded through a partial
 // file in the store's ingest area that a later pull continues with a Range request.
@@ -97,6 +102,16 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("pull %s: %w", target, &explained{"interrupted; run the same pull again to resume", ctx.Err()})
+		}
+		var missing *store.MissingError
+		if errors.Is(err, errdef.ErrNotFound) && !errors.As(err, &missing) {
+			// The manifest was there; what is not is one of its blobs.
+			blob := "a blob"
+			if d := digestRE.FindString(err.Error()); d != "" {
+				blob = "blob " + d
+			}
+			return nil, fmt.Errorf("pull %s: %w", target, &explained{"the registry lacks " + blob +
+				" of this package: it was pushed incompletely or garbage-collected; push it again", err})
 		}
 		return nil, fmt.Errorf("pull %s: %w", target, explain(err))
 	}

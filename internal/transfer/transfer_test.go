@@ -3,8 +3,11 @@ package transfer
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -331,6 +334,33 @@ func TestBadInput(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "the local store's copy is damaged; axon rm the package") || strings.Contains(err.Error(), "PUT ") {
 		t.Errorf("push of a damaged blob: %v", err)
 	}
+	// A registry that has the manifest but lost a blob: said so, with the blob.
+	gapStore := openStore(t) // st holds the damaged README.md blob
+	gapPkg, err := gapStore.Pack(ctx, modelDir(t, 0, 6), artifact.WithName("hf", "gap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, gapStore, "hf/gap@latest", reg, WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatal(err)
+	}
+	lost := digestOf(gapPkg.Manifest, "README.md")
+	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: reg})
+	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) } // the pull cancels its other fetches
+	gap := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/blobs/"+lost) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusNotFound)
+			io.WriteString(w, `{"errors":[{"code":"BLOB_UNKNOWN","message":"blob unknown to registry"}]}`)
+			return
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer gap.Close()
+	_, err = Pull(ctx, openStore(t), strings.TrimPrefix(gap.URL, "http://")+"/hf/gap:latest", WithCredentials(credentials.NewMemoryStore()))
+	if err == nil || !strings.HasSuffix(err.Error(), "the registry lacks blob "+lost+" of this package: it was pushed incompletely or garbage-collected; push it again") {
+		t.Errorf("pull with a blob gone from the registry: %v", err)
+	}
+
 	// A blob gone from the store: said as the store's problem, not "not found in the registry".
 	os.Remove(st.BlobPath(digestOfDesc(t, packed.Manifest, "config.json")))
 	_, err = Push(ctx, st, "hf/damaged@latest", reg+"/hf/other:1", WithCredentials(credentials.NewMemoryStore()))
