@@ -244,6 +244,8 @@ func TestV2(t *testing.T) {
 		{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP32", "data": []float64{1, 2}}, `"x"`},
 		{map[string]any{"name": "w", "shape": []int{1, 3}, "datatype": "FP32", "data": []float64{1, 2, 3}}, `"w"`},
 		{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FLOAT", "data": []float64{1, 2, 3}}, "datatype"},
+		{map[string]any{"name": "x", "datatype": "FP32", "data": []float64{1, 2, 3}}, `"x" has no "shape"`},
+		{map[string]any{"shape": []int{1, 3}, "datatype": "FP32", "data": []float64{1, 2, 3}}, `no "name"`},
 	} {
 		code, out := v2(t, e, "test/affine", map[string]any{"inputs": []any{c.in}})
 		if code != 400 || !strings.Contains(out["error"].(string), c.mention) {

@@ -272,6 +272,13 @@ func boolParam(p map[string]any, name string) bool {
 
 // v2Input decodes one input from JSON data or from the binary section.
 func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime.Tensor, []byte, error) {
+	// The protocol requires both; without a shape the data would be read as a scalar.
+	if in.Name == "" {
+		return nil, nil, runtime.BadRequest(`an input has no "name"`)
+	}
+	if in.Shape == nil {
+		return nil, nil, runtime.BadRequest(`input %q has no "shape" (use [] for a scalar)`, in.Name)
+	}
 	dt, ok := runtime.ParseDType(in.Datatype)
 	if !ok || strings.ToLower(in.Datatype) != strings.ToLower(v2Name(dt)) {
 		return nil, nil, runtime.BadRequest("input %q: unknown datatype %q (BOOL, UINT8..UINT64, INT8..INT64, FP16, BF16, FP32, FP64, BYTES)", in.Name, in.Datatype)
