@@ -422,3 +422,20 @@ func TestInferenceExample(t *testing.T) {
 		}
 	}
 }
+
+// An empty registry says how to fill it instead of "No repositories match."
+func TestEmptyRegistryHome(t *testing.T) {
+	e := newEnv(t)
+	e.start(Options{})
+	srv := e.server(nil)
+	c := newClient(t, srv.URL)
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if _, page := c.get("/ui/"); !strings.Contains(page, `id="empty"`) || !strings.Contains(page, "axon push hf/bert-base-uncased@latest "+host) {
+		t.Fatalf("empty home page:\n%s", page)
+	}
+	e.seedTwo()
+	e.sync()
+	if _, page := c.get("/ui/"); strings.Contains(page, `id="empty"`) {
+		t.Fatal("the empty-registry panel shows beside repositories")
+	}
+}

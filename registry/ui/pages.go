@@ -131,6 +131,7 @@ type homeData struct {
 	Tasks, Frameworks, Formats []facet
 	Prev, Next                 string
 	From, To                   int
+	Host                       string // for the empty registry's first commands
 }
 
 func facets(m map[string]int) []facet {
@@ -186,6 +187,7 @@ func (u *UI) home(c echo.Context) error {
 	d := homeData{
 		base: u.base(c, "Models"), Q: q, Result: res, Stats: st,
 		Tasks: facets(st.Tasks), Frameworks: facets(st.Frameworks), Formats: facets(st.Formats),
+		Host: u.host(c),
 	}
 	if res.Total > 0 {
 		d.From = (res.Page-1)*res.PerPage + 1
