@@ -2,6 +2,7 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -99,7 +100,11 @@ func (s *Server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		s.metrics.duration.WithLabelValues(route, req.Method).Observe(took.Seconds())
 		s.metrics.bytesIn.Add(float64(body.n))
 		user, _ := c.Get("user").(string)
-		s.log.Info("request", "method", req.Method, "path", req.URL.Path, "status", status,
+		level := slog.LevelInfo
+		if p := req.URL.Path; (p == "/healthz" || p == "/metrics") && status < 400 {
+			level = slog.LevelDebug // probes and scrapes every few seconds would drown the log
+		}
+		s.log.Log(req.Context(), level, "request", "method", req.Method, "path", req.URL.Path, "status", status,
 			"in", body.n, "out", c.Response().Size, "ms", took.Milliseconds(), "remote", c.RealIP(), "user", user)
 		return nil
 	}

@@ -2,9 +2,12 @@ package server
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestMetricsAndHealth(t *testing.T) {
@@ -38,4 +41,44 @@ func TestMetricsAndHealth(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+}
+
+// One access-log line per request, except health probes and metric scrapes,
+// which go to debug so they do not drown the log.
+func TestAccessLog(t *testing.T) {
+	var buf syncBuf
+	ts := startServer(t, fsDriver(t), Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
+	for _, p := range []string{"/healthz", "/metrics", "/v2/", "/v2/no/such/manifests/x"} {
+		do(t, "GET", ts.URL+p, nil, nil)
+	}
+	// the line is written after the answer went out: wait for the last one
+	log := buf.String()
+	for end := time.Now().Add(5 * time.Second); !strings.Contains(log, `"status":404`) && time.Now().Before(end); log = buf.String() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	for _, want := range []string{`"path":"/v2/","status":200`, `"path":"/v2/no/such/manifests/x","status":404`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("access log lacks %s:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, `"path":"/healthz"`) || strings.Contains(log, `"path":"/metrics"`) {
+		t.Errorf("probes logged at info:\n%s", log)
+	}
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
