@@ -3,6 +3,7 @@ package testsuite
 import (
 	"bytes"
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -229,7 +230,7 @@ func testWriterStagedStat(t *testing.T, d driver.Driver) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"_uploads/stat/data", "_uploads/stat/startedat"}; !equal(got, want) {
+	if want := []string{"_uploads/stat/data", "_uploads/stat/startedat"}; !slices.Equal(got, want) {
 		t.Fatalf("List = %q, want %q", got, want)
 	}
 	sameBytes(t, "Reader of a staged file", readAll(t, d, staging, 1000), append(randomBytes(1, 1500)[1000:], randomBytes(2, 500)...))
@@ -307,16 +308,4 @@ func statErr(d driver.Driver, p string) error {
 func getErr(d driver.Driver, p string) error {
 	_, err := d.GetContent(context.Background(), p)
 	return err
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

@@ -3,6 +3,7 @@ package testsuite
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -50,7 +51,7 @@ func testList(t *testing.T, d driver.Driver) {
 		if err != nil {
 			t.Fatalf("List(%q): %v", dir, err)
 		}
-		if !equal(got, want) {
+		if !slices.Equal(got, want) {
 			t.Fatalf("List(%q) = %q, want %q", dir, got, want)
 		}
 	}
@@ -77,7 +78,7 @@ func testDelete(t *testing.T, d driver.Driver) {
 		wantErr(t, "Stat after a recursive Delete: "+p, statErr(d, p), driver.ErrNotFound)
 	}
 	got, err := d.List(ctx, "del")
-	if err != nil || !equal(got, []string{"del/keep"}) {
+	if err != nil || !slices.Equal(got, []string{"del/keep"}) {
 		t.Fatalf("List after Delete = %q, %v; want [del/keep]", got, err)
 	}
 	wantErr(t, "Delete of a deleted directory", d.Delete(ctx, "del/tree"), driver.ErrNotFound)
@@ -101,7 +102,7 @@ func testDeleteSiblingPrefix(t *testing.T, d driver.Driver) {
 		t.Fatal(err)
 	}
 	got, err := d.List(ctx, "sib")
-	if want := []string{"sib/b-y", "sib/b.x", "sib/bc", "sib/d.e", "sib/d2"}; err != nil || !equal(got, want) {
+	if want := []string{"sib/b-y", "sib/b.x", "sib/bc", "sib/d.e", "sib/d2"}; err != nil || !slices.Equal(got, want) {
 		t.Fatalf("List after deleting siblings = %q, %v; want %q", got, err, want)
 	}
 }
@@ -134,21 +135,21 @@ func testWalk(t *testing.T, d driver.Driver) {
 	if err != nil {
 		t.Fatalf("Walk: %v", err)
 	}
-	if !equal(got, walkFiles) {
+	if !slices.Equal(got, walkFiles) {
 		t.Fatalf("Walk gave %q, want %q", got, walkFiles)
 	}
 	got = nil
 	if err := d.Walk(context.Background(), "walk/b/d", func(fi driver.FileInfo) error {
 		got = append(got, fi.Path)
 		return nil
-	}); err != nil || !equal(got, []string{"walk/b/d/e", "walk/b/d/f"}) {
+	}); err != nil || !slices.Equal(got, []string{"walk/b/d/e", "walk/b/d/f"}) {
 		t.Fatalf("Walk(walk/b/d) = %q, %v", got, err)
 	}
 	got = nil
 	if err := d.Walk(context.Background(), "", func(fi driver.FileInfo) error {
 		got = append(got, fi.Path)
 		return nil
-	}); err != nil || !equal(got, append(append([]string{}, walkFiles...), "walkother/x")) {
+	}); err != nil || !slices.Equal(got, append(append([]string{}, walkFiles...), "walkother/x")) {
 		t.Fatalf("Walk of the root = %q, %v", got, err)
 	}
 }
@@ -166,7 +167,7 @@ func testWalkSkipDir(t *testing.T, d driver.Driver) {
 	if err != nil {
 		t.Fatalf("Walk with ErrSkipDir: %v", err)
 	}
-	if want := []string{"walk/a", "walk/b-x", "walk/b/c", "walk/b0", "walk/z/y"}; !equal(got, want) {
+	if want := []string{"walk/a", "walk/b-x", "walk/b/c", "walk/b0", "walk/z/y"}; !slices.Equal(got, want) {
 		t.Fatalf("Walk with ErrSkipDir at walk/b/c gave %q, want %q", got, want)
 	}
 	got = nil
@@ -174,7 +175,7 @@ func testWalkSkipDir(t *testing.T, d driver.Driver) {
 		got = append(got, fi.Path)
 		return driver.ErrSkipDir // at the top: ends the walk without error
 	})
-	if err != nil || !equal(got, []string{"walk/a"}) {
+	if err != nil || !slices.Equal(got, []string{"walk/a"}) {
 		t.Fatalf("ErrSkipDir at the top gave %q, %v", got, err)
 	}
 }
