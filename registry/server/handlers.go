@@ -459,14 +459,21 @@ func (s *Server) tagsList(c echo.Context, rt route) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if tags == nil {
-		tags = []string{}
+	return writePage(c, "/v2/"+rt.name+"/tags/list", n, tags, more, map[string]any{"name": rt.name}, "tags")
+}
+
+// writePage answers one page of a listing, items under key in body, with a Link
+// to the next page when there is one.
+func writePage(c echo.Context, path string, n int, items []string, more bool, body map[string]any, key string) error {
+	if items == nil {
+		items = []string{}
 	}
 	if more {
-		v := url.Values{"n": {strconv.Itoa(n)}, "last": {tags[len(tags)-1]}}
-		c.Response().Header().Set("Link", fmt.Sprintf(`</v2/%s/tags/list?%s>; rel="next"`, rt.name, v.Encode()))
+		v := url.Values{"n": {strconv.Itoa(n)}, "last": {items[len(items)-1]}}
+		c.Response().Header().Set("Link", fmt.Sprintf(`<%s?%s>; rel="next"`, path, v.Encode()))
 	}
-	return c.JSON(http.StatusOK, map[string]any{"name": rt.name, "tags": tags})
+	body[key] = items
+	return c.JSON(http.StatusOK, body)
 }
 
 func (s *Server) catalog(c echo.Context) error {
@@ -481,14 +488,7 @@ func (s *Server) catalog(c echo.Context) error {
 	if err != nil {
 		return s.fail(c, err)
 	}
-	if repos == nil {
-		repos = []string{}
-	}
-	if more {
-		v := url.Values{"n": {strconv.Itoa(n)}, "last": {repos[len(repos)-1]}}
-		c.Response().Header().Set("Link", fmt.Sprintf(`</v2/_catalog?%s>; rel="next"`, v.Encode()))
-	}
-	return c.JSON(http.StatusOK, map[string]any{"repositories": repos})
+	return writePage(c, "/v2/_catalog", n, repos, more, map[string]any{}, "repositories")
 }
 
 func (s *Server) referrers(c echo.Context, rt route) error {
