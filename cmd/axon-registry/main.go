@@ -88,6 +88,9 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 others older than --grace. Blobs pushed by a running server less than --grace ago are
 spared, so it is safe beside a live server when --grace exceeds the longest push.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if grace < 0 || o.uploadTTL <= 0 {
+				return errors.New("--grace must be 0 or more and --upload-ttl above 0 (durations such as 1h)")
+			}
 			st, err := openStore(cmd.Context(), o, true)
 			if err != nil {
 				return err
@@ -178,6 +181,14 @@ func serve(ctx context.Context, o options) error {
 	log, err := logger(o.logLevel)
 	if err != nil {
 		return err
+	}
+	switch {
+	case o.maxManifestSize <= 0:
+		return fmt.Errorf("--max-manifest-size %d: give a size in bytes above 0", o.maxManifestSize)
+	case o.uploadTTL <= 0:
+		return fmt.Errorf("--upload-ttl %s: give a duration above 0, such as 24h", o.uploadTTL)
+	case o.gcGrace < 0:
+		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
 	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")

@@ -61,6 +61,12 @@ func TestVersionAndHelp(t *testing.T) {
 	if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 {
 		t.Fatalf("a bad --storage must fail with one line: %v\n%s", err, out)
 	}
+	for _, bad := range [][]string{{"--max-manifest-size", "-5"}, {"--upload-ttl", "0s"}, {"--gc-grace", "-1h"}} {
+		out, err := exec.Command(bin, append(bad, "--root", t.TempDir(), "--addr", "127.0.0.1:0")...).CombinedOutput()
+		if err == nil || strings.Count(strings.TrimSpace(string(out)), "\n") > 0 || !strings.Contains(string(out), bad[0]) {
+			t.Fatalf("%v must fail with one line naming the flag: %v\n%s", bad, err, out)
+		}
+	}
 	// a busy port is the one thing said, before anything else starts and logs
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
