@@ -77,14 +77,14 @@ Packing the same directory twice gives the same digest.`,
 func lsCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:     "ls",
+		Use:     "ls [REPOSITORY]",
 		Aliases: []string{"list", "images"},
 		Short:   "List the packages in the local store",
-		Long: `List every reference in the local store with its version (tag), digest, total
+		Long: `List every reference in the local store (or only REPOSITORY's) with its version (tag), digest, total
 size, format, task and creation time (the source revision's time; - when unknown).
 --json prints the full entries, manifest.yaml included.`,
-		Example: "  axon ls\n  axon ls --json | jq -r '.[].digest'",
-		Args:    cobra.NoArgs,
+		Example: "  axon ls\n  axon ls hf/bert-base-uncased\n  axon ls --json | jq -r '.[].digest'",
+		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			st, err := openStore()
 			if err != nil {
@@ -93,6 +93,16 @@ size, format, task and creation time (the source revision's time; - when unknown
 			entries, err := st.List(cmd.Context())
 			if err != nil {
 				return err
+			}
+			if len(args) == 1 {
+				// Like docker images REPOSITORY: only that name's versions.
+				var only []store.Entry
+				for _, e := range entries {
+					if e.Repository == args[0] {
+						only = append(only, e)
+					}
+				}
+				entries = only
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {

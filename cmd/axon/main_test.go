@@ -101,6 +101,12 @@ func TestVerbs(t *testing.T) {
 	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "ls", "--json")).out), &entries); err != nil || len(entries) != 2 {
 		t.Fatalf("ls --json: %v %v", entries, err)
 	}
+	if r := ok(t, axon(t, home, "", "ls", "local/mlp")); strings.Count(r.out, "local/mlp") != 2 {
+		t.Errorf("ls local/mlp:\n%s", r.out)
+	}
+	if r := ok(t, axon(t, home, "", "ls", "local/other")); strings.TrimSpace(r.out) != "NAME  VERSION  DIGEST  SIZE  FORMAT  TASK  CREATED" {
+		t.Errorf("ls of a name not stored:\n%s", r.out)
+	}
 	var insp map[string]any
 	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "inspect", "--json", "local/mlp@stable")).out), &insp); err != nil || insp["digest"] != digest {
 		t.Fatalf("inspect --json: %v %v", insp, err)
@@ -218,7 +224,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"nosuchverb"}, "unknown command \"nosuchverb\" for \"axon\" (see axon --help)"},
 		{[]string{"pack"}, "pack: accepts 1 arg(s), received 0; usage: axon pack DIR"},
 		{[]string{"tag", "a/b@1"}, "usage: axon tag SRC DST"},
-		{[]string{"ls", "extra"}, "usage: axon ls"},
+		{[]string{"ls", "a/b", "extra"}, "usage: axon ls [REPOSITORY]"},
 		{[]string{"pull", "--nosuchflag", "a/b@1"}, "pull: unknown flag: --nosuchflag (see axon pull --help)"},
 		{[]string{"push", "hf/absent@1", "http://localhost:5000/a/b:1"}, "no such package"},
 		{[]string{"pull", "http://localhost:5000/a/b:1"}, "without http://"},
