@@ -62,7 +62,7 @@ Packing the same directory twice gives the same digest.`,
 			opts = append(opts, artifact.WithTempDir(tmp))
 			p, err := st.Pack(cmd.Context(), args[0], opts...)
 			if err != nil {
-				return err
+				return ifInterrupted(cmd.Context(), err, "pack "+args[0]+": interrupted; nothing was tagged (axon prune clears what was stored)")
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\t%s\t%s\n", p.Ref, p.Descriptor.Digest, progress.Bytes(p.Manifest.Resources.Bytes))
 			return nil
@@ -303,7 +303,7 @@ that name); other files stay. The result packs again to the same digest.`,
 				return err
 			}
 			if err := st.Export(cmd.Context(), args[0], args[1]); err != nil {
-				return err
+				return ifInterrupted(cmd.Context(), err, "export "+args[0]+": interrupted; the files written so far are complete, run it again for the rest")
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s to %s\n", args[0], args[1])
 			return nil

@@ -295,3 +295,41 @@ func TestInterrupt(t *testing.T) {
 		}
 	}
 }
+
+// Ctrl-C while packing a big directory: exit 130, nothing tagged, one line.
+func TestInterruptPack(t *testing.T) {
+	dir := model(t)
+	// Sparse: 8 GiB to hash, no disk used; the pack cannot be done in time.
+	f, err := os.Create(filepath.Join(dir, "weights.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(8 << 30)
+	f.Close()
+	home := t.TempDir()
+	cmd := exec.Command(axonBin, "pack", dir, "--name", "a/big")
+	cmd.Env = append(os.Environ(), "AXON_HOME="+home)
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Signal once the store is open (the handler is set by then), mid-hash.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join(home, "oci-layout")); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	err = cmd.Wait()
+	if ee, isExit := err.(*exec.ExitError); !isExit || ee.ExitCode() != 130 {
+		t.Fatalf("exit after ctrl-C: %v (%s), want 130", err, errb.String())
+	}
+	if line := strings.TrimSpace(errb.String()); line != "axon: pack "+dir+": interrupted; nothing was tagged (axon prune clears what was stored)" {
+		t.Errorf("stderr after ctrl-C: %q", errb.String())
+	}
+	if r := ok(t, axon(t, home, "", "ls", "--json")); strings.TrimSpace(r.out) != "[]" {
+		t.Errorf("an interrupted pack left a tag: %s", r.out)
+	}
+}
