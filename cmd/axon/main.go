@@ -23,8 +23,10 @@ import (
 var rootCmd = &cobra.Command{
 	Use:   "axon",
 	Short: "Package models as OCI artifacts and move them between hubs, registries and runtimes",
-	Long: `axon packages models as OCI artifacts (config manifest.yaml, one layer per file)
-and moves them like container images: pack, push, pull, tag, ls, inspect, rm, export.
+	Long: `axon installs models from Hugging Face, PyTorch Hub, TensorFlow Hub and ModelScope
+(converted to ONNX), packages them as OCI artifacts (config manifest.yaml, one layer
+per file) and moves them like container images: pack, push, pull, tag, ls, inspect,
+rm, export, login. register hands a package to the mlosd runtime.
 
 The local store is an OCI image layout at $AXON_HOME (default ~/.axon).
 Local packages are named NAMESPACE/NAME@VERSION (hf/bert-base-uncased@latest);
