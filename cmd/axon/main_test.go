@@ -240,6 +240,10 @@ func TestBadInput(t *testing.T) {
 			t.Errorf("axon %v: stderr %q, want one line mentioning %q", tc.args, r.err, tc.want)
 		}
 	}
+	t.Setenv("AXON_REGISTRY", "localhost:1")
+	if r := axon(t, home, "", "pull", "hf/absent@1"); r.code == 0 || !strings.Contains(r.err, "a package name is pulled from $AXON_REGISTRY, now localhost:1; set it to your registry") {
+		t.Errorf("pull of a package name with no registry up: exit %d, %q", r.code, r.err)
+	}
 	if r := axon(t, home, "", "login", "localhost:1", "-u", "x", "--password-stdin"); r.code == 0 || !strings.Contains(r.err, "--password-stdin read an empty password") {
 		t.Errorf("login with an empty stdin: exit %d, %q", r.code, r.err)
 	}

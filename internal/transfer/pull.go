@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -57,6 +58,11 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	}
 	desc, raw, man, err := packageManifest(ctx, repo, ref)
 	if err != nil {
+		var oe *net.OpError
+		if local != "" && errors.As(err, &oe) && oe.Op == "dial" {
+			// The user named no registry: say where the name was looked for.
+			return nil, fmt.Errorf("pull %s: %w (a package name is pulled from $AXON_REGISTRY, now %s; set it to your registry, or give HOST/REPOSITORY:TAG)", target, err, DefaultTarget())
+		}
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
 	release, err := st.Lease(ctx)
