@@ -244,6 +244,11 @@ func TestBadInput(t *testing.T) {
 	if r := axon(t, home, "", "pull", "hf/absent@1"); r.code == 0 || !strings.Contains(r.err, "a package name is pulled from $AXON_REGISTRY, now localhost:1; set it to your registry") {
 		t.Errorf("pull of a package name with no registry up: exit %d, %q", r.code, r.err)
 	}
+	ok(t, axon(t, home, "", "pack", dir, "--name", "a/b"))
+	if r := axon(t, home, "", "push", "a/b"); r.code == 0 || !strings.Contains(r.err, "without TARGET, packages go to $AXON_REGISTRY, now localhost:1") {
+		t.Errorf("push with no target and no registry up: exit %d, %q", r.code, r.err)
+	}
+	ok(t, axon(t, home, "", "rm", "a/b"))
 	if r := axon(t, home, "", "login", "localhost:1", "-u", "x", "--password-stdin"); r.code == 0 || !strings.Contains(r.err, "--password-stdin read an empty password") {
 		t.Errorf("login with an empty stdin: exit %d, %q", r.code, r.err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -68,6 +69,7 @@ func Push(ctx context.Context, st *store.Store, src, target string, opts ...Opti
 			target = r.Registry + "/" + r.Repository + ":" + r.Tag
 		}
 	}
+	defaulted := target == ""
 	dst, err := PushTarget(target, pkg.Manifest)
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)
@@ -89,6 +91,10 @@ func Push(ctx context.Context, st *store.Store, src, target string, opts ...Opti
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("push %s to %s: %w", src, dst, &explained{"interrupted; push again to finish (blobs already sent are skipped)", ctx.Err()})
+		}
+		var oe *net.OpError
+		if defaulted && errors.As(err, &oe) && oe.Op == "dial" {
+			return nil, fmt.Errorf("push %s to %s: %w (without TARGET, packages go to $AXON_REGISTRY, now %s; set it to your registry, or give TARGET)", src, dst, explain(err), DefaultTarget())
 		}
 		return nil, fmt.Errorf("push %s to %s: %w", src, dst, explain(err))
 	}
