@@ -229,14 +229,10 @@ func (p *principal) can(typ, name, act string) bool {
 	return false
 }
 
-// identify reads the Authorization header (or the UI's token cookie); nil means anonymous.
+// identify reads the Authorization header; nil means anonymous. Never a cookie:
+// a browser sends cookies with cross-site requests too, and this API deletes.
 func (a *authenticator) identify(r *http.Request) (*principal, error) {
 	h := r.Header.Get("Authorization")
-	if h == "" {
-		if ck, err := r.Cookie("axon_token"); err == nil && ck.Value != "" {
-			h = "Bearer " + ck.Value
-		}
-	}
 	switch {
 	case h == "":
 		return nil, nil

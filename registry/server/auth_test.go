@@ -80,6 +80,12 @@ func TestTokenEndpoint(t *testing.T) {
 	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 200 {
 		t.Fatalf("basic auth ping: %d", resp.StatusCode)
 	}
+	// a valid token in a cookie is not a credential: browsers send cookies cross-site
+	req, _ = http.NewRequest("POST", ts.URL+"/v2/bob/repo/blobs/uploads/", nil)
+	req.AddCookie(&http.Cookie{Name: "axon_token", Value: m["access_token"].(string)})
+	if resp, _ := http.DefaultClient.Do(req); resp.StatusCode != 401 {
+		t.Fatalf("token cookie accepted: %d", resp.StatusCode)
+	}
 	forged := "eyJhbGciOiJub25lIn0.eyJzdWIiOiJib2IifQ."
 	if st := pushBlobAuth(forged); st != 401 {
 		t.Fatalf("forged token: %d", st)

@@ -109,7 +109,7 @@ func (s *Server) Authenticate(user, pass string) bool {
 func (s *Server) AuthEnabled() bool { return s.auth != nil }
 
 // AuthMiddleware guards non-registry routes (the web UI) with the registry's users:
-// basic auth or a bearer token (header or "axon_token" cookie). nil when auth is off.
+// basic auth or a bearer token in the Authorization header. nil when auth is off.
 func (s *Server) AuthMiddleware() echo.MiddlewareFunc {
 	if s.auth == nil {
 		return nil

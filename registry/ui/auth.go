@@ -75,7 +75,7 @@ func (u *UI) guard(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if auth != nil {
-				// The registry's own credentials (a bearer token, its token cookie) or
+				// The registry's own credentials (a bearer token in the Authorization header) or
 				// its anonymous read. auth answers 401 by itself when it refuses; that
 				// answer is dropped so that a browser is sent to the login page instead.
 				if ok, err := probe(c, auth, next); ok {

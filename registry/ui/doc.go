@@ -22,8 +22,8 @@
 //     then gets whatever auth answers, e.g. a basic-auth prompt.
 //   - Options.Authenticate != nil: a request passes with the UI's signed session
 //     cookie (set by the form at /ui/login), or with basic auth checked through
-//     Authenticate, or when auth lets it through (the registry's bearer token or
-//     token cookie, its anonymous read). Anything else is sent to /ui/login
+//     Authenticate, or when auth lets it through (the registry's bearer token in
+//     the Authorization header, its anonymous read). Anything else is sent to /ui/login
 //     (pages) or answered 401 with a Basic challenge (/api/...); what auth itself
 //     answered is dropped.
 //
