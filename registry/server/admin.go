@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -13,6 +14,14 @@ import (
 // With auth on, any registry user may run it (there are no roles yet).
 func (s *Server) adminGC(c echo.Context) error {
 	c.Set("route", "admin_gc")
+	// A web page elsewhere could make the browser POST here (a simple request, no
+	// preflight), to a loopback registry without auth too. Browsers say so in Origin;
+	// curl and scripts send none.
+	if o := c.Request().Header.Get("Origin"); o != "" {
+		if u, err := url.Parse(o); err != nil || u.Host != c.Request().Host {
+			return writeError(c, errorf(http.StatusForbidden, codeDenied, "garbage collection cannot be started from another site"))
+		}
+	}
 	if s.auth != nil {
 		p, err := s.auth.identify(c.Request())
 		if err != nil || p == nil || p.user == "" {

@@ -182,6 +182,13 @@ func testGCDryRunAndGrace(t *testing.T, d driver.Driver) {
 		t.Fatalf("dry run deleted the orphan")
 	}
 	// through the admin endpoint
+	// a browser sent here by another site is refused; the registry's own origin is not
+	if resp, b := do(t, "POST", ts.URL+"/admin/gc?grace=0s", nil, map[string]string{"Origin": "http://evil.example"}); resp.StatusCode != 403 || codeOf(b) != codeDenied {
+		t.Fatalf("cross-site GC: %d %s", resp.StatusCode, b)
+	}
+	if resp, b := do(t, "POST", ts.URL+"/admin/gc?dry-run=true", nil, map[string]string{"Origin": ts.URL}); resp.StatusCode != 200 {
+		t.Fatalf("same-origin GC: %d %s", resp.StatusCode, b)
+	}
 	resp, b := do(t, "POST", ts.URL+"/admin/gc?grace=0s", nil, nil)
 	if resp.StatusCode != 200 {
 		t.Fatalf("admin gc: %d %s", resp.StatusCode, b)
