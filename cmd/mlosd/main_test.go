@@ -298,4 +298,13 @@ func TestMissingLibraryAndFlags(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "-addr") || !strings.Contains(string(out), "-data") {
 		t.Fatalf("--help: %v %s", err, out)
 	}
+	// Mistakes get one line that points at --help and exit 1; nothing starts.
+	for _, args := range [][]string{{"--bogus"}, {"--addr"}, {"serve"}} {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "ONNXRUNTIME_LIB="+testutil.ORTLibrary(t))
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || strings.Count(strings.TrimSpace(string(out)), "\n") != 0 || !strings.Contains(string(out), "see mlosd --help") {
+			t.Errorf("mlosd %v: %v, want exit 1 with one line pointing at --help:\n%s", args, err, out)
+		}
+	}
 }
