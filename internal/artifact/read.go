@@ -168,7 +168,7 @@ func exportLayer(ctx context.Context, src content.Fetcher, l ocispec.Descriptor,
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		if err := untar(ctxReader{ctx, vr}, tmp); err != nil {
+		if err := Untar(ctxReader{ctx, vr}, tmp); err != nil {
 			return err
 		}
 		if err := vr.Verify(); err != nil {
@@ -205,7 +205,11 @@ func checkNoSymlinkParents(root, rel string) error {
 	return nil
 }
 
-func untar(r io.Reader, dir string) error {
+// Untar extracts a layer of the .tar media types (a directory kept whole) into dir.
+// Only files and directories are allowed; entries that would leave dir or write
+// through a symlink are refused. It reads r to the end so a verifying reader sees
+// the whole blob.
+func Untar(r io.Reader, dir string) error {
 	tr := tar.NewReader(r)
 	for {
 		hdr, err := tr.Next()
