@@ -8,7 +8,6 @@ package install
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,8 +17,6 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -343,14 +340,6 @@ func placeSideFiles(ctx context.Context, m *adapters.Model, out string) error {
 	return nil
 }
 
-// hfConfig is what manifest.yaml takes from a transformers config.json.
-type hfConfig struct {
-	Architectures []string          `json:"architectures"`
-	ID2Label      map[string]string `json:"id2label"`
-	ModelType     string            `json:"model_type"`
-	MaxPosition   int               `json:"max_position_embeddings"`
-}
-
 // Manifest builds manifest.yaml for the converted model in out: source, task,
 // framework, format, tokenizer and image preprocessing, labels, validation.
 // Files, I/O schema and resources are filled in by artifact.Pack from the files.
@@ -379,34 +368,17 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 	if m.Hub == adapters.HubLocal {
 		man.Source.ID = filepath.Base(m.ID)
 	}
-	var cfg hfConfig
-	if b, err := os.ReadFile(filepath.Join(out, "config.json")); err == nil {
-		if err := json.Unmarshal(b, &cfg); err != nil {
-			return nil, fmt.Errorf("config.json: %w", err)
-		}
+	if err := artifact.DescribeFromConfig(out, man); err != nil {
+		return nil, err
 	}
-	if man.Task == "" {
-		man.Task = taskFromArchitectures(cfg.Architectures)
+	cfg, err := artifact.ReadHFConfig(out)
+	if err != nil {
+		return nil, err
 	}
 	if len(cfg.Architectures) > 0 {
 		man.Description = fmt.Sprintf("%s (%s) from %s", m.ID, strings.Join(cfg.Architectures, ", "), m.Hub)
 	} else {
 		man.Description = fmt.Sprintf("%s from %s", m.ID, m.Hub)
-	}
-	if labels, err := labelsOf(cfg.ID2Label); err != nil {
-		return nil, err
-	} else if len(labels) > 0 {
-		man.Labels = labels
-	}
-	pre := &schemas.Preprocessing{}
-	if tok := tokenizer(out); tok != nil {
-		pre.Tokenizer = tok
-	}
-	if img := imagePre(out); img != nil {
-		pre.Image = img
-	}
-	if pre.Tokenizer != nil || pre.Image != nil {
-		man.Preprocessing = pre
 	}
 	return man, nil
 }
@@ -421,150 +393,6 @@ func normTime(s string) string {
 		}
 	}
 	return ""
-}
-
-func labelsOf(id2label map[string]string) ([]string, error) {
-	if len(id2label) == 0 {
-		return nil, nil
-	}
-	labels := make([]string, len(id2label))
-	for k, v := range id2label {
-		i, err := strconv.Atoi(k)
-		if err != nil || i < 0 || i >= len(id2label) {
-			return nil, fmt.Errorf("config.json: id2label key %q is no class index 0..%d", k, len(id2label)-1)
-		}
-		labels[i] = v
-	}
-	return labels, nil
-}
-
-var archTasks = []struct{ suffix, task string }{
-	{"ForSequenceClassification", "text-classification"},
-	{"ForTokenClassification", "token-classification"},
-	{"ForQuestionAnswering", "question-answering"},
-	{"ForMaskedLM", "fill-mask"},
-	{"ForCausalLM", "text-generation"},
-	{"ForConditionalGeneration", "text2text-generation"},
-	{"ForImageClassification", "image-classification"},
-	{"ForObjectDetection", "object-detection"},
-	{"ForMultipleChoice", "multiple-choice"},
-	{"Model", "feature-extraction"},
-}
-
-func taskFromArchitectures(archs []string) string {
-	for _, a := range archs {
-		for _, at := range archTasks {
-			if strings.HasSuffix(a, at.suffix) {
-				return at.task
-			}
-		}
-	}
-	return ""
-}
-
-var tokenizerNames = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
-	"special_tokens_map.json", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model"}
-
-func tokenizer(out string) *schemas.Tokenizer {
-	var files []string
-	for _, n := range tokenizerNames {
-		if fi, err := os.Stat(filepath.Join(out, n)); err == nil && fi.Mode().IsRegular() {
-			files = append(files, n)
-		}
-	}
-	if len(files) == 0 {
-		return nil
-	}
-	sort.Strings(files)
-	tok := &schemas.Tokenizer{Files: files}
-	if b, err := os.ReadFile(filepath.Join(out, "tokenizer.json")); err == nil {
-		var tj struct {
-			Model struct {
-				Type string `json:"type"`
-			} `json:"model"`
-		}
-		if json.Unmarshal(b, &tj) == nil {
-			tok.Type = strings.ToLower(tj.Model.Type)
-		}
-	}
-	if tok.Type == "" {
-		switch {
-		case contains(files, "vocab.txt"):
-			tok.Type = "wordpiece"
-		case contains(files, "merges.txt"):
-			tok.Type = "bpe"
-		case contains(files, "spiece.model") || contains(files, "sentencepiece.bpe.model"):
-			tok.Type = "unigram"
-		}
-	}
-	if b, err := os.ReadFile(filepath.Join(out, "tokenizer_config.json")); err == nil {
-		var tc struct {
-			ModelMaxLength float64 `json:"model_max_length"`
-		}
-		// Some configs say 1e30 for "no limit".
-		if json.Unmarshal(b, &tc) == nil && tc.ModelMaxLength > 0 && tc.ModelMaxLength <= 1<<20 {
-			tok.MaxLength = int(tc.ModelMaxLength)
-		}
-	}
-	return tok
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-// imagePre reads a transformers preprocessor_config.json.
-func imagePre(out string) *schemas.Image {
-	b, err := os.ReadFile(filepath.Join(out, "preprocessor_config.json"))
-	if err != nil {
-		return nil
-	}
-	var pc struct {
-		Size      json.RawMessage `json:"size"`
-		CropSize  json.RawMessage `json:"crop_size"`
-		ImageMean []float64       `json:"image_mean"`
-		ImageStd  []float64       `json:"image_std"`
-	}
-	if json.Unmarshal(b, &pc) != nil {
-		return nil
-	}
-	size := parseSize(pc.CropSize)
-	if size == nil {
-		size = parseSize(pc.Size)
-	}
-	if size == nil {
-		return nil
-	}
-	return &schemas.Image{Size: size, Mean: pc.ImageMean, Std: pc.ImageStd}
-}
-
-func parseSize(raw json.RawMessage) []int {
-	if len(raw) == 0 {
-		return nil
-	}
-	var n int
-	if json.Unmarshal(raw, &n) == nil && n > 0 {
-		return []int{n, n}
-	}
-	var hw struct {
-		Height, Width, ShortestEdge int
-	}
-	var m map[string]int
-	if json.Unmarshal(raw, &m) == nil {
-		hw.Height, hw.Width, hw.ShortestEdge = m["height"], m["width"], m["shortest_edge"]
-		if hw.Height > 0 && hw.Width > 0 {
-			return []int{hw.Height, hw.Width}
-		}
-		if hw.ShortestEdge > 0 {
-			return []int{hw.ShortestEdge, hw.ShortestEdge}
-		}
-	}
-	return nil
 }
 
 // IsNotFound reports whether err says the model, revision or file does not exist.

@@ -136,6 +136,10 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
+	// Before roles are assigned: the tokenizer files found here get theirs.
+	if err := DescribeFromConfig(root, m); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
+	}
 	entries, err := collect(root, m, &o)
 	defer func() {
 		for _, e := range entries {
