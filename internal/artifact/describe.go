@@ -115,6 +115,7 @@ var archTasks = []struct{ suffix, task string }{
 	{"ForImageClassification", "image-classification"},
 	{"ForObjectDetection", "object-detection"},
 	{"ForMultipleChoice", "multiple-choice"},
+	{"LMHeadModel", "text-generation"}, // GPT2LMHeadModel and kin: a language model, not a bare encoder
 	{"Model", "feature-extraction"},
 }
 
