@@ -64,6 +64,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 			return serve(cmd.Context(), o)
 		},
 	}
+	root.SetVersionTemplate("axon-registry {{.Version}}\n") // as axon and mlosd print it
 	f := root.Flags()
 	f.StringVar(&o.addr, "addr", "127.0.0.1:5000", "listen address")
 	f.BoolVar(&o.anonymousRead, "anonymous-read", false, "with --htpasswd, let clients without credentials pull")
