@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -68,6 +69,7 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile to this file until mlosd stops (for finding where request time goes)")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -93,6 +95,17 @@ Flags:
 		return fmt.Errorf("--log-level %q: %w", *logLevel, err)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("--cpu-profile: %w", err)
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
 	slog.SetDefault(log)
 
 	plain := map[string]bool{}
