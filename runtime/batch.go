@@ -44,7 +44,10 @@ type batcher struct {
 	b    Backend
 	opts BatchOptions
 	ch   chan *batchReq
-	quit chan struct{}
+	// slots holds one token per executor: whoever runs an execution (an
+	// executor goroutine, or an idle request running itself) holds one.
+	slots chan struct{}
+	quit  chan struct{}
 	// stopped closes once every executor has returned.
 	stopped chan struct{}
 	wg      sync.WaitGroup
@@ -55,7 +58,10 @@ func newBatcher(b Backend, opts BatchOptions, onRun func(int, Phases)) *batcher 
 	if opts.Executors <= 0 {
 		opts.Executors = 1
 	}
-	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), quit: make(chan struct{}), stopped: make(chan struct{}), onRun: onRun}
+	bt := &batcher{b: b, opts: opts, ch: make(chan *batchReq, 4*opts.MaxBatchSize), slots: make(chan struct{}, opts.Executors), quit: make(chan struct{}), stopped: make(chan struct{}), onRun: onRun}
+	for range opts.Executors {
+		bt.slots <- struct{}{}
+	}
 	for range opts.Executors {
 		bt.wg.Add(1)
 		go bt.loop()
@@ -124,8 +130,28 @@ func (bt *batcher) close() {
 }
 
 // run queues the request and waits for its share of a batched execution.
+// Without a queue delay, an idle batcher (nothing queued, an executor free)
+// runs the request in the caller's goroutine: there is nobody to share the
+// execution with, and the hand-off to an executor goroutine and back would
+// only add latency. With a delay the request waits for company, as asked.
 func (bt *batcher) run(ctx context.Context, inputs []*Tensor) batchRes {
-	r := &batchReq{ctx: ctx, inputs: inputs, rows: inputs[0].Shape[0], key: shapeKey(inputs), enq: time.Now(), done: make(chan batchRes, 1)}
+	r := &batchReq{ctx: ctx, inputs: inputs, rows: inputs[0].Shape[0], enq: time.Now(), done: make(chan batchRes, 1)}
+	if bt.opts.MaxQueueDelay == 0 && len(bt.ch) == 0 {
+		select {
+		case <-bt.slots:
+			select {
+			case <-bt.quit:
+				bt.slots <- struct{}{}
+				return batchRes{err: Unavailable("model is unloading")}
+			default:
+			}
+			bt.execute([]*batchReq{r}, r.rows)
+			bt.slots <- struct{}{}
+			return <-r.done
+		default:
+		}
+	}
+	r.key = shapeKey(inputs)
 	select {
 	case bt.ch <- r:
 	case <-ctx.Done():
@@ -165,6 +191,13 @@ func (bt *batcher) loop() {
 			case <-bt.quit:
 				return
 			}
+		}
+		// Wait for a free execution slot (a request may be running itself);
+		// the queue keeps filling meanwhile, so the batch grows.
+		select {
+		case <-bt.slots:
+		case <-bt.quit:
+			return
 		}
 		batch := []*batchReq{first}
 		rows := first.rows
@@ -222,6 +255,7 @@ func (bt *batcher) loop() {
 		}
 		lastSize = len(batch)
 		lastCompute = bt.execute(batch, rows)
+		bt.slots <- struct{}{}
 	}
 }
 
