@@ -6,6 +6,7 @@ import (
 	goruntime "runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -47,7 +48,11 @@ type batcher struct {
 	// slots holds one token per executor: whoever runs an execution (an
 	// executor goroutine, or an idle request running itself) holds one.
 	slots chan struct{}
-	quit  chan struct{}
+	// shared is set while executions are shared by several requests (there
+	// is load): then nobody runs alone, or each wave of responses would come
+	// back as one lone execution followed by one batch of the rest.
+	shared atomic.Bool
+	quit   chan struct{}
 	// stopped closes once every executor has returned.
 	stopped chan struct{}
 	wg      sync.WaitGroup
@@ -130,13 +135,13 @@ func (bt *batcher) close() {
 }
 
 // run queues the request and waits for its share of a batched execution.
-// Without a queue delay, an idle batcher (nothing queued, an executor free)
-// runs the request in the caller's goroutine: there is nobody to share the
+// Without a queue delay, an idle batcher (nothing queued, an executor free,
+// the last execution not shared) runs the request in the caller's goroutine: there is nobody to share the
 // execution with, and the hand-off to an executor goroutine and back would
 // only add latency. With a delay the request waits for company, as asked.
 func (bt *batcher) run(ctx context.Context, inputs []*Tensor) batchRes {
 	r := &batchReq{ctx: ctx, inputs: inputs, rows: inputs[0].Shape[0], enq: time.Now(), done: make(chan batchRes, 1)}
-	if bt.opts.MaxQueueDelay == 0 && len(bt.ch) == 0 {
+	if bt.opts.MaxQueueDelay == 0 && len(bt.ch) == 0 && !bt.shared.Load() {
 		select {
 		case <-bt.slots:
 			select {
@@ -276,6 +281,7 @@ func (bt *batcher) execute(batch []*batchReq, rows int64) time.Duration {
 	if len(batch) == 0 {
 		return 0
 	}
+	bt.shared.Store(len(batch) > 1)
 	var inputs []*Tensor
 	if len(batch) == 1 {
 		inputs = batch[0].inputs

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -100,14 +101,13 @@ func summarize(name string, conc int, lat []time.Duration, elapsed time.Duration
 // serve starts mlosd as its own process (as users run it) and registers the
 // benchmark's package from an OCI layout. With BENCH_PROFILE=DIR, mlosd
 // writes a CPU profile DIR/mlosd-NAME.pprof when the benchmark ends.
-func serve(t *testing.T, name, layout string, threads runtime.Threads, batch runtime.BatchOptions) string {
+func serve(t *testing.T, bin, name, layout string, threads runtime.Threads, batch runtime.BatchOptions) string {
 	t.Helper()
-	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")
 	addr := testutil.FreeAddr(t)
 	args := []string{"--addr", addr, "--data", t.TempDir(), "--ort-lib", testutil.ORTLibrary(t), "--log-level", "warn",
 		"--intra-op-threads", strconv.Itoa(threads.IntraOp), "--max-batch-size", strconv.Itoa(batch.MaxBatchSize),
 		"--max-queue-delay", batch.MaxQueueDelay.String(), "--batch-executors", strconv.Itoa(max(1, batch.Executors))}
-	if dir := os.Getenv("BENCH_PROFILE"); dir != "" {
+	if dir := os.Getenv("BENCH_PROFILE"); dir != "" && !strings.HasPrefix(name, "baseline") {
 		args = append(args, "--cpu-profile", filepath.Join(dir, "mlosd-"+name+".pprof"))
 	}
 	p := testutil.Start(t, nil, bin, args...)
@@ -177,8 +177,12 @@ type suite struct {
 	cl         *http.Client
 	plain      string
 	batched    string
-	floor      string
-	results    map[string]result
+	// basePlain and baseBatched run BENCH_BASELINE_MLOSD (an mlosd built
+	// from another commit), so that a fix is measured against what it
+	// replaces in the same run; empty without it.
+	basePlain, baseBatched string
+	floor                  string
+	results                map[string]result
 }
 
 // newSuite loads an MLP in→hidden→out into a raw session and into two
@@ -223,8 +227,13 @@ func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *su
 	}
 	t.Cleanup(func() { s.sess.Destroy() })
 	s.cl = &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}
-	s.plain = serve(t, fmt.Sprintf("plain-%d", hidden), layout, threads, runtime.BatchOptions{})
-	s.batched = serve(t, fmt.Sprintf("batched-%d", hidden), layout, threads, batch)
+	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")
+	s.plain = serve(t, bin, fmt.Sprintf("plain-%d", hidden), layout, threads, runtime.BatchOptions{})
+	s.batched = serve(t, bin, fmt.Sprintf("batched-%d", hidden), layout, threads, batch)
+	if base := os.Getenv("BENCH_BASELINE_MLOSD"); base != "" {
+		s.basePlain = serve(t, base, fmt.Sprintf("baseline-plain-%d", hidden), layout, threads, runtime.BatchOptions{})
+		s.baseBatched = serve(t, base, fmt.Sprintf("baseline-batched-%d", hidden), layout, threads, batch)
+	}
 	s.floor = floor(t)
 	return s
 }
@@ -260,6 +269,19 @@ func (s *suite) floorSeed(w int) error {
 func (s *suite) v2(base string) func(int) error {
 	url := base + "/v2/models/bench/mlp/infer"
 	return func(w int) error { return post(s.cl, url, s.v2Bodies[w]) }
+}
+
+// baselineCells measures BENCH_BASELINE_MLOSD alongside, if given.
+func (s *suite) baselineCells(conc int) []cell {
+	if s.basePlain == "" {
+		return nil
+	}
+	return []cell{
+		{"baseline seed API", conc, s.seed(s.basePlain)},
+		{"baseline v2 API", conc, s.v2(s.basePlain)},
+		{"baseline seed API + batching", conc, s.seed(s.baseBatched)},
+		{"baseline v2 API + batching", conc, s.v2(s.baseBatched)},
+	}
 }
 
 type cell struct {
@@ -336,6 +358,7 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 			cell{"mlosd seed API + batching", c, s.seed(s.batched)},
 			cell{"mlosd v2 API + batching", c, s.v2(s.batched)},
 		)
+		cells = append(cells, s.baselineCells(c)...)
 	}
 	s.run(cells)
 	raw := s.results["raw onnxruntime_go Run/1"]
@@ -353,6 +376,7 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 				api.name, variant, r.p50.Round(time.Microsecond), raw.p50.Round(time.Microsecond), fl.p50.Round(time.Microsecond), over.Round(time.Microsecond), verdict)
 		}
 	}
+	s.compareBaseline(1)
 	for _, api := range []string{"seed API", "v2 API"} {
 		off, on := s.results["mlosd "+api+"/1"], s.results["mlosd "+api+" + batching/1"]
 		fmt.Printf("batching at concurrency 1, %s: p50 %s → %s (%+dµs, goal ≤ +10µs)\n", api, off.p50.Round(time.Microsecond), on.p50.Round(time.Microsecond), (on.p50 - off.p50).Microseconds())
@@ -367,15 +391,30 @@ func batching(t *testing.T, batch runtime.BatchOptions) {
 	b := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",
 		batch.MaxBatchSize, batch.MaxQueueDelay, batch.Executors, in, hidden, out, float64(4*(in*hidden+hidden*out))/1e6)
-	b.run([]cell{
+	b.run(append([]cell{
 		{"raw onnxruntime_go Run", 16, b.raw},
 		{"mlosd seed API", 16, b.seed(b.plain)},
 		{"mlosd seed API + batching", 16, b.seed(b.batched)},
 		{"mlosd v2 API", 16, b.v2(b.plain)},
 		{"mlosd v2 API + batching", 16, b.v2(b.batched)},
-	})
+	}, b.baselineCells(16)...))
 	for _, api := range []string{"seed API", "v2 API"} {
 		off, on := b.results["mlosd "+api+"/16"], b.results["mlosd "+api+" + batching/16"]
 		fmt.Printf("dynamic batching, %s, concurrency 16: %.0f → %.0f req/s (%.2fx, goal ≥ 2.5x)\n", api, off.throughput, on.throughput, on.throughput/off.throughput)
+	}
+	b.compareBaseline(16)
+}
+
+// compareBaseline prints this build against BENCH_BASELINE_MLOSD, measured
+// in the same rounds: p50 at concurrency 1, throughput at 16.
+func (s *suite) compareBaseline(conc int) {
+	if s.basePlain == "" {
+		return
+	}
+	for _, v := range []string{"seed API", "v2 API", "seed API + batching", "v2 API + batching"} {
+		before, after := s.results[fmt.Sprintf("baseline %s/%d", v, conc)], s.results[fmt.Sprintf("mlosd %s/%d", v, conc)]
+		fmt.Printf("this build vs baseline, %s, concurrency %d: p50 %s → %s (%+dµs), %.0f → %.0f req/s (%.2fx)\n", v, conc,
+			before.p50.Round(time.Microsecond), after.p50.Round(time.Microsecond), (after.p50 - before.p50).Microseconds(),
+			before.throughput, after.throughput, after.throughput/before.throughput)
 	}
 }
