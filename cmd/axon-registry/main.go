@@ -39,6 +39,8 @@ type options struct {
 	logLevel        string
 	uploadTTL       time.Duration
 	gcGrace         time.Duration
+	redirect        bool
+	redirectExpiry  time.Duration
 }
 
 func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
@@ -75,6 +77,8 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 	f.BoolVar(&o.withUI, "ui", true, "serve the web UI on /")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "abandoned uploads are removed after this idle time")
 	f.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "default grace period of POST /admin/gc")
+	f.BoolVar(&o.redirect, "storage-redirect", false, "S3 storage: answer blob GETs with a 307 to a presigned URL, so clients fetch from the bucket directly")
+	f.DurationVar(&o.redirectExpiry, "storage-redirect-expiry", 5*time.Minute, "how long a presigned blob URL of --storage-redirect is valid (1s to 168h)")
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
 	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
@@ -190,6 +194,8 @@ func serve(ctx context.Context, o options) error {
 		return fmt.Errorf("--upload-ttl %s: give a duration above 0, such as 24h", o.uploadTTL)
 	case o.gcGrace < 0:
 		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
+	case o.redirect && (o.redirectExpiry < time.Second || o.redirectExpiry > 168*time.Hour):
+		return fmt.Errorf("--storage-redirect-expiry %s: give a duration from 1s to 168h, such as 5m", o.redirectExpiry)
 	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
@@ -216,6 +222,7 @@ func serve(ctx context.Context, o options) error {
 	srv, err := server.New(server.Config{
 		Store: st, Logger: log, MaxManifestSize: o.maxManifestSize, Htpasswd: o.htpasswd,
 		AnonymousRead: o.anonymousRead, TokenKey: key, Realm: o.realm, GCGrace: o.gcGrace,
+		StorageRedirect: redirectExpiry(o),
 	})
 	if err != nil {
 		return err
@@ -241,4 +248,12 @@ func serve(ctx context.Context, o options) error {
 	}
 	log.Info("axon-registry stopped")
 	return nil
+}
+
+// redirectExpiry is the server's StorageRedirect: 0 unless --storage-redirect.
+func redirectExpiry(o options) time.Duration {
+	if !o.redirect {
+		return 0
+	}
+	return o.redirectExpiry
 }

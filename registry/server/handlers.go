@@ -40,8 +40,20 @@ func (s *Server) getBlob(c echo.Context, rt route) error {
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("ETag", `"`+d.String()+`"`)
 	h.Set("Cache-Control", "max-age=31536000")
-
-	start, end, partial, rerr := parseRange(c.Request().Header.Get("Range"), bi.Size)
+	req := c.Request()
+	if etagMatch(req.Header.Get("If-None-Match"), d.String()) {
+		// the client has these bytes: a digest names them forever
+		c.Response().WriteHeader(http.StatusNotModified)
+		return nil
+	}
+	if req.Method == http.MethodGet && s.cfg.StorageRedirect > 0 {
+		return s.redirectBlob(c, d)
+	}
+	rangeHeader := req.Header.Get("Range")
+	if ir := req.Header.Get("If-Range"); ir != "" && !etagMatch(ir, d.String()) {
+		rangeHeader = "" // the client's partial copy is of other bytes: send them all
+	}
+	start, end, partial, rerr := parseRange(rangeHeader, bi.Size)
 	if rerr != nil {
 		h.Set("Content-Range", fmt.Sprintf("bytes */%d", bi.Size))
 		// the blob exists, so not BLOB_UNKNOWN: the spec has no range code, the size is what is off

@@ -38,6 +38,9 @@ type Config struct {
 	GCGrace time.Duration
 	// JanitorInterval is how often abandoned uploads are expired; 0 means 10 minutes.
 	JanitorInterval time.Duration
+	// StorageRedirect, above 0, answers blob GETs with a 307 to a storage URL
+	// valid this long (S3 presigned); the storage must support it.
+	StorageRedirect time.Duration
 }
 
 // Server serves the registry.
@@ -69,6 +72,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.JanitorInterval <= 0 {
 		cfg.JanitorInterval = 10 * time.Minute
+	}
+	if cfg.StorageRedirect > 0 && !cfg.Store.CanRedirect() {
+		return nil, fmt.Errorf("storage redirects need S3 storage; %s storage serves blobs itself", cfg.Store.Driver().Name())
 	}
 	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics()}
 	s.metrics.storageErrors.WithLabelValues(cfg.Store.Driver().Name()) // export 0, not nothing

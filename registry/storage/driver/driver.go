@@ -109,3 +109,10 @@ var ErrSizeMismatch = errors.New("stream size differs from the declared size")
 type Cleaner interface {
 	Clean(ctx context.Context, olderThan time.Duration) (int, error)
 }
+
+// Redirector is implemented by drivers whose files clients can fetch
+// directly (S3): URLFor gives a URL, valid for expiry, that answers a GET of
+// path (Range included) without going through the registry.
+type Redirector interface {
+	URLFor(ctx context.Context, path string, expiry time.Duration) (string, error)
+}
