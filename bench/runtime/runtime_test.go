@@ -52,6 +52,7 @@ type result struct {
 	p50, p99   time.Duration
 	throughput float64
 	requests   int
+	cpuPerReq  time.Duration // server process CPU time per request (user+system)
 }
 
 // measure runs fn from conc goroutines for d and returns per-call latencies
@@ -112,6 +113,7 @@ func serve(t *testing.T, bin, name, layout string, threads runtime.Threads, batc
 	}
 	p := testutil.Start(t, nil, bin, args...)
 	base := "http://" + addr
+	pids.Store(base, p.Cmd.Process.Pid)
 	testutil.WaitHTTP(t, base+"/healthz", 60*time.Second)
 	b, _ := json.Marshal(map[string]string{"ref": "oci-layout://" + layout + ":bench"})
 	resp, err := http.Post(base+"/models", "application/json", bytes.NewReader(b))
@@ -147,8 +149,9 @@ func floor(t *testing.T) string {
 	t.Helper()
 	bin := testutil.Build(t, "github.com/mlos-foundation/axon/bench/runtime/floor")
 	addr := testutil.FreeAddr(t)
-	testutil.Start(t, nil, bin, "-addr", addr)
+	p := testutil.Start(t, nil, bin, "-addr", addr)
 	testutil.WaitHTTP(t, "http://"+addr+"/", 30*time.Second)
+	pids.Store("http://"+addr, p.Cmd.Process.Pid)
 	return "http://" + addr
 }
 
@@ -277,10 +280,10 @@ func (s *suite) baselineCells(conc int) []cell {
 		return nil
 	}
 	return []cell{
-		{"baseline seed API", conc, s.seed(s.basePlain)},
-		{"baseline v2 API", conc, s.v2(s.basePlain)},
-		{"baseline seed API + batching", conc, s.seed(s.baseBatched)},
-		{"baseline v2 API + batching", conc, s.v2(s.baseBatched)},
+		{"baseline seed API", conc, s.seed(s.basePlain), s.basePlain},
+		{"baseline v2 API", conc, s.v2(s.basePlain), s.basePlain},
+		{"baseline seed API + batching", conc, s.seed(s.baseBatched), s.baseBatched},
+		{"baseline v2 API + batching", conc, s.v2(s.baseBatched), s.baseBatched},
 	}
 }
 
@@ -288,6 +291,26 @@ type cell struct {
 	name string
 	conc int
 	fn   func(int) error
+	srv  string // the server's base URL ("" in-process): its CPU time is measured
+}
+
+// pids maps a server's base URL to its process, for CPU time per request.
+var pids sync.Map
+
+// cpuTime is the user+system time a process has used so far.
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// fields after the command name (which may hold spaces) start at ") "
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
 }
 
 // run measures the cells in interleaved rounds, so that load from elsewhere
@@ -303,25 +326,42 @@ func (s *suite) run(cells []cell) {
 		}
 		_ = i
 	}
+	cpu := make([]time.Duration, len(cells))
 	for range rounds {
 		for i, c := range cells {
+			pid, _ := pids.Load(c.srv)
+			var before time.Duration
+			if pid != nil {
+				before = cpuTime(pid.(int))
+			}
 			lat, d, err := measure(c.name, c.conc, s.dur/time.Duration(rounds), c.fn)
 			if err != nil {
 				s.t.Fatal(err)
+			}
+			if pid != nil {
+				cpu[i] += cpuTime(pid.(int)) - before
 			}
 			lats[i] = append(lats[i], lat...)
 			elapsed[i] += d
 		}
 	}
 	for i, c := range cells {
-		s.results[fmt.Sprintf("%s/%d", c.name, c.conc)] = summarize(c.name, c.conc, lats[i], elapsed[i])
+		r := summarize(c.name, c.conc, lats[i], elapsed[i])
+		if r.requests > 0 {
+			r.cpuPerReq = cpu[i] / time.Duration(r.requests)
+		}
+		s.results[fmt.Sprintf("%s/%d", c.name, c.conc)] = r
 	}
-	fmt.Printf("%-28s %5s %10s %10s %12s %14s %12s\n", "path", "conc", "p50", "p99", "req/s", "p50 overhead", "vs raw req/s")
+	fmt.Printf("%-28s %5s %10s %10s %12s %14s %12s %15s\n", "path", "conc", "p50", "p99", "req/s", "p50 overhead", "vs raw req/s", "server CPU/req")
 	for _, c := range cells {
 		r := s.results[fmt.Sprintf("%s/%d", c.name, c.conc)]
 		base := s.results[fmt.Sprintf("raw onnxruntime_go Run/%d", c.conc)]
-		fmt.Printf("%-28s %5d %10s %10s %12.0f %14s %11.2fx\n", r.name, r.conc, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
-			r.throughput, (r.p50 - base.p50).Round(time.Microsecond), r.throughput/base.throughput)
+		cpuCol := "-"
+		if c.srv != "" {
+			cpuCol = r.cpuPerReq.Round(time.Microsecond).String()
+		}
+		fmt.Printf("%-28s %5d %10s %10s %12.0f %14s %11.2fx %15s\n", r.name, r.conc, r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond),
+			r.throughput, (r.p50 - base.p50).Round(time.Microsecond), r.throughput/base.throughput, cpuCol)
 	}
 }
 
@@ -350,13 +390,13 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 	var cells []cell
 	for _, c := range []int{1, 16} {
 		cells = append(cells,
-			cell{"raw onnxruntime_go Run", c, s.raw},
-			cell{"HTTP floor, seed body", c, s.floorSeed},
-			cell{"HTTP floor, v2 body", c, s.floorV2},
-			cell{"mlosd seed API", c, s.seed(s.plain)},
-			cell{"mlosd v2 API", c, s.v2(s.plain)},
-			cell{"mlosd seed API + batching", c, s.seed(s.batched)},
-			cell{"mlosd v2 API + batching", c, s.v2(s.batched)},
+			cell{"raw onnxruntime_go Run", c, s.raw, ""},
+			cell{"HTTP floor, seed body", c, s.floorSeed, s.floor},
+			cell{"HTTP floor, v2 body", c, s.floorV2, s.floor},
+			cell{"mlosd seed API", c, s.seed(s.plain), s.plain},
+			cell{"mlosd v2 API", c, s.v2(s.plain), s.plain},
+			cell{"mlosd seed API + batching", c, s.seed(s.batched), s.batched},
+			cell{"mlosd v2 API + batching", c, s.v2(s.batched), s.batched},
 		)
 		cells = append(cells, s.baselineCells(c)...)
 	}
@@ -372,8 +412,9 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 			if over > 50*time.Microsecond {
 				verdict = "MISSES"
 			}
-			fmt.Printf("overhead, %s%s, concurrency 1: mlosd p50 %s − (raw Run p50 %s + floor p50 %s) = %s (goal ≤ 50µs: %s)\n",
-				api.name, variant, r.p50.Round(time.Microsecond), raw.p50.Round(time.Microsecond), fl.p50.Round(time.Microsecond), over.Round(time.Microsecond), verdict)
+			fmt.Printf("overhead, %s%s, concurrency 1: mlosd p50 %s − (raw Run p50 %s + floor p50 %s) = %s (goal ≤ 50µs: %s); server CPU/request %s vs floor %s (+%s)\n",
+				api.name, variant, r.p50.Round(time.Microsecond), raw.p50.Round(time.Microsecond), fl.p50.Round(time.Microsecond), over.Round(time.Microsecond), verdict,
+				r.cpuPerReq.Round(time.Microsecond), fl.cpuPerReq.Round(time.Microsecond), (r.cpuPerReq - fl.cpuPerReq).Round(time.Microsecond))
 		}
 	}
 	s.compareBaseline(1)
@@ -392,11 +433,11 @@ func batching(t *testing.T, batch runtime.BatchOptions) {
 	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",
 		batch.MaxBatchSize, batch.MaxQueueDelay, batch.Executors, in, hidden, out, float64(4*(in*hidden+hidden*out))/1e6)
 	b.run(append([]cell{
-		{"raw onnxruntime_go Run", 16, b.raw},
-		{"mlosd seed API", 16, b.seed(b.plain)},
-		{"mlosd seed API + batching", 16, b.seed(b.batched)},
-		{"mlosd v2 API", 16, b.v2(b.plain)},
-		{"mlosd v2 API + batching", 16, b.v2(b.batched)},
+		{"raw onnxruntime_go Run", 16, b.raw, ""},
+		{"mlosd seed API", 16, b.seed(b.plain), b.plain},
+		{"mlosd seed API + batching", 16, b.seed(b.batched), b.batched},
+		{"mlosd v2 API", 16, b.v2(b.plain), b.plain},
+		{"mlosd v2 API + batching", 16, b.v2(b.batched), b.batched},
 	}, b.baselineCells(16)...))
 	for _, api := range []string{"seed API", "v2 API"} {
 		off, on := b.results["mlosd "+api+"/16"], b.results["mlosd "+api+" + batching/16"]
@@ -413,8 +454,9 @@ func (s *suite) compareBaseline(conc int) {
 	}
 	for _, v := range []string{"seed API", "v2 API", "seed API + batching", "v2 API + batching"} {
 		before, after := s.results[fmt.Sprintf("baseline %s/%d", v, conc)], s.results[fmt.Sprintf("mlosd %s/%d", v, conc)]
-		fmt.Printf("this build vs baseline, %s, concurrency %d: p50 %s → %s (%+dµs), %.0f → %.0f req/s (%.2fx)\n", v, conc,
+		fmt.Printf("this build vs baseline, %s, concurrency %d: p50 %s → %s (%+dµs), %.0f → %.0f req/s (%.2fx), server CPU/request %s → %s\n", v, conc,
 			before.p50.Round(time.Microsecond), after.p50.Round(time.Microsecond), (after.p50 - before.p50).Microseconds(),
-			before.throughput, after.throughput, after.throughput/before.throughput)
+			before.throughput, after.throughput, after.throughput/before.throughput,
+			before.cpuPerReq.Round(time.Microsecond), after.cpuPerReq.Round(time.Microsecond))
 	}
 }
