@@ -201,3 +201,29 @@ func counter(t *testing.T, s *Server) float64 {
 	}
 	return m.GetCounter().GetValue()
 }
+
+// With auth on, oras sends its bearer token to the registry; the redirect
+// goes to the bucket on another port of the same host, where Go clients keep
+// the Authorization header. The pull must still work.
+func TestStorageRedirectWithAuth(t *testing.T) {
+	ts := startServer(t, s3Driver(t), Config{StorageRedirect: time.Minute, Htpasswd: htpasswd(t, "alice", "secret")})
+	oras := testutil.Tool(t, "oras")
+	dir := t.TempDir()
+	payload := randBytes(1 << 20)
+	if err := os.WriteFile(filepath.Join(dir, "weights.bin"), payload, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(oras, "push", "--plain-http", "-u", "alice", "-p", "secret", ts.Host+"/team/model:v1", "weights.bin")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("oras push: %v\n%s", err, out)
+	}
+	out := t.TempDir()
+	if b, err := exec.Command(oras, "pull", "--plain-http", "-u", "alice", "-p", "secret", "-o", out, ts.Host+"/team/model:v1").CombinedOutput(); err != nil {
+		t.Fatalf("oras pull through the redirect with auth: %v\n%s", err, b)
+	}
+	got, err := os.ReadFile(filepath.Join(out, "weights.bin"))
+	if err != nil || !bytes.Equal(got, payload) {
+		t.Fatalf("pulled %d bytes, %v", len(got), err)
+	}
+}
