@@ -85,6 +85,10 @@ type LoadRequest struct {
 type Threads struct {
 	IntraOp int
 	InterOp int
+	// Spin lets idle intra-op threads busy-wait for the next run (ONNX
+	// Runtime's own default). Off, they sleep: on a server the cores they
+	// would spin on are decoding and answering HTTP requests.
+	Spin bool
 }
 
 // Plugin loads models of one or more formats into Backends.

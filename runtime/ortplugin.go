@@ -52,6 +52,11 @@ func (ORTPlugin) Load(ctx context.Context, req LoadRequest) (Backend, error) {
 			return nil, err
 		}
 	}
+	if !req.Threads.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return nil, fmt.Errorf("session options: %w", err)
+		}
+	}
 	// The I/O metadata is computed once here, never per request.
 	ins, outs, err := ortgo.GetInputOutputInfoWithOptions(req.ModelPath, opts)
 	if err != nil {

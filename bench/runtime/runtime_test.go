@@ -224,6 +224,10 @@ func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *su
 	if s.intra > 0 {
 		opts.SetIntraOpNumThreads(s.intra)
 	}
+	// as mlosd does by default (--intra-op-spin=false)
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		t.Fatal(err)
+	}
 	s.sess, err = ortgo.NewDynamicAdvancedSession(modelPath, []string{"x"}, []string{"y"}, opts)
 	if err != nil {
 		t.Fatal(err)

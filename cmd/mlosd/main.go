@@ -62,6 +62,7 @@ Flags:
 	ortLib := fs.String("ort-lib", "", "ONNX Runtime shared library (default $"+ort.EnvLibrary+", then standard locations)")
 	intra := fs.Int("intra-op-threads", 0, "ONNX Runtime intra-op threads per model (0 = ONNX Runtime default)")
 	inter := fs.Int("inter-op-threads", 0, "ONNX Runtime inter-op threads per model (0 = default)")
+	spin := fs.Bool("intra-op-spin", false, "let idle ONNX Runtime intra-op threads busy-wait for the next run (off: they sleep, leaving the cores to request handling)")
 	maxBatch := fs.Int("max-batch-size", 32, "dynamic batching: most rows per execution for models with a dynamic batch dimension (0 or 1 = off)")
 	delay := fs.Duration("max-queue-delay", 0, "dynamic batching: how long a request waits for others to share its execution (0 = only what is already queued)")
 	executors := fs.Int("batch-executors", 1, "dynamic batching: batches that may run at once per model (one lets the queue fill the next batch while ONNX Runtime uses its own threads)")
@@ -120,7 +121,7 @@ Flags:
 	mgr, err := runtime.NewManager(ctx, runtime.Options{
 		DataDir:   *data,
 		ORTLib:    *ortLib,
-		Threads:   runtime.Threads{IntraOp: *intra, InterOp: *inter},
+		Threads:   runtime.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
 		Batch:     runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
 		PlainHTTP: func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
 		Logger:    log,
