@@ -227,3 +227,9 @@ func TestStorageRedirectWithAuth(t *testing.T) {
 		t.Fatalf("pulled %d bytes, %v", len(got), err)
 	}
 }
+
+// The OCI conformance suite passes with blob GETs redirected to the bucket.
+func TestConformanceS3Redirect(t *testing.T) {
+	ts := startServer(t, s3Driver(t), Config{StorageRedirect: time.Minute})
+	runConformance(t, ts.Host)
+}
