@@ -164,6 +164,9 @@ type Model struct {
 	Downloaded, Cached int
 	// DownloadedBytes is what came over the network.
 	DownloadedBytes int64
+	// ONNXFile and Variant name the ONNX export chosen among those the repository
+	// ships (onnx/model_q4.onnx, "q4"); "" when it ships none.
+	ONNXFile, Variant string
 }
 
 // Adapter fetches one hub's models.

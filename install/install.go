@@ -50,6 +50,7 @@ type Options struct {
 	Exclude   []string          // globs of repository files not to fetch
 	Parallel  int               // files downloaded at once (default 4)
 	Name      string            // NAMESPACE/NAME to store the package as (default HUB/ID)
+	Variant   string            // ONNX export to install from a repository that ships several (fp16, q4, quantized...)
 	Force     bool              // convert and pack again even when the revision is stored
 	Progress  download.Progress // download progress; nil: none
 	Client    *http.Client      // for every hub request; nil: default
@@ -91,7 +92,7 @@ func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter
 		if o.HFToken != "" {
 			a.Token = o.HFToken
 		}
-		a.Include, a.Exclude = o.Include, o.Exclude
+		a.Include, a.Exclude, a.Variant = o.Include, o.Exclude, o.Variant
 		return a, nil
 	case adapters.HubPyTorch:
 		a := pytorch.New(engine)
@@ -181,7 +182,8 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	// convert nothing. Include/exclude globs may change the files: pack again then.
 	if !opts.Force && len(opts.Include) == 0 && len(opts.Exclude) == 0 {
 		if desc, err := st.Resolve(ctx, repo+"@"+revTag); err == nil {
-			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision {
+			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision &&
+				man.Format.SourceFile == m.ONNXFile && man.Format.Variant == m.Variant {
 				for _, t := range tags {
 					if err := st.Tag(ctx, desc, t); err != nil {
 						return nil, fmt.Errorf("install: %w", err)
@@ -200,6 +202,9 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	}
 	for k, v := range m.Extra {
 		in.Extra[k] = v
+	}
+	if m.ONNXFile != "" {
+		in.Extra[converter.ExtraModel] = m.ONNXFile
 	}
 	if th := m.Extra["TORCH_HOME"]; th != "" {
 		in.Extra[converter.ExtraTorchHome] = th
@@ -363,6 +368,9 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 	}
 	if man.Framework.Name == "" {
 		man.Framework.Name = m.Framework
+	}
+	if m.ONNXFile != "" {
+		man.Format.Variant, man.Format.SourceFile = m.Variant, m.ONNXFile
 	}
 	// A transformers repository that ships its own ONNX export: say so.
 	if m.Hub == adapters.HubLocal {

@@ -59,6 +59,10 @@ type Format struct {
 	Opset     int    `yaml:"opset,omitempty" json:"opset,omitempty"`
 	IRVersion int    `yaml:"irVersion,omitempty" json:"irVersion,omitempty"`
 	Model     string `yaml:"model,omitempty" json:"model,omitempty"` // path of the model file, default model.onnx
+	// Variant and SourceFile say which of a repository's ONNX exports this is:
+	// fp32, fp16, q4, quantized... and its path there (onnx/model_q4.onnx).
+	Variant    string `yaml:"variant,omitempty" json:"variant,omitempty"`
+	SourceFile string `yaml:"sourceFile,omitempty" json:"sourceFile,omitempty"`
 }
 
 // IO is the model's input/output schema, read from the ONNX graph.

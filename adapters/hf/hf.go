@@ -32,6 +32,7 @@ type Adapter struct {
 	Engine   *download.Engine
 	Include  []string
 	Exclude  []string
+	Variant  string // ONNX export to install (--variant); "" = fp32 model.onnx, else decoder_model_merged.onnx
 }
 
 // New returns an adapter for HF_ENDPOINT / HF_TOKEN (HUGGING_FACE_HUB_TOKEN is the older name).
@@ -102,7 +103,10 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		byPath[e.Path] = e
 		paths = append(paths, e.Path)
 	}
-	selected := adapters.Select(paths, a.Include, a.Exclude)
+	selected, choice, err := adapters.SelectVariant(paths, a.Include, a.Exclude, a.Variant)
+	if err != nil {
+		return nil, fmt.Errorf("hf: %s@%s: %w", id, info.SHA[:12], err)
+	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("hf: %s@%s has no files axon can use (try --include)", id, info.SHA[:12])
 	}
@@ -142,6 +146,9 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		URL:     a.Endpoint + "/" + id + "/tree/" + info.SHA,
 		License: license(info), Created: info.LastModified, Task: info.PipelineTag,
 		Files: selected, Downloaded: st.Downloaded, Cached: st.Cached, DownloadedBytes: st.DownloadedBytes,
+	}
+	if choice != nil {
+		m.ONNXFile, m.Variant = choice.Path, choice.Variant
 	}
 	adapters.Detect(m)
 	return m, nil

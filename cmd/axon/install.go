@@ -75,6 +75,9 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 				how = "already packaged"
 			case res.Backend == converter.BackendPassthrough:
 				how = "ONNX as shipped"
+				if m.ONNXFile != "" {
+					how += " (variant " + m.Variant + ": " + m.ONNXFile + ")"
+				}
 			}
 			fmt.Fprintf(w, "%s\t%s\t%s\n", strings.Join(res.Tags, " "), res.Descriptor.Digest, progress.Bytes(res.Manifest.Resources.Bytes))
 			if !quiet {
@@ -93,6 +96,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 	f.IntVar(&opts.Parallel, "parallel", 4, "files downloaded at once")
 	f.MarkHidden("parallel")
 	f.StringVar(&opts.Name, "name", "", "store the package as NAMESPACE/NAME (default HUB/ID)")
+	f.StringVar(&opts.Variant, "variant", "", "ONNX export to install when the repository ships several: fp32, fp16, q4, q4f16, quantized, int8... or a file name (default: fp32 model.onnx, else decoder_model_merged.onnx)")
 	f.BoolVar(&opts.Force, "force", false, "convert and package again even if this revision is already stored")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
