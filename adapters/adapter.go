@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlos-foundation/axon/internal/reference"
 )
 
 // Hub names as they appear in references and in manifest.yaml source.hub.
@@ -63,6 +65,9 @@ func ParseRef(s string) (Ref, error) {
 	}
 	if s == "" {
 		return bad("empty")
+	}
+	if hub, ok := reference.HubSpelling(s); ok {
+		s = hub
 	}
 	if strings.HasPrefix(s, "file://") {
 		u, err := url.Parse(s)

@@ -51,6 +51,7 @@ type Options struct {
 	Parallel  int               // files downloaded at once (default 4)
 	Name      string            // NAMESPACE/NAME to store the package as (default HUB/ID)
 	Variant   string            // ONNX export to install from a repository that ships several (fp16, q4, quantized...)
+	Offline   bool              // send no request (also HF_HUB_OFFLINE=1): install from the store or the HF cache
 	Force     bool              // convert and pack again even when the revision is stored
 	Progress  download.Progress // download progress; nil: none
 	Client    *http.Client      // for every hub request; nil: default
@@ -93,6 +94,7 @@ func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter
 			a.Token = o.HFToken
 		}
 		a.Include, a.Exclude, a.Variant = o.Include, o.Exclude, o.Variant
+		a.Offline = a.Offline || o.Offline
 		return a, nil
 	case adapters.HubPyTorch:
 		a := pytorch.New(engine)
@@ -164,6 +166,13 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 
 	log := opts.log()
 	start := time.Now()
+	if ref.Hub == adapters.HubHF && (opts.Offline || hf.OfflineFromEnv()) {
+		// Offline, the store's package of the asked version is the answer, as
+		// huggingface_hub answers from its cache without asking the Hub.
+		if res, ok := installedOffline(ctx, st, ref, repo, opts.Variant); ok {
+			return res, nil
+		}
+	}
 	m, err := adapter.Fetch(ctx, ref, filepath.Join(work, "src"))
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
@@ -251,6 +260,23 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	res.Descriptor, res.Manifest = desc, man
 	log.Info("installed", "ref", ref.String(), "digest", desc.Digest, "took", time.Since(start))
 	return res, nil
+}
+
+// installedOffline finds the stored package repo@VERSION (as asked) for an
+// offline install, without asking the hub which revision that is now.
+func installedOffline(ctx context.Context, st *store.Store, ref adapters.Ref, repo, variant string) (*Result, bool) {
+	tag := repo + "@" + VersionTag(ref.VersionOrLatest())
+	desc, err := st.Resolve(ctx, tag)
+	if err != nil {
+		return nil, false
+	}
+	man, err := readPackageManifest(ctx, st, desc)
+	if err != nil || man.Source == nil || (variant != "" && man.Format.Variant != variant) {
+		return nil, false
+	}
+	m := &adapters.Model{Hub: man.Source.Hub, ID: man.Source.ID, Revision: man.Source.Revision, URL: man.Source.URL,
+		ONNXFile: man.Format.SourceFile, Variant: man.Format.Variant}
+	return &Result{Ref: ref, Tags: []string{tag}, Descriptor: desc, Manifest: man, Model: m, Reused: true}, true
 }
 
 // hashThenPush is the store without its Ingester side, so that Pack hashes each
