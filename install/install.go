@@ -343,7 +343,7 @@ func sideFile(p string) bool {
 	}
 	lower := strings.ToLower(p)
 	switch path.Ext(lower) {
-	case ".json", ".txt", ".model", ".md":
+	case ".json", ".txt", ".model", ".md", ".jinja":
 		return true
 	}
 	return strings.HasPrefix(lower, "license") || strings.HasPrefix(lower, "readme") || strings.HasPrefix(lower, "notice")

@@ -162,6 +162,9 @@ type Tokenizer struct {
 	Type      string   `yaml:"type,omitempty" json:"type,omitempty"` // wordpiece, bpe, unigram
 	Files     []string `yaml:"files" json:"files"`                   // tokenizer.json, tokenizer_config.json, vocab.txt...
 	MaxLength int      `yaml:"maxLength,omitempty" json:"maxLength,omitempty"`
+	// ChatTemplate: tokenizer_config.json has a chat_template or chat_template.jinja
+	// is there, so the model takes chat messages (OpenAI /v1/chat/completions).
+	ChatTemplate bool `yaml:"chatTemplate,omitempty" json:"chatTemplate,omitempty"`
 }
 
 // Image is image preprocessing: resize to Size, scale to [0,1], normalise.
