@@ -8,7 +8,7 @@ import (
 
 func TestTextGenerationInfo(t *testing.T) {
 	dec := &Manifest{Namespace: "hf", Name: "qwen3-0.6b", Task: "text-generation",
-		IO: IO{Inputs: []Tensor{{Name: "input_ids"}, {Name: "attention_mask"}, {Name: "past_key_values.0.key"}, {Name: "past_key_values.0.value"}}},
+		IO:            IO{Inputs: []Tensor{{Name: "input_ids"}, {Name: "attention_mask"}, {Name: "past_key_values.0.key"}, {Name: "past_key_values.0.value"}}},
 		Preprocessing: &Preprocessing{Tokenizer: &Tokenizer{Files: []string{"tokenizer.json"}, ChatTemplate: true}}}
 	tg := dec.TextGenerationInfo("http://127.0.0.1:9000/")
 	if tg == nil || !tg.KVCache || !tg.ChatTemplate || tg.Model != "hf/qwen3-0.6b" || tg.Endpoint != "/v1/chat/completions" {
