@@ -113,7 +113,7 @@ func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter
 		if o.ModelScopeEndpoint != "" {
 			a.Endpoint = strings.TrimRight(o.ModelScopeEndpoint, "/")
 		}
-		a.Include, a.Exclude = o.Include, o.Exclude
+		a.Include, a.Exclude, a.Variant = o.Include, o.Exclude, o.Variant
 		return a, nil
 	case adapters.HubLocal:
 		return local.Adapter{}, nil

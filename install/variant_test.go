@@ -199,3 +199,25 @@ func TestInstallMergedDecoder(t *testing.T) {
 		t.Fatalf("packaged model.onnx is not the merged decoder")
 	}
 }
+
+// TestInstallModelScopeVariant: the same choice for ModelScope, reached by its
+// ms:// spelling.
+func TestInstallModelScopeVariant(t *testing.T) {
+	ms := hubtest.NewModelScope(t)
+	q4 := export(t, "onnx/model_q4.onnx", 12)
+	files := append(sideFiles(), export(t, "onnx/model.onnx", 11), q4)
+	if _, err := ms.Push(hubtest.MSRepo{ID: "qwen/tiny-onnx", Task: "text-classification", Files: files}); err != nil {
+		t.Fatal(err)
+	}
+	home := t.TempDir()
+	res, err := install.Install(context.Background(), "ms://qwen/tiny-onnx", install.Options{Home: home, ModelScopeEndpoint: ms.URL, Variant: "q4"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest.Format.Variant != "q4" || res.Backend != converter.BackendPassthrough || res.Tags[0] != "modelscope/qwen/tiny-onnx@latest" {
+		t.Fatalf("format %+v backend %s tags %v", res.Manifest.Format, res.Backend, res.Tags)
+	}
+	if d := fileDigest(t, home, res.Descriptor.Digest.String(), "model.onnx"); d != sha(q4.Data) {
+		t.Fatal("packaged model.onnx is not the q4 export")
+	}
+}
