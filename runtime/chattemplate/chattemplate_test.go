@@ -214,3 +214,28 @@ func TestConcurrentRender(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeToolsKeepsOrder(t *testing.T) {
+	tools, err := DecodeTools([]byte(`[{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, "required": ["zeta"]}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := DecodeMessages([]byte(`[{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"zeta": "z", "alpha": 1}}}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := Parse(`{{ tools[0] | tojson }}|{{ messages[0].tool_calls[0].function.arguments | tojson }}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tp.Render(msgs, Options{Tools: tools})
+	want := `{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, "required": ["zeta"]}}}|{"zeta": "z", "alpha": 1}`
+	if err != nil || out != want {
+		t.Fatalf("got %q %v\nwant %q", out, err, want)
+	}
+	for _, bad := range []string{`{}`, `[1]`, `[{"a":1}`} {
+		if _, err := DecodeTools([]byte(bad)); err == nil {
+			t.Errorf("%s: want error", bad)
+		}
+	}
+}
