@@ -16,6 +16,7 @@ import (
 	"github.com/mlos-foundation/axon/adapters/hubtest"
 	"github.com/mlos-foundation/axon/install"
 	"github.com/mlos-foundation/axon/internal/store"
+	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
 // hfEnv points huggingface_hub's variables at fresh directories (no token, no
@@ -223,5 +224,29 @@ func TestInstallTokenFile(t *testing.T) {
 	t.Setenv("HF_TOKEN", "hf_wrong")
 	if _, err := install.Install(ctx, "hf/meta-test/gated-bert", install.Options{Home: t.TempDir(), HFEndpoint: h.URL}); err == nil {
 		t.Fatal("a wrong HF_TOKEN did not take precedence over the token file")
+	}
+}
+
+// TestInstallHubUnreachableUsesHFCache: when the Hub cannot be reached at all,
+// the cached snapshot answers, as with huggingface_hub.
+func TestInstallHubUnreachableUsesHFCache(t *testing.T) {
+	hfHome := hfEnv(t)
+	h, sha := bertHub(t)
+	if _, err := h.WriteHFCache(filepath.Join(hfHome, "hub"), "google-bert/bert-base-uncased", "main"); err != nil {
+		t.Fatal(err)
+	}
+	dead := "http://" + testutil.FreeAddr(t) // nothing listens there
+	res, err := install.Install(context.Background(), "hf/google-bert/bert-base-uncased", install.Options{Home: t.TempDir(), HFEndpoint: dead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Model.Revision != sha {
+		t.Fatalf("revision %s, want %s", res.Model.Revision, sha)
+	}
+	// Not cached: the one-line unreachable error, not an offline one.
+	_, err = install.Install(context.Background(), "hf/other/model", install.Options{Home: t.TempDir(), HFEndpoint: dead})
+	var ue *download.UnreachableError
+	if !errors.As(err, &ue) {
+		t.Fatalf("want UnreachableError, got %v", err)
 	}
 }

@@ -87,6 +87,14 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	var info modelInfo
 	infoURL := fmt.Sprintf("%s/api/models/%s/revision/%s", a.Endpoint, escapeID(ref.ID), url.PathEscape(rev))
 	if err := a.getJSON(ctx, infoURL, &info, ref.ID, rev, ""); err != nil {
+		// The Hub cannot be reached at all: like huggingface_hub, answer from its
+		// cache when the revision is there.
+		var ue *download.UnreachableError
+		if errors.As(err, &ue) && a.HubCache != "" {
+			if m, cerr := a.fetchOffline(ctx, ref, dir); cerr == nil {
+				return m, nil
+			}
+		}
 		return nil, err
 	}
 	if !shaRE.MatchString(info.SHA) {
