@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/mlos-foundation/axon/runtime/chattemplate"
 )
 
 // DefaultMaxNewTokensCap is the server cap on max_new_tokens when
@@ -56,6 +58,9 @@ type GenerateRequest struct {
 	Prompt    string
 	PromptIDs []int64
 	Params    GenerateParams
+	// NoSpecialTokens tokenizes Prompt without adding the tokenizer's
+	// special tokens: a rendered chat template already holds them.
+	NoSpecialTokens bool
 	// DefaultToCap makes an unset max_new_tokens run to the server cap (or the
 	// end of the model's positions) instead of the package default: the
 	// OpenAI API's meaning of an absent max_tokens.
@@ -318,6 +323,8 @@ type generator struct {
 	tok      TextTokenizer
 	defaults genDefaults
 	cap      int
+	chat     *chattemplate.Template
+	chatErr  error // a template that is there but does not parse
 }
 
 // CanGenerate reports whether the model serves text generation.
@@ -382,6 +389,9 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 	prompt := req.PromptIDs
 	if prompt == nil {
 		enc, err := g.tok.Encode(req.Prompt)
+		if plain, ok := g.tok.(plainEncoder); ok && req.NoSpecialTokens {
+			enc, err = plain.EncodePlain(req.Prompt)
+		}
 		if err != nil {
 			return nil, BadRequest("tokenize: %v", err)
 		}
@@ -486,6 +496,7 @@ func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap int) (*genera
 		return nil, nil
 	}
 	g := &generator{tok: pipe.tok, defaults: readGenDefaults(pkg.Dir), cap: cap}
+	g.chat, g.chatErr = loadChat(pkg.Dir)
 	if len(g.defaults.EOS) == 0 && pipe.eos >= 0 {
 		g.defaults.EOS = []int64{pipe.eos}
 	}
