@@ -421,6 +421,7 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 		if err := ctx.Err(); err != nil {
 			return res, Unavailable("generation stopped: %v", err)
 		}
+		decodeSteps.Add(1)
 		logits, err := st.step(ctx, feed)
 		if err != nil {
 			return res, runError(err)

@@ -32,6 +32,13 @@ type decodeState interface {
 // can prove that cancelled generations free their caches.
 var liveValues atomic.Int64
 
+// decodeSteps counts decoder steps run, for tests that prove a cancelled
+// generation stopped early.
+var decodeSteps atomic.Int64
+
+// DecodeSteps is the number of decoder steps run by this process.
+func DecodeSteps() int64 { return decodeSteps.Load() }
+
 // LiveDecodeValues is the number of ONNX Runtime values held by generations
 // in progress (0 when none runs).
 func LiveDecodeValues() int64 { return liveValues.Load() }
