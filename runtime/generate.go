@@ -475,7 +475,7 @@ func containsID(ids []int64, id int64) bool {
 // newGenerator sets up generation for a loaded model: nil when the model
 // does not generate text, an error when its KV cache cannot be driven
 // (refused at register time rather than at the first request).
-func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap int) (*generator, error) {
+func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap, maxRows int) (*generator, error) {
 	var kc kvConfig
 	if raw, err := os.ReadFile(filepath.Join(pkg.Dir, "config.json")); err == nil {
 		_ = json.Unmarshal(raw, &kc)
@@ -509,6 +509,10 @@ func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap int) (*genera
 	if !ok {
 		return nil, fmt.Errorf("KV-cache generation needs the onnxruntime plugin")
 	}
-	g.dec = &cacheDecoder{l: layout, b: ob}
+	cd := &cacheDecoder{l: layout, b: ob}
+	g.dec = cd
+	if maxRows > 1 && batchableCache(layout, b.Inputs(), b.Outputs()) {
+		g.dec = &batchingDecoder{cacheDecoder: cd, maxRows: maxRows}
+	}
 	return g, nil
 }

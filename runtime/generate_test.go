@@ -2,9 +2,12 @@ package runtime_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlos-foundation/axon/runtime"
 	"github.com/mlos-foundation/axon/runtime/runtimetest"
@@ -219,5 +222,82 @@ func TestGenerateBadInput(t *testing.T) {
 	_, err = m.Register(ctx, "oci-layout://"+layout+":v", "")
 	if runtime.StatusOf(err) != 422 || !strings.Contains(err.Error(), "past_key_values.1.value has no matching output present.1.value") {
 		t.Fatalf("broken cache: %v", err)
+	}
+}
+
+// TestConcurrentGenerations: concurrent generations share batched decode
+// steps (continuous batching: rows join after their prefill and leave when
+// done, padded on the left) and still produce exactly the torch tokens;
+// cancelled and early-ending rows leave without disturbing the others.
+func TestConcurrentGenerations(t *testing.T) {
+	dir, ref := runtimetest.DecoderFixture(t)
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{MaxBatchSize: 8})
+	for _, c := range []struct {
+		variant string
+		want    [][]int64
+	}{{"cache", ref.MHA}, {"gqa", ref.GQA}, {"fp16", ref.FP16}, {"merged", ref.MHA}} {
+		t.Run(c.variant, func(t *testing.T) {
+			model := serve(t, m, runtimetest.DecoderPackage(t, dir, c.variant, "con-"+c.variant, nil))
+			runs0, rows0 := runtime.BatchedDecodeSteps()
+			const n = 8
+			errs := make(chan error, n+1)
+			ctx, cancel := context.WithCancel(context.Background())
+			// One generation is cancelled mid-way.
+			go func() {
+				k := 0
+				_, err := model.Generate(ctx, runtime.GenerateRequest{PromptIDs: ref.Prompts[0], Params: runtime.GenerateParams{MaxNewTokens: intp(24), MinNewTokens: intp(24)}}, func(runtime.Token) error {
+					if k++; k == 4 {
+						cancel()
+					}
+					return nil
+				})
+				if err == nil {
+					errs <- errors.New("the cancelled generation did not fail")
+					return
+				}
+				errs <- nil
+			}()
+			for i := 0; i < n; i++ {
+				go func() {
+					p := i % len(ref.Prompts)
+					max := ref.MaxNewTokens
+					if i == 3 {
+						max = 5 // leaves the batch early
+					}
+					res, err := model.Generate(context.Background(), runtime.GenerateRequest{PromptIDs: ref.Prompts[p], Params: runtime.GenerateParams{MaxNewTokens: intp(max)}}, nil)
+					if err != nil {
+						errs <- err
+						return
+					}
+					want := c.want[p]
+					if len(want) > max {
+						want = want[:max]
+					}
+					if !slices.Equal(res.TokenIDs, want) {
+						errs <- fmt.Errorf("generation %d (prompt %d): %v, want %v", i, p, res.TokenIDs, want)
+						return
+					}
+					errs <- nil
+				}()
+			}
+			for i := 0; i < n+1; i++ {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+			runs, rows := runtime.BatchedDecodeSteps()
+			runs, rows = runs-runs0, rows-rows0
+			if runs == 0 || float64(rows)/float64(runs) < 1.5 {
+				t.Errorf("%d batched executions held %d rows: decode steps were not batched", runs, rows)
+			}
+			t.Logf("%d batched executions, %.1f rows each", runs, float64(rows)/float64(runs))
+			deadline := time.Now().Add(5 * time.Second)
+			for runtime.LiveDecodeValues() != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d ONNX Runtime values held after the generations ended", runtime.LiveDecodeValues())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
 	}
 }

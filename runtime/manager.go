@@ -183,7 +183,7 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 		m.log.Warn("text pipeline unavailable", "model", model.Name, "err", err)
 		pipe = nil
 	}
-	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens)
+	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, m.opts.Batch.MaxBatchSize)
 	if err != nil {
 		b.Close()
 		return Unprocessable("%s: %v", file, err)
