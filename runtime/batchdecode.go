@@ -67,6 +67,17 @@ type batchRow struct {
 	logits chan rowLogits
 	reply  chan rowReply
 	closed bool
+	prefed bool // the next token went to the scheduler already
+}
+
+// prefeeder is a decodeState that takes the next token before step is called.
+type prefeeder interface{ prefeed(token int64) }
+
+func (r *batchRow) prefeed(token int64) {
+	if r.joined && !r.prefed {
+		r.prefed = true
+		r.reply <- rowReply{token: token}
+	}
 }
 
 type rowLogits struct {
@@ -86,11 +97,14 @@ func (r *batchRow) step(ctx context.Context, ids []int64) ([]float32, error) {
 	if len(ids) != 1 {
 		return nil, fmt.Errorf("batched decode steps take one token, got %d", len(ids))
 	}
-	if !r.joined {
+	switch {
+	case !r.joined:
 		r.joined = true
 		r.token, r.length = ids[0], r.solo.pastLen
 		r.d.join(r)
-	} else {
+	case r.prefed:
+		r.prefed = false
+	default:
 		r.reply <- rowReply{token: ids[0]}
 	}
 	select {

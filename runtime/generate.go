@@ -440,6 +440,12 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 		}
 		res.TokenIDs = append(res.TokenIDs, next)
 		history = append(history, next)
+		last := len(res.TokenIDs) >= set.maxNew
+		if pf, ok := st.(prefeeder); ok && !last {
+			// A batched row hands its next token over before the text work,
+			// so the batch's next step need not wait for this row's output.
+			pf.prefeed(next)
+		}
 		piece, stopped := text.push(next)
 		if emit != nil && (piece != "" || !stopped) {
 			if err := emit(Token{ID: next, Text: piece}); err != nil {

@@ -59,6 +59,19 @@ func DecoderTokenizer(t testing.TB) []byte {
 // merged.onnx, config.json, tokenizer.json and reference.json.
 func DecoderFixture(t testing.TB) (string, *DecoderReference) {
 	t.Helper()
+	return decoderFixture(t, "")
+}
+
+// BenchDecoderFixture is the benchmarks' larger decoder (bench.onnx: 4
+// layers, hidden 256, GQA 8/4 heads, 512 positions) with config.json and
+// tokenizer.json.
+func BenchDecoderFixture(t testing.TB) string {
+	t.Helper()
+	dir, _ := decoderFixture(t, "bench")
+	return dir
+}
+
+func decoderFixture(t testing.TB, mode string) (string, *DecoderReference) {
 	_, self, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(self), "..", "testdata", "make_decoder.py")
 	src, err := os.ReadFile(script)
@@ -79,12 +92,12 @@ func DecoderFixture(t testing.TB) (string, *DecoderReference) {
 		prompts = append(prompts, tok.Encode(p, true).IDs)
 	}
 	pj, _ := json.Marshal(prompts)
-	sum := sha256.Sum256(append(append(src, pj...), tokJSON...))
+	sum := sha256.Sum256(append(append(append(src, pj...), tokJSON...), mode...))
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()
 	}
-	dir := filepath.Join(base, "axon-tests", "decoder-"+hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(base, "axon-tests", "decoder"+mode+"-"+hex.EncodeToString(sum[:8]))
 	refPath := filepath.Join(dir, "reference.json")
 	if _, err := os.Stat(refPath); err != nil {
 		py := testutil.Python(t)
@@ -103,7 +116,11 @@ func DecoderFixture(t testing.TB) (string, *DecoderReference) {
 		if err := os.WriteFile(filepath.Join(tmp, "tokenizer.json"), tokJSON, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		out, err := exec.Command(py, script, tmp, promptsPath).CombinedOutput()
+		args := []string{script, tmp, promptsPath}
+		if mode != "" {
+			args = append(args, mode)
+		}
+		out, err := exec.Command(py, args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("make_decoder.py: %v\n%s", err, out)
 		}

@@ -45,7 +45,7 @@ type genEnv struct {
 func startGen(t *testing.T) *genEnv {
 	t.Helper()
 	dir, ref := runtimetest.DecoderFixture(t)
-	m, err := axrt.NewManager(context.Background(), axrt.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t), MaxNewTokens: testCap})
+	m, err := axrt.NewManager(context.Background(), axrt.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t), MaxNewTokens: testCap, Batch: axrt.BatchOptions{MaxBatchSize: 8}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,11 @@ step without a cache (fp32), for the 4-kv-head and the 2-kv-head weights,
 plus the greedy tokens of a torch loop that keeps a float16-rounded cache
 (the fp16 variant's reference).
 
-Usage: make_decoder.py OUTDIR PROMPTS.json
+With a third argument `bench`, writes only bench.onnx (the cache layout,
+fp32) and its config.json for benchmarks: 4 layers, hidden 256, 8 heads
+(4 kv heads), 512 positions.
+
+Usage: make_decoder.py OUTDIR PROMPTS.json [bench]
 """
 import json
 import math
@@ -198,6 +202,24 @@ def export(model, path, branch=False, rename=None):
                       dynamic_axes=dyn, opset_version=14)
 
 
+def main_bench(out):
+    global HIDDEN, HEADS, HEAD_DIM, LAYERS, MAX_POS
+    HIDDEN, HEADS, LAYERS, MAX_POS = 256, 8, 4, 512
+    HEAD_DIM = HIDDEN // HEADS
+    os.makedirs(out, exist_ok=True)
+    torch.manual_seed(5)
+    model = TinyDecoder(4).eval()
+    with torch.no_grad():
+        export(model, os.path.join(out, "bench.onnx"))
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": VOCAB,
+                   "hidden_size": HIDDEN, "num_attention_heads": HEADS, "num_key_value_heads": 4,
+                   "head_dim": HEAD_DIM, "num_hidden_layers": LAYERS, "max_position_embeddings": MAX_POS,
+                   "bos_token_id": 1, "eos_token_id": EOS}, f)
+    with open(os.path.join(out, "reference.json"), "w") as f:
+        json.dump({}, f)
+
+
 def main(out, prompts_path):
     with open(prompts_path) as f:
         prompts = json.load(f)
@@ -236,4 +258,7 @@ def main(out, prompts_path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if len(sys.argv) > 3 and sys.argv[3] == "bench":
+        main_bench(sys.argv[1])
+    else:
+        main(sys.argv[1], sys.argv[2])
