@@ -1,49 +1,56 @@
 package runtime
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // textStream decodes generated tokens incrementally. Each push answers the
 // text that became final with that token: a token that ends inside a UTF-8
 // character (byte-fallback tokens such as <0xE2>) answers nothing until the
 // character is complete, and text that could still turn into a stop string
-// is held back until it cannot.
+// is held back until it cannot. Decoding works on a window of a few tokens
+// (the offsets Hugging Face's text-generation-inference uses), so a token
+// costs the same at the end of a long generation as at its start.
 type textStream struct {
-	tok     TextTokenizer
-	context []int64 // the last prompt tokens, so that leading spaces decode right
-	prefix  string  // decode(context)
-	ids     []int64
-	stop    []string
-	full    string // the completion decoded so far (complete characters only)
-	sent    int    // bytes of full already answered
-	done    bool
+	tok        TextTokenizer
+	ids        []int64 // the last prompt tokens, then the generated ones
+	prefixOff  int     // ids[prefixOff:readOff] decode to text already taken
+	readOff    int
+	prefixText string // decode(ids[prefixOff:readOff])
+	stop       []string
+	full       string // the completion's final text so far
+	sent       int    // bytes of full already answered
+	done       bool
 }
 
 // contextTokens is how many prompt tokens are decoded in front of the
 // completion: enough for decoders that strip or merge at the start.
-const contextTokens = 8
+const contextTokens = 4
 
 func newTextStream(tok TextTokenizer, prompt []int64, stop []string) *textStream {
 	c := prompt
 	if len(c) > contextTokens {
 		c = c[len(c)-contextTokens:]
 	}
-	s := &textStream{tok: tok, context: append([]int64(nil), c...), stop: stop}
-	s.prefix = tok.Decode(s.context)
+	s := &textStream{tok: tok, ids: append([]int64(nil), c...), readOff: len(c), stop: stop}
+	s.prefixText = tok.Decode(s.ids)
 	return s
 }
 
-// decodeAll is the completion's text as the tokenizer decodes it after the
-// prompt; falls back to decoding the completion alone when the prompt's
-// decoding is not a prefix (a decoder that rewrites across the boundary).
-func (s *textStream) decodeAll() string {
-	full := s.tok.Decode(append(append([]int64(nil), s.context...), s.ids...))
-	if strings.HasPrefix(full, s.prefix) {
-		return full[len(s.prefix):]
+// advance takes the text the window's new tokens decode to, unless it ends
+// in an unfinished character (or always, at the end).
+func (s *textStream) advance(final bool) {
+	cur := s.tok.Decode(s.ids[s.prefixOff:])
+	if !strings.HasPrefix(cur, s.prefixText) || len(cur) <= len(s.prefixText) {
+		if final && !strings.HasPrefix(cur, s.prefixText) {
+			s.full += cur // a decoder that rewrote the window: keep what it says now
+		}
+		return
 	}
-	return s.tok.Decode(s.ids)
+	if !final && strings.HasSuffix(cur, "\uFFFD") {
+		return
+	}
+	s.full += cur[len(s.prefixText):]
+	s.prefixOff, s.readOff = s.readOff, len(s.ids)
+	s.prefixText = s.tok.Decode(s.ids[s.prefixOff:s.readOff])
 }
 
 // push adds a token; stopped reports that a stop string was found (the text
@@ -53,20 +60,15 @@ func (s *textStream) push(id int64) (piece string, stopped bool) {
 		return "", true
 	}
 	s.ids = append(s.ids, id)
-	full := s.decodeAll()
-	// An incomplete character decodes as U+FFFD at the end: wait for the rest.
-	complete := strings.TrimRight(full, "\uFFFD")
-	if len(complete) < len(full) && len(s.ids) > 0 && utf8.ValidString(full) {
-		full = complete
-	}
-	if len(full) < s.sent {
-		// Decoding changed text already sent (rare: merge rules); keep what was sent.
-		full = s.full[:s.sent] + full[min(len(full), s.sent):]
-	}
-	s.full = full
+	s.advance(false)
 	for _, st := range s.stop {
-		if i := strings.Index(s.full[min(s.sent, len(s.full)):], st); i >= 0 {
-			cut := min(s.sent, len(s.full)) + i
+		// A stop string may start in text held back before.
+		from := max(0, s.sent-len(st)+1)
+		if i := strings.Index(s.full[from:], st); i >= 0 {
+			cut := from + i
+			if cut < s.sent {
+				cut = s.sent
+			}
 			s.full = s.full[:cut]
 			s.done = true
 			piece = s.full[min(s.sent, cut):]
@@ -101,10 +103,7 @@ func (s *textStream) heldForStop() int {
 // never became a stop string, and whatever an unfinished character decodes to.
 func (s *textStream) flush() string {
 	if !s.done {
-		full := s.decodeAll()
-		if len(full) >= s.sent {
-			s.full = s.full[:s.sent] + full[s.sent:]
-		}
+		s.advance(true)
 	}
 	piece := ""
 	if len(s.full) > s.sent {
