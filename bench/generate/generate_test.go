@@ -95,30 +95,22 @@ func TestGenerateBench(t *testing.T) {
 	}
 	raw := newRawLoop(t, filepath.Join(dir, "bench.onnx"))
 	defer raw.close()
-	raw.generate(t, ids, 8) // warm-up
-	var runs []run
-	for range reps {
-		runs = append(runs, raw.generate(t, ids, newTok))
-	}
-	rawRun := median(runs)
-
 	seedBody := func(n int) map[string]any {
 		return map[string]any{"input": prompt, "stream": true, "parameters": map[string]any{"max_new_tokens": n, "min_new_tokens": n, "temperature": 0}}
 	}
 	chatBody := map[string]any{"model": "bench/decoder", "messages": []map[string]string{{"role": "user", "content": prompt}}, "max_tokens": newTok, "temperature": 0, "stream": true}
 	// min_new_tokens is not an OpenAI field; the random decoder may end
 	// early at </s>, so chat tokens/s counts the tokens it streamed.
-	stream(t, base+"/models/bench/decoder/inference", seedBody(8)) // warm-up
-	runs = nil
+	raw.generate(t, ids, 8) // warm-up
+	stream(t, base+"/models/bench/decoder/inference", seedBody(8))
+	// Interleaved, so that a busy machine slows every contender alike.
+	var rawRuns, seedRuns, chatRuns []run
 	for range reps {
-		runs = append(runs, stream(t, base+"/models/bench/decoder/inference", seedBody(newTok)))
+		rawRuns = append(rawRuns, raw.generate(t, ids, newTok))
+		seedRuns = append(seedRuns, stream(t, base+"/models/bench/decoder/inference", seedBody(newTok)))
+		chatRuns = append(chatRuns, stream(t, base+"/v1/chat/completions", chatBody))
 	}
-	seedRun := median(runs)
-	runs = nil
-	for range reps {
-		runs = append(runs, stream(t, base+"/v1/chat/completions", chatBody))
-	}
-	chatRun := median(runs)
+	rawRun, seedRun, chatRun := median(rawRuns), median(seedRuns), median(chatRuns)
 
 	// Concurrent streams: aggregate tokens/s.
 	conc := map[int]float64{}
@@ -144,14 +136,12 @@ func TestGenerateBench(t *testing.T) {
 	}
 
 	// 200 vs 40 new tokens (seed API, streamed).
-	cost := func(n int) time.Duration {
-		var rs []run
-		for range reps {
-			rs = append(rs, stream(t, base+"/models/bench/decoder/inference", seedBody(n)))
-		}
-		return median(rs).total
+	var r40, r200 []run
+	for range reps {
+		r40 = append(r40, stream(t, base+"/models/bench/decoder/inference", seedBody(40)))
+		r200 = append(r200, stream(t, base+"/models/bench/decoder/inference", seedBody(200)))
 	}
-	c40, c200 := cost(40), cost(200)
+	c40, c200 := median(r40).total, median(r200).total
 
 	tjs, tjsErr := transformersJS(t, dir, ids)
 
