@@ -15,10 +15,10 @@ Variants (same weights within one kv-head count):
 - gqa.onnx:      4 heads, 2 kv heads (grouped-query attention), fp32;
 - broken.onnx:   cache.onnx with present.1.value renamed (a cache that cannot
   be fed back: refused at register time);
-- merged.onnx:   cache.onnx plus a bool `use_cache_branch` [1] input. The graph
-  takes the input and folds it in with a no-op (logits + 0·branch), so it is
-  a real graph input with optimum's name; the semantics hold because an empty
-  past (past_sequence_length 0) is exactly the no-cache branch.
+- merged.onnx:   built like optimum's decoder_model_merged.onnx: one If node on
+  a bool `use_cache_branch` [1] input whose then-branch is the with-past graph
+  (cache.onnx) and whose else-branch is a graph without past inputs that
+  still outputs present.* (the prefill), sharing the weights.
 
 reference.json holds, for each prompt (token ids, given in PROMPTS.json),
 the greedy tokens of a torch loop that recomputes the whole sequence each
@@ -92,9 +92,9 @@ class Layer(nn.Module):
 
 
 class TinyDecoder(nn.Module):
-    def __init__(self, kv, cache=True, half=False, branch=False):
+    def __init__(self, kv, cache=True, half=False, nopast=False):
         super().__init__()
-        self.kv, self.cache, self.half, self.branch = kv, cache, half, branch
+        self.kv, self.cache, self.half, self.nopast = kv, cache, half, nopast
         self.word, self.pos = nn.Embedding(VOCAB, HIDDEN), nn.Embedding(MAX_POS, HIDDEN)
         self.layers = nn.ModuleList(Layer(kv) for _ in range(LAYERS))
         self.norm = RMSNorm(HIDDEN)
@@ -122,15 +122,59 @@ class TinyDecoder(nn.Module):
             empty = torch.zeros(b, self.kv, 0, HEAD_DIM)
             logits, _ = self.core(input_ids, attention_mask, position_ids, [empty] * (2 * LAYERS))
             return logits
-        past = list(rest[: 2 * LAYERS])
+        if self.nopast:
+            b = input_ids.size(0)
+            past = [torch.zeros(b, self.kv, 0, HEAD_DIM)] * (2 * LAYERS)
+        else:
+            past = list(rest[: 2 * LAYERS])
         if self.half:
             past = [p.float() for p in past]
         logits, presents = self.core(input_ids, attention_mask, position_ids, past)
-        if self.branch:
-            logits = logits + rest[2 * LAYERS].float().sum() * 0.0
         if self.half:
             presents = [p.half() for p in presents]
         return (logits, *presents)
+
+
+def merge_if(with_past, no_past, path):
+    """optimum's merged decoder: If(use_cache_branch) with-past : no-past."""
+    import onnx
+    from onnx import helper, TensorProto
+
+    main_inputs = {"input_ids", "attention_mask", "position_ids"}
+    a, b = onnx.load(with_past), onnx.load(no_past)
+
+    def branch(g, tag):
+        keep = {i.name for i in g.input}
+        ren = lambda n: n if (n in keep or n == "") else f"{tag}/{n}"
+        for init in g.initializer:
+            init.name = ren(init.name)
+        for node in g.node:
+            node.name = ren(node.name) if node.name else node.name
+            node.input[:] = [ren(n) for n in node.input]
+            node.output[:] = [ren(n) for n in node.output]
+        outs = []
+        for o in g.output:
+            v = onnx.ValueInfoProto()
+            v.CopyFrom(o)
+            v.name = ren(o.name)
+            outs.append(v)
+        return helper.make_graph(list(g.node), f"{tag}_branch", [], outs), list(g.initializer)
+
+    then_g, then_init = branch(a.graph, "with_past")
+    else_g, else_init = branch(b.graph, "no_past")
+    cond = helper.make_tensor_value_info("use_cache_branch", TensorProto.BOOL, [1])
+    node = helper.make_node("If", ["use_cache_branch"], [o.name for o in a.graph.output],
+                            then_branch=then_g, else_branch=else_g, name="optimum::if")
+    outputs = []
+    for o in a.graph.output:
+        v = onnx.ValueInfoProto()
+        v.CopyFrom(o)
+        outputs.append(v)
+    g = helper.make_graph([node], "merged", list(a.graph.input) + [cond], outputs, then_init + else_init)
+    m = helper.make_model(g, opset_imports=a.opset_import)
+    m.ir_version = a.ir_version
+    onnx.checker.check_model(m)
+    onnx.save(m, path)
 
 
 def greedy_nocache(model, prompt):
@@ -164,7 +208,7 @@ def greedy_half_cache(model, prompt):
     return new
 
 
-def export(model, path, branch=False, rename=None):
+def export(model, path, rename=None):
     b, s, p = 1, 3, 2
     x = torch.randint(3, VOCAB, (b, s))
     mask = torch.ones(b, p + s, dtype=torch.int64)
@@ -181,15 +225,17 @@ def export(model, path, branch=False, rename=None):
         for i in range(LAYERS):
             for kind in ("key", "value"):
                 n = f"past_key_values.{i}.{kind}"
-                names.append(n)
-                args.append(torch.randn(b, model.kv, p, HEAD_DIM).to(dt))
-                dyn[n] = {0: "batch_size", 2: "past_sequence_length"}
+                if not model.nopast:
+                    names.append(n)
+                    args.append(torch.randn(b, model.kv, p, HEAD_DIM).to(dt))
+                    dyn[n] = {0: "batch_size", 2: "past_sequence_length"}
                 o = f"present.{i}.{kind}"
                 outs.append(o)
                 dyn[o] = {0: "batch_size", 2: "total_sequence_length"}
-        if branch:
-            names.append("use_cache_branch")
-            args.append(torch.tensor([True]))
+        if model.nopast:
+            mask = torch.ones(b, s, dtype=torch.int64)
+            pos = torch.arange(s).unsqueeze(0)
+            args = [x, mask, pos]
     else:
         dyn["attention_mask"] = {0: "batch_size", 1: "sequence_length"}
         mask = torch.ones(b, s, dtype=torch.int64)
@@ -234,8 +280,8 @@ def main(out, prompts_path):
         nocache.load_state_dict(mha.state_dict())
         half = TinyDecoder(4, half=True).eval()
         half.load_state_dict(mha.state_dict())
-        merged = TinyDecoder(4, branch=True).eval()
-        merged.load_state_dict(mha.state_dict())
+        nopast = TinyDecoder(4, nopast=True).eval()
+        nopast.load_state_dict(mha.state_dict())
         gqa_nocache = TinyDecoder(2, cache=False).eval()
         gqa_nocache.load_state_dict(gqa.state_dict())
         for p in prompts:
@@ -246,7 +292,9 @@ def main(out, prompts_path):
         export(mha, os.path.join(out, "cache.onnx"))
         export(half, os.path.join(out, "fp16.onnx"))
         export(gqa, os.path.join(out, "gqa.onnx"))
-        export(merged, os.path.join(out, "merged.onnx"), branch=True)
+        export(nopast, os.path.join(out, "nopast.onnx"))
+        merge_if(os.path.join(out, "cache.onnx"), os.path.join(out, "nopast.onnx"), os.path.join(out, "merged.onnx"))
+        os.remove(os.path.join(out, "nopast.onnx"))
         export(mha, os.path.join(out, "broken.onnx"), rename={"present.1.value": "present_1_value"})
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": VOCAB,
