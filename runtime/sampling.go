@@ -59,25 +59,30 @@ func (s *sampler) next(logits []float32, history []int64, suppress []int64) int6
 	if t <= 0 {
 		return int64(argmax(w))
 	}
+	// Only tokens within exp(-40) of the best can be drawn in practice;
+	// keeping just those makes a step cheap on 150k-token vocabularies.
+	best := w[argmax(w)]
+	if math.IsInf(best, -1) {
+		return int64(argmax(w))
+	}
+	floor := best - 40*t
 	idx := s.idx[:0]
-	for i := range w {
-		if !math.IsInf(w[i], -1) {
+	for i, x := range w {
+		if x >= floor {
 			idx = append(idx, i)
 		}
 	}
 	s.idx = idx
-	if len(idx) == 0 {
-		return int64(argmax(w))
-	}
-	sort.Slice(idx, func(a, b int) bool {
-		if w[idx[a]] != w[idx[b]] {
-			return w[idx[a]] > w[idx[b]]
+	better := func(a, b int) bool {
+		if w[a] != w[b] {
+			return w[a] > w[b]
 		}
-		return idx[a] < idx[b]
-	})
-	if k := s.p.topK; k > 0 && k < len(idx) {
-		idx = idx[:k]
+		return a < b
 	}
+	if k := s.p.topK; k > 0 && k < len(idx) {
+		idx = topK(idx, k, better)
+	}
+	sort.Slice(idx, func(a, b int) bool { return better(idx[a], idx[b]) })
 	mx := w[idx[0]] / t
 	probs := make([]float64, len(idx))
 	sum := 0.0
@@ -138,4 +143,35 @@ func argmax(v []float64) int {
 		}
 	}
 	return best
+}
+
+// topK keeps the k best of idx (in no particular order) with a min-heap.
+func topK(idx []int, k int, better func(a, b int) bool) []int {
+	h := append(make([]int, 0, k), idx[:k]...)
+	down := func(i int) {
+		for {
+			l, r, m := 2*i+1, 2*i+2, i
+			if l < len(h) && better(h[m], h[l]) {
+				m = l
+			}
+			if r < len(h) && better(h[m], h[r]) {
+				m = r
+			}
+			if m == i {
+				return
+			}
+			h[i], h[m] = h[m], h[i]
+			i = m
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, id := range idx[k:] {
+		if better(id, h[0]) {
+			h[0] = id
+			down(0)
+		}
+	}
+	return h
 }

@@ -2,9 +2,11 @@ package runtime
 
 import (
 	"compress/gzip"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -77,4 +79,24 @@ func writeTokenizer(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestTopK: the heap keeps exactly the k best, ties to the lower id.
+func TestTopK(t *testing.T) {
+	w := []float64{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}
+	idx := make([]int, len(w))
+	for i := range idx {
+		idx[i] = i
+	}
+	better := func(a, b int) bool {
+		if w[a] != w[b] {
+			return w[a] > w[b]
+		}
+		return a < b
+	}
+	got := topK(append([]int(nil), idx...), 4, better)
+	sort.Ints(got)
+	if fmt.Sprint(got) != "[4 5 7 8]" {
+		t.Fatalf("top 4 of %v: %v, want [4 5 7 8]", w, got)
+	}
 }
