@@ -380,6 +380,7 @@ func (m *Model) Generate(ctx context.Context, req GenerateRequest, emit func(Tok
 	res, err := g.generate(ctx, req, emit)
 	if res != nil {
 		m.metrics.executed(m.Name, m.Version, 1, Phases{Infer: time.Since(start)})
+		m.metrics.generated(m.Name, m.Version, res.PromptTokens, len(res.TokenIDs), res.FirstToken)
 	}
 	return res, err
 }

@@ -23,9 +23,9 @@ import (
 func (s *Server) openAIRoutes(e *echo.Echo) {
 	e.GET("/v1/models", s.oa(s.oaModels))
 	e.GET("/v1/models/*", s.oa(s.oaModel))
-	e.POST("/v1/chat/completions", s.oa(s.oaChat))
-	e.POST("/v1/completions", s.oa(s.oaCompletions))
-	e.POST("/v1/embeddings", s.oa(s.oaEmbeddings))
+	e.POST("/v1/chat/completions", s.oa(s.counted(s.oaChat)))
+	e.POST("/v1/completions", s.oa(s.counted(s.oaCompletions)))
+	e.POST("/v1/embeddings", s.oa(s.counted(s.oaEmbeddings)))
 	e.Any("/v1/*", s.oa(func(c echo.Context) error {
 		return runtime.NotFound("no route %s %s in the OpenAI-compatible API", c.Request().Method, c.Request().URL.Path)
 	}))
@@ -130,6 +130,19 @@ func (s *Server) oaModel(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, modelObject(m))
+}
+
+// counted records the request in the model's nv_inference_request_* metrics
+// once the handler has looked the model up.
+func (s *Server) counted(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := h(c)
+		if m, ok := c.Get("oa-model").(*runtime.Model); ok {
+			s.m.Metrics.Request(m.Name, m.Version, err == nil, time.Since(start))
+		}
+		return err
+	}
 }
 
 func (s *Server) oaLookup(name string) (*runtime.Model, error) {
@@ -345,6 +358,7 @@ func (s *Server) oaChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set("oa-model", m)
 	if !m.CanGenerate() {
 		return badParam("model", "model %s does not generate text (task %q)", m.Name, m.Task())
 	}
@@ -501,6 +515,7 @@ func (s *Server) oaCompletions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set("oa-model", m)
 	if !m.CanGenerate() {
 		return badParam("model", "model %s does not generate text (task %q)", m.Name, m.Task())
 	}
@@ -627,6 +642,7 @@ func (s *Server) oaEmbeddings(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	c.Set("oa-model", m)
 	if !m.CanEmbed() {
 		return badParam("model", "model %s does not answer embeddings (task %q); use a feature-extraction package", m.Name, m.Task())
 	}

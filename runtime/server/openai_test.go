@@ -300,6 +300,13 @@ func TestOpenAI(t *testing.T) {
 	if streamed.String() != chat.Choices[0].Message.Content || finish != "length" || usage == nil || usage.CompletionTokens != 10 {
 		t.Fatalf("streamed %q finish %q usage %v, want %q", streamed.String(), finish, usage, chat.Choices[0].Message.Content)
 	}
+	// Generations and /v1 requests show in the metrics.
+	code, _, body = call(t, http.MethodGet, e.url+"/metrics", nil, nil)
+	for _, want := range []string{`mlosd_generated_tokens_total{model="test/chat",version="1"} 30`, `nv_inference_request_success{model="test/chat",version="1"} 3`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 	// Seeds reproduce sampled completions.
 	sampled := func(seed int) string {
 		_, body := post(t, e.url+"/v1/completions", map[string]any{"model": "test/chat", "prompt": "Hello", "max_tokens": 12, "temperature": 1.2, "seed": seed})
