@@ -397,11 +397,17 @@ func rowsOfLogits(v ortgo.Value, dt DType, rows int) ([][]float32, error) {
 	switch t := v.(type) {
 	case *ortgo.Tensor[float32]:
 		d := t.GetData()
+		if len(d) < rows*vocab {
+			return nil, fmt.Errorf("logits hold %d values for shape %v", len(d), shape)
+		}
 		for r := range out {
 			out[r] = append([]float32(nil), d[r*vocab:(r+1)*vocab]...)
 		}
 	case *ortgo.CustomDataTensor:
 		b := t.GetData()
+		if len(b) < 2*rows*vocab {
+			return nil, fmt.Errorf("logits hold %d bytes for shape %v", len(b), shape)
+		}
 		h := unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), len(b)/2)
 		for r := range out {
 			out[r] = make([]float32, vocab)
