@@ -46,6 +46,7 @@ case "$what" in
     go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
     ;;&
   all|chat) "$here/install-chat.sh" ;;&
+  all|npm-openai) "$here/install-npm-openai.sh" ;;&
   all|ort)
     "$here/install-ort.sh" ;;
 esac
