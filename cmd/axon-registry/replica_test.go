@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,11 +20,16 @@ import (
 
 // twoReplicas starts two axon-registry processes on one versitygw bucket.
 func twoReplicas(t *testing.T, extra ...string) (a, b string) {
-	s3 := testutil.StartS3(t)
+	a, b, _ = twoReplicasS3(t, extra...)
+	return a, b
+}
+
+func twoReplicasS3(t *testing.T, extra ...string) (a, b string, s3 *testutil.S3) {
+	s3 = testutil.StartS3(t)
 	args := append([]string{"--storage", s3.URL(), "--ui=false"}, extra...)
 	ra := startRegistry(t, s3.Env(), args...)
 	rb := startRegistry(t, s3.Env(), args...)
-	return "http://" + ra.Host, "http://" + rb.Host
+	return "http://" + ra.Host, "http://" + rb.Host, s3
 }
 
 func startUpload(t *testing.T, base, repo string) string {
@@ -124,5 +132,98 @@ func TestReplicasUploadExclusion(t *testing.T) {
 			t.Fatalf("round %d: finishing PUT on the other replica: %s", round, put.Status)
 		}
 		t.Logf("round %d: PATCH on A %s, PATCH on B %s, PUT on B %s", round, patch.Status, p2.Status, put.Status)
+	}
+}
+
+// TestReplicasGCSparesNewReferences: blobs that no manifest references (old
+// enough for a grace period of 0) are referenced by a manifest pushed to
+// replica A while replica B collects garbage over and over. Every manifest A
+// acknowledged must stay whole.
+func TestReplicasGCSparesNewReferences(t *testing.T) {
+	a, b, s3 := twoReplicasS3(t)
+	stop := make(chan struct{})
+	var gcs, gcBusy int
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			resp, body := do(t, http.MethodPost, b+"/admin/gc?grace=0s", nil, 0, nil)
+			if resp == nil {
+				return
+			}
+			switch resp.StatusCode {
+			case http.StatusOK:
+				gcs++
+			case http.StatusConflict:
+				gcBusy++
+			default:
+				t.Errorf("gc on B: %s %s", resp.Status, body)
+				return
+			}
+		}
+	})
+	acked, refused := 0, 0
+	for round := range 12 {
+		repo := fmt.Sprintf("gcrace/r%d", round)
+		m := map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json"}
+		var layers []map[string]any
+		var blobs [][]byte
+		for i := range 9 {
+			blob := make([]byte, 2048+i)
+			rand.Read(blob)
+			d := digest.FromBytes(blob)
+			resp, body := do(t, http.MethodPost, a+"/v2/"+repo+"/blobs/uploads/?digest="+d.String(), bytes.NewReader(blob), int64(len(blob)), nil)
+			if resp == nil || resp.StatusCode != http.StatusCreated {
+				t.Fatalf("push blob: %v %s", resp, body)
+			}
+			blobs = append(blobs, blob)
+			desc := map[string]any{"mediaType": "application/octet-stream", "digest": d.String(), "size": len(blob)}
+			if i == 0 {
+				m["config"] = desc
+			} else {
+				layers = append(layers, desc)
+			}
+		}
+		m["layers"] = layers
+		mb, _ := json.Marshal(m)
+		// orphaned long ago: the "recently referenced" markers their upload left are gone
+		// (versitygw's posix backend keeps each object as a file under DIR/BUCKET/KEY)
+		for _, blob := range blobs {
+			d := digest.FromBytes(blob)
+			os.Remove(filepath.Join(s3.Dir, s3.Bucket, "_gc/refs/sha256", d.Encoded()))
+		}
+		resp, body := do(t, http.MethodPut, a+"/v2/"+repo+"/manifests/v1", bytes.NewReader(mb), int64(len(mb)),
+			map[string]string{"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+		if resp == nil {
+			t.FailNow()
+		}
+		if resp.StatusCode != http.StatusCreated {
+			if !strings.Contains(body, "MANIFEST_BLOB_UNKNOWN") && resp.StatusCode != http.StatusServiceUnavailable {
+				t.Fatalf("manifest push: %s %s", resp.Status, body)
+			}
+			refused++ // collected before the push: the client uploads again
+			continue
+		}
+		acked++
+		time.Sleep(150 * time.Millisecond) // a few more sweeps
+		for _, blob := range blobs {
+			d := digest.FromBytes(blob)
+			for _, base := range []string{a, b} {
+				resp, got := do(t, http.MethodGet, base+"/v2/"+repo+"/blobs/"+d.String(), nil, 0, nil)
+				if resp == nil || resp.StatusCode != http.StatusOK || got != string(blob) {
+					t.Fatalf("round %d: manifest acknowledged by A, but its blob %s answers %v on %s after GC on B", round, d, resp.Status, base)
+				}
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	t.Logf("%d manifests acknowledged and whole, %d refused (blobs collected first); %d collections on B, %d refused as busy", acked, refused, gcs, gcBusy)
+	if acked == 0 {
+		t.Fatal("no manifest was acknowledged: the test proved nothing")
 	}
 }

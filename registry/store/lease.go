@@ -128,6 +128,9 @@ func (l *lease) renew(c driver.Conditional) {
 func (l *lease) held() bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.version == "" {
+		return true // no conditional driver: one process, nothing to lose
+	}
 	return !l.lost && time.Now().Before(l.doc.Expires)
 }
 

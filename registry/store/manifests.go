@@ -178,6 +178,10 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 	refs := doc.references()
 	done := s.use(append(refs, dgst)...)
 	defer done()
+	since, err := s.protect(ctx, append(refs, dgst)...)
+	if err != nil {
+		return PutResult{}, err
+	}
 
 	if doc.Config != nil {
 		if _, err := s.statBlob(ctx, doc.Config.Digest); err != nil {
@@ -236,6 +240,9 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		}
 	}
 	descJSON, _ := json.Marshal(ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: desc.Size})
+	if err := s.holdOK(since); err != nil {
+		return PutResult{}, err
+	}
 	if err := s.d.PutContent(ctx, revisionLink(repo, dgst), descJSON); err != nil {
 		return PutResult{}, fmt.Errorf("link manifest %s: %w", dgst, err)
 	}

@@ -68,6 +68,9 @@ type Options struct {
 	UploadTTL time.Duration
 	// Logger for background work; nil means slog.Default().
 	Logger *slog.Logger
+	// ReferenceHold bounds how long a manifest push may take between marking
+	// its blobs referenced and committing (protect.go); 0 means one minute.
+	ReferenceHold time.Duration
 }
 
 // Store is the content-addressed store. Safe for concurrent use.
@@ -96,6 +99,9 @@ func New(d driver.Driver, opts Options) *Store {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.ReferenceHold <= 0 {
+		opts.ReferenceHold = time.Minute
 	}
 	return &Store{d: d, opts: opts, log: opts.Logger}
 }
