@@ -319,19 +319,39 @@ func digestFromBlobPath(p string) (digest.Digest, bool) {
 }
 
 // RunJanitor expires abandoned uploads every interval until ctx ends.
+// It first, and then every interval, removes what writes of dead processes
+// left in storage (temporary files, unfinished multipart uploads).
 func (s *Store) RunJanitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	s.cleanLeftovers(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.cleanLeftovers(ctx)
 			if n, err := s.ExpireUploads(ctx, s.opts.UploadTTL); err != nil {
 				s.log.Warn("expire uploads", "err", err)
 			} else if n > 0 {
 				s.log.Info("expired abandoned uploads", "count", n)
 			}
 		}
+	}
+}
+
+// leftoverAge: an unfinished S3 multipart upload older than this has no live
+// writer (the filesystem driver tells live writers by their file lock instead).
+const leftoverAge = time.Hour
+
+func (s *Store) cleanLeftovers(ctx context.Context) {
+	c, ok := s.d.(driver.Cleaner)
+	if !ok {
+		return
+	}
+	if n, err := c.Clean(ctx, leftoverAge); err != nil && ctx.Err() == nil {
+		s.log.Warn("clean leftovers of interrupted writes", "err", err)
+	} else if n > 0 {
+		s.log.Info("removed leftovers of interrupted writes", "count", n)
 	}
 }

@@ -174,6 +174,9 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 	}
 	desc := ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: int64(len(body)), ArtifactType: doc.artifactType()}
 
+	unlock := s.lockRepo(repo)
+	defer unlock()
+
 	// GC safety: record every digest we rely on before checking it exists (gc.go).
 	refs := doc.references()
 	done := s.use(append(refs, dgst)...)
@@ -291,7 +294,17 @@ func (s *Store) ResolveRef(ctx context.Context, repo string, ref names.Reference
 	if err := checkTag(ref.Tag); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	return s.readLink(ctx, tagLink(repo, ref.Tag), ErrManifestUnknown)
+	desc, err := s.readLink(ctx, tagLink(repo, ref.Tag), ErrManifestUnknown)
+	if err != nil {
+		return desc, err
+	}
+	// a tag answers only while its manifest does: never a tag whose by-digest GET is 404
+	if ok, err := s.exists(ctx, revisionLink(repo, desc.Digest)); err != nil {
+		return ocispec.Descriptor{}, err
+	} else if !ok {
+		return ocispec.Descriptor{}, ErrManifestUnknown
+	}
+	return desc, nil
 }
 
 // GetManifest returns a manifest's descriptor and bytes.
@@ -315,6 +328,8 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 	if err := checkRepo(repo); err != nil {
 		return err
 	}
+	unlock := s.lockRepo(repo)
+	defer unlock()
 	if ref.Tag != "" {
 		if err := checkTag(ref.Tag); err != nil {
 			return err
@@ -323,7 +338,9 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 		if err != nil {
 			return err
 		}
-		if err := s.d.Delete(ctx, tagsDir(repo)+"/"+ref.Tag); err != nil && !isNotFound(err) {
+		// the link only, not its directory: a concurrent write of the same tag
+		// keeps its file there, and an emptied directory is pruned by the driver
+		if err := s.d.Delete(ctx, tagLink(repo, ref.Tag)); err != nil && !isNotFound(err) {
 			return fmt.Errorf("delete tag %s: %w", ref.Tag, err)
 		}
 		s.emit(Event{Action: "delete", Repository: repo, Tag: ref.Tag, Digest: desc.Digest})
@@ -348,13 +365,13 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 	for _, t := range tags {
 		desc, err := s.readLink(ctx, tagLink(repo, t), ErrManifestUnknown)
 		if err == nil && desc.Digest == d {
-			if err := s.d.Delete(ctx, tagsDir(repo)+"/"+t); err != nil && !isNotFound(err) {
+			if err := s.d.Delete(ctx, tagLink(repo, t)); err != nil && !isNotFound(err) {
 				return fmt.Errorf("delete tag %s: %w", t, err)
 			}
 			s.emit(Event{Action: "delete", Repository: repo, Tag: t, Digest: d})
 		}
 	}
-	if err := s.d.Delete(ctx, strings.TrimSuffix(revisionLink(repo, d), "/link")); err != nil && !isNotFound(err) {
+	if err := s.d.Delete(ctx, revisionLink(repo, d)); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete manifest %s: %w", d, err)
 	}
 	s.emit(Event{Action: "delete", Repository: repo, Digest: d})
@@ -522,6 +539,8 @@ func (s *Store) Tag(ctx context.Context, repo, tag string, desc ocispec.Descript
 	if err := checkTag(tag); err != nil {
 		return err
 	}
+	unlock := s.lockRepo(repo)
+	defer unlock()
 	if _, err := s.readLink(ctx, revisionLink(repo, desc.Digest), ErrManifestUnknown); err != nil {
 		return err
 	}

@@ -54,11 +54,20 @@ func (s *Store) protect(ctx context.Context, ds ...digest.Digest) (time.Time, er
 			continue
 		}
 		seen[d] = true
+		// a marker written moments ago protects as well as a new one would (any
+		// sweep reading it finds it recent): save the write, keep the doomed check
+		fresh := false
+		if fi, err := s.d.Stat(ctx, refMarker(d)); err == nil && time.Since(fi.ModTime) < s.opts.ReferenceHold/2 {
+			fresh = true
+		}
 		for {
-			now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
-			if err := s.d.PutContent(ctx, refMarker(d), now); err != nil {
-				return time.Time{}, fmt.Errorf("mark %s referenced: %w", d, err)
+			if !fresh {
+				now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
+				if err := s.d.PutContent(ctx, refMarker(d), now); err != nil {
+					return time.Time{}, fmt.Errorf("mark %s referenced: %w", d, err)
+				}
 			}
+			fresh = false
 			ok, err := s.exists(ctx, doomedMarker(d))
 			if err != nil {
 				return time.Time{}, err

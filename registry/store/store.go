@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"path"
 	"strings"
@@ -83,6 +84,7 @@ type Store struct {
 	listeners []func(Event)
 
 	uploadLocks [256]sync.Mutex
+	repoLocks   [64]sync.Mutex // manifest and tag writes and deletes of a repository, one at a time
 
 	// GC coordination: see gc.go.
 	gcBarrier sync.RWMutex
@@ -104,6 +106,14 @@ func New(d driver.Driver, opts Options) *Store {
 		opts.ReferenceHold = time.Minute
 	}
 	return &Store{d: d, opts: opts, log: opts.Logger}
+}
+
+func (s *Store) lockRepo(repo string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(repo))
+	m := &s.repoLocks[h.Sum32()%uint32(len(s.repoLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // Driver is the underlying storage driver.
