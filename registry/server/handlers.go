@@ -337,7 +337,7 @@ func (s *Server) getManifest(c echo.Context, rt route) error {
 		if err != nil {
 			return s.fail(c, err)
 		}
-		h.Set("Content-Type", desc.MediaType)
+		h.Set("Content-Type", servedType(desc.MediaType))
 		h.Set("Content-Length", strconv.FormatInt(desc.Size, 10))
 		h.Set("Docker-Content-Digest", desc.Digest.String())
 		h.Set("ETag", `"`+desc.Digest.String()+`"`)
@@ -351,7 +351,16 @@ func (s *Server) getManifest(c echo.Context, rt route) error {
 	h.Set("ETag", `"`+desc.Digest.String()+`"`)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	s.metrics.bytesOut.Add(float64(len(body)))
-	return c.Blob(http.StatusOK, desc.MediaType, body)
+	return c.Blob(http.StatusOK, servedType(desc.MediaType), body)
+}
+
+// servedType is the Content-Type a stored manifest is served with: its own
+// when it is a manifest type, else (stored before types were checked) bytes.
+func servedType(mt string) string {
+	if store.ManifestMediaType(mt) {
+		return mt
+	}
+	return "application/octet-stream"
 }
 
 func (s *Server) putManifest(c echo.Context, rt route) error {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -84,6 +85,7 @@ func New(cfg Config) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
 	e.Use(s.observe)
+	e.Use(apiHeaders)
 	// a bug must cost one request a 500, not the connection and any locks it held
 	e.Use(middleware.Recover())
 	e.Any("/v2", s.dispatch)
@@ -159,6 +161,33 @@ func (s *Server) httpError(err error, c echo.Context) {
 		return
 	}
 	s.fail(c, err)
+}
+
+// apiCSP forbids everything a document could do: an API response opened in a
+// browser (a manifest, a blob, an error) renders as an inert, sandboxed page
+// even if its bytes are HTML, on the origin where the web UI's session lives.
+const apiCSP = "default-src 'none'; sandbox; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// apiHeaders sets nosniff on every response and the strict CSP outside the web
+// UI (which sets its own policy).
+func apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if isAPIPath(c.Request().URL.Path) {
+			h.Set("Content-Security-Policy", apiCSP)
+		}
+		return next(c)
+	}
+}
+
+func isAPIPath(p string) bool {
+	for _, pre := range []string{"/v2", "/token", "/admin/", "/metrics", "/healthz"} {
+		if p == pre || strings.HasPrefix(p, pre+"/") || (strings.HasSuffix(pre, "/") && strings.HasPrefix(p, pre)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) healthz(c echo.Context) error {

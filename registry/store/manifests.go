@@ -22,6 +22,16 @@ const (
 	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
+// ManifestMediaType reports whether mt is one of the manifest media types the
+// registry accepts (OCI image manifest and index, Docker schema 2 manifest and list).
+func ManifestMediaType(mt string) bool {
+	switch mt {
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mtDockerManifest, mtDockerList:
+		return true
+	}
+	return false
+}
+
 // manifestDoc is the union of image manifest and index fields the registry reads.
 type manifestDoc struct {
 	SchemaVersion *int                 `json:"schemaVersion"`
@@ -62,6 +72,11 @@ func ParseManifest(contentType string, body []byte) (*manifestDoc, string, error
 	}
 	if mt == "" {
 		return nil, "", fmt.Errorf("%w: no media type (set Content-Type or mediaType)", ErrManifestInvalid)
+	}
+	if !ManifestMediaType(mt) {
+		// whatever is stored is served back with its media type: only manifest
+		// types, never one a browser would render (text/html and the like)
+		return nil, "", fmt.Errorf("%w: media type %q is not an OCI or Docker manifest type", ErrManifestInvalid, mt)
 	}
 	isIndex := mt == ocispec.MediaTypeImageIndex || mt == mtDockerList
 	isImage := mt == ocispec.MediaTypeImageManifest || mt == mtDockerManifest
