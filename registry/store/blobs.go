@@ -89,9 +89,6 @@ func (s *Store) Mount(ctx context.Context, repo, from string, d digest.Digest) (
 	}
 	done := s.use(d)
 	defer done()
-	if _, err := s.protect(ctx, d); err != nil {
-		return BlobInfo{}, err
-	}
 	if from != "" {
 		if err := checkRepo(from); err != nil {
 			return BlobInfo{}, ErrBlobUnknown

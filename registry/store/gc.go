@@ -148,6 +148,9 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			s.recMu.Lock()
 			_, used := s.recorded[d]
 			s.recMu.Unlock()
+			if fi, err := s.d.Stat(ctx, refMarker(d)); err == nil && fi.ModTime.After(refCutoff) {
+				used = true // a push referenced it just now
+			}
 			if !used {
 				rep.BlobsDeleted++
 				rep.BytesFreed += fi.Size

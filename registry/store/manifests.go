@@ -201,11 +201,23 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		return PutResult{}, err
 	}
 
+	// every blob must already belong to this repository (pushed or mounted
+	// into it): a manifest cannot link in another repository's blob by naming
+	// its digest, which with auth on would read past that repository's access
+	need := func(d digest.Digest) error {
+		ok, err := s.linked(ctx, repo, d)
+		if err == nil && ok {
+			_, err = s.statBlob(ctx, d)
+		} else if err == nil {
+			err = ErrBlobUnknown
+		}
+		if errors.Is(err, ErrBlobUnknown) {
+			return &BlobUnknownError{Digest: d}
+		}
+		return err
+	}
 	if doc.Config != nil {
-		if _, err := s.statBlob(ctx, doc.Config.Digest); err != nil {
-			if errors.Is(err, ErrBlobUnknown) {
-				return PutResult{}, &BlobUnknownError{Digest: doc.Config.Digest}
-			}
+		if err := need(doc.Config.Digest); err != nil {
 			return PutResult{}, err
 		}
 	}
@@ -213,25 +225,13 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		if len(l.URLs) > 0 {
 			continue // non-distributable: lives elsewhere
 		}
-		if _, err := s.statBlob(ctx, l.Digest); err != nil {
-			if errors.Is(err, ErrBlobUnknown) {
-				return PutResult{}, &BlobUnknownError{Digest: l.Digest}
-			}
+		if err := need(l.Digest); err != nil {
 			return PutResult{}, err
 		}
 	}
 	for _, m := range doc.Manifests {
-		ok, err := s.exists(ctx, revisionLink(repo, m.Digest))
-		if err != nil {
+		if err := need(m.Digest); err != nil {
 			return PutResult{}, err
-		}
-		if !ok {
-			if _, err := s.statBlob(ctx, m.Digest); err != nil {
-				if errors.Is(err, ErrBlobUnknown) {
-					return PutResult{}, &BlobUnknownError{Digest: m.Digest}
-				}
-				return PutResult{}, err
-			}
 		}
 	}
 

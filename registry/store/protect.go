@@ -17,8 +17,7 @@ import (
 // Dekker's mutual exclusion (each side writes its flag, then reads the
 // other's; with S3's read-after-write consistency at least one sees the other):
 //
-//   - an operation about to rely on blob d (a manifest push, a commit, a mount)
-//     writes a "recently referenced" marker _gc/refs/<alg>/<hex>, then looks for
+//   - a manifest push about to rely on blob d writes a "recently referenced" marker _gc/refs/<alg>/<hex>, then looks for
 //     a doomed marker _gc/doomed/<alg>/<hex>; while one is there it waits for it
 //     to go and starts over, then checks d exists;
 //   - the sweep, before deleting d, writes the doomed marker, then reads the

@@ -318,9 +318,6 @@ func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.D
 	ctx = context.WithoutCancel(ctx)
 	done := s.use(want)
 	defer done()
-	if _, err := s.protect(ctx, want); err != nil {
-		return BlobInfo{}, err
-	}
 	if ok, err := s.exists(ctx, blobPath(want)); err != nil {
 		return BlobInfo{}, err
 	} else if !ok {
