@@ -29,6 +29,10 @@ type Config struct {
 	Htpasswd string
 	// AnonymousRead lets clients without credentials pull when auth is on.
 	AnonymousRead bool
+	// Admins are the htpasswd users who may run GC (POST /admin/gc) and read
+	// /metrics when auth is on: with basic auth, or a token granted the scope
+	// registry:admin:*. With auth on and no admins, nobody may.
+	Admins []string
 	// TokenKey signs bearer tokens (HS256); empty generates one at start.
 	TokenKey []byte
 	// Realm overrides the token endpoint URL in challenges (default: this server's /token).
@@ -93,7 +97,7 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/token", s.token)
 	e.POST("/token", s.token)
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()), s.adminOnly)
 	e.POST("/admin/gc", s.adminGC)
 	s.echo = e
 	return s, nil
@@ -105,6 +109,46 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // Authenticate checks a registry user's password (false when auth is off).
 func (s *Server) Authenticate(user, pass string) bool {
 	return s.auth != nil && s.auth.verify(user, pass)
+}
+
+// Login checks a password behind the failed-login throttle (per user and per
+// client address): retry > 0 means refused without checking, try again then.
+func (s *Server) Login(user, pass, remoteAddr string) (ok bool, retry time.Duration) {
+	if s.auth == nil {
+		return false, 0
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ok, err = s.auth.login(user, pass, host)
+	var th *errThrottled
+	if errors.As(err, &th) {
+		return false, th.retry
+	}
+	return ok, 0
+}
+
+// adminOnly guards admin routes when auth is on (Config.Admins).
+func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.auth == nil {
+			return next(c)
+		}
+		p, err := s.auth.identify(c.Request())
+		if s.throttled(c, err) {
+			return nil
+		}
+		if err != nil || p == nil {
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
+			return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, "authentication required (an admin, see --admin)"))
+		}
+		if !p.can("registry", "admin", "*") {
+			return writeError(c, errorf(http.StatusForbidden, codeDenied, "admins only (see --admin); a token needs the scope registry:admin:*"))
+		}
+		c.Set("user", p.user)
+		return next(c)
+	}
 }
 
 // AuthEnabled reports whether --htpasswd is in force.
