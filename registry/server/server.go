@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/store"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config configures a Server.
@@ -53,6 +54,8 @@ type Server struct {
 	echo    *echo.Echo
 	auth    *authenticator
 	metrics *metrics
+	// manifestMem bounds the manifest bodies buffered at once, in bytes
+	manifestMem *semaphore.Weighted
 }
 
 // New builds a server; call Handler or Serve.
@@ -75,7 +78,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.JanitorInterval <= 0 {
 		cfg.JanitorInterval = 10 * time.Minute
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics(),
+		manifestMem: semaphore.NewWeighted(max(manifestBudget, cfg.MaxManifestSize))}
 	s.metrics.storageErrors.WithLabelValues(cfg.Store.Driver().Name()) // export 0, not nothing
 	if cfg.Htpasswd != "" {
 		a, err := newAuthenticator(cfg)
@@ -102,6 +106,10 @@ func New(cfg Config) (*Server, error) {
 	s.echo = e
 	return s, nil
 }
+
+// manifestBudget is how many bytes of manifest bodies all requests together
+// may hold in memory (each costs a few times its size while parsed).
+const manifestBudget = 16 << 20
 
 // Echo exposes the router so other packages (the web UI) can mount routes.
 func (s *Server) Echo() *echo.Echo { return s.echo }
