@@ -25,7 +25,9 @@ func version(b []byte) string {
 
 // lockedDir runs fn with an exclusive flock on p's directory, the one lock that
 // every process sharing the root sees.
-func (d *Driver) lockedDir(ctx context.Context, p string, fn func() error) error {
+// With create false, a missing directory is a failed precondition (the file
+// is not there either), and no directory is made.
+func (d *Driver) lockedDir(ctx context.Context, p string, create bool, fn func() error) error {
 	if err := driver.CheckPath(p); err != nil {
 		return err
 	}
@@ -34,7 +36,11 @@ func (d *Driver) lockedDir(ctx context.Context, p string, fn func() error) error
 	}
 	dir := filepath.Dir(d.full(p))
 	for range 5 {
-		if err := d.mkdirs(dir); err != nil {
+		if !create {
+			if _, err := os.Stat(dir); err != nil {
+				return fmt.Errorf("replace %s: gone: %w", p, driver.ErrPrecondition)
+			}
+		} else if err := d.mkdirs(dir); err != nil {
 			return wrap("lock", p, err)
 		}
 		f, err := os.Open(dir)
@@ -59,7 +65,7 @@ func (d *Driver) lockedDir(ctx context.Context, p string, fn func() error) error
 
 // PutIfAbsent implements driver.Conditional.
 func (d *Driver) PutIfAbsent(ctx context.Context, p string, content []byte) (string, error) {
-	err := d.lockedDir(ctx, p, func() error {
+	err := d.lockedDir(ctx, p, true, func() error {
 		if _, err := os.Lstat(d.full(p)); err == nil {
 			return fmt.Errorf("create %s: exists: %w", p, driver.ErrPrecondition)
 		}
@@ -73,7 +79,7 @@ func (d *Driver) PutIfAbsent(ctx context.Context, p string, content []byte) (str
 
 // PutIfMatch implements driver.Conditional.
 func (d *Driver) PutIfMatch(ctx context.Context, p string, content []byte, ver string) (string, error) {
-	err := d.lockedDir(ctx, p, func() error {
+	err := d.lockedDir(ctx, p, false, func() error {
 		b, err := os.ReadFile(d.full(p))
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("replace %s: gone: %w", p, driver.ErrPrecondition)
