@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -38,6 +39,11 @@ func (d *Driver) condPut(ctx context.Context, op, p string, content []byte, opts
 	sum := md5.Sum(content)
 	info, err := d.core.PutObject(ctx, d.bucket, d.key(p), bytes.NewReader(content), int64(len(content)),
 		base64.StdEncoding.EncodeToString(sum[:]), "", opts)
+	for i := 0; i < 5 && isDirRace(err); i++ {
+		time.Sleep(time.Duration(10*(i+1)) * time.Millisecond)
+		info, err = d.core.PutObject(ctx, d.bucket, d.key(p), bytes.NewReader(content), int64(len(content)),
+			base64.StdEncoding.EncodeToString(sum[:]), "", opts)
+	}
 	if err != nil {
 		// an If-Match write to a key that vanished answers 404 on some servers
 		if isPrecondition(err) || (op == "replace" && isNotFound(err)) {
