@@ -37,7 +37,7 @@ var client = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{M
 
 type counts struct {
 	blobPushes, chunkedPushes, manifestPushes, pushRetries, pulls, tagMoves, deletes atomic.Int64
-	gcRuns, gcBusy, gcDeleted, busyUploads                                           atomic.Int64
+	gcRuns, gcBusy, gcDeleted, busyUploads, orphans, reused                          atomic.Int64
 }
 
 func call(method, url, ct string, body []byte, hdr ...string) (int, http.Header, []byte, error) {
@@ -75,6 +75,7 @@ type worker struct {
 	shared   [][]byte             // base layers every worker references (dedupe across repositories)
 	live     map[string]*manifest // tag → manifest, in this worker's repository
 	deleted  []digest.Digest
+	orphans  [][]byte // blobs uploaded but not referenced yet: fair game for GC until a manifest names them
 	errs     *errList
 }
 
@@ -147,6 +148,15 @@ func (w *worker) push(tag string) error {
 	for range 1 + w.r.IntN(2) {
 		layers = append(layers, randBytes(w.r, 1000+w.r.IntN(300_000)))
 	}
+	// an orphan uploaded a while ago, older than the grace period: referenced now
+	// without uploading it again when HEAD finds it, as clients do
+	reuse := map[digest.Digest]bool{}
+	if n := len(w.orphans); n > 0 && w.r.IntN(2) == 0 {
+		o := w.orphans[n-1]
+		w.orphans = w.orphans[:n-1]
+		layers = append(layers, o)
+		reuse[digest.FromBytes(o)] = true
+	}
 	desc := func(mt string, b []byte) map[string]any {
 		d := digest.FromBytes(b)
 		m.blobs[d] = b
@@ -162,7 +172,13 @@ func (w *worker) push(tag string) error {
 	m.body, _ = json.Marshal(doc)
 	m.digest = digest.FromBytes(m.body)
 	for attempt := 0; ; attempt++ {
-		for _, b := range m.blobs {
+		for d, b := range m.blobs {
+			if reuse[d] {
+				if code, _, _, err := call("HEAD", w.any()+"/v2/"+w.repo()+"/blobs/"+d.String(), "", nil); err == nil && code == 200 {
+					w.c.reused.Add(1)
+					continue
+				}
+			}
 			if err := w.pushBlob(b); err != nil {
 				if strings.Contains(err.Error(), " 416 ") { // upload busy on another replica: start over
 					w.c.busyUploads.Add(1)
@@ -217,7 +233,7 @@ func (w *worker) step() error {
 	case op < 6:
 		t := pick()
 		return w.pull(t, w.live[t], w.any())
-	case op < 8: // move a tag onto another live manifest
+	case op < 7: // move a tag onto another live manifest
 		from, to := pick(), pick()
 		m := w.live[from]
 		code, _, body, err := call("PUT", w.any()+"/v2/"+w.repo()+"/manifests/"+to, "application/vnd.oci.image.manifest.v1+json", m.body)
@@ -226,6 +242,13 @@ func (w *worker) step() error {
 		}
 		w.live[to] = m
 		w.c.tagMoves.Add(1)
+	case op == 8: // upload a blob no manifest references (yet)
+		b := randBytes(w.r, 500+w.r.IntN(50_000))
+		if err := w.pushBlob(b); err != nil {
+			return err
+		}
+		w.orphans = append(w.orphans, b)
+		w.c.orphans.Add(1)
 	default: // delete a manifest by digest: every tag on it goes
 		m := w.live[pick()]
 		code, _, body, err := call("DELETE", w.any()+"/v2/"+w.repo()+"/manifests/"+m.digest.String(), "", nil)
@@ -344,7 +367,8 @@ func TestSoak(t *testing.T) {
 	}
 	t.Logf("pushes: %d manifests (%d retried after GC took a blob first), %d monolithic and %d two-replica chunked blob uploads (%d refused as busy)",
 		c.manifestPushes.Load(), c.pushRetries.Load(), c.blobPushes.Load(), c.chunkedPushes.Load(), c.busyUploads.Load())
-	t.Logf("pulls: %d verified during the run; tag moves: %d; deletes: %d", c.pulls.Load(), c.tagMoves.Load(), c.deletes.Load())
+	t.Logf("pulls: %d verified during the run; tag moves: %d; deletes: %d; orphans uploaded: %d, %d referenced later without re-upload",
+		c.pulls.Load(), c.tagMoves.Load(), c.deletes.Load(), c.orphans.Load(), c.reused.Load())
 	t.Logf("gc: %d runs (%d refused: another replica was collecting), %d blobs deleted", c.gcRuns.Load(), c.gcBusy.Load(), c.gcDeleted.Load())
 	t.Logf("final: %d acknowledged live tags with %d blob references, all pulled from both replicas and digest-checked", live, blobs)
 	if len(errs.list) > 0 {
