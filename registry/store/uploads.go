@@ -273,6 +273,12 @@ func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.D
 	}
 	defer release()
 	st.lease = l
+	return s.finishUpload(ctx, repo, id, want, start, length, r, st, l)
+}
+
+// finishUpload is FinishUpload with the upload held (l may be a no-op lease
+// for an upload no client knows the id of).
+func (s *Store) finishUpload(ctx context.Context, repo, id string, want digest.Digest, start, length int64, r io.Reader, st *uploadState, l *lease) (BlobInfo, error) {
 	h, err := s.appendData(ctx, id, st, start, length, r, true)
 	if err != nil {
 		if errors.Is(err, ErrRangeInvalid) {
@@ -376,7 +382,15 @@ func (s *Store) PutBlob(ctx context.Context, repo string, want digest.Digest, le
 	if err != nil {
 		return BlobInfo{}, err
 	}
-	return s.FinishUpload(ctx, repo, up.ID, want, -1, length, r)
+	// the upload's id never left this request: no other request, on any
+	// replica, can write it, so it needs no lease
+	unlock := s.lockUpload(up.ID)
+	defer unlock()
+	st, err := s.loadState(ctx, repo, up.ID)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	return s.finishUpload(ctx, repo, up.ID, want, -1, length, r, st, &lease{})
 }
 
 // ExpireUploads removes uploads idle for longer than the TTL; it returns how many.
