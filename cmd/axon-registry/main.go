@@ -193,6 +193,9 @@ func serve(ctx context.Context, o options) error {
 	case o.gcGrace < 0:
 		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
 	}
+	if len(o.admins) > 0 && o.htpasswd == "" {
+		log.Warn("--admin has no effect without --htpasswd: everyone may run GC and read /metrics")
+	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
 	}

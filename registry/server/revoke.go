@@ -17,11 +17,16 @@ type SessionRevocations struct {
 	s    *Server
 	mu   sync.Mutex
 	seen map[string]time.Time // revoked ids known here, until their expiry
+	live map[string]time.Time // ids found not revoked, until when that answer is reused
 }
+
+// liveFor is how long a "not revoked" answer is reused: a logout on another
+// replica takes effect here within that (on this replica at once).
+const liveFor = 2 * time.Second
 
 // Revocations returns the storage-backed session revocations.
 func (s *Server) Revocations() *SessionRevocations {
-	return &SessionRevocations{s: s, seen: map[string]time.Time{}}
+	return &SessionRevocations{s: s, seen: map[string]time.Time{}, live: map[string]time.Time{}}
 }
 
 func revokedPath(id string) string { return "_auth/revoked/" + id }
@@ -38,6 +43,7 @@ func (r *SessionRevocations) Revoke(id string, until time.Time) {
 	}
 	r.mu.Lock()
 	r.seen[id] = until
+	delete(r.live, id)
 	r.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -53,14 +59,24 @@ func (r *SessionRevocations) Revoked(id string) bool {
 	}
 	r.mu.Lock()
 	_, ok := r.seen[id]
+	liveUntil, checked := r.live[id]
 	r.mu.Unlock()
 	if ok {
 		return true
+	}
+	if checked && time.Now().Before(liveUntil) {
+		return false
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	b, err := r.s.store.Driver().GetContent(ctx, revokedPath(id))
 	if errors.Is(err, driver.ErrNotFound) {
+		r.mu.Lock()
+		if len(r.live) > 10000 {
+			clear(r.live)
+		}
+		r.live[id] = time.Now().Add(liveFor)
+		r.mu.Unlock()
 		return false
 	}
 	if err != nil {

@@ -261,3 +261,26 @@ func TestAdminOnlyGCAndMetrics(t *testing.T) {
 		t.Fatal("an admin who is no user was accepted")
 	}
 }
+
+// TestSessionRevocationsShared: a UI logout on one replica is refused by another
+// sharing the storage.
+func TestSessionRevocationsShared(t *testing.T) {
+	d := fsDriver(t)
+	a := startServer(t, d, Config{}).Srv.Revocations()
+	b := startServer(t, d, Config{}).Srv.Revocations()
+	id := "00112233445566778899aabbccddeeff"
+	if b.Revoked(id) {
+		t.Fatal("a live session reads as revoked")
+	}
+	a.Revoke(id, time.Now().Add(time.Hour))
+	if !a.Revoked(id) {
+		t.Fatal("revoked on A, not refused by A")
+	}
+	time.Sleep(liveFor + 100*time.Millisecond)
+	if !b.Revoked(id) {
+		t.Fatal("revoked on A, still accepted by B")
+	}
+	if !b.Revoked("../../etc") {
+		t.Fatal("a malformed session id is accepted")
+	}
+}
