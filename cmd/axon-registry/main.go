@@ -39,6 +39,7 @@ type options struct {
 	logLevel        string
 	uploadTTL       time.Duration
 	gcGrace         time.Duration
+	admins          []string
 }
 
 func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
@@ -75,6 +76,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 	f.BoolVar(&o.withUI, "ui", true, "serve the web UI on /")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "abandoned uploads are removed after this idle time")
 	f.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "default grace period of POST /admin/gc")
+	f.StringArrayVar(&o.admins, "admin", nil, "with --htpasswd, a user who may run POST /admin/gc and read /metrics (repeatable)")
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
 	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
@@ -191,6 +193,9 @@ func serve(ctx context.Context, o options) error {
 	case o.gcGrace < 0:
 		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
 	}
+	if len(o.admins) > 0 && o.htpasswd == "" {
+		log.Warn("--admin has no effect without --htpasswd: everyone may run GC and read /metrics")
+	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
 	}
@@ -216,6 +221,7 @@ func serve(ctx context.Context, o options) error {
 	srv, err := server.New(server.Config{
 		Store: st, Logger: log, MaxManifestSize: o.maxManifestSize, Htpasswd: o.htpasswd,
 		AnonymousRead: o.anonymousRead, TokenKey: key, Realm: o.realm, GCGrace: o.gcGrace,
+		Admins: o.admins,
 	})
 	if err != nil {
 		return err
@@ -224,6 +230,7 @@ func serve(ctx context.Context, o options) error {
 		uopts := ui.Options{Logger: log}
 		if srv.AuthEnabled() {
 			uopts.Authenticate = srv.Authenticate
+			uopts.Login, uopts.Revocations = srv.Login, srv.Revocations()
 		}
 		u, err := ui.New(st, uopts)
 		if err != nil {
