@@ -23,6 +23,8 @@ type graph struct {
 	err    error
 	// largest is the biggest buffer a weight's writer holds (bytes), for the benchmark's check.
 	largest int64
+	// weightBytes is the size of the checkpoint weights written.
+	weightBytes int64
 }
 
 func newGraph(name string, m *safetensors.Model, fp16 bool) *graph {
@@ -130,6 +132,7 @@ func (g *graph) weight(name string, transpose bool) string {
 	if transpose || t.DType != map[bool]string{false: "F32", true: "F16"}[g.fp16] {
 		g.largest = max(g.largest, t.Size())
 	}
+	g.weightBytes += size
 	g.b.InitStream(init, dims, outType, size, func(w io.Writer) error { return writeTensor(w, t, transpose, outType) })
 	v := init
 	if g.fp16 {

@@ -110,7 +110,7 @@ func Convert(ctx context.Context, dir, outDir string, o Options) (res *Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	res.WeightBytes = g.b.InitializerBytes()
+	res.WeightBytes = g.weightBytes
 	res.LargestBuffer = g.largest
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("native converter: %w", err)

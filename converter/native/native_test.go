@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/ort"
+	"github.com/mlos-foundation/axon/internal/safetensors"
 	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
@@ -233,52 +235,125 @@ func argmax(x []float32) int64 {
 func TestDecodersMatchTorch(t *testing.T) {
 	root := cases(t)
 	for _, name := range []string{"llama", "llama3", "mistral", "qwen2", "qwen3", "gpt2"} {
+		t.Run(name, func(t *testing.T) { checkDecoder(t, filepath.Join(root, name), Options{}) })
+	}
+}
+
+// TestFP16AndExternalData: F16 weights kept in half precision lose nothing
+// (qwen2's checkpoint is F16), and a tiny threshold moves the weights to
+// model.onnx.data, which ONNX Runtime loads beside the model.
+func TestFP16AndExternalData(t *testing.T) {
+	root := cases(t)
+	t.Run("fp16", func(t *testing.T) {
+		res := checkDecoder(t, filepath.Join(root, "qwen2"), Options{FP16: true})
+		full := checkDecoder(t, filepath.Join(root, "qwen2"), Options{})
+		if res.WeightBytes*2 != full.WeightBytes {
+			t.Fatalf("fp16 weights %d bytes, fp32 %d", res.WeightBytes, full.WeightBytes)
+		}
+	})
+	t.Run("external", func(t *testing.T) {
+		res := checkDecoder(t, filepath.Join(root, "mistral"), Options{ExternalThreshold: 1024})
+		if len(res.External) != 1 || res.External[0] != "model.onnx.data" {
+			t.Fatalf("external %v", res.External)
+		}
+	})
+}
+
+func checkDecoder(t *testing.T, dir string, o Options) *Result {
+	t.Helper()
+	ref := loadRef(t, dir)
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	model, res := convert(t, dir, o)
+	if res.Head != HeadCausalLM || res.Task != "text-generation" {
+		t.Fatalf("result %+v", res)
+	}
+	s, info := session(t, model)
+	if info.Inputs[3].Name != "past_key_values.0.key" || info.Outputs[1].Name != "present.0.key" {
+		t.Fatalf("I/O names %v -> %v", info.Inputs, info.Outputs)
+	}
+	var prompt []int64
+	for _, v := range ref.Inputs["input_ids"].Data {
+		prompt = append(prompt, int64(v))
+	}
+	kvh, hd := int64(cfg.KVHeads), int64(cfg.HeadDim)
+	last, all, present := runDecoder(t, s, info, prompt, nil, 0, kvh, hd)
+	if d := maxDiff(all, ref.Outputs["logits"].Data); d > 1e-4 {
+		t.Fatalf("prompt logits: max abs diff %g > 1e-4", d)
+	}
+	var got []int64
+	pastLen := int64(len(prompt))
+	for step := 0; step < len(ref.Greedy); step++ {
+		next := argmax(last)
+		got = append(got, next)
+		if next != ref.Greedy[step] {
+			t.Fatalf("greedy step %d: token %d, torch %d (so far %v)", step, next, ref.Greedy[step], got)
+		}
+		var nextPresent []ortgo.Value
+		last, _, nextPresent = runDecoder(t, s, info, []int64{next}, present, pastLen, kvh, hd)
+		for _, v := range present {
+			v.Destroy()
+		}
+		present = nextPresent
+		pastLen++
+	}
+	for _, v := range present {
+		v.Destroy()
+	}
+	if len(got) != 30 {
+		t.Fatalf("decoded %d tokens", len(got))
+	}
+	return res
+}
+
+// TestUnsupported: what the graphs cannot express is refused in one line that
+// names it and the fallbacks, before anything is written.
+func TestUnsupported(t *testing.T) {
+	root := cases(t)
+	base, err := os.ReadFile(filepath.Join(root, "llama", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	json.Unmarshal(base, &cfg)
+	for name, edit := range map[string]func(map[string]any){
+		"model_type":   func(c map[string]any) { c["model_type"] = "t5" },
+		"rope_scaling": func(c map[string]any) { c["rope_scaling"] = map[string]any{"rope_type": "yarn", "factor": 4.0} },
+		"quantized":    func(c map[string]any) { c["quantization_config"] = map[string]any{"quant_method": "gptq"} },
+		"activation":   func(c map[string]any) { c["hidden_act"] = "mish" },
+	} {
 		t.Run(name, func(t *testing.T) {
-			dir := filepath.Join(root, name)
-			ref := loadRef(t, dir)
-			cfg, err := LoadConfig(dir)
-			if err != nil {
-				t.Fatal(err)
+			dir := t.TempDir()
+			c := map[string]any{}
+			for k, v := range cfg {
+				c[k] = v
 			}
-			model, res := convert(t, dir, Options{})
-			if res.Head != HeadCausalLM || res.Task != "text-generation" {
-				t.Fatalf("result %+v", res)
+			edit(c)
+			b, _ := json.Marshal(c)
+			os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+			st, _ := os.ReadFile(filepath.Join(root, "llama", "model.safetensors"))
+			os.WriteFile(filepath.Join(dir, "model.safetensors"), st, 0o644)
+			out := t.TempDir()
+			_, err := Convert(context.Background(), dir, out, Options{})
+			if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "--converter local") || !strings.Contains(err.Error(), "--converter docker") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v", err)
 			}
-			s, info := session(t, model)
-			if info.Inputs[3].Name != "past_key_values.0.key" || info.Outputs[1].Name != "present.0.key" {
-				t.Fatalf("I/O names %v -> %v", info.Inputs, info.Outputs)
-			}
-			var prompt []int64
-			for _, v := range ref.Inputs["input_ids"].Data {
-				prompt = append(prompt, int64(v))
-			}
-			kvh, hd := int64(cfg.KVHeads), int64(cfg.HeadDim)
-			last, all, present := runDecoder(t, s, info, prompt, nil, 0, kvh, hd)
-			if d := maxDiff(all, ref.Outputs["logits"].Data); d > 1e-4 {
-				t.Fatalf("prompt logits: max abs diff %g > 1e-4", d)
-			}
-			var got []int64
-			pastLen := int64(len(prompt))
-			for step := 0; step < len(ref.Greedy); step++ {
-				next := argmax(last)
-				got = append(got, next)
-				if next != ref.Greedy[step] {
-					t.Fatalf("greedy step %d: token %d, torch %d (so far %v)", step, next, ref.Greedy[step], got)
-				}
-				var nextPresent []ortgo.Value
-				last, _, nextPresent = runDecoder(t, s, info, []int64{next}, present, pastLen, kvh, hd)
-				for _, v := range present {
-					v.Destroy()
-				}
-				present = nextPresent
-				pastLen++
-			}
-			for _, v := range present {
-				v.Destroy()
-			}
-			if len(got) != 30 {
-				t.Fatalf("decoded %d tokens", len(got))
+			if ents, _ := os.ReadDir(out); len(ents) != 0 {
+				t.Fatalf("left %v behind", ents)
 			}
 		})
 	}
+	t.Run("int8 weights", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "config.json"), base, 0o644)
+		f, _ := os.Create(filepath.Join(dir, "model.safetensors"))
+		safetensors.Write(f, []safetensors.WriteTensor{{Name: "model.embed_tokens.weight", DType: "I8", Shape: []int64{2}, Data: []byte{1, 2}}}, nil)
+		f.Close()
+		_, err := Convert(context.Background(), dir, t.TempDir(), Options{})
+		if !errors.Is(err, ErrUnsupported) || !strings.Contains(err.Error(), "I8") {
+			t.Fatalf("err = %v", err)
+		}
+	})
 }

@@ -51,8 +51,9 @@ const ExternalThreshold = 2_000_000_000
 
 // WriteModel streams the model to dir/name. When the initializers' data exceed
 // threshold bytes (0 = ExternalThreshold) it goes to dir/name+".data" as ONNX
-// external data and external names that file. Initializer data is written in
-// order, one initializer at a time.
+// external data and external names that file; initializers added with data
+// (InitFloat, InitInt64: shape constants that shape inference reads) stay
+// inline. Initializer data is written in order, one initializer at a time.
 func (b *Builder) WriteModel(dir, name string, threshold int64) (external []string, err error) {
 	if b.err != nil {
 		return nil, fmt.Errorf("build onnx model: %w", b.err)
@@ -116,7 +117,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 		t = appendString(t, 8, in.name)
 		size := in.dataSize()
 		tlen := int64(len(t))
-		if ext == "" {
+		if ext == "" || in.write == nil {
 			t = protowire.AppendTag(t, 9, protowire.BytesType)
 			t = protowire.AppendVarint(t, uint64(size))
 			tlen = int64(len(t)) + size
@@ -154,7 +155,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 			return nil, err
 		}
 		dst := w
-		if ext != "" {
+		if ext != "" && in.write != nil {
 			for pad := (dataPos+63)&^63 - dataPos; pad > 0; pad-- {
 				if err := dw.WriteByte(0); err != nil {
 					return nil, err
@@ -175,7 +176,9 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 		if cw.n != in.dataSize() {
 			return nil, fmt.Errorf("write initializer %s: wrote %d bytes, declared %d", in.name, cw.n, in.dataSize())
 		}
-		dataPos += cw.n
+		if dst == dw {
+			dataPos += cw.n
+		}
 	}
 	if _, err := w.Write(tail); err != nil {
 		return nil, err
