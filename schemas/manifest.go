@@ -59,6 +59,9 @@ type Format struct {
 	Opset     int    `yaml:"opset,omitempty" json:"opset,omitempty"`
 	IRVersion int    `yaml:"irVersion,omitempty" json:"irVersion,omitempty"`
 	Model     string `yaml:"model,omitempty" json:"model,omitempty"` // path of the model file, default model.onnx
+	// Converter is the backend that wrote the model (native, local, docker) and ConverterVersion its version.
+	Converter        string `yaml:"converter,omitempty" json:"converter,omitempty"`
+	ConverterVersion string `yaml:"converterVersion,omitempty" json:"converterVersion,omitempty"`
 }
 
 // IO is the model's input/output schema, read from the ONNX graph.
@@ -180,6 +183,9 @@ type Validation struct {
 	MaxAbsDiff float64 `yaml:"maxAbsDiff" json:"maxAbsDiff"`
 	Tolerance  float64 `yaml:"tolerance" json:"tolerance"`
 	Passed     bool    `yaml:"passed" json:"passed"`
+	// Method: reference-run (this model compared with its framework) or
+	// converter-tests (no framework here; the converter's own numerics tests vouch for it).
+	Method string `yaml:"method,omitempty" json:"method,omitempty"`
 }
 
 // File roles.

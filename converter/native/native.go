@@ -6,12 +6,10 @@ package native
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/safetensors"
 )
 
@@ -45,15 +43,30 @@ type Result struct {
 // Check says whether dir holds a checkpoint Convert handles, and if not, why,
 // in one line naming the fallbacks (errors.Is ErrUnsupported).
 func Check(dir string) error {
-	c, err := LoadConfig(dir)
-	if err != nil {
+	if _, err := LoadConfig(dir); err != nil {
 		return err
 	}
-	_ = c
 	_, errA := os.Stat(filepath.Join(dir, "model.safetensors"))
 	_, errB := os.Stat(filepath.Join(dir, "model.safetensors.index.json"))
 	if errA != nil && errB != nil {
 		return unsupported("no model.safetensors or model.safetensors.index.json (pytorch_model.bin needs torch)")
+	}
+	// Headers only: the dtypes say whether the weights are quantized.
+	m, err := safetensors.OpenModel(dir)
+	if err != nil {
+		return fmt.Errorf("native converter: %w", err)
+	}
+	defer m.Close()
+	return checkDTypes(m)
+}
+
+func checkDTypes(m *safetensors.Model) error {
+	for _, n := range m.Names() {
+		switch dt := m.Tensor(n).DType; dt {
+		case "F32", "F16", "BF16", "I64", "BOOL": // integer buffers (position_ids) are ignored
+		default:
+			return unsupported("tensor %s has dtype %s (quantized weights)", n, dt)
+		}
 	}
 	return nil
 }
@@ -70,19 +83,9 @@ func Convert(ctx context.Context, dir, outDir string, o Options) (res *Result, e
 	}
 	m, err := safetensors.OpenModel(dir)
 	if err != nil {
-		if errors.Is(err, safetensors.ErrInvalid) {
-			return nil, fmt.Errorf("native converter: %w", err)
-		}
 		return nil, fmt.Errorf("native converter: %w", err)
 	}
 	defer m.Close()
-	for _, n := range m.Names() {
-		switch dt := m.Tensor(n).DType; dt {
-		case "F32", "F16", "BF16", "I64", "BOOL": // integer buffers (position_ids) are ignored
-		default:
-			return nil, unsupported("tensor %s has dtype %s (quantized weights)", n, dt)
-		}
-	}
 	res = &Result{ModelType: c.ModelType, Labels: c.Labels()}
 	g := newGraph(c.ModelType, m, o.FP16)
 	g.b.Metadata("converter", "axon native").ProducerVersion(o.Version)
@@ -128,5 +131,3 @@ func Convert(ctx context.Context, dir, outDir string, o Options) (res *Result, e
 	res.External = ext
 	return res, nil
 }
-
-var _ = onnx.DefaultOpset
