@@ -116,8 +116,12 @@ func (n *Native) Convert(ctx context.Context, in Input, outDir string) (*Result,
 // architecture, ≤ 1e-4) are what vouches for the graph.
 func (n *Native) validate(ctx context.Context, in Input, model string, info *onnx.Info, nr *native.Result, work string) (*schemas.Validation, error) {
 	o := n.opts
-	py := o.Python
-	if py == "" {
+	py := ""
+	if o.Python != "" {
+		if exec.CommandContext(ctx, o.Python, "-c", "import numpy, torch, transformers").Run() == nil {
+			py = o.Python
+		}
+	} else {
 		py = FindPython(ctx, "numpy", "torch", "transformers")
 	}
 	if py == "" {

@@ -21,8 +21,6 @@ type graph struct {
 	used   map[string]string
 	consts map[string]string
 	err    error
-	// largest is the biggest buffer a weight's writer holds (bytes), for the benchmark's check.
-	largest int64
 	// weightBytes is the size of the checkpoint weights written.
 	weightBytes int64
 }
@@ -92,12 +90,25 @@ func (g *graph) f32(vals ...float32) string {
 
 func (g *graph) has(name string) bool { return g.m.Tensor(name) != nil }
 
-// weight is the checkpoint tensor name as a float32 value: transposed for a
-// MatMul when transpose is set (Linear weights are [out, in]). With fp16 the
-// initializer keeps half precision and a Cast feeds the float32 graph.
+// weight is the checkpoint tensor name as a float32 value, transposed for a
+// MatMul when transpose is set (Linear weights are [out, in]). The data is
+// written as stored (a streaming copy, or a chunked conversion for BF16 or
+// --dtype fp16); the transpose is a Transpose node that ONNX Runtime folds
+// once when it loads the model, so the converter never holds a whole tensor.
+// With fp16 the initializer keeps half precision and a Cast feeds the
+// float32 graph.
 func (g *graph) weight(name string, transpose bool) string {
 	key := fmt.Sprint(name, transpose)
 	if v, ok := g.used[key]; ok {
+		return v
+	}
+	if transpose {
+		w := g.weight(name, false)
+		if t := g.m.Tensor(name); t != nil && len(t.Shape) != 2 {
+			g.fail(fmt.Errorf("native converter: tensor %s has shape %v, want a matrix", name, t.Shape))
+		}
+		v := g.opOut("Transpose", name+".T", []string{w}, onnx.AttrInts("perm", 1, 0))
+		g.used[key] = v
 		return v
 	}
 	t := g.m.Tensor(name)
@@ -111,32 +122,16 @@ func (g *graph) weight(name string, transpose bool) string {
 		g.fail(unsupported("tensor %s has dtype %s (quantized or integer weights)", name, t.DType))
 		return name
 	}
-	dims := append([]int64(nil), t.Shape...)
-	if transpose {
-		if len(dims) != 2 {
-			g.fail(fmt.Errorf("native converter: tensor %s has shape %v, want a matrix", name, dims))
-			return name
-		}
-		dims[0], dims[1] = dims[1], dims[0]
-	}
-	init := name
-	if transpose {
-		init = name + ".T"
-	}
 	outType := int32(onnx.TypeFloat)
 	if g.fp16 {
 		outType = onnx.TypeFloat16
 	}
-	es := int64(onnx.DTypeSize(outType))
-	size := t.Elements() * es
-	if transpose || t.DType != map[bool]string{false: "F32", true: "F16"}[g.fp16] {
-		g.largest = max(g.largest, t.Size())
-	}
+	size := t.Elements() * int64(onnx.DTypeSize(outType))
 	g.weightBytes += size
-	g.b.InitStream(init, dims, outType, size, func(w io.Writer) error { return writeTensor(w, t, transpose, outType) })
-	v := init
+	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error { return writeTensor(w, t, outType) })
+	v := name
 	if g.fp16 {
-		v = g.opOut("Cast", init+".f32", []string{init}, onnx.AttrInt("to", onnx.TypeFloat))
+		v = g.opOut("Cast", name+".f32", []string{name}, onnx.AttrInt("to", onnx.TypeFloat))
 	}
 	g.used[key] = v
 	return v
@@ -145,74 +140,40 @@ func (g *graph) weight(name string, transpose bool) string {
 // chunk is how many elements a converting writer handles at a time.
 const chunk = 1 << 18
 
-// writeTensor streams t converted to outType, transposed when asked. Only a
-// transpose holds the whole source tensor; conversions go chunk by chunk.
-func writeTensor(w io.Writer, t *safetensors.Tensor, transpose bool, outType int32) error {
+// writeTensor streams t converted to outType: a plain copy when the dtypes
+// match, else chunk by chunk, so memory stays a few megabytes whatever the tensor.
+func writeTensor(w io.Writer, t *safetensors.Tensor, outType int32) error {
 	r := t.Reader()
-	same := (t.DType == "F32" && outType == onnx.TypeFloat) || (t.DType == "F16" && outType == onnx.TypeFloat16)
-	if !transpose && same {
+	if (t.DType == "F32" && outType == onnx.TypeFloat) || (t.DType == "F16" && outType == onnx.TypeFloat16) {
 		_, err := io.Copy(w, r)
 		return err
 	}
 	in := safetensors.DTypeSize(t.DType)
 	es := int64(onnx.DTypeSize(outType))
-	encode := func(dst []byte, src []float32) {
-		if outType == onnx.TypeFloat16 {
-			for i, v := range src {
-				binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToFloat16(v))
-			}
-			return
-		}
-		for i, v := range src {
-			binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
-		}
-	}
-	if !transpose {
-		src := make([]byte, chunk*in)
-		vals := make([]float32, chunk)
-		dst := make([]byte, chunk*es)
-		for left := t.Elements(); left > 0; {
-			n := min(left, chunk)
-			if _, err := io.ReadFull(r, src[:n*in]); err != nil {
-				return err
-			}
-			if err := safetensors.DecodeFloat32(t.DType, src[:n*in], vals[:n]); err != nil {
-				return err
-			}
-			encode(dst, vals[:n])
-			if _, err := w.Write(dst[:n*es]); err != nil {
-				return err
-			}
-			left -= n
-		}
-		return nil
-	}
-	rows, cols := t.Shape[0], t.Shape[1]
-	src := make([]byte, t.Size())
-	if _, err := io.ReadFull(r, src); err != nil {
-		return err
-	}
-	// Output row j is source column j; build blocks of output rows so that
-	// both sides are read and written in runs.
-	const blk = 32
-	vals := make([]float32, blk)
-	block := make([]float32, blk*rows)
-	dst := make([]byte, blk*rows*es)
-	for j0 := int64(0); j0 < cols; j0 += blk {
-		nb := min(blk, cols-j0)
-		for i := int64(0); i < rows; i++ {
-			off := (i*cols + j0) * in
-			if err := safetensors.DecodeFloat32(t.DType, src[off:off+nb*in], vals[:nb]); err != nil {
-				return err
-			}
-			for k := int64(0); k < nb; k++ {
-				block[k*rows+i] = vals[k]
-			}
-		}
-		encode(dst, block[:nb*rows])
-		if _, err := w.Write(dst[:nb*rows*es]); err != nil {
+	src := make([]byte, chunk*in)
+	vals := make([]float32, chunk)
+	dst := make([]byte, chunk*es)
+	for left := t.Elements(); left > 0; {
+		n := min(left, chunk)
+		if _, err := io.ReadFull(r, src[:n*in]); err != nil {
 			return err
 		}
+		if err := safetensors.DecodeFloat32(t.DType, src[:n*in], vals[:n]); err != nil {
+			return err
+		}
+		if outType == onnx.TypeFloat16 {
+			for i, v := range vals[:n] {
+				binary.LittleEndian.PutUint16(dst[2*i:], safetensors.Float32ToFloat16(v))
+			}
+		} else {
+			for i, v := range vals[:n] {
+				binary.LittleEndian.PutUint32(dst[4*i:], math.Float32bits(v))
+			}
+		}
+		if _, err := w.Write(dst[:n*es]); err != nil {
+			return err
+		}
+		left -= n
 	}
 	return nil
 }

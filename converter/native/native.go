@@ -36,8 +36,6 @@ type Result struct {
 	External  []string // external data files beside model.onnx
 	// WeightBytes is the size of the weights read from the checkpoint.
 	WeightBytes int64
-	// LargestBuffer is the biggest tensor buffer held while writing.
-	LargestBuffer int64
 }
 
 // Check says whether dir holds a checkpoint Convert handles, and if not, why,
@@ -114,7 +112,6 @@ func Convert(ctx context.Context, dir, outDir string, o Options) (res *Result, e
 		return nil, err
 	}
 	res.WeightBytes = g.weightBytes
-	res.LargestBuffer = g.largest
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return nil, fmt.Errorf("native converter: %w", err)
 	}
