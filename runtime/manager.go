@@ -23,6 +23,8 @@ type Options struct {
 	ORTLib  string // ONNX Runtime library ("" = discover)
 	Threads Threads
 	Batch   BatchOptions
+	// MaxNewTokens caps max_new_tokens per generation (0 = DefaultMaxNewTokensCap).
+	MaxNewTokens int
 	// PlainHTTP reports whether a registry host is spoken to over HTTP
 	// (default: loopback hosts only).
 	PlainHTTP func(host string) bool
@@ -181,7 +183,12 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 		m.log.Warn("text pipeline unavailable", "model", model.Name, "err", err)
 		pipe = nil
 	}
-	model.attach(b, m.opts.Batch, pipe)
+	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, m.opts.Batch.MaxBatchSize)
+	if err != nil {
+		b.Close()
+		return Unprocessable("%s: %v", file, err)
+	}
+	model.attach(b, m.opts.Batch, pipe, gen)
 	return nil
 }
 

@@ -42,6 +42,7 @@ type Model struct {
 	inIndex  map[string]int
 	batcher  *batcher
 	pipe     *textPipeline
+	gen      *generator
 	metrics  *Metrics
 }
 
@@ -142,7 +143,7 @@ func (m *Model) setState(state, errMsg string) {
 }
 
 // attach installs a loaded backend.
-func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
+func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline, gen *generator) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.backend = b
@@ -156,7 +157,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
 		name, version := m.Name, m.Version
 		m.batcher = newBatcher(b, batch, func(rows int, ph Phases) { m.metrics.executed(name, version, rows, ph) })
 	}
-	m.pipe = pipe
+	m.pipe, m.gen = pipe, gen
 	m.state, m.err = StateReady, ""
 	m.loadedAt = time.Now()
 	m.metrics.ready(m.Name, m.Version, true)
@@ -166,7 +167,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
 func (m *Model) detach(state string) {
 	m.mu.Lock()
 	b, bt := m.backend, m.batcher
-	m.backend, m.batcher, m.pipe = nil, nil, nil
+	m.backend, m.batcher, m.pipe, m.gen = nil, nil, nil, nil
 	m.state, m.err = state, ""
 	m.mu.Unlock()
 	m.metrics.ready(m.Name, m.Version, false)

@@ -80,6 +80,7 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.POST("/v2/models/*", s.v2ModelPost)
 	e.POST("/v2/repository/index", s.v2Index)
 	e.POST("/v2/repository/models/*", s.v2Repository)
+	s.openAIRoutes(e) // OpenAI-compatible API under /v1
 	return s
 }
 
@@ -260,6 +261,8 @@ func (s *Server) deleteModel(c echo.Context) error {
 type seedRequest struct {
 	Input      json.RawMessage `json:"input"`
 	Parameters map[string]any  `json:"parameters,omitempty"`
+	// Stream answers a generation as Server-Sent Events, one per token.
+	Stream bool `json:"stream,omitempty"`
 }
 
 type seedResponse struct {
@@ -286,6 +289,9 @@ func (s *Server) seedInfer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Response().Committed { // streamed
+		return nil
+	}
 	return c.JSON(http.StatusOK, seedResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
 }
 
@@ -297,6 +303,9 @@ func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
 	var req seedRequest
 	if err := decodeJSON(b, &req); err != nil {
 		return nil, err
+	}
+	if req.Stream {
+		return nil, s.seedStream(c, m, req)
 	}
 	out, _, err := m.InferRawJSON(c.Request().Context(), req.Input, req.Parameters)
 	return out, err

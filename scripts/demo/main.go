@@ -149,6 +149,9 @@ func (d *demo) run(ctx context.Context, home, regAddr, mlosAddr string) error {
 	}); err != nil {
 		return err
 	}
+	if err := d.generate(ctx, root, regAddr, mlosAddr); err != nil {
+		return err
+	}
 	if err := d.native(ctx, home, regAddr, mlosAddr); err != nil {
 		return err
 	}
