@@ -11,8 +11,9 @@ import (
 
 // TestNativeConverterWithoutPython: `axon install hf/ORG/NAME@latest` of a
 // safetensors-only repository of every architecture the native converter
-// handles, with a PATH that holds neither python3 nor docker; the encoders are
-// then pushed, registered with mlosd and answer the seed API.
+// handles, with a PATH that holds neither python3 nor docker; each is then
+// pushed, registered with mlosd and answers the seed API: labels, embeddings,
+// token logits, or text generated with the KV cache.
 func TestNativeConverterWithoutPython(t *testing.T) {
 	hub := hubtest.NewHF(t)
 	names := map[string]string{}
@@ -44,12 +45,28 @@ func TestNativeConverterWithoutPython(t *testing.T) {
 						t.Fatalf("%s: inspect does not show %s:\n%s", mt, io, inspect)
 					}
 				}
-				return
 			}
 			e.axon("push", ref)
 			e.axon("register", ref)
 			model := mlosd + "/models/hf/axon-test/" + names[arch]
 			switch head {
+			case "": // a decoder: mlosd generates with the KV cache through the graph's past/present I/O
+				var ans struct {
+					Output struct {
+						GeneratedText string  `json:"generated_text"`
+						TokenIDs      []int64 `json:"token_ids"`
+					} `json:"output"`
+				}
+				params := map[string]any{"max_new_tokens": 8, "min_new_tokens": 8, "do_sample": false}
+				httpJSON(t, "POST", model+"/inference", map[string]any{"input": "hello world", "parameters": params}, &ans)
+				if len(ans.Output.TokenIDs) != 8 || strings.TrimSpace(ans.Output.GeneratedText) == "" {
+					t.Fatalf("%s generated %+v, want 8 tokens of text", mt, ans.Output)
+				}
+				for _, id := range ans.Output.TokenIDs {
+					if id < 0 || id >= 51 {
+						t.Fatalf("token %d outside the vocabulary", id)
+					}
+				}
 			case "seq":
 				var seed seedAnswer
 				httpJSON(t, "POST", model+"/inference", map[string]any{"input": "Hello, MLOS!"}, &seed)
