@@ -98,6 +98,11 @@ type Options struct {
 	NoOriginals    bool          // do not copy the source files to outDir/original/
 	// DType is the weight precision of the native converter: fp32 (default) or fp16.
 	DType string
+	// Validate requires the native converter's result to be compared with the
+	// transformers model (a python3 that imports it must be found); without it
+	// the comparison runs when transformers is importable and is otherwise
+	// recorded as vouched for by the converter's own tests.
+	Validate bool
 	// ExternalThreshold: the native converter writes weights above this many
 	// bytes as external data (0 = 2 GB).
 	ExternalThreshold int64

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/mlos-foundation/axon/converter/native"
 	"github.com/mlos-foundation/axon/internal/onnx"
@@ -123,6 +124,10 @@ func (n *Native) validate(ctx context.Context, in Input, model string, info *onn
 		}
 	} else {
 		py = FindPython(ctx, "numpy", "torch", "transformers")
+	}
+	if py == "" && o.Validate {
+		return nil, fmt.Errorf("%w: --validate compares with transformers, and no python3 here imports numpy, torch and transformers (tried %s); pip install torch transformers, or drop --validate",
+			ErrFrameworkMissing, strings.Join(uniq(append([]string{o.Python}, PythonCandidates()...)), ", "))
 	}
 	if py == "" {
 		return &schemas.Validation{Reference: "axon native converter tests (transformers is not installed here)",

@@ -43,6 +43,10 @@ func TestNativeBackend(t *testing.T) {
 	if v := res.Validation; v == nil || v.Method != MethodConverterTests || !v.Passed || !strings.Contains(v.Reference, "native converter tests") {
 		t.Fatalf("validation %+v", res.Validation)
 	}
+	// --validate insists on transformers, which is not there.
+	if _, err := Convert(context.Background(), Input{Dir: dir}, t.TempDir(), Options{Python: filepath.Join(t.TempDir(), "no-python"), Validate: true}); !errors.Is(err, ErrFrameworkMissing) || !strings.Contains(err.Error(), "--validate") {
+		t.Fatalf("--validate without transformers: %v", err)
+	}
 	if !slices.Contains(res.Files, "model.onnx") || !slices.Contains(res.Files, "original/model.safetensors") {
 		t.Fatalf("files %v", res.Files)
 	}
