@@ -386,6 +386,9 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 		Task:       m.Task,
 		Validation: cres.Validation,
 	}
+	if cres.Task != "" { // the native converter built the graph for this task
+		man.Task = cres.Task
+	}
 	if man.Format.Name == "" {
 		man.Format.Name = "onnx"
 	}

@@ -63,6 +63,9 @@ type Format struct {
 	// fp32, fp16, q4, quantized... and its path there (onnx/model_q4.onnx).
 	Variant    string `yaml:"variant,omitempty" json:"variant,omitempty"`
 	SourceFile string `yaml:"sourceFile,omitempty" json:"sourceFile,omitempty"`
+	// Converter is the backend that wrote the model (native, local, docker) and ConverterVersion its version.
+	Converter        string `yaml:"converter,omitempty" json:"converter,omitempty"`
+	ConverterVersion string `yaml:"converterVersion,omitempty" json:"converterVersion,omitempty"`
 }
 
 // IO is the model's input/output schema, read from the ONNX graph.
@@ -187,6 +190,9 @@ type Validation struct {
 	MaxAbsDiff float64 `yaml:"maxAbsDiff" json:"maxAbsDiff"`
 	Tolerance  float64 `yaml:"tolerance" json:"tolerance"`
 	Passed     bool    `yaml:"passed" json:"passed"`
+	// Method: reference-run (this model compared with its framework) or
+	// converter-tests (no framework here; the converter's own numerics tests vouch for it).
+	Method string `yaml:"method,omitempty" json:"method,omitempty"`
 }
 
 // File roles.

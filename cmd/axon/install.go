@@ -61,9 +61,9 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			switch backend {
-			case converter.BackendAuto, converter.BackendLocal, converter.BackendDocker:
+			case converter.BackendAuto, converter.BackendNative, converter.BackendLocal, converter.BackendDocker:
 			default:
-				return fmt.Errorf("--converter %q: auto, local or docker", backend)
+				return fmt.Errorf("--converter %q: auto, native, local or docker", backend)
 			}
 			opts.Converter.Backend = backend
 			st, err := openStore()
@@ -99,7 +99,9 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&backend, "converter", converter.BackendAuto, "conversion backend: auto (docker if it answers, else local), local (python3 here) or docker")
+	f.StringVar(&backend, "converter", converter.BackendAuto, "conversion backend: auto (native for the transformers architectures it handles, else docker if it answers, else local), native (Go, no Python), local (python3 here) or docker")
+	f.StringVar(&opts.Converter.DType, "dtype", "fp32", "weight precision of the native converter: fp32 or fp16")
+	f.BoolVar(&opts.Converter.Validate, "validate", false, "compare a native conversion with the transformers model (needs python3 with transformers; without the flag this runs when transformers is importable)")
 	f.StringSliceVar(&opts.Include, "include", nil, "also fetch repository files matching these globs (** spans directories)")
 	f.StringSliceVar(&opts.Exclude, "exclude", nil, "do not fetch repository files matching these globs")
 	f.IntVar(&opts.Parallel, "concurrency", 4, "files downloaded at once")
