@@ -28,6 +28,10 @@ type Options struct {
 	PlainHTTP func(host string) bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// RestrictLayouts limits oci-layout:// references to AllowLayouts
+	// (mlosd sets it; none allowed when AllowLayouts is empty).
+	RestrictLayouts bool
+	AllowLayouts    []string
 }
 
 // Manager holds the registered models: it pulls, loads, serves and forgets
@@ -211,7 +215,7 @@ func (m *Manager) Register(ctx context.Context, ref, name string) (*Model, error
 	ctx, done := m.withBase(ctx)
 	defer done()
 	model, err := m.register(ctx, ref, name)
-	return model, m.shutdownErr(ctx, err)
+	return model, m.scrub("register", m.shutdownErr(ctx, err))
 }
 
 // errShuttingDown answers the pulls and loads a shutdown cut short.
@@ -241,6 +245,9 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	if name != "" && !ValidName(name) {
 		return nil, BadRequest("model name %q: use lower-case letters, digits, '.', '_', '-' and '/' between path parts", name)
 	}
+	if err := m.layoutAllowed(r); err != nil {
+		return nil, err
+	}
 	desc, err := m.puller.Pull(ctx, r)
 	if err != nil {
 		return nil, err
@@ -262,6 +269,7 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	model := &Model{Name: name, Ref: r.String(), Pinned: pinned.Pinned(), Digest: desc.Digest.String(), Manifest: pkg.Manifest,
 		Dir: pkg.Dir, Version: pkg.Manifest.Version, state: StateLoading, metrics: m.Metrics}
 	if err := m.start(ctx, model, pkg); err != nil {
+		m.discardUnpacked(pkg)
 		return nil, err
 	}
 	m.mu.Lock()

@@ -68,6 +68,8 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	var layouts layoutDirs
+	fs.Var(&layouts, "allow-layout", "directory whose OCI layouts POST /models may read as oci-layout://PATH (repeatable; default $AXON_HOME, the local axon store; \"none\" allows no layout)")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -111,6 +113,9 @@ Flags:
 		Batch:     runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
 		PlainHTTP: func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
 		Logger:    log,
+		// oci-layout:// reads only where the operator allows (see layouts.go).
+		RestrictLayouts: true,
+		AllowLayouts:    layouts.dirs(),
 	})
 	if err != nil {
 		return err
