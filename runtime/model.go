@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlos-foundation/axon/internal/signing"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
@@ -28,6 +29,7 @@ type Model struct {
 	Digest   string
 	Manifest *schemas.Manifest
 	Dir      string
+	Signer   *signing.Signature // the verified signature it was registered with, if any
 
 	mu sync.RWMutex
 	// runMu is held shared by every execution and exclusively while the
@@ -103,6 +105,8 @@ type Info struct {
 	Inputs   []TensorInfo `json:"inputs,omitempty"`
 	Outputs  []TensorInfo `json:"outputs,omitempty"`
 	LoadedAt *time.Time   `json:"loadedAt,omitempty"`
+	// Signer is the verified signature (key fingerprint) under --require-signature.
+	Signer *signing.Signature `json:"signer,omitempty"`
 }
 
 // TensorInfo is a tensor spec as JSON: the shape keeps symbolic names.
@@ -118,6 +122,7 @@ func (m *Model) Info() Info {
 	defer m.mu.RUnlock()
 	in := Info{Name: m.Name, Version: m.Version, Ref: m.Ref, Digest: m.Digest, State: m.state, Error: m.err, Batching: m.batcher != nil}
 	in.Task = m.task()
+	in.Signer = m.Signer
 	if m.Manifest != nil {
 		in.Format = m.Manifest.Format.Name
 	}

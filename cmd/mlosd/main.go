@@ -68,6 +68,9 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	requireSig := fs.Bool("require-signature", false, "refuse to register packages without a cosign signature that verifies with a --trust-key")
+	var trustKeys keyFiles
+	fs.Var(&trustKeys, "trust-key", "public key (cosign.pub PEM) whose signatures are trusted (repeatable; see docs/signing.md)")
 	var layouts layoutDirs
 	fs.Var(&layouts, "allow-layout", "directory whose OCI layouts POST /models may read as oci-layout://PATH (repeatable; default $AXON_HOME, the local axon store; \"none\" allows no layout)")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
@@ -89,6 +92,9 @@ Flags:
 	if *showVersion {
 		fmt.Println("mlosd", version.String())
 		return nil
+	}
+	if *requireSig && len(trustKeys.keys) == 0 {
+		return errors.New("--require-signature needs at least one --trust-key PUB")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -114,8 +120,10 @@ Flags:
 		PlainHTTP: func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
 		Logger:    log,
 		// oci-layout:// reads only where the operator allows (see layouts.go).
-		RestrictLayouts: true,
-		AllowLayouts:    layouts.dirs(),
+		RestrictLayouts:  true,
+		AllowLayouts:     layouts.dirs(),
+		RequireSignature: *requireSig,
+		TrustKeys:        trustKeys.keys,
 	})
 	if err != nil {
 		return err

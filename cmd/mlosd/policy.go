@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlos-foundation/axon/internal/signing"
 )
 
 // layoutDirs is the repeatable --allow-layout flag.
@@ -46,5 +48,24 @@ func (l *layoutDirs) dirs() []string {
 	if abs, err := filepath.Abs(home); err == nil {
 		return []string{abs}
 	}
+	return nil
+}
+
+// keyFiles is the repeatable --trust-key flag: public keys read at start, so
+// a bad file fails mlosd at once.
+type keyFiles struct {
+	paths []string
+	keys  []*signing.PublicKey
+}
+
+func (k *keyFiles) String() string { return strings.Join(k.paths, ",") }
+
+func (k *keyFiles) Set(v string) error {
+	pub, err := signing.ReadPublicKey(v)
+	if err != nil {
+		return fmt.Errorf("--trust-key: %w", err)
+	}
+	k.paths = append(k.paths, v)
+	k.keys = append(k.keys, pub)
 	return nil
 }
