@@ -45,6 +45,7 @@ case "$what" in
     go_tool conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
     go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
     ;;&
+  all|cosign) "$here/install-cosign.sh" ;;&
   all|ort)
     "$here/install-ort.sh" ;;
 esac
