@@ -91,6 +91,23 @@ func TestSigningInteropWithCosign(t *testing.T) {
 		t.Fatalf("referrers of the signed package: %+v", idx)
 	}
 
+	// Without cosign's tag, the referrers API alone finds the signature: for
+	// cosign --experimental-oci11 and for axon.
+	dgst := axonSigned[strings.LastIndex(axonSigned, "@")+1:]
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+registry+"/v2/test/affine/manifests/sha256-"+strings.TrimPrefix(dgst, "sha256:")+".sig", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delete the .sig tag: %v %v", resp, err)
+	}
+	if out, err := cosignVerify(axonSigned, axonPub); err == nil {
+		t.Fatalf("cosign found a signature by tag after the tag was deleted:\n%s", out)
+	}
+	if out, err := cosignVerify(axonSigned, axonPub, "--experimental-oci11"); err != nil {
+		t.Fatalf("cosign verify --experimental-oci11 through the referrers API: %v\n%s", err, out)
+	}
+	if out, err := run(t, aenv, bin("axon"), "verify", axonSigned, "--key", axonPub); err != nil {
+		t.Fatalf("axon verify through the referrers API: %v\n%s", err, out)
+	}
+
 	// Key files cross both ways: axon signs with cosign's key, cosign with axon's.
 	crossA, crossC := push("cross-a"), push("cross-c")
 	if out, err := run(t, append(aenv, "COSIGN_PASSWORD=cosign-pw"), bin("axon"), "sign", crossA, "--key", cosignKey); err != nil {
