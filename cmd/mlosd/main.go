@@ -68,6 +68,8 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	maxInFlight := fs.Int("max-in-flight", 0, "POST requests served at once; more get 429 (0 = max(64, 8 x CPUs))")
+	maxInFlightBytes := fs.Int64("max-in-flight-bytes", 0, "sum of request bodies served at once; more get 429 (0 = 4 x --max-body)")
 	requireSig := fs.Bool("require-signature", false, "refuse to register packages without a cosign signature that verifies with a --trust-key")
 	var trustKeys keyFiles
 	fs.Var(&trustKeys, "trust-key", "public key (cosign.pub PEM) whose signatures are trusted (repeatable; see docs/signing.md)")
@@ -129,7 +131,7 @@ Flags:
 		return err
 	}
 	defer mgr.Close()
-	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log})
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log, Limits: server.Limits{MaxInFlight: *maxInFlight, MaxInFlightBytes: *maxInFlightBytes}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
