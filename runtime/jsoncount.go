@@ -40,7 +40,7 @@ func DecodeJSONCount(raw []byte, dt DType, n int64) (any, error) {
 // generic path to explain.
 func decodeNumbersInto(raw []byte, dt DType, data any, n int) (ok bool, err error) {
 	i, count, depth := 0, 0, 0
-	expectValue := true
+	expectValue, comma := true, false
 	for i < len(raw) {
 		c := raw[i]
 		switch {
@@ -50,10 +50,11 @@ func decodeNumbersInto(raw []byte, dt DType, data any, n int) (ok bool, err erro
 			if !expectValue {
 				return false, nil
 			}
+			comma = false
 			depth++
 			i++
 		case c == ']':
-			if depth == 0 {
+			if depth == 0 || comma {
 				return false, nil
 			}
 			depth--
@@ -63,7 +64,7 @@ func decodeNumbersInto(raw []byte, dt DType, data any, n int) (ok bool, err erro
 			if expectValue || depth == 0 {
 				return false, nil
 			}
-			expectValue = true
+			expectValue, comma = true, true
 			i++
 		case (c >= '0' && c <= '9') || c == '-':
 			if !expectValue {
@@ -85,7 +86,7 @@ func decodeNumbersInto(raw []byte, dt DType, data any, n int) (ok bool, err erro
 				return true, fmt.Errorf("element %d: %w", count, err)
 			}
 			count++
-			expectValue = false
+			expectValue, comma = false, false
 		default:
 			return false, nil
 		}

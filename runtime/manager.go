@@ -142,7 +142,8 @@ func (m *Manager) Restore(ctx context.Context) error {
 }
 
 // load pulls (by digest when known) and loads the model's package.
-func (m *Manager) load(ctx context.Context, model *Model) error {
+func (m *Manager) load(ctx context.Context, model *Model) (err error) {
+	defer func() { err = m.scrub("load", err) }()
 	ref := model.Pinned
 	if ref == "" {
 		ref = model.Ref
