@@ -18,19 +18,21 @@ func init() {
 }
 
 // remoteTarget turns a package of the local store that was pushed into the
-// registry reference it was pushed to, pinned by digest; anything else passes.
-func remoteTarget(cmd *cobra.Command, ref string) string {
+// registry reference it was pushed to, pinned by digest; a registry
+// reference passes. Signatures live in the registry, next to the package.
+func remoteTarget(cmd *cobra.Command, ref string) (string, error) {
 	if looksRemote(ref) {
-		return ref
+		return ref, nil
 	}
 	if st, err := openStore(); err == nil {
 		if desc, err := st.Resolve(cmd.Context(), ref); err == nil {
 			if remotes := st.Remotes(desc.Digest); len(remotes) > 0 {
-				return remotes[0] + "@" + desc.Digest.String()
+				return remotes[0] + "@" + desc.Digest.String(), nil
 			}
+			return "", fmt.Errorf("%s is only in the local store: axon push it first (signatures are stored in the registry, next to the package)", ref)
 		}
 	}
-	return ref
+	return ref, nil
 }
 
 // keyPassword is $COSIGN_PASSWORD, else asked on the terminal (as cosign does).
@@ -89,7 +91,11 @@ $COSIGN_PASSWORD or the terminal) or an unencrypted PKCS#8 PEM private key.`,
 			if err != nil {
 				return fmt.Errorf("sign: %w", err)
 			}
-			res, err := transfer.Sign(cmd.Context(), remoteTarget(cmd, args[0]), key, f.options(cmd.ErrOrStderr())...)
+			target, err := remoteTarget(cmd, args[0])
+			if err != nil {
+				return fmt.Errorf("sign: %w", err)
+			}
+			res, err := transfer.Sign(cmd.Context(), target, key, f.options(cmd.ErrOrStderr())...)
 			if err != nil {
 				return err
 			}
@@ -127,7 +133,11 @@ non-zero when none does.`,
 				}
 				keys = append(keys, k)
 			}
-			sigs, desc, err := transfer.Verify(cmd.Context(), remoteTarget(cmd, args[0]), keys, f.options(cmd.ErrOrStderr())...)
+			target, err := remoteTarget(cmd, args[0])
+			if err != nil {
+				return fmt.Errorf("verify: %w", err)
+			}
+			sigs, desc, err := transfer.Verify(cmd.Context(), target, keys, f.options(cmd.ErrOrStderr())...)
 			if err != nil {
 				return err
 			}
