@@ -36,11 +36,14 @@ const (
 	PayloadType = "cosign container image signature"
 )
 
-// Limits on what is read from a registry while verifying.
+// Limits on what is read from a registry while verifying (a hostile one
+// could list any number of referrers) and on what a .sig manifest keeps.
 const (
-	maxManifest = 4 << 20
-	maxPayload  = 64 << 10
-	maxLayers   = 256
+	maxManifest   = 1 << 20
+	maxPayload    = 64 << 10
+	maxLayers     = 256
+	maxCandidates = 32 // signature manifests looked at
+	maxChecked    = 64 // signature layers checked in all
 )
 
 // Payload is cosign's simple signing payload (the containers/image
@@ -183,8 +186,8 @@ func (e *NotSignedError) Error() string {
 	return fmt.Sprintf("%s has %d signature(s) but none verifies with the trusted key(s): %s", e.Subject, e.Found, e.Reason)
 }
 
-// Verify finds the cosign signatures of subject in src (referrers, then the
-// .sig tag) and returns those that verify with one of keys: the signature
+// Verify finds the cosign signatures of subject in src (the .sig tag, then
+// referrers) and returns those that verify with one of keys: the signature
 // over the payload, and the payload naming subject's digest. None is a
 // *NotSignedError.
 func Verify(ctx context.Context, src Source, subject ocispec.Descriptor, keys []*PublicKey) ([]Signature, error) {
@@ -194,10 +197,16 @@ func Verify(ctx context.Context, src Source, subject ocispec.Descriptor, keys []
 	var cands []ocispec.Descriptor
 	seen := map[digest.Digest]bool{}
 	add := func(d ocispec.Descriptor) {
-		if !seen[d.Digest] && len(cands) < maxLayers {
+		if !seen[d.Digest] && len(cands) < maxCandidates {
 			seen[d.Digest] = true
 			cands = append(cands, d)
 		}
+	}
+	// cosign's tag first: it is where both tools put the current signatures.
+	if d, err := src.Resolve(ctx, SignatureTag(subject.Digest)); err == nil {
+		add(d)
+	} else if ctx.Err() != nil {
+		return nil, ctx.Err()
 	}
 	if gs, ok := src.(content.ReadOnlyGraphStorage); ok {
 		if refs, err := registry.Referrers(ctx, gs, subject, ArtifactTypeSignature); err == nil {
@@ -207,11 +216,6 @@ func Verify(ctx context.Context, src Source, subject ocispec.Descriptor, keys []
 		} else if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-	}
-	if d, err := src.Resolve(ctx, SignatureTag(subject.Digest)); err == nil {
-		add(d)
-	} else if ctx.Err() != nil {
-		return nil, ctx.Err()
 	}
 	ns := &NotSignedError{Subject: subject.Digest}
 	var out []Signature
@@ -223,7 +227,7 @@ func Verify(ctx context.Context, src Source, subject ocispec.Descriptor, keys []
 			continue
 		}
 		for _, l := range m.Layers {
-			if l.MediaType != MediaTypeSimpleSigning {
+			if l.MediaType != MediaTypeSimpleSigning || ns.Found >= maxChecked {
 				continue
 			}
 			ns.Found++
