@@ -67,3 +67,20 @@ func closesEncodings(tok TextTokenizer) bool {
 	b, err2 := tok.Encode("b")
 	return err1 == nil && err2 == nil && len(a.IDs) > 1 && len(b.IDs) > 1 && a.IDs[len(a.IDs)-1] == b.IDs[len(b.IDs)-1]
 }
+
+// checkSequence refuses token tensors ([batch, sequence] ids, mask, types,
+// positions) longer than the model's maximum length before they reach ONNX
+// Runtime, where a huge sequence would cost memory quadratic in its length.
+func (p *textPipeline) checkSequence(i int, name string, shape []int64) error {
+	if p == nil || len(shape) != 2 {
+		return nil
+	}
+	limit := p.limit()
+	if limit <= 0 || p.seqLen > 0 || shape[1] <= int64(limit) {
+		return nil
+	}
+	if i == p.ids || i == p.mask || i == p.types || i == p.position {
+		return BadRequest("input %q: sequence length %d is over the model's maximum of %d tokens", name, shape[1], limit)
+	}
+	return nil
+}

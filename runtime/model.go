@@ -189,7 +189,7 @@ func (m *Model) detach(state string) {
 // in the model's input order. Errors are 400s naming the input and what was expected.
 func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 	m.mu.RLock()
-	specs, index := m.inputs, m.inIndex
+	specs, index, pipe := m.inputs, m.inIndex, m.pipe
 	m.mu.RUnlock()
 	ordered := make([]*Tensor, len(specs))
 	for name, t := range inputs {
@@ -222,6 +222,9 @@ func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 				}
 				sym[s.DimNames[d]] = got
 			}
+		}
+		if err := pipe.checkSequence(i, s.Name, t.Shape); err != nil {
+			return nil, err
 		}
 		if n := NumElements(t.Shape); int64(t.Len()) != n {
 			return nil, BadRequest("input %q: %d values for shape %v, which needs %d", s.Name, t.Len(), t.Shape, n)

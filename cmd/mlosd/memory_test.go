@@ -130,6 +130,25 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 		t.Errorf("60 MiB v2 body took %v", took)
 	}
 
+	// Token tensors longer than the model's maximum length never reach ONNX Runtime.
+	n := 1 << 20
+	ids := bytes.Repeat([]byte("1,"), n)
+	ids = append(ids[:len(ids)-1], ']')
+	var long bytes.Buffer
+	long.WriteString(`{"inputs":[`)
+	for i, name := range []string{"input_ids", "attention_mask", "token_type_ids"} {
+		if i > 0 {
+			long.WriteByte(',')
+		}
+		fmt.Fprintf(&long, `{"name":%q,"shape":[1,%d],"datatype":"INT64","data":[%s}`, name, n, ids)
+	}
+	long.WriteString(`]}`)
+	code, answer, took = post(t, base+"/v2/models/test/bert-cls/infer", long.Bytes())
+	if code != 400 || !strings.Contains(string(answer), "over the model's maximum") {
+		t.Fatalf("a %d-token sequence: %d %.300s", n, code, answer)
+	}
+	t.Logf("%d-token v2 sequence: %d in %v", n, code, took.Round(time.Millisecond))
+
 	// With --max-in-flight 1, a second request while one is in flight is a 429.
 	pr, pw := io.Pipe()
 	first := make(chan int, 1)
