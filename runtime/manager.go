@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/mlos-foundation/axon/internal/ort"
+	"github.com/mlos-foundation/axon/internal/signing"
 )
 
 // Options configure a Manager.
@@ -30,6 +31,14 @@ type Options struct {
 	PlainHTTP func(host string) bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// RestrictLayouts limits oci-layout:// references to AllowLayouts
+	// (mlosd sets it; none allowed when AllowLayouts is empty).
+	RestrictLayouts bool
+	AllowLayouts    []string
+	// RequireSignature refuses packages without a cosign signature that
+	// verifies with one of TrustKeys (signature.go).
+	RequireSignature bool
+	TrustKeys        []*signing.PublicKey
 }
 
 // Manager holds the registered models: it pulls, loads, serves and forgets
@@ -56,6 +65,8 @@ type registration struct {
 	Pinned   string `json:"pinned"`
 	Digest   string `json:"digest"`
 	Unloaded bool   `json:"unloaded,omitempty"`
+	// Signer is the verified signature the registration was made with.
+	Signer *signing.Signature `json:"signer,omitempty"`
 }
 
 // NewManager opens the data directory. ONNX Runtime is initialised here, so a
@@ -107,7 +118,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, r := range regs {
-		model := &Model{Name: r.Name, Ref: r.Ref, Pinned: r.Pinned, Digest: r.Digest, state: StateLoading, metrics: m.Metrics}
+		model := &Model{Name: r.Name, Ref: r.Ref, Pinned: r.Pinned, Digest: r.Digest, state: StateLoading, metrics: m.Metrics, Signer: r.Signer}
 		if r.Unloaded {
 			model.state = StateUnloaded
 		}
@@ -133,13 +144,17 @@ func (m *Manager) Restore(ctx context.Context) error {
 }
 
 // load pulls (by digest when known) and loads the model's package.
-func (m *Manager) load(ctx context.Context, model *Model) error {
+func (m *Manager) load(ctx context.Context, model *Model) (err error) {
+	defer func() { err = m.scrub("load", err) }()
 	ref := model.Pinned
 	if ref == "" {
 		ref = model.Ref
 	}
 	r, err := ParseRef(ref)
 	if err != nil {
+		return err
+	}
+	if err := m.signaturePolicy(model); err != nil {
 		return err
 	}
 	desc, err := m.puller.Pull(ctx, r)
@@ -218,7 +233,7 @@ func (m *Manager) Register(ctx context.Context, ref, name string) (*Model, error
 	ctx, done := m.withBase(ctx)
 	defer done()
 	model, err := m.register(ctx, ref, name)
-	return model, m.shutdownErr(ctx, err)
+	return model, m.scrub("register", m.shutdownErr(ctx, err))
 }
 
 // errShuttingDown answers the pulls and loads a shutdown cut short.
@@ -248,6 +263,13 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	if name != "" && !ValidName(name) {
 		return nil, BadRequest("model name %q: use lower-case letters, digits, '.', '_', '-' and '/' between path parts", name)
 	}
+	if err := m.layoutAllowed(r); err != nil {
+		return nil, err
+	}
+	r, signer, err := m.verifySignature(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	desc, err := m.puller.Pull(ctx, r)
 	if err != nil {
 		return nil, err
@@ -267,8 +289,9 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
 	model := &Model{Name: name, Ref: r.String(), Pinned: pinned.Pinned(), Digest: desc.Digest.String(), Manifest: pkg.Manifest,
-		Dir: pkg.Dir, Version: pkg.Manifest.Version, state: StateLoading, metrics: m.Metrics}
+		Dir: pkg.Dir, Version: pkg.Manifest.Version, state: StateLoading, metrics: m.Metrics, Signer: signer}
 	if err := m.start(ctx, model, pkg); err != nil {
+		m.discardUnpacked(pkg)
 		return nil, err
 	}
 	m.mu.Lock()
@@ -379,7 +402,7 @@ func (m *Manager) persist() error {
 	var regs []registration
 	for _, model := range m.List() {
 		s, _ := model.Status()
-		regs = append(regs, registration{Name: model.Name, Ref: model.Ref, Pinned: model.Pinned, Digest: model.Digest, Unloaded: s == StateUnloaded})
+		regs = append(regs, registration{Name: model.Name, Ref: model.Ref, Pinned: model.Pinned, Digest: model.Digest, Unloaded: s == StateUnloaded, Signer: model.Signer})
 	}
 	if regs == nil {
 		regs = []registration{}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlos-foundation/axon/internal/signing"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
@@ -28,6 +29,7 @@ type Model struct {
 	Digest   string
 	Manifest *schemas.Manifest
 	Dir      string
+	Signer   *signing.Signature // the verified signature it was registered with, if any
 
 	mu sync.RWMutex
 	// runMu is held shared by every execution and exclusively while the
@@ -104,6 +106,8 @@ type Info struct {
 	Inputs   []TensorInfo `json:"inputs,omitempty"`
 	Outputs  []TensorInfo `json:"outputs,omitempty"`
 	LoadedAt *time.Time   `json:"loadedAt,omitempty"`
+	// Signer is the verified signature (key fingerprint) under --require-signature.
+	Signer *signing.Signature `json:"signer,omitempty"`
 }
 
 // TensorInfo is a tensor spec as JSON: the shape keeps symbolic names.
@@ -119,6 +123,7 @@ func (m *Model) Info() Info {
 	defer m.mu.RUnlock()
 	in := Info{Name: m.Name, Version: m.Version, Ref: m.Ref, Digest: m.Digest, State: m.state, Error: m.err, Batching: m.batcher != nil}
 	in.Task = m.task()
+	in.Signer = m.Signer
 	if m.Manifest != nil {
 		in.Format = m.Manifest.Format.Name
 	}
@@ -185,7 +190,7 @@ func (m *Model) detach(state string) {
 // in the model's input order. Errors are 400s naming the input and what was expected.
 func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 	m.mu.RLock()
-	specs, index := m.inputs, m.inIndex
+	specs, index, pipe := m.inputs, m.inIndex, m.pipe
 	m.mu.RUnlock()
 	ordered := make([]*Tensor, len(specs))
 	for name, t := range inputs {
@@ -218,6 +223,9 @@ func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 				}
 				sym[s.DimNames[d]] = got
 			}
+		}
+		if err := pipe.checkSequence(i, s.Name, t.Shape); err != nil {
+			return nil, err
 		}
 		if n := NumElements(t.Shape); int64(t.Len()) != n {
 			return nil, BadRequest("input %q: %d values for shape %v, which needs %d", s.Name, t.Len(), t.Shape, n)

@@ -47,6 +47,9 @@ type textPipeline struct {
 	maxLen   int
 	eos      int64
 	specs    []TensorSpec
+	// closes: the tokenizer ends every encoding with a special token
+	// ([SEP], </s>) that truncation keeps.
+	closes bool
 }
 
 // newTextPipeline returns nil when the package has no tokenizer.
@@ -59,7 +62,7 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Base(path), err)
 	}
-	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins}
+	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins, closes: closesEncodings(tok)}
 	if pkg.Manifest != nil {
 		p.task = pkg.Manifest.Task
 		p.labels = pkg.Manifest.Labels
@@ -205,7 +208,7 @@ func (c modelConfig) labels() []string {
 }
 
 func (p *textPipeline) encode(text string) (Encoding, error) {
-	enc, err := p.tok.Encode(text)
+	enc, err := p.encodeBounded(text)
 	if err != nil {
 		return Encoding{}, BadRequest("tokenize: %v", err)
 	}
@@ -226,6 +229,9 @@ func (p *textPipeline) encode(text string) (Encoding, error) {
 	if limit > 1 && n > limit {
 		// Keep the closing token ([SEP], </s>) the model was trained to see.
 		cut := func(v []int64) []int64 { return append(v[:limit-1:limit-1], v[n-1]) }
+		if !p.closes {
+			cut = func(v []int64) []int64 { return v[:limit] }
+		}
 		enc.IDs, enc.TypeIDs, enc.Mask = cut(enc.IDs), cut(enc.TypeIDs), cut(enc.Mask)
 	}
 	// A model with a fixed sequence length gets padding (mask 0).

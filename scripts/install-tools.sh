@@ -47,6 +47,7 @@ case "$what" in
     ;;&
   all|chat) "$here/install-chat.sh" ;;&
   all|npm-openai) "$here/install-npm-openai.sh" ;;&
+  all|cosign) "$here/install-cosign.sh" ;;&
   all|ort)
     "$here/install-ort.sh" ;;
 esac

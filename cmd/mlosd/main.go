@@ -69,6 +69,13 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	maxInFlight := fs.Int("max-in-flight", 0, "POST requests served at once; more get 429 (0 = max(64, 8 x CPUs))")
+	maxInFlightBytes := fs.Int64("max-in-flight-bytes", 0, "sum of request bodies served at once; more get 429 (0 = 4 x --max-body)")
+	requireSig := fs.Bool("require-signature", false, "refuse to register packages without a cosign signature that verifies with a --trust-key")
+	var trustKeys keyFiles
+	fs.Var(&trustKeys, "trust-key", "public key (cosign.pub PEM) whose signatures are trusted (repeatable; see docs/signing.md)")
+	var layouts layoutDirs
+	fs.Var(&layouts, "allow-layout", "directory whose OCI layouts POST /models may read as oci-layout://PATH (repeatable; default $AXON_HOME, the local axon store; \"none\" allows no layout)")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -88,6 +95,9 @@ Flags:
 	if *showVersion {
 		fmt.Println("mlosd", version.String())
 		return nil
+	}
+	if *requireSig && len(trustKeys.keys) == 0 {
+		return errors.New("--require-signature needs at least one --trust-key PUB")
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -113,12 +123,17 @@ Flags:
 		MaxNewTokens: *maxNew,
 		PlainHTTP:    func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
 		Logger:       log,
+		// oci-layout:// reads only where the operator allows (see layouts.go).
+		RestrictLayouts:  true,
+		AllowLayouts:     layouts.dirs(),
+		RequireSignature: *requireSig,
+		TrustKeys:        trustKeys.keys,
 	})
 	if err != nil {
 		return err
 	}
 	defer mgr.Close()
-	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log})
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log, Limits: server.Limits{MaxInFlight: *maxInFlight, MaxInFlightBytes: *maxInFlightBytes}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -221,6 +221,9 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 			},
 		}
 	}
+	if err := CheckLayerPaths(layers); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
+	}
 	man := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,

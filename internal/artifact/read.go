@@ -66,14 +66,8 @@ func Check(raw []byte, desc ocispec.Descriptor) (*ocispec.Manifest, error) {
 		}
 		return &m, &NotPackageError{Reason: fmt.Sprintf("its type is %s, not %s", at, schemas.ArtifactType), Files: files}
 	}
-	for i, l := range m.Layers {
-		p := l.Annotations[schemas.AnnotationFilepath]
-		if p == "" {
-			p = l.Annotations[schemas.AnnotationTitle]
-		}
-		if err := schemas.CheckPath(p); err != nil {
-			return &m, &NotPackageError{Reason: fmt.Sprintf("layer %d has a bad file path: %v", i, err), Files: files}
-		}
+	if err := CheckLayerPaths(m.Layers); err != nil {
+		return &m, &NotPackageError{Reason: err.Error(), Files: files}
 	}
 	return &m, nil
 }
@@ -95,6 +89,9 @@ func Read(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) (*P
 	pm, err := schemas.Parse(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("manifest.yaml: %w", err)
+	}
+	if err := CheckFileDigests(m.Layers, pm); err != nil {
+		return nil, err
 	}
 	return &Package{Descriptor: desc, OCI: m, Manifest: pm, RawOCI: raw, RawConfig: cfg}, nil
 }

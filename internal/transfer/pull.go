@@ -86,8 +86,12 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: manifest.yaml: %w", target, err)
 	}
-	if _, err := schemas.Parse(cfg); err != nil {
+	pm, err := schemas.Parse(cfg)
+	if err != nil {
 		return nil, fmt.Errorf("pull %s: not a valid axon package: manifest.yaml: %w", target, err)
+	}
+	if err := artifact.CheckFileDigests(man.Layers, pm); err != nil {
+		return nil, fmt.Errorf("pull %s: not a valid axon package: %w", target, err)
 	}
 	if err := st.Push(ctx, man.Config, bytes.NewReader(cfg)); err != nil {
 		return nil, fmt.Errorf("pull %s: store manifest.yaml: %w", target, err)

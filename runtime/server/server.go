@@ -4,11 +4,11 @@
 package server
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -30,6 +30,8 @@ type Options struct {
 	// MaxBody is the largest request body accepted (default 64 MiB); larger gets 413.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Limits on requests in flight (limit.go); beyond them, 429.
+	Limits Limits
 }
 
 // Server routes HTTP requests to the manager.
@@ -39,6 +41,7 @@ type Server struct {
 	log   *slog.Logger
 	max   int64
 	ready atomic.Bool
+	gate  *gate
 }
 
 // New builds the routes. The server reports ready once SetReady(true) is called
@@ -55,6 +58,7 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", opts.MaxBody)))
+	e.Use(s.admit(opts.Limits))
 	e.Use(middleware.Recover())
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -141,9 +145,16 @@ func (s *Server) model(name string) (*runtime.Model, error) {
 	return m, nil
 }
 
-// readBody reads the whole body, mapping the body limit to 413.
+// readBody reads the whole body, mapping the body limit to 413. A declared
+// length (already checked against the limit) sizes the buffer once, so a
+// large body costs its size, not a series of doublings.
 func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(c.Request().Body)
+	var buf bytes.Buffer
+	if n := c.Request().ContentLength; n > 0 && n < 1<<31 {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(c.Request().Body)
+	b := buf.Bytes()
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
