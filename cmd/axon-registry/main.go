@@ -39,6 +39,8 @@ type options struct {
 	logLevel        string
 	uploadTTL       time.Duration
 	gcGrace         time.Duration
+	uiResync        time.Duration
+	sessionKeyFile  string
 }
 
 func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
@@ -75,6 +77,8 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 	f.BoolVar(&o.withUI, "ui", true, "serve the web UI on /")
 	f.DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "abandoned uploads are removed after this idle time")
 	f.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "default grace period of POST /admin/gc")
+	f.DurationVar(&o.uiResync, "ui-resync", 5*time.Second, "re-read the catalog for the web UI this often, to see what other replicas on the same storage received (0: never)")
+	f.StringVar(&o.sessionKeyFile, "session-key-file", "", "file holding the web UI session signing key, shared by every replica (default: random per start)")
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
 	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
@@ -145,6 +149,20 @@ func (o options) location() string {
 	return defaultRoot()
 }
 
+// readKey reads a signing key shared by replicas (a Kubernetes Secret mounted as a
+// file ends in whatever the user put there, so surrounding whitespace is dropped).
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b = []byte(strings.TrimSpace(string(b)))
+	if len(b) < 32 {
+		return nil, fmt.Errorf("%s: the key must be at least 32 bytes (openssl rand -hex 32 > FILE)", path)
+	}
+	return b, nil
+}
+
 // redacted hides a password someone put in a storage URL, for the log.
 func redacted(loc string) string {
 	if u, err := url.Parse(loc); err == nil && u.User != nil {
@@ -190,6 +208,8 @@ func serve(ctx context.Context, o options) error {
 		return fmt.Errorf("--upload-ttl %s: give a duration above 0, such as 24h", o.uploadTTL)
 	case o.gcGrace < 0:
 		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
+	case o.uiResync < 0:
+		return fmt.Errorf("--ui-resync %s: give a duration of 0 or more, such as 5s", o.uiResync)
 	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
@@ -221,7 +241,12 @@ func serve(ctx context.Context, o options) error {
 		return err
 	}
 	if o.withUI {
-		uopts := ui.Options{Logger: log}
+		uopts := ui.Options{Logger: log, ResyncInterval: o.uiResync}
+		if o.sessionKeyFile != "" {
+			if uopts.SessionKey, err = readKey(o.sessionKeyFile); err != nil {
+				return fmt.Errorf("--session-key-file: %w", err)
+			}
+		}
 		if srv.AuthEnabled() {
 			uopts.Authenticate = srv.Authenticate
 		}
