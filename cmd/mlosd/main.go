@@ -68,6 +68,12 @@ Flags:
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	var decl declaredFlags
+	fs.Func("model", "serve REF (HOST/REPO:TAG, HOST/REPO@sha256:..., oci-layout://PATH@...), optionally as NAME: REF[=NAME]; repeatable", decl.addRef)
+	fs.Func("model-dir", "serve the unpacked axon package in DIR (what axon export writes; KServe's /mnt/models); repeatable", decl.addDir)
+	fs.StringVar(&decl.file, "models", "", "YAML file of models to serve (models: [{ref|dir, name, options}]); re-read on SIGHUP")
+	adminToken := fs.String("admin-token", os.Getenv("MLOSD_ADMIN_TOKEN"), "require Authorization: Bearer TOKEN on POST/DELETE /models and /v2/repository (default $MLOSD_ADMIN_TOKEN)")
+	adminAPI := fs.Bool("admin-api", true, "serve the imperative API (POST/DELETE /models, /v2/repository load/unload); false: only declared models")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -103,6 +109,13 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP re-reads the declared models (and must not end the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if _, err := decl.list(); err != nil {
+		return err
+	}
 
 	mgr, err := runtime.NewManager(ctx, runtime.Options{
 		DataDir:   *data,
@@ -116,7 +129,7 @@ Flags:
 		return err
 	}
 	defer mgr.Close()
-	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log})
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log, Admin: server.AdminOptions{Token: *adminToken, Disabled: !*adminAPI}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -127,12 +140,13 @@ Flags:
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("mlosd listening", "addr", ln.Addr().String(), "data", *data, "onnxruntime", ort.LibraryPath(), "version", version.String())
 
-	// Registrations come back in the background; readiness waits for them.
+	// Registrations come back in the background; readiness waits for them and
+	// for every declared model.
 	go func() {
 		if err := mgr.Restore(ctx); err != nil {
 			log.Error("restore registrations", "err", err)
 		}
-		srv.SetReady(true)
+		serveDeclared(ctx, mgr, srv, &decl, hup, log)
 	}()
 
 	select {

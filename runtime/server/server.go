@@ -30,6 +30,8 @@ type Options struct {
 	// MaxBody is the largest request body accepted (default 64 MiB); larger gets 413.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Admin guards the imperative API (register, delete, load, unload); see admin.go.
+	Admin AdminOptions
 }
 
 // Server routes HTTP requests to the manager.
@@ -56,6 +58,7 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", opts.MaxBody)))
 	e.Use(middleware.Recover())
+	e.Use(adminGuard(opts.Admin))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{})))

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/server"
+)
+
+// declaredFlags collects --model, --model-dir and --models.
+type declaredFlags struct {
+	flags []runtime.DeclaredModel
+	file  string
+}
+
+func (d *declaredFlags) addRef(s string) error {
+	m, err := runtime.ParseModelFlag(s)
+	if err != nil {
+		return err
+	}
+	d.flags = append(d.flags, m)
+	return nil
+}
+
+func (d *declaredFlags) addDir(s string) error {
+	d.flags = append(d.flags, runtime.DeclaredModel{Dir: s})
+	return nil
+}
+
+// list is what is declared now: the flags, then the file as it reads now.
+func (d *declaredFlags) list() ([]runtime.DeclaredModel, error) {
+	out := append([]runtime.DeclaredModel(nil), d.flags...)
+	if d.file != "" {
+		more, err := runtime.ReadModelsFile(d.file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// retryEvery is how often declared models that failed to load are tried again.
+const retryEvery = 10 * time.Second
+
+// serveDeclared applies the declared models, keeps readiness equal to "every
+// declared model loaded", retries failures and re-reads the file on SIGHUP.
+// A file that no longer parses on SIGHUP changes nothing.
+func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server, d *declaredFlags, hup <-chan os.Signal, log *slog.Logger) {
+	decls, err := d.list()
+	if err != nil {
+		log.Error("declared models", "err", err)
+	}
+	for {
+		var retry <-chan time.Time
+		if decls != nil || d.file != "" {
+			if err := mgr.ApplyDeclared(ctx, decls); err != nil {
+				log.Error("declared models not all loaded; retrying", "err", err, "in", retryEvery.String())
+				retry = time.After(retryEvery)
+			}
+		}
+		ready := mgr.DeclaredReady()
+		srv.SetReady(ready)
+		if ready && len(decls) > 0 {
+			log.Info("declared models ready", "models", mgr.DeclaredNames())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-retry:
+		case <-hup:
+			next, err := d.list()
+			if err != nil {
+				log.Error("SIGHUP: declared models unchanged", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: applying declared models", "count", len(next))
+			decls = next
+		}
+	}
+}
