@@ -206,3 +206,87 @@ func TestRegistryReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestKServeStorageInit is the KServe path with the real binaries: a package
+// pushed to axon-registry, fetched by deploy/kserve/axon-storage-init.sh (the
+// init container's entrypoint: axon pull + axon export) into a model directory,
+// and served from there by mlosd --model-dir, as the ServingRuntime runs it.
+func TestKServeStorageInit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a registry and mlosd")
+	}
+	registry := startRegistry(t, nil, "--root", t.TempDir())
+	dev := &env{t: t, vars: []string{"AXON_HOME=" + t.TempDir()}}
+	dev.axon("pack", "../../examples/tiny-sentiment", "--name", "examples/tiny-sentiment", "--version", "1.0")
+	ref := registry + "/examples/tiny-sentiment:1.0"
+	dev.axon("push", "examples/tiny-sentiment@1.0", ref)
+
+	// The init container: its own empty store, the model directory KServe mounts.
+	models := filepath.Join(t.TempDir(), "mnt", "models")
+	if err := os.MkdirAll(models, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	init := exec.Command("sh", "../../deploy/kserve/axon-storage-init.sh", "axon://"+ref, models)
+	init.Env = append(os.Environ(), "PATH="+binDir+string(os.PathListSeparator)+os.Getenv("PATH"), "AXON_HOME="+filepath.Join(t.TempDir(), "scratch"))
+	if out, err := init.CombinedOutput(); err != nil {
+		t.Fatalf("storage initializer: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(models, "manifest.yaml")); err != nil {
+		t.Fatalf("export wrote no manifest.yaml: %v", err)
+	}
+	bad := exec.Command("sh", "../../deploy/kserve/axon-storage-init.sh", "s3://bucket/model", t.TempDir())
+	if out, err := bad.CombinedOutput(); err == nil || !strings.Contains(string(out), "want axon://") {
+		t.Errorf("an s3:// URI: %v\n%s", err, out)
+	}
+
+	// The predictor: mlosd serving the directory, declared only.
+	addr := testutil.FreeAddr(t)
+	base := "http://" + addr
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin("mlosd"), "--addr", addr, "--data", t.TempDir(),
+		"--model-dir", models, "--admin-api=false")
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := http.Get(base + "/v2/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mlosd --model-dir not ready:\n%s", p.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var ans seedAnswer
+	httpJSON(t, http.MethodPost, base+"/models/examples/tiny-sentiment/inference", map[string]string{"input": "what a wonderful great film"}, &ans)
+	if len(ans.Output) == 0 || ans.Output[0].Label != "POSITIVE" {
+		t.Fatalf("tiny-sentiment from /mnt/models: %+v", ans)
+	}
+	var meta struct{ Name, Platform string }
+	httpJSON(t, http.MethodGet, base+"/v2/models/examples/tiny-sentiment", nil, &meta)
+	if meta.Name != "examples/tiny-sentiment" {
+		t.Fatalf("v2 metadata: %+v", meta)
+	}
+
+	// A damaged file in the directory is refused, not served.
+	damaged := t.TempDir()
+	if out, err := exec.Command("cp", "-r", models+"/.", damaged).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	if err := os.WriteFile(filepath.Join(damaged, "model.onnx"), []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr2 := testutil.FreeAddr(t)
+	p2 := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin("mlosd"), "--addr", addr2, "--data", t.TempDir(), "--model-dir", damaged)
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(p2.Output(), "does not match its digest") {
+		if time.Now().After(deadline) {
+			t.Fatalf("a damaged model directory was not refused:\n%s", p2.Output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if resp, err := http.Get("http://" + addr2 + "/v2/health/ready"); err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("ready with a damaged model directory: %v", err)
+	}
+}
