@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -114,6 +115,19 @@ spared, so it is safe beside a live server when --grace exceeds the longest push
 	gc.Flags().DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "also remove uploads idle for longer")
 	root.AddCommand(gc)
 
+	// The images have no shell or curl: their HEALTHCHECK runs the binary itself.
+	var healthURL string
+	health := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the registry at --url answers /healthz (a container HEALTHCHECK)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return healthcheck(cmd.Context(), healthURL)
+		},
+	}
+	health.Flags().StringVar(&healthURL, "url", "http://127.0.0.1:5000/healthz", "health endpoint to ask")
+	root.AddCommand(health)
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -147,6 +161,24 @@ func (o options) location() string {
 		return o.root
 	}
 	return defaultRoot()
+}
+
+func healthcheck(ctx context.Context, u string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck --url %q: %w", u, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answers %s", u, resp.Status)
+	}
+	return nil
 }
 
 // readKey reads a signing key shared by replicas (a Kubernetes Secret mounted as a

@@ -2,8 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/mlos-foundation/axon/runtime"
@@ -26,7 +30,14 @@ func (d *declaredFlags) addRef(s string) error {
 }
 
 func (d *declaredFlags) addDir(s string) error {
-	d.flags = append(d.flags, runtime.DeclaredModel{Dir: s})
+	m := runtime.DeclaredModel{Dir: s}
+	if i := strings.LastIndex(s, "="); i >= 0 {
+		m.Dir, m.Name = s[:i], s[i+1:]
+	}
+	if m.Dir == "" || (strings.Contains(s, "=") && m.Name == "") {
+		return fmt.Errorf("--model-dir %q: use DIR or DIR=NAME", s)
+	}
+	d.flags = append(d.flags, m)
 	return nil
 }
 
@@ -81,4 +92,25 @@ func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server
 			decls = next
 		}
 	}
+}
+
+// probe is --healthcheck: GET /healthz on the local listener.
+func probe(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--healthcheck: --addr %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answers %s", resp.Status)
+	}
+	return nil
 }

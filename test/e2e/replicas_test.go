@@ -243,7 +243,8 @@ func TestKServeStorageInit(t *testing.T) {
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin("mlosd"), "--addr", addr, "--data", t.TempDir(),
-		"--model-dir", models, "--admin-api=false")
+		// as the ServingRuntime passes it: --model-dir=/mnt/models={{.Name}}
+		"--model-dir="+models+"=tiny-sentiment", "--admin-api=false")
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		resp, err := http.Get(base + "/v2/health/ready")
@@ -259,13 +260,13 @@ func TestKServeStorageInit(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	var ans seedAnswer
-	httpJSON(t, http.MethodPost, base+"/models/examples/tiny-sentiment/inference", map[string]string{"input": "what a wonderful great film"}, &ans)
+	httpJSON(t, http.MethodPost, base+"/models/tiny-sentiment/inference", map[string]string{"input": "what a wonderful great film"}, &ans)
 	if len(ans.Output) == 0 || ans.Output[0].Label != "POSITIVE" {
 		t.Fatalf("tiny-sentiment from /mnt/models: %+v", ans)
 	}
 	var meta struct{ Name, Platform string }
-	httpJSON(t, http.MethodGet, base+"/v2/models/examples/tiny-sentiment", nil, &meta)
-	if meta.Name != "examples/tiny-sentiment" {
+	httpJSON(t, http.MethodGet, base+"/v2/models/tiny-sentiment", nil, &meta)
+	if meta.Name != "tiny-sentiment" {
 		t.Fatalf("v2 metadata: %+v", meta)
 	}
 
