@@ -114,7 +114,8 @@ func TestDeclaredModels(t *testing.T) {
 	)
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", t.TempDir(), "--models", file, "--admin-api=false")
+	data := t.TempDir()
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", data, "--models", file, "--admin-api=false")
 
 	// Ready only once both have loaded.
 	deadline := time.Now().Add(60 * time.Second)
@@ -200,6 +201,11 @@ func TestDeclaredModels(t *testing.T) {
 		t.Errorf("removed model answers %d, want 404", c)
 	}
 	t.Logf("%d requests during the reload, none failed", ok.Load())
+	// The file is the record of declared models: none is saved as a registration
+	// (a restart with another file must not bring the old ones back).
+	if b, err := os.ReadFile(filepath.Join(data, "models.json")); err != nil || strings.TrimSpace(string(b)) != "[]" {
+		t.Errorf("models.json holds %q (%v), want no registrations", b, err)
+	}
 
 	// A file that no longer parses changes nothing.
 	if err := os.WriteFile(file, []byte("models:\n  - ref: x\n    nmae: typo\n"), 0o644); err != nil {

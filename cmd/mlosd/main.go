@@ -49,8 +49,11 @@ func run() error {
 
 Usage: mlosd [flags]
 
-Register models with POST /models {"ref": "HOST/REPO@sha256:..."} or "axon register REF";
-infer with POST /models/{name}/inference or the KServe v2 API under /v2.
+Declare models with --model REF[=NAME], --models FILE (re-read on SIGHUP) or
+--model-dir DIR; or register them with POST /models {"ref": "HOST/REPO@sha256:..."}
+or "axon register REF" (guard that with --admin-token, or turn it off with
+--admin-api=false). Infer with POST /models/{name}/inference or the KServe v2 API
+under /v2; /v2/health/ready answers 200 once every declared model has loaded.
 
 Flags:
 `)
