@@ -279,6 +279,14 @@ func TestDeclaredNotReady(t *testing.T) {
 	if c := del("Bearer " + token); c != http.StatusOK {
 		t.Fatalf("DELETE with the token: %d, want 200", c)
 	}
+	resp, err := http.Post(base+"/v2/repository/models/affine/unload", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("v2 repository unload without a token: %s, want 401", resp.Status)
+	}
 	// Inference needs no token.
 	if err := inferAffine(base, "affine"); err != nil {
 		t.Fatal(err)

@@ -175,13 +175,16 @@ func TestRegistryReplicas(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		var r struct{ Repositories []struct{ Name string } }
+		var r struct {
+			Repositories []struct{ Name, Digest string }
+		}
 		if resp.StatusCode == 200 {
 			json.NewDecoder(resp.Body).Decode(&r)
 		}
 		names := map[string]bool{}
 		for _, c := range r.Repositories {
 			names[c.Name] = true
+			names[c.Name+"@"+c.Digest] = true
 		}
 		return names, resp.StatusCode
 	}
@@ -204,6 +207,34 @@ func TestRegistryReplicas(t *testing.T) {
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
+	}
+
+	// A tag moved and a tag deleted through B show on A's UI within the interval.
+	if err := os.WriteFile(filepath.Join(src, "model.onnx"), []byte("another model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oras(src, "push", "--plain-http", "-u", user, "-p", pass, "--artifact-type", "application/vnd.axon.model.v1", b+"/team/pushed-on-b:v1", "model.onnx")
+	resp = do(http.MethodHead, "http://"+b+"/v2/team/pushed-on-b/manifests/v1", nil, map[string]string{"Accept": "application/vnd.oci.image.manifest.v1+json"})
+	resp.Body.Close()
+	moved := resp.Header.Get("Docker-Content-Digest")
+	if resp.StatusCode != 200 || moved == "" {
+		t.Fatalf("HEAD the moved tag on B: %s %q", resp.Status, moved)
+	}
+	resp = do(http.MethodDelete, "http://"+b+"/v2/team/pushed-on-a/manifests/v1", nil, nil)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("delete tag v1 of team/pushed-on-a on B: %s", resp.Status)
+	}
+	deadline = time.Now().Add(15 * time.Second)
+	for {
+		names, _ := listed(a)
+		if names["team/pushed-on-b@"+moved] && !names["team/pushed-on-a"] {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("A's UI after a tag move and a delete on B: %v (want team/pushed-on-b at %s, no team/pushed-on-a)", names, moved)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
