@@ -401,7 +401,7 @@ func chartValues() map[string]map[string]any {
 		},
 		"s3-chart-secret": {
 			"registry": map[string]any{"replicas": 2, "storage": map[string]any{"type": "s3", "s3": map[string]any{"bucket": "b", "accessKeyId": "AK", "secretAccessKey": "SK"}}},
-			"mlosd":    map[string]any{"models": models[:1]},
+			"mlosd":    map[string]any{"models": models[:1], "modelsPoll": ""},
 		},
 	}
 }

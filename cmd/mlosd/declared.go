@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 type declaredFlags struct {
 	flags []runtime.DeclaredModel
 	file  string
+	poll  time.Duration // re-read file this often (0: only on SIGHUP)
 }
 
 func (d *declaredFlags) addRef(s string) error {
@@ -65,6 +67,16 @@ func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server
 	if err != nil {
 		log.Error("declared models", "err", err)
 	}
+	// A mounted ConfigMap changes under the process: --models-poll notices
+	// without a signal (Kubernetes swaps the file, mlosd reloads in place).
+	var poll <-chan time.Time
+	var last []byte
+	if d.poll > 0 && d.file != "" {
+		t := time.NewTicker(d.poll)
+		defer t.Stop()
+		poll = t.C
+		last, _ = os.ReadFile(d.file)
+	}
 	for {
 		var retry <-chan time.Time
 		if decls != nil || d.file != "" {
@@ -82,6 +94,19 @@ func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server
 		case <-ctx.Done():
 			return
 		case <-retry:
+		case <-poll:
+			b, err := os.ReadFile(d.file)
+			if err != nil || bytes.Equal(b, last) {
+				continue
+			}
+			last = b
+			next, err := d.list()
+			if err != nil {
+				log.Error("models file changed: declared models unchanged", "err", err)
+				continue
+			}
+			log.Info("models file changed: applying declared models", "count", len(next))
+			decls = next
 		case <-hup:
 			next, err := d.list()
 			if err != nil {

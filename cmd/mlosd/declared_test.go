@@ -292,3 +292,38 @@ func TestDeclaredNotReady(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestDeclaredModelsPoll: with --models-poll, a changed file (a ConfigMap that
+// Kubernetes updated in place) is applied without a signal.
+func TestDeclaredModelsPoll(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts mlosd")
+	}
+	bin := build(t)
+	layout := filepath.Join(t.TempDir(), "layout")
+	affine := runtimetest.Package{Namespace: "test", Name: "affine", Version: "1", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "v1")
+	ident := runtimetest.Package{Namespace: "test", Name: "identity", Version: "1", Model: runtimetest.IdentityModel(t)}.Layout(t, layout, "identity")
+	file := filepath.Join(t.TempDir(), "models.yaml")
+	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+affine.Digest.String()+"\n    name: affine\n")
+	addr := testutil.FreeAddr(t)
+	base := "http://" + addr
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", t.TempDir(), "--models", file, "--models-poll", "100ms")
+	deadline := time.Now().Add(60 * time.Second)
+	for status(t, base+"/v2/health/ready") != 200 {
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready:\n%s", p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+ident.Digest.String()+"\n    name: ident\n")
+	for {
+		st := modelsState(t, base)
+		if _, left := st["affine"]; !left && st["ident"].State == runtime.StateReady {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the changed file was not applied: %+v\n%s", st, p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -75,6 +75,7 @@ Flags:
 	fs.Func("model", "serve REF (HOST/REPO:TAG, HOST/REPO@sha256:..., oci-layout://PATH@...), optionally as NAME: REF[=NAME]; repeatable", decl.addRef)
 	fs.Func("model-dir", "serve the unpacked axon package in DIR (what axon export writes; KServe's /mnt/models), optionally as NAME: DIR[=NAME]; repeatable", decl.addDir)
 	fs.StringVar(&decl.file, "models", "", "YAML file of models to serve (models: [{ref|dir, name, options}]); re-read on SIGHUP")
+	fs.DurationVar(&decl.poll, "models-poll", 0, "also re-read --models when its content changes, checked this often (for a mounted ConfigMap; 0: only on SIGHUP)")
 	adminToken := fs.String("admin-token", os.Getenv("MLOSD_ADMIN_TOKEN"), "require Authorization: Bearer TOKEN on POST/DELETE /models and /v2/repository (default $MLOSD_ADMIN_TOKEN)")
 	healthcheck := fs.Bool("healthcheck", false, "ask the mlosd at --addr for /healthz and exit 0 if it answers (a container HEALTHCHECK; the image has no curl)")
 	adminAPI := fs.Bool("admin-api", true, "serve the imperative API (POST/DELETE /models, /v2/repository load/unload); false: only declared models")
