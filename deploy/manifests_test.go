@@ -357,7 +357,8 @@ func renderChart(t *testing.T, values map[string]any) (map[string]string, error)
 	if err != nil {
 		t.Fatalf("values: %v", err)
 	}
-	return engine.Render(ch, vals)
+	// Strict: a template that reads a value values.yaml does not define fails.
+	return engine.Engine{Strict: true}.Render(ch, vals)
 }
 
 func chartObjects(t *testing.T, where string, files map[string]string) []any {
@@ -428,6 +429,7 @@ func TestHelmChart(t *testing.T) {
 		"filesystem with 2 replicas": {"registry": map[string]any{"replicas": 2}},
 		"s3 without credentials":     {"registry": map[string]any{"storage": map[string]any{"type": "s3"}}},
 		"unknown storage":            {"registry": map[string]any{"storage": map[string]any{"type": "gcs"}}},
+		"a model without ref":        {"mlosd": map[string]any{"models": []any{map[string]any{"name": "x"}}}},
 	}
 	for name, values := range bad {
 		if _, err := renderChart(t, values); err == nil {
