@@ -187,7 +187,7 @@ func TestDeclaredModels(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if status(t, base+"/v2/health/ready") != 200 {
+	if status(t, base+"/v2/health/ready") != 200 || status(t, base+"/readyz") != 200 {
 		t.Errorf("not ready after the reload")
 	}
 	// Past the drain grace, the old copy's session is freed under load.
@@ -250,7 +250,7 @@ func TestDeclaredNotReady(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if c := status(t, base+"/v2/health/ready"); c != http.StatusServiceUnavailable {
+	if c, s := status(t, base+"/v2/health/ready"), status(t, base+"/readyz"); c != http.StatusServiceUnavailable || s != c {
 		t.Fatalf("ready with a declared model failed: %d", c)
 	}
 	if err := inferAffine(base, "affine"); err != nil {

@@ -61,6 +61,7 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.Use(adminGuard(opts.Admin))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.v2Ready) // readiness beside the seed API's liveness: declared models loaded
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 
