@@ -126,7 +126,15 @@ func ReadModelsFile(path string) ([]DeclaredModel, error) {
 
 // declared is what the manager remembers of a declared model's loaded copy.
 type declared struct {
-	key string // digest (or manifest.yaml digest for a directory) + options
+	key    string // digest (or manifest.yaml digest for a directory) + options
+	source string // the ref or dir it was declared with
+}
+
+func (d DeclaredModel) source() string {
+	if d.Dir != "" {
+		return "dir:" + d.Dir
+	}
+	return d.Ref
 }
 
 // DrainGrace is how long a replaced or removed declared model keeps its
@@ -148,7 +156,7 @@ func (m *Manager) ApplyDeclared(ctx context.Context, decls []DeclaredModel) erro
 	ctx, done := m.withBase(ctx)
 	defer done()
 
-	var errs []error
+	var errs, unplaced []error
 	want := map[string]bool{}
 	for _, d := range decls {
 		name, err := m.applyOne(ctx, d, want)
@@ -159,7 +167,15 @@ func (m *Manager) ApplyDeclared(ctx context.Context, decls []DeclaredModel) erro
 			}
 			err = fmt.Errorf("declared model %s: %w", what, m.shutdownErr(ctx, err))
 			errs = append(errs, err)
-			if name != "" && !want[name] {
+			if name == "" {
+				// The name comes from the package, which could not be read:
+				// the name it had last time, if it loaded before.
+				name = m.previousName(d)
+			}
+			switch {
+			case name == "":
+				unplaced = append(unplaced, err)
+			case !want[name]:
 				m.failed(name, d, err)
 			}
 		}
@@ -184,13 +200,27 @@ func (m *Manager) ApplyDeclared(ctx context.Context, decls []DeclaredModel) erro
 		m.retire(old)
 	}
 	err := errors.Join(errs...)
+	// Readiness: every declared model has a serving copy. A failed reload that
+	// left the previous copy serving does not take the pod out of its Service.
 	m.mu.Lock()
-	m.declErr = err
+	m.declErr = errors.Join(unplaced...)
 	m.mu.Unlock()
 	if perr := m.persist(); perr != nil {
 		return errors.Join(err, perr)
 	}
 	return err
+}
+
+// previousName is the name a declared model was served under before.
+func (m *Manager) previousName(d DeclaredModel) string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for name, st := range m.declared {
+		if st.source == d.source() {
+			return name
+		}
+	}
+	return ""
 }
 
 // failed records a declared model that did not load. A copy that served
@@ -200,7 +230,7 @@ func (m *Manager) failed(name string, d DeclaredModel, err error) {
 	defer m.mu.Unlock()
 	if cur, ok := m.models[name]; ok {
 		if _, isDecl := m.declared[name]; isDecl || cur.Ready() {
-			m.declared[name] = declared{key: "failed"}
+			m.declared[name] = declared{key: "failed", source: d.source()}
 			return
 		}
 	}
@@ -210,7 +240,7 @@ func (m *Manager) failed(name string, d DeclaredModel, err error) {
 	}
 	model := &Model{Name: name, Ref: ref, state: StateFailed, err: err.Error(), metrics: m.Metrics}
 	m.models[name] = model
-	m.declared[name] = declared{key: "failed"}
+	m.declared[name] = declared{key: "failed", source: d.source()}
 }
 
 // applyOne loads one declared model unless the same copy already serves. It
@@ -218,6 +248,7 @@ func (m *Manager) failed(name string, d DeclaredModel, err error) {
 func (m *Manager) applyOne(ctx context.Context, d DeclaredModel, seen map[string]bool) (string, error) {
 	var pkg *Package
 	var ref, pinned, dgst, key string
+	var parsed Ref
 	if d.Dir != "" {
 		p, sum, err := readPackageDir(d.Dir)
 		if err != nil {
@@ -236,13 +267,17 @@ func (m *Manager) applyOne(ctx context.Context, d DeclaredModel, seen map[string
 		if pkg, err = m.puller.Unpack(ctx, desc.Digest); err != nil {
 			return d.Name, err
 		}
+		parsed = r
 		p := r
 		p.Digest = desc.Digest
 		ref, pinned, dgst, key = r.String(), p.Pinned(), desc.Digest.String(), desc.Digest.String()
 	}
 	name := d.Name
 	if name == "" {
-		name = defaultName(pkg, Ref{Layout: filepath.Base(d.Dir)})
+		if d.Dir != "" {
+			parsed = Ref{Layout: filepath.Base(d.Dir)}
+		}
+		name = defaultName(pkg, parsed)
 	}
 	if !ValidName(name) {
 		return "", BadRequest("model name %q is not usable; give a name (lower-case letters, digits, '.', '_', '-', '/')", name)
@@ -267,7 +302,7 @@ func (m *Manager) applyOne(ctx context.Context, d DeclaredModel, seen map[string
 	m.mu.Lock()
 	old = m.models[name]
 	m.models[name] = model
-	m.declared[name] = declared{key: key}
+	m.declared[name] = declared{key: key, source: d.source()}
 	m.mu.Unlock()
 	if old != nil {
 		m.retire(old)

@@ -219,6 +219,25 @@ func TestDeclaredModels(t *testing.T) {
 	if !strings.Contains(p.Output(), "nmae") {
 		t.Errorf("the bad file's error does not name the field:\n%s", p.Output())
 	}
+
+	// A reload that cannot pull the new digest keeps the serving copy, and the
+	// pod stays ready (its Service keeps it), with the error in the log.
+	missing := "oci-layout://" + layout + "@sha256:" + strings.Repeat("0", 64)
+	writeModels(t, file, "  - ref: "+missing+"\n    name: affine\n", "  - ref: "+ref(ident.Digest)+"\n    name: ident\n")
+	p.Cmd.Process.Signal(syscall.SIGHUP)
+	deadline = time.Now().Add(30 * time.Second)
+	for !strings.Contains(p.Output(), strings.Repeat("0", 64)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed reload was not logged:\n%s", p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := inferAffine(base, "affine"); err != nil {
+		t.Fatalf("after a failed reload: %v", err)
+	}
+	if st := modelsState(t, base); st["affine"].Digest != affine2.Digest.String() || status(t, base+"/v2/health/ready") != 200 {
+		t.Fatalf("after a failed reload: affine %+v, ready %d", st["affine"], status(t, base+"/v2/health/ready"))
+	}
 }
 
 // TestDeclaredNotReady: a declared model that cannot load keeps the process
