@@ -56,6 +56,11 @@ type Manager struct {
 	// registering serialises registrations of the same name.
 	regMu sync.Mutex
 	save  sync.Mutex
+	// declared names the models the configuration declares (declared.go);
+	// declMu serialises applying it.
+	declared map[string]declared
+	declErr  error // what the last apply could not load
+	declMu   sync.Mutex
 }
 
 // registration is what survives a restart.
@@ -94,7 +99,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
-	return &Manager{opts: opts, base: ctx, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}}, nil
+	return &Manager{opts: opts, base: ctx, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}, declared: map[string]declared{}}, nil
 }
 
 // Puller is the manager's OCI puller.
@@ -173,6 +178,10 @@ func (m *Manager) load(ctx context.Context, model *Model) (err error) {
 }
 
 func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
+	return m.startWith(ctx, model, pkg, m.opts.Threads, m.opts.Batch)
+}
+
+func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, threads Threads, batch BatchOptions) error {
 	plugin, err := PluginFor(pkg.Manifest.Format.Name)
 	if err != nil {
 		return Unprocessable("%v", err)
@@ -188,7 +197,7 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 	if _, err := os.Stat(modelPath); err != nil {
 		return Unprocessable("the package has no %s", file)
 	}
-	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: m.opts.Threads})
+	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: threads})
 	if err != nil {
 		return Unprocessable("load %s with %s: %v", file, plugin.Name(), err)
 	}
@@ -198,12 +207,12 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 		m.log.Warn("text pipeline unavailable", "model", model.Name, "err", err)
 		pipe = nil
 	}
-	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, m.opts.Batch.MaxBatchSize)
+	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, batch.MaxBatchSize)
 	if err != nil {
 		b.Close()
 		return Unprocessable("%s: %v", file, err)
 	}
-	model.attach(b, m.opts.Batch, pipe, gen)
+	model.attach(b, batch, pipe, gen)
 	return nil
 }
 
@@ -297,6 +306,7 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	m.mu.Lock()
 	old := m.models[name]
 	m.models[name] = model
+	delete(m.declared, name) // registered over a declared one: until the next reload
 	m.mu.Unlock()
 	if old != nil {
 		old.detach(StateUnloaded)
@@ -327,6 +337,7 @@ func (m *Manager) Unregister(name string) error {
 	m.mu.Lock()
 	model, ok := m.models[name]
 	delete(m.models, name)
+	delete(m.declared, name)
 	m.mu.Unlock()
 	if !ok {
 		return NotFound("model %q is not registered", name)
@@ -401,6 +412,9 @@ func (m *Manager) persist() error {
 	defer m.save.Unlock()
 	var regs []registration
 	for _, model := range m.List() {
+		if m.isDeclared(model.Name) {
+			continue // the configuration is the record of declared models
+		}
 		s, _ := model.Status()
 		regs = append(regs, registration{Name: model.Name, Ref: model.Ref, Pinned: model.Pinned, Digest: model.Digest, Unloaded: s == StateUnloaded, Signer: model.Signer})
 	}

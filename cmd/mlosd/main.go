@@ -49,8 +49,11 @@ func run() error {
 
 Usage: mlosd [flags]
 
-Register models with POST /models {"ref": "HOST/REPO@sha256:..."} or "axon register REF";
-infer with POST /models/{name}/inference or the KServe v2 API under /v2.
+Declare models with --model REF[=NAME], --models FILE (re-read on SIGHUP) or
+--model-dir DIR; or register them with POST /models {"ref": "HOST/REPO@sha256:..."}
+or "axon register REF" (guard that with --admin-token, or turn it off with
+--admin-api=false). Infer with POST /models/{name}/inference or the KServe v2 API
+under /v2; /v2/health/ready answers 200 once every declared model has loaded.
 
 Flags:
 `)
@@ -76,6 +79,14 @@ Flags:
 	fs.Var(&trustKeys, "trust-key", "public key (cosign.pub PEM) whose signatures are trusted (repeatable; see docs/signing.md)")
 	var layouts layoutDirs
 	fs.Var(&layouts, "allow-layout", "directory whose OCI layouts POST /models may read as oci-layout://PATH (repeatable; default $AXON_HOME, the local axon store; \"none\" allows no layout)")
+	var decl declaredFlags
+	fs.Func("model", "serve REF (HOST/REPO:TAG, HOST/REPO@sha256:..., oci-layout://PATH@...), optionally as NAME: REF[=NAME]; repeatable", decl.addRef)
+	fs.Func("model-dir", "serve the unpacked axon package in DIR (what axon export writes; KServe's /mnt/models), optionally as NAME: DIR[=NAME]; repeatable", decl.addDir)
+	fs.StringVar(&decl.file, "models", "", "YAML file of models to serve (models: [{ref|dir, name, options}]); re-read on SIGHUP")
+	fs.DurationVar(&decl.poll, "models-poll", 0, "also re-read --models when its content changes, checked this often (for a mounted ConfigMap; 0: only on SIGHUP)")
+	adminToken := fs.String("admin-token", os.Getenv("MLOSD_ADMIN_TOKEN"), "require Authorization: Bearer TOKEN on POST/DELETE /models and /v2/repository (default $MLOSD_ADMIN_TOKEN)")
+	healthcheck := fs.Bool("healthcheck", false, "ask the mlosd at --addr for /healthz and exit 0 if it answers (a container HEALTHCHECK; the image has no curl)")
+	adminAPI := fs.Bool("admin-api", true, "serve the imperative API (POST/DELETE /models, /v2/repository load/unload); false: only declared models")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -99,6 +110,9 @@ Flags:
 	if *requireSig && len(trustKeys.keys) == 0 {
 		return errors.New("--require-signature needs at least one --trust-key PUB")
 	}
+	if *healthcheck {
+		return probe(*addr)
+	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("--log-level %q: %w", *logLevel, err)
@@ -114,6 +128,13 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP re-reads the declared models (and must not end the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if _, err := decl.list(); err != nil {
+		return err
+	}
 
 	mgr, err := runtime.NewManager(ctx, runtime.Options{
 		DataDir:      *data,
@@ -133,7 +154,9 @@ Flags:
 		return err
 	}
 	defer mgr.Close()
-	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log, Limits: server.Limits{MaxInFlight: *maxInFlight, MaxInFlightBytes: *maxInFlightBytes}})
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log,
+		Limits: server.Limits{MaxInFlight: *maxInFlight, MaxInFlightBytes: *maxInFlightBytes},
+		Admin:  server.AdminOptions{Token: *adminToken, Disabled: !*adminAPI}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -144,12 +167,13 @@ Flags:
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("mlosd listening", "addr", ln.Addr().String(), "data", *data, "onnxruntime", ort.LibraryPath(), "version", version.String())
 
-	// Registrations come back in the background; readiness waits for them.
+	// Registrations come back in the background; readiness waits for them and
+	// for every declared model.
 	go func() {
 		if err := mgr.Restore(ctx); err != nil {
 			log.Error("restore registrations", "err", err)
 		}
-		srv.SetReady(true)
+		serveDeclared(ctx, mgr, srv, &decl, hup, log)
 	}()
 
 	select {

@@ -32,6 +32,8 @@ type Options struct {
 	Logger  *slog.Logger
 	// Limits on requests in flight (limit.go); beyond them, 429.
 	Limits Limits
+	// Admin guards the imperative API (register, delete, load, unload); see admin.go.
+	Admin AdminOptions
 }
 
 // Server routes HTTP requests to the manager.
@@ -60,8 +62,10 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", opts.MaxBody)))
 	e.Use(s.admit(opts.Limits))
 	e.Use(middleware.Recover())
+	e.Use(adminGuard(opts.Admin))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.v2Ready) // readiness beside the seed API's liveness: declared models loaded
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 
