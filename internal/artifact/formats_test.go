@@ -17,55 +17,21 @@ import (
 	"github.com/mlos-foundation/axon/schemas"
 )
 
-func foreignCases(t *testing.T) map[string]struct {
-	a      artifacttest.Artifact
-	src    string
-	format string
-} {
-	out := map[string]struct {
-		a      artifacttest.Artifact
-		src    string
-		format string
-	}{}
-	add := func(name, format string, a artifacttest.Artifact, extra func(testing.TB, string), model bool) {
-		dir := t.TempDir()
-		if model {
-			dir = artifacttest.ModelDir(t, 3)
-		}
-		extra(t, dir)
-		out[name] = struct {
-			a      artifacttest.Artifact
-			src    string
-			format string
-		}{a, dir, format}
-	}
-	a, x := artifacttest.ModelPack("acme/tiny", false)
-	add("modelpack", FormatModelPack, a, x, true)
-	a, x = artifacttest.ModelPack("acme/tiny", true)
-	add("modelpack-cnai", FormatModelPack, a, x, true)
-	a, x = artifacttest.ModelKit("tiny-kit")
-	add("modelkit", FormatModelKit, a, x, true)
-	a, x = artifacttest.DockerModel(false)
-	add("docker-v0.1", FormatDocker, a, x, false)
-	a, x = artifacttest.DockerModel(true)
-	add("docker-v0.2", FormatDocker, a, x, false)
-	return out
-}
-
 func TestReadAndExportForeignFormats(t *testing.T) {
 	ctx := context.Background()
-	for name, c := range foreignCases(t) {
+	for _, c := range artifacttest.Cases(t) {
+		name := c.Name
 		t.Run(name, func(t *testing.T) {
 			st := memory.New()
-			desc := artifacttest.Push(t, ctx, st, "v1", c.src, c.a)
+			desc := artifacttest.Push(t, ctx, st, "v1", c.Src, c.Artifact)
 			pkg, err := Read(ctx, st, desc)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if pkg.Format != c.format || pkg.Foreign == nil {
-				t.Fatalf("format %q, want %q", pkg.Format, c.format)
+			if pkg.Format != c.Format || pkg.Foreign == nil {
+				t.Fatalf("format %q, want %q", pkg.Format, c.Format)
 			}
-			if pkg.Manifest == nil || pkg.Manifest.Name == "" || len(pkg.Manifest.Files) != len(c.a.Layers) {
+			if pkg.Manifest == nil || pkg.Manifest.Name == "" || len(pkg.Manifest.Files) != len(c.Artifact.Layers) {
 				t.Fatalf("manifest %+v", pkg.Manifest)
 			}
 			if strings.HasPrefix(name, "docker") {
@@ -82,12 +48,10 @@ func TestReadAndExportForeignFormats(t *testing.T) {
 			if err := Export(ctx, st, desc, out); err != nil {
 				t.Fatal(err)
 			}
-			artifacttest.SameTree(t, c.src, out)
+			artifacttest.SameTree(t, c.Src, out)
 			// Nothing but the artifact's files: no manifest.yaml, no temp dirs.
-			n := 0
 			filepath.Walk(out, func(p string, fi os.FileInfo, err error) error {
 				if err == nil && !fi.IsDir() {
-					n++
 					if strings.Contains(p, ".axon-export") || fi.Name() == schemas.ManifestFile {
 						t.Errorf("stray %s", p)
 					}
@@ -98,7 +62,7 @@ func TestReadAndExportForeignFormats(t *testing.T) {
 			if err := Export(ctx, st, desc, out); err != nil {
 				t.Fatalf("export again: %v", err)
 			}
-			artifacttest.SameTree(t, c.src, out)
+			artifacttest.SameTree(t, c.Src, out)
 		})
 	}
 }

@@ -272,3 +272,37 @@ func DockerModel(v02 bool) (Artifact, func(t testing.TB, dir string)) {
 		WriteFile(t, dir, "template.jinja", "{% for m in messages %}{{ m.content }}{% endfor %}")
 	}
 }
+
+// Case is one hand-built foreign artifact with the directory it holds.
+type Case struct {
+	Name, Format string // Format as artifact.Format* names it
+	Artifact     Artifact
+	Src          string
+	ONNX         bool
+}
+
+// Cases builds the model directories of every foreign layout axon reads:
+// ModelPack (CNCF and CNAI names), ModelKit, Docker Model Runner v0.1 and v0.2.
+func Cases(t testing.TB) []Case {
+	t.Helper()
+	var out []Case
+	add := func(name, format string, a Artifact, extra func(testing.TB, string), onnx bool) {
+		dir := t.TempDir()
+		if onnx {
+			dir = ModelDir(t, 3)
+		}
+		extra(t, dir)
+		out = append(out, Case{Name: name, Format: format, Artifact: a, Src: dir, ONNX: onnx})
+	}
+	a, x := ModelPack("acme/tiny", false)
+	add("modelpack", "modelpack", a, x, true)
+	a, x = ModelPack("acme/tiny", true)
+	add("modelpack-cnai", "modelpack", a, x, true)
+	a, x = ModelKit("tiny-kit")
+	add("modelkit", "modelkit", a, x, true)
+	a, x = DockerModel(false)
+	add("docker-v0.1", "docker-model", a, x, false)
+	a, x = DockerModel(true)
+	add("docker-v0.2", "docker-model", a, x, false)
+	return out
+}
