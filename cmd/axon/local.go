@@ -22,7 +22,7 @@ func init() {
 }
 
 func packCmd() *cobra.Command {
-	var name, ver string
+	var name, ver, format string
 	var whole []string
 	cmd := &cobra.Command{
 		Use:   "pack DIR",
@@ -59,7 +59,7 @@ Packing the same directory twice gives the same digest.`,
 			if err != nil {
 				return err
 			}
-			opts = append(opts, artifact.WithTempDir(tmp))
+			opts = append(opts, artifact.WithTempDir(tmp), artifact.WithFormat(format))
 			p, err := st.Pack(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "pack "+args[0]+": interrupted; nothing was tagged (axon prune clears what was stored)")
@@ -71,6 +71,7 @@ Packing the same directory twice gives the same digest.`,
 	cmd.Flags().StringVar(&name, "name", "", "package name NAMESPACE/NAME (default: from manifest.yaml)")
 	cmd.Flags().StringVar(&ver, "version", "", "package version (default: from manifest.yaml, else latest)")
 	cmd.Flags().StringSliceVar(&whole, "whole-dir", nil, "directory (relative to DIR) to keep whole as one tar layer")
+	cmd.Flags().StringVar(&format, "format", "axon", "artifact format: axon (manifest.yaml as config) or modelpack (CNCF ModelPack, manifest.yaml as a layer)")
 	return cmd
 }
 
@@ -191,14 +192,23 @@ store does not hold it and REF names a registry, from the registry without pulli
 				if remotes == nil {
 					remotes = []string{} // [] rather than null for JSON readers
 				}
-				return writeJSON(out, map[string]any{
+				v := map[string]any{
 					"ref":      args[0],
 					"from":     from,
+					"format":   pkg.Format,
 					"digest":   pkg.Descriptor.Digest,
 					"manifest": pkg.Manifest,
 					"oci":      json.RawMessage(pkg.RawOCI),
 					"remotes":  remotes,
-				})
+				}
+				if pkg.Foreign != nil {
+					v["foreign"] = pkg.Foreign
+					v["config"] = json.RawMessage(pkg.RawConfig)
+				}
+				return writeJSON(out, v)
+			}
+			if pkg.Foreign != nil {
+				return printForeign(out, args[0], from, pkg, st.Remotes(pkg.Descriptor.Digest))
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
 			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
