@@ -162,6 +162,9 @@ func newTracker(rep progress.Reporter, m *ocispec.Manifest) *tracker {
 	t := &tracker{rep: rep, names: map[string]string{}, bars: map[string]progress.Bar{}}
 	if m != nil {
 		t.names[m.Config.Digest.String()] = schemas.ManifestFile
+		if m.Config.MediaType != schemas.MediaTypeManifest {
+			t.names[m.Config.Digest.String()] = "model config" // ModelPack, Kitfile, Docker model config
+		}
 		for _, l := range m.Layers {
 			if n := artifact.LayerPath(l); n != "" {
 				t.names[l.Digest.String()] = n
