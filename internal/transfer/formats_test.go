@@ -124,6 +124,24 @@ func TestModelPackReadByOras(t *testing.T) {
 	if cfg.Descriptor.Name != "hf/tiny" || cfg.Config.Format != "onnx" || cfg.ModelFS.Type != "layers" || len(cfg.ModelFS.DiffIDs) != len(m.Layers) {
 		t.Errorf("config as oras reads it: %+v", cfg)
 	}
+	// crane (go-containerregistry) sees the same.
+	craneBin := testutil.Tool(t, "crane")
+	var cm ocispec.Manifest
+	if err := json.Unmarshal([]byte(runTool(t, t.TempDir(), craneBin, "manifest", "--insecure", ref)), &cm); err != nil {
+		t.Fatal(err)
+	}
+	if cm.ArtifactType != artifact.ArtifactTypeModelPack || cm.Config.MediaType != artifact.MediaTypeModelPackConfig || len(cm.Layers) != len(m.Layers) {
+		t.Errorf("crane sees artifactType %q config %q, %d layers", cm.ArtifactType, cm.Config.MediaType, len(cm.Layers))
+	}
+	for _, l := range cm.Layers {
+		if l.Annotations[schemas.AnnotationFilepath] == "" {
+			t.Errorf("crane: layer %s without org.cncf.model.filepath", l.Digest)
+		}
+	}
+	var ccfg artifact.ModelPackConfig
+	if err := json.Unmarshal([]byte(runTool(t, t.TempDir(), craneBin, "config", "--insecure", ref)), &ccfg); err != nil || ccfg.Descriptor.Name != "hf/tiny" {
+		t.Errorf("crane config: %+v %v", ccfg, err)
+	}
 	out := t.TempDir()
 	runTool(t, out, orasBin, "pull", "--plain-http", ref)
 	sameTree(t, dir, out)
