@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -59,6 +58,8 @@ type Foreign struct {
 	Quantization string          `json:"quantization,omitempty"`
 	Capabilities json.RawMessage `json:"capabilities,omitempty"`
 	Files        []File          `json:"files"`
+	kitPaths map[string][]string // ModelKit: paths of each layer kind, in order
+
 	// EmbeddedManifest is true when the artifact carries an axon manifest.yaml
 	// as a layer (axon pack --format modelpack).
 	EmbeddedManifest bool `json:"embeddedManifest,omitempty"`
@@ -194,7 +195,15 @@ func DescribeForeign(format string, m *ocispec.Manifest, cfg []byte) (*Foreign, 
 		f.License = m.Annotations[schemas.AnnotationLicenses]
 	}
 	used := map[string]int{}
+	kitSeen := map[string]int{}
 	for i, l := range m.Layers {
+		if format == FormatModelKit && l.Annotations[schemas.AnnotationFilepath] == "" && l.Annotations[schemas.AnnotationTitle] == "" {
+			kind, _ := layerKind(l.MediaType)
+			if ps := f.kitPaths[kind]; kitSeen[kind] < len(ps) {
+				l.Annotations = map[string]string{schemas.AnnotationFilepath: ps[kitSeen[kind]]}
+			}
+			kitSeen[kind]++
+		}
 		x, err := layerFile(format, l, used)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d (%s): %w", i, l.Digest, err)
@@ -223,8 +232,9 @@ func layerFile(format string, l ocispec.Descriptor, used map[string]int) (File, 
 			p = strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(p, ".gz"), ".zst"), ".tar")
 		}
 	}
+	defaulted := false
 	if p == "" && format == FormatDocker {
-		p = dockerDefaultName(l.MediaType)
+		p, defaulted = dockerDefaultName(l.MediaType), true
 	}
 	if p == "" && x.Archive != ArchiveNone {
 		p = x.Kind // an archive's entries carry their own paths
@@ -234,9 +244,19 @@ func layerFile(format string, l ocispec.Descriptor, used map[string]int) (File, 
 	}
 	p = strings.TrimPrefix(path.Clean(strings.TrimPrefix(p, "./")), "./")
 	if err := schemas.CheckPath(p); err != nil {
-		return x, err
+		if x.Archive == ArchiveNone {
+			return x, err
+		}
+		// An archive's name is a label (its entries carry their own, checked
+		// paths): a Kitfile path such as "." names the whole context.
+		p = x.Kind
 	}
 	if n := used[p]; n > 0 && x.Archive == ArchiveNone {
+		if !defaulted {
+			// Two layers claiming one file: whichever came last would win.
+			return x, fmt.Errorf("a second layer has the path %q", p)
+		}
+		// Docker v0.1 names no files: a sharded GGUF is model.gguf, model-2.gguf...
 		ext := path.Ext(p)
 		p = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(p, ext), n+1, ext)
 	}
@@ -378,9 +398,3 @@ func SplitName(s string) (ns, name string) {
 	return ns, name
 }
 
-// sortedFiles returns files sorted by path (stable listing).
-func sortedFiles(files []File) []File {
-	out := append([]File(nil), files...)
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out
-}

@@ -34,6 +34,15 @@ func TestReadAndExportForeignFormats(t *testing.T) {
 			if pkg.Manifest == nil || pkg.Manifest.Name == "" || len(pkg.Manifest.Files) != len(c.Artifact.Layers) {
 				t.Fatalf("manifest %+v", pkg.Manifest)
 			}
+			if name == "modelkit" {
+				var got []string
+				for _, x := range pkg.Foreign.Files {
+					got = append(got, x.Path)
+				}
+				if strings.Join(got, ",") != "model.onnx,model.onnx.data,tokenizer.json,config.json,src,README.md" {
+					t.Errorf("ModelKit layers named %v from the Kitfile", got)
+				}
+			}
 			if strings.HasPrefix(name, "docker") {
 				if pkg.Foreign.ModelFormat != "gguf" || pkg.Foreign.Quantization != "Q4_K_M" || pkg.Foreign.HasONNX() {
 					t.Errorf("docker model read as %+v", pkg.Foreign)
@@ -77,6 +86,15 @@ func TestForeignRefusesEscapingPaths(t *testing.T) {
 	desc := artifacttest.Push(t, ctx, st, "v1", src, a)
 	if _, err := Read(ctx, st, desc); err == nil {
 		t.Fatal("a layer path leaving the model directory was accepted")
+	}
+	a, _ = artifacttest.ModelPack("acme/x", false)
+	a.Layers = []artifacttest.Layer{
+		{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"model.onnx"}},
+		{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"README.md"}, Annotations: map[string]string{schemas.AnnotationFilepath: "model.onnx"}},
+	}
+	desc = artifacttest.Push(t, ctx, st, "v2", src, a)
+	if _, err := Read(ctx, st, desc); err == nil || !strings.Contains(err.Error(), "second layer") {
+		t.Fatalf("two layers with one path: %v", err)
 	}
 }
 

@@ -36,6 +36,14 @@ type Kitfile struct {
 			Type string `json:"type,omitempty"`
 		} `json:"parts,omitempty"`
 	} `json:"model,omitempty"`
+	Code     []kitPath `json:"code,omitempty"`
+	Datasets []kitPath `json:"datasets,omitempty"`
+	Docs     []kitPath `json:"docs,omitempty"`
+	Prompts  []kitPath `json:"prompts,omitempty"`
+}
+
+type kitPath struct {
+	Path string `json:"path,omitempty"`
 }
 
 func (f *Foreign) readKitfile(cfg []byte) error {
@@ -47,6 +55,18 @@ func (f *Foreign) readKitfile(cfg []byte) error {
 		return fmt.Errorf("not a Kitfile: no manifestVersion")
 	}
 	f.Name, f.Version, f.Description, f.License = k.Package.Name, k.Package.Version, k.Package.Description, k.Package.License
+	// kit writes the layers of each kind in the Kitfile's order: that names
+	// the layers that carry no path annotation.
+	f.kitPaths = map[string][]string{}
+	add := func(kind string, ps []kitPath) {
+		for _, p := range ps {
+			f.kitPaths[kind] = append(f.kitPaths[kind], p.Path)
+		}
+	}
+	add("code", k.Code)
+	add("dataset", k.Datasets)
+	add("docs", k.Docs)
+	add("prompts", k.Prompts)
 	if k.Model != nil {
 		if f.Name == "" {
 			f.Name = k.Model.Name
@@ -56,6 +76,10 @@ func (f *Foreign) readKitfile(cfg []byte) error {
 		}
 		if f.License == "" {
 			f.License = k.Model.License
+		}
+		f.kitPaths["model"] = []string{k.Model.Path}
+		for _, p := range k.Model.Parts {
+			f.kitPaths["modelpart"] = append(f.kitPaths["modelpart"], p.Path)
 		}
 		f.ModelFormat = strings.ToLower(k.Model.Framework)
 		if strings.HasSuffix(strings.ToLower(k.Model.Path), ".onnx") {

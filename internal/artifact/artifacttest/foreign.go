@@ -225,6 +225,7 @@ func ModelKit(name string) (Artifact, func(t testing.TB, dir string)) {
 		ConfigMediaType: "application/vnd.kitops.modelkit.config.v1+json",
 		Config:          kitfile,
 		NoTitle:         true,
+		NoFilepath:      true, // kit names layers by the Kitfile's order, not by annotation
 		Layers: []Layer{
 			{MediaType: p + "model.v1.tar+gzip", Paths: []string{"model.onnx"}, Archive: "tar+gzip"},
 			{MediaType: p + "modelpart.v1.tar+gzip", Paths: []string{"model.onnx.data"}, Archive: "tar+gzip"},
