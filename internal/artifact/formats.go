@@ -46,19 +46,19 @@ type File struct {
 
 // Foreign is what a model artifact of another tool says about itself.
 type Foreign struct {
-	Format       string          `json:"format"`
-	Name         string          `json:"name,omitempty"`
-	Version      string          `json:"version,omitempty"`
-	Description  string          `json:"description,omitempty"`
-	License      string          `json:"license,omitempty"`
-	Architecture string          `json:"architecture,omitempty"`
-	ModelFormat  string          `json:"modelFormat,omitempty"` // onnx, safetensors, gguf...
-	ParamSize    string          `json:"paramSize,omitempty"`
-	Precision    string          `json:"precision,omitempty"`
-	Quantization string          `json:"quantization,omitempty"`
-	Capabilities json.RawMessage `json:"capabilities,omitempty"`
-	Files        []File          `json:"files"`
-	kitPaths map[string][]string // ModelKit: paths of each layer kind, in order
+	Format       string              `json:"format"`
+	Name         string              `json:"name,omitempty"`
+	Version      string              `json:"version,omitempty"`
+	Description  string              `json:"description,omitempty"`
+	License      string              `json:"license,omitempty"`
+	Architecture string              `json:"architecture,omitempty"`
+	ModelFormat  string              `json:"modelFormat,omitempty"` // onnx, safetensors, gguf...
+	ParamSize    string              `json:"paramSize,omitempty"`
+	Precision    string              `json:"precision,omitempty"`
+	Quantization string              `json:"quantization,omitempty"`
+	Capabilities json.RawMessage     `json:"capabilities,omitempty"`
+	Files        []File              `json:"files"`
+	kitPaths     map[string][]string // ModelKit: paths of each layer kind, in order
 
 	// EmbeddedManifest is true when the artifact carries an axon manifest.yaml
 	// as a layer (axon pack --format modelpack).
@@ -397,4 +397,3 @@ func SplitName(s string) (ns, name string) {
 	}
 	return ns, name
 }
-
