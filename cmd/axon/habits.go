@@ -12,6 +12,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
+	"github.com/mlos-foundation/axon/internal/transfer"
 	"github.com/mlos-foundation/axon/runtime"
 )
 
@@ -116,6 +117,14 @@ func printForeign(out io.Writer, ref, from string, pkg *artifact.Package, remote
 	b, _ := json.MarshalIndent(pretty, "", "  ")
 	fmt.Fprintf(out, "# --- OCI manifest (%s) ---\n%s\n", pkg.Descriptor.MediaType, b)
 	return nil
+}
+
+// resultView is push/pull --json.
+func resultView(res *transfer.Result) map[string]any {
+	return map[string]any{
+		"ref": res.Ref, "digest": res.Descriptor.Digest, "mediaType": res.Descriptor.MediaType, "artifactType": res.Descriptor.ArtifactType,
+		"blobs": res.Blobs, "skipped": res.Skipped, "bytes": res.Bytes, "seconds": res.Elapsed.Seconds(),
+	}
 }
 
 // psView is ps --json: what mlosd serves and the mlosd axon run started.

@@ -27,6 +27,7 @@ type remoteFlags struct {
 	caFile      string
 	concurrency int
 	quiet       bool
+	json        bool
 }
 
 func (f *remoteFlags) add(cmd *cobra.Command, transfers bool) {
@@ -37,6 +38,7 @@ func (f *remoteFlags) add(cmd *cobra.Command, transfers bool) {
 	if transfers {
 		cmd.Flags().IntVar(&f.concurrency, "concurrency", transfer.DefaultConcurrency, "number of files moved at once")
 		cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only the result")
+		cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON (reference, digest, blobs moved)")
 	}
 }
 
@@ -87,6 +89,9 @@ Docker Model Runner read; the same package always gives the same digest.`,
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "push "+args[0]+": interrupted; push again to finish (blobs already sent are skipped)")
 			}
+			if f.json {
+				return writeJSON(cmd.OutOrStdout(), resultView(res))
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
 			if !f.quiet {
 				report(cmd.ErrOrStderr(), "pushed", "already there", res)
@@ -126,6 +131,9 @@ it holds.`,
 			pinned := res.Ref
 			if !strings.Contains(pinned, "@") {
 				pinned += "@" + res.Descriptor.Digest.String()
+			}
+			if f.json {
+				return writeJSON(cmd.OutOrStdout(), resultView(res))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), pinned)
 			if !f.quiet {

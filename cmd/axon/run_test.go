@@ -100,6 +100,12 @@ func TestRunInstallsServesAndReuses(t *testing.T) {
 		t.Fatalf("--json answer %q: %v", r.out, err)
 	}
 
+	// With $MLOS_URL, that mlosd is used as given.
+	r = okEnv(t, home, append(env, "MLOS_URL="+first.URL), "", "run", ref, "Third time")
+	if strings.Contains(r.err, "started mlosd") || strings.Contains(r.err, "serving ") || !strings.Contains(r.out, "label") {
+		t.Fatalf("run with $MLOS_URL: %s%s", r.out, r.err)
+	}
+
 	r = okEnv(t, home, env, "", "ps", "--json", "--mlos-url", first.URL)
 	var ps struct {
 		Models []struct{ Name, Digest string }
@@ -171,7 +177,11 @@ func TestFormatsCLI(t *testing.T) {
 		t.Errorf("inspect of a ModelKit in a registry:\n%s", r.out)
 	}
 	out := t.TempDir()
-	ok(t, axon(t, home, "", "pull", reg+"/kits/mlp:1"))
+	r = ok(t, axon(t, home, "", "pull", "--json", reg+"/kits/mlp:1"))
+	var pj map[string]any
+	if err := json.Unmarshal([]byte(r.out), &pj); err != nil || pj["digest"] == nil || pj["blobs"] == nil {
+		t.Errorf("pull --json: %s (%v)", r.out, err)
+	}
 	ok(t, axon(t, home, "", "export", reg+"/kits/mlp:1", out))
 	artifacttest.SameTree(t, dir, out)
 	r = ok(t, axon(t, home, "", "install", "oci://"+reg+"/kits/mlp:1", "--name", "kits/mlp"))
