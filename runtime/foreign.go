@@ -46,7 +46,11 @@ func checkServable(ctx context.Context, src content.Fetcher, r Ref, m *ocispec.M
 		return Unprocessable("%s: %v", r, err)
 	}
 	if !f.HasONNX() {
-		return Unprocessable("%s is %s; mlosd serves ONNX models: axon install oci://%s converts it into an axon package", r, f.Summary(), r)
+		convert := "axon install oci://" + r.String()
+		if r.Layout != "" {
+			convert = "axon install oci://HOST/REPO:TAG (from the registry it came from)"
+		}
+		return Unprocessable("%s is %s; mlosd serves ONNX models: %s converts it into an axon package", r, f.Summary(), convert)
 	}
 	return nil
 }
