@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
@@ -80,30 +81,37 @@ func TestServeForeignArtifacts(t *testing.T) {
 	}
 	checkAffine(t, model)
 
-	reg := testutil.StartDistribution(t)
-	repo, err := remote.NewRepository(reg + "/acme/affine")
-	if err != nil {
-		t.Fatal(err)
+	// From CNCF Distribution and from axon-registry, each into a fresh cache.
+	regBin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
+	axonReg := testutil.FreeAddr(t)
+	testutil.Start(t, nil, regBin, "--addr", axonReg, "--root", t.TempDir(), "--log-level", "error", "--ui=false")
+	testutil.WaitHTTP(t, "http://"+axonReg+"/v2/", 30*time.Second)
+	for _, reg := range []string{testutil.StartDistribution(t), axonReg} {
+		m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+		repo, err := remote.NewRepository(reg + "/acme/affine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		repo.PlainHTTP = true
+		desc := artifacttest.Push(t, ctx, repo, "1.0", src, mp)
+		model, err := m.Register(ctx, reg+"/acme/affine:1.0", "")
+		if err != nil {
+			t.Fatalf("register a ModelPack from %s: %v", reg, err)
+		}
+		if model.Name != "acme/affine" || model.Digest != desc.Digest.String() {
+			t.Errorf("ModelPack served as %q %s", model.Name, model.Digest)
+		}
+		checkAffine(t, model)
+		// Registered again by digest (restart, second replica): from the cache.
+		if err := m.Unregister("acme/affine"); err != nil {
+			t.Fatal(err)
+		}
+		model, err = m.Register(ctx, reg+"/acme/affine@"+desc.Digest.String(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAffine(t, model)
 	}
-	repo.PlainHTTP = true
-	desc := artifacttest.Push(t, ctx, repo, "1.0", src, mp)
-	model, err = m.Register(ctx, reg+"/acme/affine:1.0", "")
-	if err != nil {
-		t.Fatalf("register a ModelPack: %v", err)
-	}
-	if model.Name != "acme/affine" || model.Digest != desc.Digest.String() {
-		t.Errorf("ModelPack served as %q %s", model.Name, model.Digest)
-	}
-	checkAffine(t, model)
-	// Registered again by digest (restart, second replica): from the cache.
-	if err := m.Unregister("acme/affine"); err != nil {
-		t.Fatal(err)
-	}
-	model, err = m.Register(ctx, reg+"/acme/affine@"+desc.Digest.String(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAffine(t, model)
 
 	gg, extra := artifacttest.DockerModel(false)
 	ggDir := t.TempDir()
