@@ -51,6 +51,18 @@ func okEnv(t *testing.T, home string, env []string, stdin string, args ...string
 	return r
 }
 
+// killStarted makes sure the mlosd axon run starts under home ends with the test.
+func killStarted(t *testing.T, home string) {
+	t.Cleanup(func() {
+		if b, err := os.ReadFile(filepath.Join(home, "run", "mlosd.json")); err == nil {
+			var s mlosdState
+			if json.Unmarshal(b, &s) == nil && s.PID > 0 {
+				syscall.Kill(s.PID, syscall.SIGKILL)
+			}
+		}
+	})
+}
+
 // An empty store and no mlosd: axon run installs from the (replica) hub,
 // starts an mlosd and answers; a second run reuses that mlosd and sends the
 // hub nothing (it is not even reachable then); ps shows it, stop stops it.
@@ -62,15 +74,7 @@ func TestRunInstallsServesAndReuses(t *testing.T) {
 	})
 	home := t.TempDir()
 	env := []string{"HF_ENDPOINT=" + hub.URL, "ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t), EnvMLOSD + "=" + testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")}
-	t.Cleanup(func() {
-		// Whatever happened, the background mlosd goes with the test.
-		if b, err := os.ReadFile(filepath.Join(home, "run", "mlosd.json")); err == nil {
-			var s mlosdState
-			if json.Unmarshal(b, &s) == nil && s.PID > 0 {
-				syscall.Kill(s.PID, syscall.SIGKILL)
-			}
-		}
-	})
+	killStarted(t, home)
 	ref := "hf/google-bert/bert-base-uncased@latest"
 	r := okEnv(t, home, env, "", "run", ref, "Hello world")
 	if !strings.Contains(r.err, "installed") || !strings.Contains(r.err, "started mlosd") {
@@ -184,6 +188,15 @@ func TestFormatsCLI(t *testing.T) {
 	}
 	ok(t, axon(t, home, "", "export", reg+"/kits/mlp:1", out))
 	artifacttest.SameTree(t, dir, out)
+	// axon run of the ModelKit itself: mlosd serves its ONNX model.
+	killStarted(t, home)
+	env := []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t), EnvMLOSD + "=" + testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")}
+	r = okEnv(t, home, env, "", "run", "--json", reg+"/kits/mlp:1", "[[1,2,3]]")
+	if !strings.Contains(r.out, `"y"`) {
+		t.Fatalf("run of a ModelKit: %s%s", r.out, r.err)
+	}
+	okEnv(t, home, env, "", "stop")
+
 	r = ok(t, axon(t, home, "", "install", "oci://"+reg+"/kits/mlp:1", "--name", "kits/mlp"))
 	if !strings.Contains(r.out, "kits/mlp@") {
 		t.Fatalf("install oci:// of a ModelKit: %s%s", r.out, r.err)
