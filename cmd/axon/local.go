@@ -124,6 +124,12 @@ size, format, task and creation time (the source revision's time; - when unknown
 					if m.Task != "" {
 						task = m.Task
 					}
+					switch e.Artifact {
+					case artifact.ArtifactTypeModelPack, artifact.ArtifactTypeModelPackLegacy:
+						format += " (ModelPack)"
+					case artifact.ArtifactTypeKit:
+						format += " (ModelKit)"
+					}
 				} else if e.Artifact != "" {
 					format = e.Artifact
 				}

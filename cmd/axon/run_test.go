@@ -146,7 +146,11 @@ func TestFormatsCLI(t *testing.T) {
 	if strings.Fields(a.out)[1] != strings.Fields(b.out)[1] {
 		t.Fatalf("packing twice: %s vs %s", a.out, b.out)
 	}
-	r := ok(t, axon(t, home, "", "inspect", "team/mlp@1"))
+	r := ok(t, axon(t, home, "", "ls"))
+	if !strings.Contains(r.out, "(ModelPack)") {
+		t.Errorf("ls does not say the package is a ModelPack:\n%s", r.out)
+	}
+	r = ok(t, axon(t, home, "", "inspect", "team/mlp@1"))
 	for _, want := range []string{"format: ModelPack", "manifest.yaml (carried as a layer)", "model.onnx", "mlosd serves it:  yes"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("inspect does not show %q:\n%s", want, r.out)
