@@ -310,7 +310,10 @@ func exportCmd() *cobra.Command {
 		Long: `Write the files of REF, manifest.yaml included, under DIR (created when missing),
 each verified against its digest. Files of the same name in DIR are replaced
 (and a directory packed whole, such as a SavedModel, replaces the directory of
-that name); other files stay. The result packs again to the same digest.`,
+that name); other files stay. The result packs again to the same digest.
+A ModelPack, ModelKit or Docker model artifact writes its own files (tar
+layers unpacked where their paths say), without a manifest.yaml unless it
+carries one.`,
 		Example: "  axon export hf/bert-base-uncased@latest ./bert",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
