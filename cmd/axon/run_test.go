@@ -201,6 +201,12 @@ func TestFormatsCLI(t *testing.T) {
 	}
 	okEnv(t, home, env, "", "stop")
 
+	// --tls-verify=false is accepted as --insecure; a missing --ca-file is named.
+	ok(t, axon(t, home, "", "inspect", "--tls-verify=false", reg+"/kits/mlp:1"))
+	if r := axon(t, home, "", "pull", "--ca-file", filepath.Join(home, "none.pem"), reg+"/kits/mlp:1"); r.code == 0 || !strings.Contains(r.err, "--ca-file") {
+		t.Errorf("pull with a missing --ca-file: %d %s", r.code, r.err)
+	}
+
 	r = ok(t, axon(t, home, "", "install", "oci://"+reg+"/kits/mlp:1", "--name", "kits/mlp"))
 	if !strings.Contains(r.out, "kits/mlp@") {
 		t.Fatalf("install oci:// of a ModelKit: %s%s", r.out, r.err)

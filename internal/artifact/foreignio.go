@@ -78,6 +78,11 @@ func exportForeignFile(ctx context.Context, src content.Fetcher, x File, root st
 		defer zr.Close()
 		tr = zr
 	}
+	if x.Archive != ArchiveTar {
+		// A compressed layer may not unpack to more than this: a few KiB of
+		// gzip must not fill the disk.
+		tr = &boundedReader{r: tr, left: maxExpansion*x.Size + 1<<20}
+	}
 	if err := Untar(tr, tmp); err != nil {
 		return err
 	}
@@ -123,4 +128,25 @@ func mergeInto(tmp, root string) error {
 		}
 		return os.Rename(p, target)
 	})
+}
+
+// maxExpansion bounds how many times its size a compressed layer may unpack
+// to (weights barely compress; text compresses some ten times).
+const maxExpansion = 200
+
+type boundedReader struct {
+	r    io.Reader
+	left int64
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("the layer unpacks to more than %d times its size; refusing it", maxExpansion)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
 }

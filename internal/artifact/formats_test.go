@@ -199,3 +199,23 @@ func TestParamSize(t *testing.T) {
 		}
 	}
 }
+
+// A gzip layer that unpacks to far more than its size is refused, and
+// nothing of it is left behind.
+func TestForeignCompressionBomb(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	write(t, src, "zeros.bin", strings.Repeat("\x00", 8<<20))
+	a, _ := artifacttest.ModelPack("acme/bomb", false)
+	a.Layers = []artifacttest.Layer{{MediaType: "application/vnd.cncf.model.weight.v1.tar+gzip", Paths: []string{"zeros.bin"}, Archive: "tar+gzip"}}
+	st := memory.New()
+	desc := artifacttest.Push(t, ctx, st, "v1", src, a)
+	out := t.TempDir()
+	err := Export(ctx, st, desc, out)
+	if err == nil || !strings.Contains(err.Error(), "times its size") {
+		t.Fatalf("export of a gzip bomb: %v", err)
+	}
+	if des, _ := os.ReadDir(out); len(des) != 0 {
+		t.Errorf("left %d entries behind", len(des))
+	}
+}
