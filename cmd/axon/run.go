@@ -84,6 +84,18 @@ func healthy(url string) bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// defaultMLOSURL is url, else $MLOS_URL, else the mlosd axon run started
+// ("" leaves the client's default).
+func defaultMLOSURL(url string) string {
+	if url != "" || os.Getenv(client.EnvURL) != "" {
+		return url
+	}
+	if s, ok := startedMLOSD(); ok {
+		return s.URL
+	}
+	return ""
+}
+
 // mlosdBinary finds mlosd: $AXON_MLOSD, next to this axon, then $PATH.
 func mlosdBinary() (string, error) {
 	if b := os.Getenv(EnvMLOSD); b != "" {
@@ -353,11 +365,7 @@ axon run started in the background is stopped (SIGTERM, then SIGKILL after 10s).
 		Example: "  axon stop hf/bert-base-uncased\n  axon stop",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				base := url
-				if s, ok := startedMLOSD(); ok && base == "" && os.Getenv(client.EnvURL) == "" {
-					base = s.URL
-				}
-				c := client.New(base)
+				c := client.New(defaultMLOSURL(url))
 				var errs []error
 				for _, n := range args {
 					if err := c.Unregister(cmd.Context(), n); err != nil {

@@ -110,7 +110,7 @@ func TestRunInstallsServesAndReuses(t *testing.T) {
 		t.Fatalf("run with $MLOS_URL: %s%s", r.out, r.err)
 	}
 
-	r = okEnv(t, home, env, "", "ps", "--json", "--mlos-url", first.URL)
+	r = okEnv(t, home, env, "", "ps", "--json") // the mlosd axon run started, without naming it
 	var ps struct {
 		Models []struct{ Name, Digest string }
 		MLOSD  *mlosdState

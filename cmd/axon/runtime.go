@@ -69,7 +69,7 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
 		Short: "List the models mlosd serves",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			models, err := client.New(runtimeFlags.url).List(cmd.Context())
+			models, err := client.New(defaultMLOSURL(runtimeFlags.url)).List(cmd.Context())
 			if err != nil {
 				return err
 			}
