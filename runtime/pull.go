@@ -244,8 +244,8 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
 		return ocispec.Descriptor{}, Unprocessable("%s is a %s, not an OCI image manifest of an axon package", r, desc.MediaType)
 	}
-	if m.Config.MediaType != schemas.MediaTypeManifest {
-		return ocispec.Descriptor{}, Unprocessable("%s is not an axon package (config media type %s, want %s)", r, m.Config.MediaType, schemas.MediaTypeManifest)
+	if err := checkServable(ctx, src, r, &m); err != nil {
+		return ocispec.Descriptor{}, err
 	}
 	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
 	if key != desc.Digest.String() {
@@ -324,9 +324,12 @@ type Package struct {
 // digest; blobs are hard-linked from the cache where the file system allows)
 // and reads its manifest.yaml.
 func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) {
-	m, _, err := p.manifest(ctx, d)
+	m, raw, err := p.manifest(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", d, err)
+	}
+	if m.Config.MediaType != schemas.MediaTypeManifest {
+		return p.unpackForeign(ctx, d, raw, filepath.Join(p.root, "models", d.Encoded()))
 	}
 	cfg, err := os.ReadFile(p.blobPath(m.Config.Digest))
 	if err != nil {

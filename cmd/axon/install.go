@@ -35,6 +35,7 @@ References:
   tfhub/PUBLISHER/MODEL/VERSION  TensorFlow Hub; tfhub/PUBLISHER/MODEL@latest = newest version
   modelscope/OWNER/NAME[@REV]    ModelScope; @latest = master (also modelscope://, ms://)
   ./DIR, /DIR, file:///DIR       a local directory
+  oci://HOST/REPO[:TAG|@DIGEST]  a ModelPack, ModelKit or Docker Model Runner artifact
 
 Downloads are verified (LFS sha256, git blob ids, Sha256 fields, torchvision hash
 prefixes), resumed after a cut and cached by digest under $AXON_HOME/cache/hub, so
@@ -73,7 +74,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 			opts.Store = st
 			rep := progress.New(cmd.ErrOrStderr(), quiet)
 			opts.Progress = downloadBars{rep}
-			res, err := install.Install(cmd.Context(), args[0], opts)
+			res, err := installAny(cmd.Context(), args[0], opts) // oci://REF too
 			rep.Wait()
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "install "+args[0]+": interrupted; run it again to continue (finished downloads are kept)")

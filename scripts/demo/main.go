@@ -155,6 +155,9 @@ func (d *demo) run(ctx context.Context, home, regAddr, mlosAddr string) error {
 	if err := d.native(ctx, home, regAddr, mlosAddr); err != nil {
 		return err
 	}
+	if err := d.modelPack(ctx, ref, regAddr); err != nil {
+		return err
+	}
 	fmt.Printf("==> done in %s\n", time.Since(d.start).Round(time.Millisecond))
 	if d.keep {
 		fmt.Printf("    axon-registry: http://%s   mlosd: http://%s   AXON_HOME=%s\n", regAddr, mlosAddr, home)
