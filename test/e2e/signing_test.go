@@ -140,6 +140,25 @@ func TestSigningInteropWithCosign(t *testing.T) {
 		t.Fatalf("axon verify of an unsigned package: %v\n%s", err, out)
 	}
 
+	// cosign's OCI 1.1 mode (a referrer only, no .sig tag): axon finds it too.
+	oci11 := push("oci11")
+	if out, err := run(t, append(cenv, "COSIGN_EXPERIMENTAL=1"), cosign, "sign", "--key", cosignKey, "--tlog-upload=false", "--allow-http-registry", "-y", "--registry-referrers-mode=oci-1-1", oci11); err != nil {
+		t.Fatalf("cosign sign --registry-referrers-mode=oci-1-1: %v\n%s", err, out)
+	}
+	if resp, err := http.Get("http://" + registry + "/v2/test/oci11/tags/list"); err == nil {
+		var tags struct{ Tags []string }
+		json.NewDecoder(resp.Body).Decode(&tags)
+		resp.Body.Close()
+		for _, tag := range tags.Tags {
+			if strings.HasSuffix(tag, ".sig") {
+				t.Fatalf("cosign's OCI 1.1 mode wrote the tag %s", tag)
+			}
+		}
+	}
+	if out, err := run(t, aenv, bin("axon"), "verify", oci11, "--key", cosignPub); err != nil {
+		t.Fatalf("axon verify of cosign's OCI 1.1 referrer: %v\n%s", err, out)
+	}
+
 	// mlosd trusts cosign's key only.
 	addr := testutil.FreeAddr(t)
 	testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin("mlosd"), "--addr", addr, "--data", t.TempDir(),
