@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -37,7 +38,12 @@ func req(method, url string, body []byte, ct string) (int, []byte, error) {
 // and by digest) at once on the filesystem backend: no 5xx, and afterwards every
 // listed tag answers, and so does its manifest by digest.
 func TestConcurrentManifestTagDelete(t *testing.T) {
-	ts := startServer(t, fsDriver(t), Config{})
+	t.Run("filesystem", func(t *testing.T) { testConcurrentManifestTagDelete(t, fsDriver(t)) })
+	t.Run("s3", func(t *testing.T) { testConcurrentManifestTagDelete(t, s3Driver(t)) })
+}
+
+func testConcurrentManifestTagDelete(t *testing.T, d driver.Driver) {
+	ts := startServer(t, d, Config{})
 	base, repo := ts.URL, "conc/app"
 	cfg := randBytes(100)
 	pushBlob(t, base, repo, cfg)
@@ -57,7 +63,7 @@ func TestConcurrentManifestTagDelete(t *testing.T) {
 	for w := range 8 {
 		wg.Go(func() {
 			r := rand.New(rand.NewPCG(uint64(w), 7))
-			for range 150 {
+			for range 100 {
 				m := bodies[r.IntN(len(bodies))]
 				tag := fmt.Sprintf("t%d", r.IntN(4))
 				var code int

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -282,5 +283,21 @@ func TestSessionRevocationsShared(t *testing.T) {
 	}
 	if !b.Revoked("../../etc") {
 		t.Fatal("a malformed session id is accepted")
+	}
+}
+
+func TestAPIResponsesNosniffAndCSP(t *testing.T) {
+	ts := startServer(t, fsDriver(t), Config{})
+	for _, c := range []struct{ method, path string }{
+		{"GET", "/v2/"}, {"GET", "/v2/x/y/manifests/nope"}, {"GET", "/v2/x/y/blobs/sha256:" + strings.Repeat("a", 64)},
+		{"GET", "/token"}, {"GET", "/healthz"}, {"GET", "/metrics"}, {"POST", "/admin/gc?dry-run=true"}, {"GET", "/v2/_catalog"},
+	} {
+		resp, _ := do(t, c.method, ts.URL+c.path, nil, nil)
+		if resp.Header.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") {
+			t.Errorf("%s %s (%d): nosniff %q, CSP %q", c.method, c.path, resp.StatusCode, resp.Header.Get("X-Content-Type-Options"), resp.Header.Get("Content-Security-Policy"))
+		}
+	}
+	if isAPIPath("/ui/") || isAPIPath("/v2x") || !isAPIPath("/admin/gc") {
+		t.Fatal("isAPIPath")
 	}
 }

@@ -92,6 +92,10 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 		return rep, fmt.Errorf("gc: %w", err)
 	}
 	defer l.release(ctx)
+	// with the lease held no sweep runs anywhere: doomed markers left now are a dead collector's
+	if err := s.d.Delete(ctx, "_gc/doomed"); err != nil && !isNotFound(err) {
+		return rep, fmt.Errorf("gc: clear doomed markers: %w", err)
+	}
 	// a reference marked before this, by a push that may still be committing
 	refCutoff := start.Add(-2 * s.opts.ReferenceHold)
 

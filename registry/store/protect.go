@@ -67,7 +67,7 @@ func (s *Store) protect(ctx context.Context, ds ...digest.Digest) (time.Time, er
 				}
 			}
 			fresh = false
-			ok, err := s.exists(ctx, doomedMarker(d))
+			ok, err := s.doomed(ctx, d)
 			if err != nil {
 				return time.Time{}, err
 			}
@@ -84,13 +84,28 @@ func (s *Store) protect(ctx context.Context, ds ...digest.Digest) (time.Time, er
 					return time.Time{}, ctx.Err()
 				case <-time.After(50 * time.Millisecond):
 				}
-				if ok, err = s.exists(ctx, doomedMarker(d)); err != nil {
+				if ok, err = s.doomed(ctx, d); err != nil {
 					return time.Time{}, err
 				}
 			}
 		}
 	}
 	return time.Now(), nil
+}
+
+// staleDoomed: a sweep holds a doomed marker for the moment of one deletion;
+// one this old was left by a collector that died, and means nothing.
+const staleDoomed = time.Minute
+
+func (s *Store) doomed(ctx context.Context, d digest.Digest) (bool, error) {
+	fi, err := s.d.Stat(ctx, doomedMarker(d))
+	if isNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat %s: %w", doomedMarker(d), err)
+	}
+	return time.Since(fi.ModTime) < staleDoomed, nil
 }
 
 // holdOK reports whether an operation protected at since may still commit.
