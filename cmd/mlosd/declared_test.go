@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/client"
 	"github.com/mlos-foundation/axon/runtime/runtimetest"
 )
 
@@ -305,6 +307,15 @@ func TestDeclaredNotReady(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("v2 repository unload without a token: %s, want 401", resp.Status)
+	}
+	// The Go client (and so axon register) sends $MLOSD_ADMIN_TOKEN.
+	t.Setenv(client.EnvToken, "")
+	if _, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err == nil {
+		t.Fatal("register without the token succeeded")
+	}
+	t.Setenv(client.EnvToken, token)
+	if info, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err != nil || info.State != runtime.StateReady {
+		t.Fatalf("register with $%s: %+v %v", client.EnvToken, info, err)
 	}
 	// Inference needs no token.
 	if err := inferAffine(base, "affine"); err != nil {
