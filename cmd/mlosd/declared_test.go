@@ -345,6 +345,11 @@ func TestDeclaredModelsPoll(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	// Unchanged, the file is not applied again (nothing pulled or hashed per tick).
+	time.Sleep(600 * time.Millisecond)
+	if n := strings.Count(p.Output(), "declared models ready"); n != 1 {
+		t.Fatalf("applied %d times with the file unchanged:\n%s", n, p.Output())
+	}
 	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+ident.Digest.String()+"\n    name: ident\n")
 	for {
 		st := modelsState(t, base)
