@@ -337,8 +337,19 @@ func TestDockerfiles(t *testing.T) {
 		sc := bufio.NewScanner(fh)
 		from := 0
 		user, health := "", false
+		volumes, owned := []string{}, map[string]bool{} // in the last stage
+		pending := ""
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
+			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			// an instruction continued with a backslash is one instruction
+			if cont, ok := strings.CutSuffix(line, "\\"); ok {
+				pending += cont + " "
+				continue
+			}
+			line, pending = strings.TrimSpace(pending+line), ""
 			fields := strings.Fields(line)
 			if len(fields) == 0 || strings.HasPrefix(line, "#") {
 				continue
@@ -346,14 +357,22 @@ func TestDockerfiles(t *testing.T) {
 			switch strings.ToUpper(fields[0]) {
 			case "USER":
 				user = fields[1]
+			case "VOLUME":
+				for _, v := range fields[1:] {
+					volumes = append(volumes, strings.Trim(v, `[]",`))
+				}
 			case "HEALTHCHECK":
 				health = true
 			case "FROM":
 				from++
+				volumes, owned = nil, map[string]bool{}
 				if len(fields) >= 4 && strings.EqualFold(fields[2], "AS") {
 					stages[fields[3]] = true
 				}
 			case "COPY":
+				if strings.Contains(line, "--chown=") {
+					owned[fields[len(fields)-1]] = true
+				}
 				args := fields[1:]
 				fromStage := ""
 				for len(args) > 0 && strings.HasPrefix(args[0], "--") {
@@ -374,6 +393,11 @@ func TestDockerfiles(t *testing.T) {
 					}
 				}
 			case "RUN":
+				if i := strings.Index(line, "chown"); i >= 0 {
+					for _, f := range strings.Fields(line[i:]) {
+						owned[strings.TrimRight(f, ";&")] = true
+					}
+				}
 				for _, p := range pkgRe.FindAllString(line, -1) {
 					if _, err := os.Stat(filepath.Join("..", p)); err != nil {
 						t.Errorf("%s: builds %s, which does not exist", f, p)
@@ -389,6 +413,13 @@ func TestDockerfiles(t *testing.T) {
 		fh.Close()
 		if from == 0 {
 			t.Errorf("%s: no FROM", f)
+		}
+		for _, v := range volumes {
+			// a named volume starts as a copy of the image's directory: owned by
+			// root, the non-root program could not write its storage
+			if !owned[v] {
+				t.Errorf("%s: VOLUME %s is not created owned by the image's user (COPY --chown or chown in RUN)", f, v)
+			}
 		}
 		if ctxDir == ".." {
 			// the Go images: built in one stage, run from a small one as a user

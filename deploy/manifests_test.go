@@ -355,7 +355,7 @@ func renderChart(t *testing.T, values map[string]any) (map[string]string, error)
 	}
 	vals, err := chartutil.ToRenderValues(ch, values, chartutil.ReleaseOptions{Name: "prod", Namespace: "models", IsInstall: true, Revision: 1}, chartutil.DefaultCapabilities)
 	if err != nil {
-		t.Fatalf("values: %v", err)
+		return nil, fmt.Errorf("values (values.schema.json): %w", err)
 	}
 	// Strict: a template that reads a value values.yaml does not define fails.
 	return engine.Engine{Strict: true}.Render(ch, vals)
@@ -430,6 +430,8 @@ func TestHelmChart(t *testing.T) {
 		"s3 without credentials":     {"registry": map[string]any{"storage": map[string]any{"type": "s3"}}},
 		"unknown storage":            {"registry": map[string]any{"storage": map[string]any{"type": "gcs"}}},
 		"a model without ref":        {"mlosd": map[string]any{"models": []any{map[string]any{"name": "x"}}}},
+		"a misspelt value":           {"registry": map[string]any{"replica": 2}},
+		"a misspelt model option":    {"mlosd": map[string]any{"models": []any{map[string]any{"ref": "r/x:1", "options": map[string]any{"maxBatch": 2}}}}},
 	}
 	for name, values := range bad {
 		if _, err := renderChart(t, values); err == nil {

@@ -77,8 +77,9 @@ func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server
 		poll = t.C
 		last, _ = os.ReadFile(d.file)
 	}
+	var retry <-chan time.Time
 	for {
-		var retry <-chan time.Time
+		retry = nil
 		if decls != nil || d.file != "" {
 			if err := mgr.ApplyDeclared(ctx, decls); err != nil {
 				log.Error("declared models not all loaded; retrying", "err", err, "in", retryEvery.String())
@@ -90,31 +91,39 @@ func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server
 		if ready && len(decls) > 0 {
 			log.Info("declared models ready", "models", mgr.DeclaredNames())
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-retry:
-		case <-poll:
-			b, err := os.ReadFile(d.file)
-			if err != nil || bytes.Equal(b, last) {
-				continue
+		// Wait for something to apply: a retry, a changed file, a signal.
+		// Nothing is pulled or hashed again while nothing changed.
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-retry:
+				break wait
+			case <-poll:
+				b, err := os.ReadFile(d.file)
+				if err != nil || bytes.Equal(b, last) {
+					continue
+				}
+				last = b
+				next, err := d.list()
+				if err != nil {
+					log.Error("models file changed: declared models unchanged", "err", err)
+					continue
+				}
+				log.Info("models file changed: applying declared models", "count", len(next))
+				decls = next
+				break wait
+			case <-hup:
+				next, err := d.list()
+				if err != nil {
+					log.Error("SIGHUP: declared models unchanged", "err", err)
+					continue
+				}
+				log.Info("SIGHUP: applying declared models", "count", len(next))
+				decls = next
+				break wait
 			}
-			last = b
-			next, err := d.list()
-			if err != nil {
-				log.Error("models file changed: declared models unchanged", "err", err)
-				continue
-			}
-			log.Info("models file changed: applying declared models", "count", len(next))
-			decls = next
-		case <-hup:
-			next, err := d.list()
-			if err != nil {
-				log.Error("SIGHUP: declared models unchanged", "err", err)
-				continue
-			}
-			log.Info("SIGHUP: applying declared models", "count", len(next))
-			decls = next
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/client"
 	"github.com/mlos-foundation/axon/runtime/runtimetest"
 )
 
@@ -306,6 +308,15 @@ func TestDeclaredNotReady(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("v2 repository unload without a token: %s, want 401", resp.Status)
 	}
+	// The Go client (and so axon register) sends $MLOSD_ADMIN_TOKEN.
+	t.Setenv(client.EnvToken, "")
+	if _, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err == nil {
+		t.Fatal("register without the token succeeded")
+	}
+	t.Setenv(client.EnvToken, token)
+	if info, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err != nil || info.State != runtime.StateReady {
+		t.Fatalf("register with $%s: %+v %v", client.EnvToken, info, err)
+	}
 	// Inference needs no token.
 	if err := inferAffine(base, "affine"); err != nil {
 		t.Fatal(err)
@@ -333,6 +344,11 @@ func TestDeclaredModelsPoll(t *testing.T) {
 			t.Fatalf("not ready:\n%s", p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	// Unchanged, the file is not applied again (nothing pulled or hashed per tick).
+	time.Sleep(600 * time.Millisecond)
+	if n := strings.Count(p.Output(), "declared models ready"); n != 1 {
+		t.Fatalf("applied %d times with the file unchanged:\n%s", n, p.Output())
 	}
 	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+ident.Digest.String()+"\n    name: ident\n")
 	for {
