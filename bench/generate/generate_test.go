@@ -98,9 +98,7 @@ func TestGenerateBench(t *testing.T) {
 	seedBody := func(n int) map[string]any {
 		return map[string]any{"input": prompt, "stream": true, "parameters": map[string]any{"max_new_tokens": n, "min_new_tokens": n, "temperature": 0}}
 	}
-	chatBody := map[string]any{"model": "bench/decoder", "messages": []map[string]string{{"role": "user", "content": prompt}}, "max_tokens": newTok, "temperature": 0, "stream": true}
-	// min_new_tokens is not an OpenAI field; the random decoder may end
-	// early at </s>, so chat tokens/s counts the tokens it streamed.
+	chatBody := map[string]any{"model": "bench/decoder", "messages": []map[string]string{{"role": "user", "content": prompt}}, "max_tokens": newTok, "min_tokens": newTok, "temperature": 0, "stream": true, "stream_options": map[string]bool{"include_usage": true}}
 	raw.generate(t, ids, 8) // warm-up
 	stream(t, base+"/models/bench/decoder/inference", seedBody(8))
 	// Interleaved, so that a busy machine slows every contender alike.
@@ -185,13 +183,26 @@ func stream(t *testing.T, url string, body any) run {
 		if !ok {
 			continue
 		}
-		// Seed API token events and OpenAI chunks with content count as tokens.
-		if strings.HasPrefix(d, `{"token"`) || strings.Contains(d, `"content":`) && !strings.Contains(d, `"role":"assistant"`) {
-			if r.tokens == 0 {
-				r.first = time.Since(start)
-			}
-			r.tokens++
+		// The first token event (seed) or content chunk (OpenAI) is the
+		// first token; the count comes from the usage the server reports.
+		if r.first == 0 && (strings.HasPrefix(d, `{"token"`) || strings.Contains(d, `"content":`) && !strings.Contains(d, `"role":"assistant"`)) {
+			r.first = time.Since(start)
 		}
+		var usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+			Usage            *struct {
+				CompletionTokens int `json:"completion_tokens"`
+			} `json:"usage"`
+		}
+		if strings.Contains(d, `"completion_tokens"`) && json.Unmarshal([]byte(d), &usage) == nil {
+			r.tokens = usage.CompletionTokens
+			if usage.Usage != nil {
+				r.tokens = usage.Usage.CompletionTokens
+			}
+		}
+	}
+	if r.tokens == 0 {
+		t.Fatalf("%s: no usage in the stream", url)
 	}
 	r.total = time.Since(start)
 	return r

@@ -197,6 +197,8 @@ type samplingFields struct {
 	FrequencyPenalty    *float64        `json:"frequency_penalty"`
 	PresencePenalty     *float64        `json:"presence_penalty"`
 	Logprobs            json.RawMessage `json:"logprobs"`
+	// MinTokens is vLLM's extension: end-of-sequence is held off until then.
+	MinTokens *int `json:"min_tokens"`
 }
 
 func (f samplingFields) params() (runtime.GenerateParams, error) {
@@ -227,6 +229,10 @@ func (f samplingFields) params() (runtime.GenerateParams, error) {
 		}
 	}
 	p.Temperature, p.TopP, p.Seed, p.Stop = f.Temperature, f.TopP, f.Seed, f.Stop
+	if f.MinTokens != nil && *f.MinTokens < 0 {
+		return p, badParam("min_tokens", "min_tokens must not be negative, got %d", *f.MinTokens)
+	}
+	p.MinNewTokens = f.MinTokens
 	p.MaxNewTokens = f.MaxTokens
 	param := "max_tokens"
 	if f.MaxCompletionTokens != nil {
