@@ -207,6 +207,11 @@ func TestOpenAI(t *testing.T) {
 	if json.Unmarshal(body, &models); code != 200 || models.Object != "list" || len(models.Data) != 4 {
 		t.Fatalf("models: %d %s", code, body)
 	}
+	code, _, body = call(t, http.MethodGet, e.url+"/models/test/chat", nil, nil)
+	var info axrt.Info
+	if json.Unmarshal(body, &info); code != 200 || info.Generation == nil || !info.Generation.KVCache || !info.Generation.ChatTemplate || !info.Generation.Batched || info.Generation.MaxPositions != 128 {
+		t.Fatalf("model info %d %s: want generation with a KV cache, a chat template, batched decode, 128 positions", code, body)
+	}
 	// The rendered template goes to the tokenizer without special tokens
 	// added again: the prompt is exactly the rendered text's tokens.
 	msgs := []map[string]any{{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello world"}}
