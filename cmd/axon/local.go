@@ -198,12 +198,15 @@ store does not hold it and REF names a registry, from the registry without pulli
 					"manifest": pkg.Manifest,
 					"oci":      json.RawMessage(pkg.RawOCI),
 					"remotes":  remotes,
+					// null unless a text-generation package: KV cache, chat template, OpenAI call.
+					"textGeneration": pkg.Manifest.TextGenerationInfo(mlosURL()),
 				})
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
 			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
 				fmt.Fprintf(out, "# in registry: %s\n", r) // pushed there or pulled from there
 			}
+			printTextGeneration(out, pkg.Manifest)
 			fmt.Fprintf(out, "# --- manifest.yaml ---\n%s", pkg.RawConfig)
 			var pretty any
 			json.Unmarshal(pkg.RawOCI, &pretty)

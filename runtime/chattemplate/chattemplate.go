@@ -8,6 +8,12 @@
 // transformers' own tojson filter, raise_exception and strftime_now supplied here.
 // (gonja v2.9.1 was tried first: it cannot parse a conditional expression inside
 // parentheses, which Gemma 3's template uses.)
+//
+// Key order: Python dicts keep insertion order and tojson prints it. Go maps
+// have none, so plain maps are ordered the way OpenAI clients write the keys
+// (role, content, ..., type, function, name, description, parameters...) and
+// the rest sorted; pass Object values (DecodeJSON of the request body) where the
+// exact order of user-chosen keys (tool parameter names, arguments) matters.
 package chattemplate
 
 import (

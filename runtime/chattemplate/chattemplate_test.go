@@ -2,8 +2,10 @@ package chattemplate
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -116,19 +118,23 @@ func TestRaiseException(t *testing.T) {
 }
 
 func TestToJSONLikePython(t *testing.T) {
-	args, err := DecodeJSON([]byte(`{"z": 1, "a": [1.5, 1e-7, 2.5e20, "é<&>\"\n"], "m": {}, "n": null, "t": true}`))
+	args, err := DecodeJSON([]byte(`{"z": 1, "a": [1.0, 1.5, 1e-7, 2.5e20, "é<&>\"\n"], "m": {}, "n": null, "t": true}`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What the engine's tojson prints like Python's json.dumps: insertion order, no
-	// HTML escaping, ensure_ascii=False, separators. (Known gaps, not asserted: it
-	// prints an integral float 1.0 as 1, and tojson(indent=N) sorts keys and
-	// escapes <>&, unlike transformers.)
+	// transformers' tojson: json.dumps in insertion order, no HTML escaping,
+	// ensure_ascii=False, Python's float repr, indent, separators, sort_keys.
 	cases := map[string]string{
-		`{{ x | tojson }}`:                               `{"z": 1, "a": [1.5, 1e-07, 2.5e+20, "é<&>\"\n"], "m": {}, "n": null, "t": true}`,
-		`{{ x | tojson(separators=(",", ":")) }}`:        `{"z":1,"a":[1.5,1e-07,2.5e+20,"é<&>\"\n"],"m":{},"n":null,"t":true}`,
-		`{{ x.items() | list | length }}`:                `5`,
-		`{% for k, v in x.items() %}{{ k }}{% endfor %}`: `zamnt`,
+		`{{ x | tojson }}`:                                      `{"z": 1, "a": [1.0, 1.5, 1e-07, 2.5e+20, "é<&>\"\n"], "m": {}, "n": null, "t": true}`,
+		`{{ x | tojson(indent=2) }}`:                            "{\n  \"z\": 1,\n  \"a\": [\n    1.0,\n    1.5,\n    1e-07,\n    2.5e+20,\n    \"é<&>\\\"\\n\"\n  ],\n  \"m\": {},\n  \"n\": null,\n  \"t\": true\n}",
+		`{{ x | tojson(ensure_ascii=true) }}`:                   `{"z": 1, "a": [1.0, 1.5, 1e-07, 2.5e+20, "\u00e9<&>\"\n"], "m": {}, "n": null, "t": true}`,
+		`{{ x | tojson(separators=(",", ":")) }}`:               `{"z":1,"a":[1.0,1.5,1e-07,2.5e+20,"é<&>\"\n"],"m":{},"n":null,"t":true}`,
+		`{{ x | tojson(sort_keys=true) }}`:                      `{"a": [1.0, 1.5, 1e-07, 2.5e+20, "é<&>\"\n"], "m": {}, "n": null, "t": true, "z": 1}`,
+		`{{ x.items() | list | length }}`:                       `5`,
+		`{% for k, v in x.items() %}{{ k }}{% endfor %}`:        `zamnt`,
+		`{{ "a | tojson" }}|{{ x.z|tojson }}`:                   `a | tojson|1`,
+		`{# x | tojson #}{% raw %}{{ x | tojson }}{% endraw %}`: `{{ x | tojson }}`,
+		`{% set j = x.n | tojson %}{{ j }}`:                     `null`,
 	}
 	for src, want := range cases {
 		tp, err := Parse(src, nil)
@@ -173,5 +179,63 @@ func TestStrftime(t *testing.T) {
 	out, err := tp.Render(nil, Options{})
 	if err != nil || len(out) != 4 {
 		t.Fatalf("%q %v", out, err)
+	}
+}
+
+// TestConcurrentRender: one Template serves concurrent requests (run with -race).
+func TestConcurrentRender(t *testing.T) {
+	tp, err := Parse(`{% for m in messages %}{{ m.role }}={{ m.content | tojson }};{% endfor %}{% if x %}{{ raise_exception('no ' ~ x) }}{% endif %}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 16)
+	for i := range 16 {
+		go func() {
+			msgs := []map[string]any{{"role": "user", "content": strings.Repeat("a", i)}}
+			opts := Options{}
+			if i%2 == 1 {
+				opts.Extra = map[string]any{"x": i}
+			}
+			out, err := tp.Render(msgs, opts)
+			var te *TemplateError
+			switch {
+			case i%2 == 1 && (!errors.As(err, &te) || te.Msg != "no "+strconv.Itoa(i)):
+				errs <- fmt.Errorf("%d: %q %v", i, out, err)
+			case i%2 == 0 && (err != nil || out != `user="`+strings.Repeat("a", i)+`";`):
+				errs <- fmt.Errorf("%d: %q %v", i, out, err)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for range 16 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestDecodeToolsKeepsOrder(t *testing.T) {
+	tools, err := DecodeTools([]byte(`[{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, "required": ["zeta"]}}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := DecodeMessages([]byte(`[{"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "f", "arguments": {"zeta": "z", "alpha": 1}}}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := Parse(`{{ tools[0] | tojson }}|{{ messages[0].tool_calls[0].function.arguments | tojson }}`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := tp.Render(msgs, Options{Tools: tools})
+	want := `{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {"zeta": {"type": "string"}, "alpha": {"type": "integer"}}, "required": ["zeta"]}}}|{"zeta": "z", "alpha": 1}`
+	if err != nil || out != want {
+		t.Fatalf("got %q %v\nwant %q", out, err, want)
+	}
+	for _, bad := range []string{`{}`, `[1]`, `[{"a":1}`} {
+		if _, err := DecodeTools([]byte(bad)); err == nil {
+			t.Errorf("%s: want error", bad)
+		}
 	}
 }

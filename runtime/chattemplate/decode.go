@@ -98,3 +98,37 @@ func (o Object) Map() map[string]any {
 	}
 	return m
 }
+
+// DecodeMessages decodes a JSON array of message objects (an OpenAI request's
+// "messages") for Render, keeping the key order of every nested object (tool
+// call arguments given as objects, content parts) as Python would.
+func DecodeMessages(data []byte) ([]map[string]any, error) {
+	return decodeObjects(data, "messages")
+}
+
+// DecodeTools decodes a JSON array of tool definitions (an OpenAI request's
+// "tools") for Options.Tools, keeping the order of parameter names and schema
+// keys so that tojson prints them as transformers would.
+func DecodeTools(data []byte) ([]map[string]any, error) {
+	return decodeObjects(data, "tools")
+}
+
+func decodeObjects(data []byte, what string) ([]map[string]any, error) {
+	v, err := DecodeJSON(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a JSON array", what)
+	}
+	out := make([]map[string]any, len(list))
+	for i, e := range list {
+		obj, ok := e.(Object)
+		if !ok {
+			return nil, fmt.Errorf("%s[%d]: not a JSON object", what, i)
+		}
+		out[i] = obj.Map()
+	}
+	return out, nil
+}

@@ -36,7 +36,7 @@ type refCase struct {
 
 const toolsJSON = `[{"type": "function", "function": {"name": "get_weather", "description": "Weather at a place & time <now>",
   "parameters": {"type": "object", "properties": {"location": {"type": "string", "description": "City"},
-  "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}, "days": {"type": "integer", "default": 1.5}}, "required": ["location"]}}},
+  "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]}, "days": {"type": "integer", "default": 1.0}}, "required": ["location"]}}},
   {"type": "function", "function": {"name": "now", "description": "Current time", "parameters": {"type": "object", "properties": {}}}}]`
 
 var refCases = []refCase{
@@ -66,7 +66,7 @@ var refCases = []refCase{
 		{"role": "assistant", "content": "Paris 21°C, Oslo -3°C."}, {"role": "user", "content": "Thanks"}]`, tools: toolsJSON, addGenerationPrompt: true},
 	{name: "tool call arguments as object", models: []string{"qwen3"},
 		messages: `[{"role": "user", "content": "Weather?"},
-		{"role": "assistant", "content": "Let me check.", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"unit": "celsius", "location": "Zürich", "days": 2, "ratio": 0.5, "tags": ["a", "<b>"], "none": null}}}]},
+		{"role": "assistant", "content": "Let me check.", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"unit": "celsius", "location": "Zürich", "days": 2, "ratio": 0.5, "whole": 3.0, "big": 1e16, "small": 0.0001, "tags": ["a", "<b>"], "none": null}}}]},
 		{"role": "tool", "content": "sunny"}]`, tools: toolsJSON, addGenerationPrompt: true},
 	{name: "tool results at the end", models: []string{"deepseek_v3"},
 		messages: `[{"role": "user", "content": "Weather?"},
@@ -123,10 +123,20 @@ func TestRenderMatchesPythonJinja2(t *testing.T) {
 	}
 	var runs []run
 	var in []pyCase
-	for _, model := range realModels {
-		cfg := realConfig(t, model)
+	// Besides the four real templates, one in Llama 3.1's tool style that
+	// exercises tojson's options against json.dumps.
+	synthetic := filepath.Join(t.TempDir(), "tokenizer_config.json")
+	if err := os.WriteFile(synthetic, []byte(`{"bos_token": "<s>", "chat_template": "{{ bos_token }}{%- if tools is not none %}{%- for t in tools %}{{- t | tojson(indent=4) }}{{- \"\\n\\n\" }}{%- endfor %}{%- endif %}{%- for m in messages %}{{ m.role }}: {{ m | tojson }} {{ m.content | tojson(ensure_ascii=true) }} {{ m | tojson(sort_keys=true, separators=(',', ':')) }}\n{%- endfor %}{{ {'b': 1, 'a': [1.0, none, true, 0.1, 12345678901234567.0]} | tojson }}"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	configs := map[string]string{"synthetic": synthetic}
+	for _, model := range append(realModels, "synthetic") {
+		cfg, ok := configs[model]
+		if !ok {
+			cfg = realConfig(t, model)
+		}
 		for _, c := range refCases {
-			if c.models != nil && !contains(c.models, model) {
+			if c.models != nil && !contains(c.models, model) || model == "synthetic" && c.models != nil {
 				continue
 			}
 			pc := pyCase{Config: cfg, Messages: json.RawMessage(c.messages), AddGenerationPrompt: c.addGenerationPrompt}
@@ -166,7 +176,11 @@ func TestRenderMatchesPythonJinja2(t *testing.T) {
 			tp := templates[r.model]
 			if tp == nil {
 				var err error
-				tp, err = Load(filepath.Dir(realConfig(t, r.model)), "")
+				cfg, ok := configs[r.model]
+				if !ok {
+					cfg = realConfig(t, r.model)
+				}
+				tp, err = Load(filepath.Dir(cfg), "")
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -13,7 +13,7 @@ import (
 // Parse compiles a chat template source. special are the template variables
 // transformers takes from the tokenizer's special_tokens_map (bos_token, eos_token...).
 func Parse(source string, special map[string]any) (*Template, error) {
-	tmpl, err := jinja.Compile(source)
+	tmpl, err := jinja.Compile(routeToJSON(source))
 	if err != nil {
 		return nil, fmt.Errorf("parse chat template: %w", err)
 	}
@@ -74,6 +74,7 @@ func (t *Template) Render(messages []map[string]any, opts Options) (string, erro
 	for k, v := range opts.Extra {
 		data[k] = toValue(v)
 	}
+	data[toJSONFilter] = jinja.NewCallable("tojson", filterToJSON)
 	out, err := t.tmpl.RenderValues(data)
 	if raised != nil {
 		return "", raised
