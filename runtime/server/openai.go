@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/chattemplate"
 )
 
 // The OpenAI-compatible API under /v1: model ids are the registered names.
@@ -283,8 +284,8 @@ func usageOf(r *runtime.GenerateResult) *oaUsage {
 
 type chatRequest struct {
 	samplingFields
-	Messages []json.RawMessage `json:"messages"`
-	Tools    []map[string]any  `json:"tools"`
+	Messages json.RawMessage `json:"messages"`
+	Tools    json.RawMessage `json:"tools"`
 }
 
 type chatMessage struct {
@@ -319,17 +320,20 @@ var chatRoles = map[string]bool{"system": true, "developer": true, "user": true,
 
 // chatMessages checks the messages and turns them into what chat templates
 // read: role and content (text parts joined), other fields (tool_calls,
-// name, tool_call_id) kept as sent.
-func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
-	if len(raw) == 0 {
+// name, tool_call_id) kept as sent, nested objects in their key order.
+func chatMessages(raw json.RawMessage) ([]map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "[]" {
 		return nil, badParam("messages", "messages must not be empty")
 	}
-	out := make([]map[string]any, len(raw))
-	for i, r := range raw {
-		var msg map[string]any
-		if err := json.Unmarshal(r, &msg); err != nil || msg == nil {
-			return nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d] must be an object with role and content", i)
-		}
+	out, err := chattemplate.DecodeMessages(raw)
+	if err != nil {
+		return nil, badParam("messages", "messages must be a list of objects with role and content: %v", err)
+	}
+	if len(out) == 0 {
+		return nil, badParam("messages", "messages must not be empty")
+	}
+	for i, msg := range out {
 		role, _ := msg["role"].(string)
 		if !chatRoles[role] {
 			return nil, badParam(fmt.Sprintf("messages[%d].role", i), "messages[%d].role %q is not one of system, developer, user, assistant, tool", i, msg["role"])
@@ -339,9 +343,15 @@ func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
 		case []any:
 			var sb strings.Builder
 			for j, part := range c {
-				p, _ := part.(map[string]any)
+				var p map[string]any
+				switch v := part.(type) {
+				case chattemplate.Object:
+					p = v.Map()
+				case map[string]any:
+					p = v
+				}
 				if t, _ := p["type"].(string); t != "text" {
-					return nil, badParam(fmt.Sprintf("messages[%d].content[%d]", i, j), "messages[%d].content[%d]: only text parts are supported, got type %q", i, j, p["type"])
+					return nil, badParam(fmt.Sprintf("messages[%d].content[%d]", i, j), "messages[%d].content[%d]: only text parts are supported, got type %v", i, j, p["type"])
 				}
 				text, _ := p["text"].(string)
 				sb.WriteString(text)
@@ -350,9 +360,21 @@ func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
 		default:
 			return nil, badParam(fmt.Sprintf("messages[%d].content", i), "messages[%d].content must be a string or a list of text parts", i)
 		}
-		out[i] = msg
 	}
 	return out, nil
+}
+
+// chatTools decodes "tools" for the template, keeping their key order.
+func chatTools(raw json.RawMessage) ([]map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	tools, err := chattemplate.DecodeTools(raw)
+	if err != nil {
+		return nil, badParam("tools", "tools must be a list of tool objects: %v", err)
+	}
+	return tools, nil
 }
 
 func (s *Server) oaChat(c echo.Context) error {
@@ -376,7 +398,11 @@ func (s *Server) oaChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	prompt, err := m.RenderChat(msgs, req.Tools)
+	tools, err := chatTools(req.Tools)
+	if err != nil {
+		return err
+	}
+	prompt, err := m.RenderChat(msgs, tools)
 	if err != nil {
 		return err
 	}

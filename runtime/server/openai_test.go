@@ -250,6 +250,15 @@ func TestOpenAI(t *testing.T) {
 	if chat.Usage.PromptTokens != len(promptIDs) || chat.Usage.CompletionTokens != 10 || chat.Usage.TotalTokens != len(promptIDs)+10 || chat.Choices[0].FinishReason != "length" {
 		t.Fatalf("chat usage %+v finish %q, want %d prompt tokens", chat.Usage, chat.Choices[0].FinishReason, len(promptIDs))
 	}
+	// Text parts are joined into the content the template sees.
+	parts := []map[string]any{msgs[0], {"role": "user", "content": []any{map[string]any{"type": "text", "text": "Hello "}, map[string]any{"text": "world", "type": "text"}}}}
+	code, body = post(t, e.url+"/v1/chat/completions", map[string]any{"model": "test/chat", "messages": parts, "max_tokens": 10, "temperature": 0})
+	var chat2 struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if json.Unmarshal(body, &chat2); code != 200 || chat2.Choices[0].Message.Content != chat.Choices[0].Message.Content {
+		t.Fatalf("content parts: %d %s", code, body)
+	}
 	// The same generation through /v1/completions from the token ids.
 	code, body = post(t, e.url+"/v1/completions", map[string]any{"model": "test/chat", "prompt": promptIDs, "max_tokens": 10, "temperature": 0})
 	var cmpl struct {
@@ -332,6 +341,8 @@ func TestOpenAI(t *testing.T) {
 		{"n>1", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": msgs, "n": 2}, 400, "n must be 1"},
 		{"empty messages", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{}}, 400, "messages must not be empty"},
 		{"unknown role", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "wizard", "content": "hi"}}}, 400, `"wizard" is not one of`},
+		{"not a list", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": "hi"}, 400, "messages must be a list"},
+		{"image part", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "image_url", "image_url": map[string]any{"url": "x"}}}}}}, 400, "only text parts"},
 		{"template raises", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "tool", "content": "hi"}}}, 400, "this template has no tool role"},
 		{"no template", "/v1/chat/completions", map[string]any{"model": "test/plain", "messages": msgs}, 400, "has no chat template"},
 		{"above cap", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": msgs, "max_tokens": 65}, 400, "max_tokens 65 is above this server's cap of 64"},
