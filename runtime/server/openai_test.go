@@ -316,7 +316,7 @@ func TestOpenAI(t *testing.T) {
 	}
 	// Generations and /v1 requests show in the metrics.
 	code, _, body = call(t, http.MethodGet, e.url+"/metrics", nil, nil)
-	for _, want := range []string{`mlosd_generated_tokens_total{model="test/chat",version="1"} 30`, `nv_inference_request_success{model="test/chat",version="1"} 3`} {
+	for _, want := range []string{`mlosd_generated_tokens_total{model="test/chat",version="1"} 40`, `nv_inference_request_success{model="test/chat",version="1"} 4`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
