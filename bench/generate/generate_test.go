@@ -103,9 +103,15 @@ func TestGenerateBench(t *testing.T) {
 	stream(t, base+"/models/bench/decoder/inference", seedBody(8))
 	// Interleaved, so that a busy machine slows every contender alike.
 	var rawRuns, seedRuns, chatRuns []run
+	// ONNX Runtime's threads spin for a while after a run; a pause between
+	// contenders keeps one process's spinning from slowing the other.
+	quiet := func() { time.Sleep(150 * time.Millisecond) }
 	for range reps {
+		quiet()
 		rawRuns = append(rawRuns, raw.generate(t, ids, newTok))
+		quiet()
 		seedRuns = append(seedRuns, stream(t, base+"/models/bench/decoder/inference", seedBody(newTok)))
+		quiet()
 		chatRuns = append(chatRuns, stream(t, base+"/v1/chat/completions", chatBody))
 	}
 	rawRun, seedRun, chatRun := median(rawRuns), median(seedRuns), median(chatRuns)
