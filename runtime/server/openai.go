@@ -28,7 +28,19 @@ func (s *Server) openAIRoutes(e *echo.Echo) {
 	e.POST("/v1/completions", s.oa(s.counted(s.oaCompletions)))
 	e.POST("/v1/embeddings", s.oa(s.counted(s.oaEmbeddings)))
 	e.Any("/v1/*", s.oa(func(c echo.Context) error {
-		return runtime.NotFound("no route %s %s in the OpenAI-compatible API", c.Request().Method, c.Request().URL.Path)
+		path := c.Request().URL.Path
+		allow := ""
+		switch {
+		case path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings":
+			allow = http.MethodPost
+		case path == "/v1/models" || strings.HasPrefix(path, "/v1/models/"):
+			allow = http.MethodGet
+		}
+		if allow != "" {
+			c.Response().Header().Set("Allow", allow)
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed; use %s", c.Request().Method, path, allow))
+		}
+		return runtime.NotFound("no route %s %s in the OpenAI-compatible API", c.Request().Method, path)
 	}))
 }
 

@@ -356,6 +356,10 @@ func TestOpenAI(t *testing.T) {
 		code, body := post(t, e.url+c.path, c.body)
 		wantOAError(t, c.what, code, body, c.status, c.say)
 	}
+	code, _, body = call(t, http.MethodGet, e.url+"/v1/chat/completions", nil, nil)
+	wantOAError(t, "GET chat", code, body, 405, "use POST")
+	code, _, body = call(t, http.MethodPost, e.url+"/v1/nope", []byte(`{}`), nil)
+	wantOAError(t, "unknown route", code, body, 404, "no route POST /v1/nope")
 	var nf oaErr
 	code, body = post(t, e.url+"/v1/chat/completions", map[string]any{"model": "nope", "messages": msgs})
 	if json.Unmarshal(body, &nf); nf.Error.Code == nil || *nf.Error.Code != "model_not_found" || nf.Error.Param == nil || *nf.Error.Param != "model" {
