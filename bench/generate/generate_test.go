@@ -140,12 +140,17 @@ func TestGenerateBench(t *testing.T) {
 	}
 
 	// 200 vs 40 new tokens (seed API, streamed).
-	var r40, r200 []run
+	var r40, r200, raw40, raw200 []run
 	for range reps {
+		quiet()
 		r40 = append(r40, stream(t, base+"/models/bench/decoder/inference", seedBody(40)))
 		r200 = append(r200, stream(t, base+"/models/bench/decoder/inference", seedBody(200)))
+		quiet()
+		raw40 = append(raw40, raw.generate(t, ids, 40))
+		raw200 = append(raw200, raw.generate(t, ids, 200))
 	}
 	c40, c200 := median(r40).total, median(r200).total
+	rc40, rc200 := median(raw40).total, median(raw200).total
 
 	tjs, tjsErr := transformersJS(t, dir, ids)
 
@@ -162,7 +167,8 @@ func TestGenerateBench(t *testing.T) {
 	for _, n := range []int{1, 4, 8} {
 		t.Logf("%d concurrent streams: %8.0f tokens/s aggregate (%.2fx one stream)", n, conc[n], conc[n]/conc[1])
 	}
-	t.Logf("200 vs 40 new tokens: %s vs %s = %.2fx (linear would be 5x)", c200.Round(time.Millisecond), c40.Round(time.Millisecond), float64(c200)/float64(c40))
+	t.Logf("200 vs 40 new tokens: mlosd %s vs %s = %.2fx; raw loop %s vs %s = %.2fx (linear would be 5x)", c200.Round(time.Millisecond), c40.Round(time.Millisecond), float64(c200)/float64(c40),
+		rc200.Round(time.Millisecond), rc40.Round(time.Millisecond), float64(rc200)/float64(rc40))
 }
 
 // stream runs one streaming request and counts token events.
