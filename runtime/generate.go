@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlos-foundation/axon/runtime/chattemplate"
@@ -415,7 +416,18 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 	if err != nil {
 		return nil, err
 	}
-	defer st.close()
+	// Tokens reach emit through a writer of their own, so a slow client
+	// (a blocked write) holds back neither this sequence's steps nor, when
+	// decode steps are batched, anyone else's. The sequence leaves its batch
+	// before its writer is waited for.
+	var out *emitter
+	if emit != nil {
+		out = newEmitter(emit, set.maxNew+2)
+	}
+	defer func() {
+		st.close()
+		out.finish()
+	}()
 	history := append(make([]int64, 0, len(prompt)+set.maxNew), prompt...)
 	feed := prompt
 	for len(res.TokenIDs) < set.maxNew {
@@ -448,8 +460,8 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 			pf.prefeed(next)
 		}
 		piece, stopped := text.push(next)
-		if emit != nil && (piece != "" || !stopped) {
-			if err := emit(Token{ID: next, Text: piece}); err != nil {
+		if piece != "" || !stopped {
+			if err := out.send(Token{ID: next, Text: piece}); err != nil {
 				return res, err
 			}
 		}
@@ -459,15 +471,76 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 		}
 		feed = []int64{next}
 	}
-	rest := text.flush()
-	if emit != nil && rest != "" {
-		if err := emit(Token{ID: -1, Text: rest}); err != nil {
+	st.close()
+	if rest := text.flush(); rest != "" {
+		if err := out.send(Token{ID: -1, Text: rest}); err != nil {
 			return res, err
 		}
 	}
 	res.Text = text.text()
 	res.CompletionTokens = len(res.TokenIDs)
+	if err := out.finish(); err != nil {
+		return res, err
+	}
 	return res, nil
+}
+
+// emitter hands tokens to emit from a goroutine of its own. Its buffer holds
+// every token a generation can produce, so send never blocks; the first
+// error emit returns is answered by the following sends, which ends the
+// generation.
+type emitter struct {
+	ch   chan Token
+	done chan struct{}
+	once sync.Once
+	mu   sync.Mutex
+	err  error
+}
+
+func newEmitter(emit func(Token) error, n int) *emitter {
+	e := &emitter{ch: make(chan Token, n), done: make(chan struct{})}
+	go func() {
+		defer close(e.done)
+		for tok := range e.ch {
+			if e.failed() != nil {
+				continue
+			}
+			if err := emit(tok); err != nil {
+				e.mu.Lock()
+				e.err = err
+				e.mu.Unlock()
+			}
+		}
+	}()
+	return e
+}
+
+func (e *emitter) failed() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.err
+}
+
+// send queues a token (nil emitter: nothing to do).
+func (e *emitter) send(t Token) error {
+	if e == nil {
+		return nil
+	}
+	if err := e.failed(); err != nil {
+		return err
+	}
+	e.ch <- t
+	return nil
+}
+
+// finish waits until every queued token was emitted (idempotent).
+func (e *emitter) finish() error {
+	if e == nil {
+		return nil
+	}
+	e.once.Do(func() { close(e.ch) })
+	<-e.done
+	return e.failed()
 }
 
 func containsID(ids []int64, id int64) bool {

@@ -108,6 +108,16 @@ type Info struct {
 	LoadedAt *time.Time   `json:"loadedAt,omitempty"`
 	// Signer is the verified signature (key fingerprint) under --require-signature.
 	Signer *signing.Signature `json:"signer,omitempty"`
+	// Generation is there for models that generate text.
+	Generation *GenerationInfo `json:"generation,omitempty"`
+}
+
+// GenerationInfo says how a text-generation model runs.
+type GenerationInfo struct {
+	KVCache      bool `json:"kvCache"`
+	ChatTemplate bool `json:"chatTemplate"`
+	Batched      bool `json:"batchedDecode"`
+	MaxPositions int  `json:"maxPositions,omitempty"`
 }
 
 // TensorInfo is a tensor spec as JSON: the shape keeps symbolic names.
@@ -136,6 +146,10 @@ func (m *Model) Info() Info {
 	if !m.loadedAt.IsZero() {
 		t := m.loadedAt
 		in.LoadedAt = &t
+	}
+	if g := m.gen; g != nil {
+		_, batched := g.dec.(*batchingDecoder)
+		in.Generation = &GenerationInfo{KVCache: g.dec.cached(), ChatTemplate: g.chat != nil, Batched: batched, MaxPositions: g.defaults.MaxPositions}
 	}
 	return in
 }

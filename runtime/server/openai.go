@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/chattemplate"
 )
 
 // The OpenAI-compatible API under /v1: model ids are the registered names.
@@ -27,7 +28,19 @@ func (s *Server) openAIRoutes(e *echo.Echo) {
 	e.POST("/v1/completions", s.oa(s.counted(s.oaCompletions)))
 	e.POST("/v1/embeddings", s.oa(s.counted(s.oaEmbeddings)))
 	e.Any("/v1/*", s.oa(func(c echo.Context) error {
-		return runtime.NotFound("no route %s %s in the OpenAI-compatible API", c.Request().Method, c.Request().URL.Path)
+		path := c.Request().URL.Path
+		allow := ""
+		switch {
+		case path == "/v1/chat/completions" || path == "/v1/completions" || path == "/v1/embeddings":
+			allow = http.MethodPost
+		case path == "/v1/models" || strings.HasPrefix(path, "/v1/models/"):
+			allow = http.MethodGet
+		}
+		if allow != "" {
+			c.Response().Header().Set("Allow", allow)
+			return echo.NewHTTPError(http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed; use %s", c.Request().Method, path, allow))
+		}
+		return runtime.NotFound("no route %s %s in the OpenAI-compatible API", c.Request().Method, path)
 	}))
 }
 
@@ -197,6 +210,8 @@ type samplingFields struct {
 	FrequencyPenalty    *float64        `json:"frequency_penalty"`
 	PresencePenalty     *float64        `json:"presence_penalty"`
 	Logprobs            json.RawMessage `json:"logprobs"`
+	// MinTokens is vLLM's extension: end-of-sequence is held off until then.
+	MinTokens *int `json:"min_tokens"`
 }
 
 func (f samplingFields) params() (runtime.GenerateParams, error) {
@@ -227,6 +242,10 @@ func (f samplingFields) params() (runtime.GenerateParams, error) {
 		}
 	}
 	p.Temperature, p.TopP, p.Seed, p.Stop = f.Temperature, f.TopP, f.Seed, f.Stop
+	if f.MinTokens != nil && *f.MinTokens < 0 {
+		return p, badParam("min_tokens", "min_tokens must not be negative, got %d", *f.MinTokens)
+	}
+	p.MinNewTokens = f.MinTokens
 	p.MaxNewTokens = f.MaxTokens
 	param := "max_tokens"
 	if f.MaxCompletionTokens != nil {
@@ -277,8 +296,8 @@ func usageOf(r *runtime.GenerateResult) *oaUsage {
 
 type chatRequest struct {
 	samplingFields
-	Messages []json.RawMessage `json:"messages"`
-	Tools    []map[string]any  `json:"tools"`
+	Messages json.RawMessage `json:"messages"`
+	Tools    json.RawMessage `json:"tools"`
 }
 
 type chatMessage struct {
@@ -313,17 +332,20 @@ var chatRoles = map[string]bool{"system": true, "developer": true, "user": true,
 
 // chatMessages checks the messages and turns them into what chat templates
 // read: role and content (text parts joined), other fields (tool_calls,
-// name, tool_call_id) kept as sent.
-func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
-	if len(raw) == 0 {
+// name, tool_call_id) kept as sent, nested objects in their key order.
+func chatMessages(raw json.RawMessage) ([]map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" || string(raw) == "[]" {
 		return nil, badParam("messages", "messages must not be empty")
 	}
-	out := make([]map[string]any, len(raw))
-	for i, r := range raw {
-		var msg map[string]any
-		if err := json.Unmarshal(r, &msg); err != nil || msg == nil {
-			return nil, badParam(fmt.Sprintf("messages[%d]", i), "messages[%d] must be an object with role and content", i)
-		}
+	out, err := chattemplate.DecodeMessages(raw)
+	if err != nil {
+		return nil, badParam("messages", "messages must be a list of objects with role and content: %v", err)
+	}
+	if len(out) == 0 {
+		return nil, badParam("messages", "messages must not be empty")
+	}
+	for i, msg := range out {
 		role, _ := msg["role"].(string)
 		if !chatRoles[role] {
 			return nil, badParam(fmt.Sprintf("messages[%d].role", i), "messages[%d].role %q is not one of system, developer, user, assistant, tool", i, msg["role"])
@@ -333,9 +355,15 @@ func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
 		case []any:
 			var sb strings.Builder
 			for j, part := range c {
-				p, _ := part.(map[string]any)
+				var p map[string]any
+				switch v := part.(type) {
+				case chattemplate.Object:
+					p = v.Map()
+				case map[string]any:
+					p = v
+				}
 				if t, _ := p["type"].(string); t != "text" {
-					return nil, badParam(fmt.Sprintf("messages[%d].content[%d]", i, j), "messages[%d].content[%d]: only text parts are supported, got type %q", i, j, p["type"])
+					return nil, badParam(fmt.Sprintf("messages[%d].content[%d]", i, j), "messages[%d].content[%d]: only text parts are supported, got type %v", i, j, p["type"])
 				}
 				text, _ := p["text"].(string)
 				sb.WriteString(text)
@@ -344,9 +372,21 @@ func chatMessages(raw []json.RawMessage) ([]map[string]any, error) {
 		default:
 			return nil, badParam(fmt.Sprintf("messages[%d].content", i), "messages[%d].content must be a string or a list of text parts", i)
 		}
-		out[i] = msg
 	}
 	return out, nil
+}
+
+// chatTools decodes "tools" for the template, keeping their key order.
+func chatTools(raw json.RawMessage) ([]map[string]any, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	tools, err := chattemplate.DecodeTools(raw)
+	if err != nil {
+		return nil, badParam("tools", "tools must be a list of tool objects: %v", err)
+	}
+	return tools, nil
 }
 
 func (s *Server) oaChat(c echo.Context) error {
@@ -370,7 +410,11 @@ func (s *Server) oaChat(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	prompt, err := m.RenderChat(msgs, req.Tools)
+	tools, err := chatTools(req.Tools)
+	if err != nil {
+		return err
+	}
+	prompt, err := m.RenderChat(msgs, tools)
 	if err != nil {
 		return err
 	}

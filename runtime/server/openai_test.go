@@ -207,6 +207,11 @@ func TestOpenAI(t *testing.T) {
 	if json.Unmarshal(body, &models); code != 200 || models.Object != "list" || len(models.Data) != 4 {
 		t.Fatalf("models: %d %s", code, body)
 	}
+	code, _, body = call(t, http.MethodGet, e.url+"/models/test/chat", nil, nil)
+	var info axrt.Info
+	if json.Unmarshal(body, &info); code != 200 || info.Generation == nil || !info.Generation.KVCache || !info.Generation.ChatTemplate || !info.Generation.Batched || info.Generation.MaxPositions != 128 {
+		t.Fatalf("model info %d %s: want generation with a KV cache, a chat template, batched decode, 128 positions", code, body)
+	}
 	// The rendered template goes to the tokenizer without special tokens
 	// added again: the prompt is exactly the rendered text's tokens.
 	msgs := []map[string]any{{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello world"}}
@@ -244,6 +249,15 @@ func TestOpenAI(t *testing.T) {
 	}
 	if chat.Usage.PromptTokens != len(promptIDs) || chat.Usage.CompletionTokens != 10 || chat.Usage.TotalTokens != len(promptIDs)+10 || chat.Choices[0].FinishReason != "length" {
 		t.Fatalf("chat usage %+v finish %q, want %d prompt tokens", chat.Usage, chat.Choices[0].FinishReason, len(promptIDs))
+	}
+	// Text parts are joined into the content the template sees.
+	parts := []map[string]any{msgs[0], {"role": "user", "content": []any{map[string]any{"type": "text", "text": "Hello "}, map[string]any{"text": "world", "type": "text"}}}}
+	code, body = post(t, e.url+"/v1/chat/completions", map[string]any{"model": "test/chat", "messages": parts, "max_tokens": 10, "temperature": 0})
+	var chat2 struct {
+		Choices []struct{ Message struct{ Content string } }
+	}
+	if json.Unmarshal(body, &chat2); code != 200 || chat2.Choices[0].Message.Content != chat.Choices[0].Message.Content {
+		t.Fatalf("content parts: %d %s", code, body)
 	}
 	// The same generation through /v1/completions from the token ids.
 	code, body = post(t, e.url+"/v1/completions", map[string]any{"model": "test/chat", "prompt": promptIDs, "max_tokens": 10, "temperature": 0})
@@ -302,7 +316,7 @@ func TestOpenAI(t *testing.T) {
 	}
 	// Generations and /v1 requests show in the metrics.
 	code, _, body = call(t, http.MethodGet, e.url+"/metrics", nil, nil)
-	for _, want := range []string{`mlosd_generated_tokens_total{model="test/chat",version="1"} 30`, `nv_inference_request_success{model="test/chat",version="1"} 3`} {
+	for _, want := range []string{`mlosd_generated_tokens_total{model="test/chat",version="1"} 40`, `nv_inference_request_success{model="test/chat",version="1"} 4`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s", want)
 		}
@@ -327,6 +341,8 @@ func TestOpenAI(t *testing.T) {
 		{"n>1", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": msgs, "n": 2}, 400, "n must be 1"},
 		{"empty messages", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{}}, 400, "messages must not be empty"},
 		{"unknown role", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "wizard", "content": "hi"}}}, 400, `"wizard" is not one of`},
+		{"not a list", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": "hi"}, 400, "messages must be a list"},
+		{"image part", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "image_url", "image_url": map[string]any{"url": "x"}}}}}}, 400, "only text parts"},
 		{"template raises", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": []any{map[string]any{"role": "tool", "content": "hi"}}}, 400, "this template has no tool role"},
 		{"no template", "/v1/chat/completions", map[string]any{"model": "test/plain", "messages": msgs}, 400, "has no chat template"},
 		{"above cap", "/v1/chat/completions", map[string]any{"model": "test/chat", "messages": msgs, "max_tokens": 65}, 400, "max_tokens 65 is above this server's cap of 64"},
@@ -340,6 +356,10 @@ func TestOpenAI(t *testing.T) {
 		code, body := post(t, e.url+c.path, c.body)
 		wantOAError(t, c.what, code, body, c.status, c.say)
 	}
+	code, _, body = call(t, http.MethodGet, e.url+"/v1/chat/completions", nil, nil)
+	wantOAError(t, "GET chat", code, body, 405, "use POST")
+	code, _, body = call(t, http.MethodPost, e.url+"/v1/nope", []byte(`{}`), nil)
+	wantOAError(t, "unknown route", code, body, 404, "no route POST /v1/nope")
 	var nf oaErr
 	code, body = post(t, e.url+"/v1/chat/completions", map[string]any{"model": "nope", "messages": msgs})
 	if json.Unmarshal(body, &nf); nf.Error.Code == nil || *nf.Error.Code != "model_not_found" || nf.Error.Param == nil || *nf.Error.Param != "model" {
