@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/safetensors"
@@ -113,6 +114,15 @@ func (g *graph) weight(name string, transpose bool) string {
 	}
 	t := g.m.Tensor(name)
 	if t == nil {
+		// Checkpoints converted from the original TensorFlow BERT name LayerNorm
+		// parameters gamma and beta; transformers renames them when loading.
+		if alt, ok := strings.CutSuffix(name, "LayerNorm.weight"); ok {
+			t = g.m.Tensor(alt + "LayerNorm.gamma")
+		} else if alt, ok := strings.CutSuffix(name, "LayerNorm.bias"); ok {
+			t = g.m.Tensor(alt + "LayerNorm.beta")
+		}
+	}
+	if t == nil {
 		g.fail(fmt.Errorf("native converter: the checkpoint has no tensor %s (does config.json describe this checkpoint?)", name))
 		return name
 	}
@@ -128,6 +138,7 @@ func (g *graph) weight(name string, transpose bool) string {
 	}
 	size := t.Elements() * int64(onnx.DTypeSize(outType))
 	g.weightBytes += size
+	name = t.Name
 	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error { return writeTensor(w, t, outType) })
 	v := name
 	if g.fp16 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -356,4 +357,64 @@ func TestUnsupported(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// TestLegacyLayerNormNames: checkpoints that name LayerNorm parameters gamma
+// and beta (converted from TensorFlow BERT) convert to the same graph.
+func TestLegacyLayerNormNames(t *testing.T) {
+	root := cases(t)
+	src := filepath.Join(root, "bert-seqcls")
+	m, err := safetensors.OpenModel(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []safetensors.WriteTensor
+	renamed := 0
+	for _, n := range m.Names() {
+		tt := m.Tensor(n)
+		data := make([]byte, tt.Size())
+		if _, err := io.ReadFull(tt.Reader(), data); err != nil {
+			t.Fatal(err)
+		}
+		name := n
+		if b, ok := strings.CutSuffix(n, "LayerNorm.weight"); ok {
+			name, renamed = b+"LayerNorm.gamma", renamed+1
+		} else if b, ok := strings.CutSuffix(n, "LayerNorm.bias"); ok {
+			name = b + "LayerNorm.beta"
+		}
+		ts = append(ts, safetensors.WriteTensor{Name: name, DType: tt.DType, Shape: tt.Shape, Data: data})
+	}
+	m.Close()
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "ref.json"} {
+		b, _ := os.ReadFile(filepath.Join(src, f))
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	f, _ := os.Create(filepath.Join(dir, "model.safetensors"))
+	if err := safetensors.Write(f, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	if renamed == 0 {
+		t.Fatal("nothing renamed")
+	}
+	model, _ := convert(t, dir, Options{})
+	s, info := session(t, model)
+	ref := loadRef(t, dir)
+	var ins []ortgo.Value
+	for _, x := range info.Inputs {
+		r := ref.Inputs[x.Name]
+		ids := make([]int64, len(r.Data))
+		for i, v := range r.Data {
+			ids[i] = int64(v)
+		}
+		ins = append(ins, i64Tensor(t, r.Shape, ids))
+	}
+	outs := make([]ortgo.Value, 1)
+	if err := s.Run(ins, outs); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(floats(outs[0]), ref.Outputs["logits"].Data); d > 1e-4 {
+		t.Fatalf("max abs diff %g", d)
+	}
 }
