@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -24,6 +25,8 @@ type graph struct {
 	err    error
 	// weightBytes is the size of the checkpoint weights written.
 	weightBytes int64
+	// ctx stops the writing between tensors.
+	ctx context.Context
 }
 
 func newGraph(name string, m *safetensors.Model, fp16 bool) *graph {
@@ -139,7 +142,12 @@ func (g *graph) weight(name string, transpose bool) string {
 	size := t.Elements() * int64(onnx.DTypeSize(outType))
 	g.weightBytes += size
 	name = t.Name
-	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error { return writeTensor(w, t, outType) })
+	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error {
+		if g.ctx != nil && g.ctx.Err() != nil {
+			return g.ctx.Err()
+		}
+		return writeTensor(w, t, outType)
+	})
 	v := name
 	if g.fp16 {
 		v = g.opOut("Cast", name+".f32", []string{name}, onnx.AttrInt("to", onnx.TypeFloat))

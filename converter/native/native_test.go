@@ -418,3 +418,17 @@ func TestLegacyLayerNormNames(t *testing.T) {
 		t.Fatalf("max abs diff %g", d)
 	}
 }
+
+// TestCancelled: a cancelled context stops the conversion and leaves nothing.
+func TestCancelled(t *testing.T) {
+	root := cases(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := t.TempDir()
+	if _, err := Convert(ctx, filepath.Join(root, "llama"), out, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("left %v", ents)
+	}
+}
