@@ -198,6 +198,15 @@ func New(ctx context.Context, in Input, opts Options) (Converter, error) {
 	}
 	r, err := selectRunner(ctx, in.Kind, opts)
 	if err != nil {
+		if opts.Backend == BackendAuto && in.Kind == KindTransformers {
+			if why := NativeSupported(in.Dir); why != nil {
+				reason, _, _ := strings.Cut(why.Error(), "; use --converter")
+				if i := strings.LastIndex(reason, "native converter: "); i >= 0 {
+					reason = reason[i+len("native converter: "):]
+				}
+				return nil, fmt.Errorf("%w (the native converter was not an option: %s)", err, reason)
+			}
+		}
 		return nil, err
 	}
 	return &Python{opts: opts, runner: r}, nil

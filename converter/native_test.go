@@ -121,3 +121,20 @@ AutoModelForSequenceClassification = AutoModelForTokenClassification = AutoModel
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestAutoSaysWhyNotNative: when auto finds no backend for a checkpoint the
+// native converter refused, the error says why native was not an option.
+func TestAutoSaysWhyNotNative(t *testing.T) {
+	dir := safetensorsDir(t, "llama")
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type":"llama","hidden_size":32,"num_hidden_layers":1,"num_attention_heads":4,"rope_scaling":{"rope_type":"yarn","factor":4}}`), 0o644)
+	c, err := New(context.Background(), Input{Dir: dir, Kind: KindTransformers}, Options{Docker: filepath.Join(t.TempDir(), "no-docker")})
+	if FindPython(context.Background(), modulesFor(KindTransformers)...) != "" {
+		if _, ok := c.(*Python); !ok || err != nil {
+			t.Fatalf("with transformers here auto chose %T, %v", c, err)
+		}
+		return
+	}
+	if !errors.Is(err, ErrNoBackend) || !strings.Contains(err.Error(), `native converter was not an option: rope_scaling type "yarn"`) {
+		t.Fatalf("err = %v", err)
+	}
+}

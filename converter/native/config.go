@@ -29,31 +29,30 @@ func unsupported(format string, a ...any) error {
 // Config is the part of a transformers config.json the graphs are built from;
 // the gpt2 and distilbert spellings are folded into the common fields by load.
 type Config struct {
-	ModelType          string            `json:"model_type"`
-	Architectures      []string          `json:"architectures"`
-	HiddenSize         int               `json:"hidden_size"`
-	Layers             int               `json:"num_hidden_layers"`
-	Heads              int               `json:"num_attention_heads"`
-	KVHeads            int               `json:"num_key_value_heads"`
-	HeadDim            int               `json:"head_dim"`
-	Intermediate       int               `json:"intermediate_size"`
-	HiddenAct          string            `json:"hidden_act"`
-	LayerNormEps       float64           `json:"layer_norm_eps"`
-	RMSNormEps         float64           `json:"rms_norm_eps"`
-	Vocab              int               `json:"vocab_size"`
-	MaxPositions       int               `json:"max_position_embeddings"`
-	TypeVocab          int               `json:"type_vocab_size"`
-	PadTokenID         *int              `json:"pad_token_id"`
-	RopeTheta          float64           `json:"rope_theta"`
-	RopeScaling        map[string]any    `json:"rope_scaling"`
-	PartialRotary      *float64          `json:"partial_rotary_factor"`
-	TieWordEmbeddings  *bool             `json:"tie_word_embeddings"`
-	AttentionBias      *bool             `json:"attention_bias"`
-	MLPBias            bool              `json:"mlp_bias"`
-	ID2Label           map[string]string `json:"id2label"`
-	PositionEmbedType  string            `json:"position_embedding_type"`
-	Quantization       json.RawMessage   `json:"quantization_config"`
-	SinusoidalPosEmbds bool              `json:"sinusoidal_pos_embds"`
+	ModelType         string            `json:"model_type"`
+	Architectures     []string          `json:"architectures"`
+	HiddenSize        int               `json:"hidden_size"`
+	Layers            int               `json:"num_hidden_layers"`
+	Heads             int               `json:"num_attention_heads"`
+	KVHeads           int               `json:"num_key_value_heads"`
+	HeadDim           int               `json:"head_dim"`
+	Intermediate      int               `json:"intermediate_size"`
+	HiddenAct         string            `json:"hidden_act"`
+	LayerNormEps      float64           `json:"layer_norm_eps"`
+	RMSNormEps        float64           `json:"rms_norm_eps"`
+	Vocab             int               `json:"vocab_size"`
+	MaxPositions      int               `json:"max_position_embeddings"`
+	TypeVocab         int               `json:"type_vocab_size"`
+	PadTokenID        *int              `json:"pad_token_id"`
+	RopeTheta         float64           `json:"rope_theta"`
+	RopeScaling       map[string]any    `json:"rope_scaling"`
+	PartialRotary     *float64          `json:"partial_rotary_factor"`
+	TieWordEmbeddings *bool             `json:"tie_word_embeddings"`
+	AttentionBias     *bool             `json:"attention_bias"`
+	MLPBias           bool              `json:"mlp_bias"`
+	ID2Label          map[string]string `json:"id2label"`
+	PositionEmbedType string            `json:"position_embedding_type"`
+	Quantization      json.RawMessage   `json:"quantization_config"`
 
 	// distilbert
 	Dim        int    `json:"dim"`
@@ -99,11 +98,9 @@ func (c *Config) normalise() error {
 	switch c.ModelType {
 	case "distilbert":
 		c.HiddenSize, c.Layers, c.Heads, c.Intermediate, c.HiddenAct = c.Dim, c.NLayers, c.NHeads, c.HiddenDim, c.Activation
+		// DistilBERT's LayerNorms use eps 1e-12 whatever the config says; a
+		// sinusoidal_pos_embds table is stored in the checkpoint like a learned one.
 		c.LayerNormEps = 1e-12
-		if c.SinusoidalPosEmbds {
-			// The sinusoidal table is stored in the checkpoint like a learned one.
-			c.SinusoidalPosEmbds = false
-		}
 	case "gpt2":
 		c.HiddenSize, c.Layers, c.Heads, c.HiddenAct, c.LayerNormEps = c.NEmbd, c.NLayer, c.NHead, c.ActivationFunction, c.LayerNormEpsilon
 		c.Intermediate = 4 * c.NEmbd

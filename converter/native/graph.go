@@ -1,10 +1,12 @@
 package native
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
+	"strings"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/safetensors"
@@ -23,6 +25,8 @@ type graph struct {
 	err    error
 	// weightBytes is the size of the checkpoint weights written.
 	weightBytes int64
+	// ctx stops the writing between tensors.
+	ctx context.Context
 }
 
 func newGraph(name string, m *safetensors.Model, fp16 bool) *graph {
@@ -113,6 +117,15 @@ func (g *graph) weight(name string, transpose bool) string {
 	}
 	t := g.m.Tensor(name)
 	if t == nil {
+		// Checkpoints converted from the original TensorFlow BERT name LayerNorm
+		// parameters gamma and beta; transformers renames them when loading.
+		if alt, ok := strings.CutSuffix(name, "LayerNorm.weight"); ok {
+			t = g.m.Tensor(alt + "LayerNorm.gamma")
+		} else if alt, ok := strings.CutSuffix(name, "LayerNorm.bias"); ok {
+			t = g.m.Tensor(alt + "LayerNorm.beta")
+		}
+	}
+	if t == nil {
 		g.fail(fmt.Errorf("native converter: the checkpoint has no tensor %s (does config.json describe this checkpoint?)", name))
 		return name
 	}
@@ -128,7 +141,13 @@ func (g *graph) weight(name string, transpose bool) string {
 	}
 	size := t.Elements() * int64(onnx.DTypeSize(outType))
 	g.weightBytes += size
-	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error { return writeTensor(w, t, outType) })
+	name = t.Name
+	g.b.InitStream(name, t.Shape, outType, size, func(w io.Writer) error {
+		if g.ctx != nil && g.ctx.Err() != nil {
+			return g.ctx.Err()
+		}
+		return writeTensor(w, t, outType)
+	})
 	v := name
 	if g.fp16 {
 		v = g.opOut("Cast", name+".f32", []string{name}, onnx.AttrInt("to", onnx.TypeFloat))

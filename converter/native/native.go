@@ -86,6 +86,7 @@ func Convert(ctx context.Context, dir, outDir string, o Options) (res *Result, e
 	defer m.Close()
 	res = &Result{ModelType: c.ModelType, Labels: c.Labels()}
 	g := newGraph(c.ModelType, m, o.FP16)
+	g.ctx = ctx
 	g.b.Metadata("converter", "axon native").ProducerVersion(o.Version)
 	if c.IsDecoder() {
 		emb := "model.embed_tokens.weight"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -356,4 +357,100 @@ func TestUnsupported(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 	})
+}
+
+// TestLegacyLayerNormNames: checkpoints that name LayerNorm parameters gamma
+// and beta (converted from TensorFlow BERT) convert to the same graph.
+func TestLegacyLayerNormNames(t *testing.T) {
+	root := cases(t)
+	renamed := 0
+	dir := rewrite(t, filepath.Join(root, "bert-seqcls"), func(n string) string {
+		if b, ok := strings.CutSuffix(n, "LayerNorm.weight"); ok {
+			renamed++
+			return b + "LayerNorm.gamma"
+		} else if b, ok := strings.CutSuffix(n, "LayerNorm.bias"); ok {
+			return b + "LayerNorm.beta"
+		}
+		return n
+	}, nil)
+	if renamed == 0 {
+		t.Fatal("nothing renamed")
+	}
+	model, _ := convert(t, dir, Options{})
+	s, info := session(t, model)
+	ref := loadRef(t, dir)
+	var ins []ortgo.Value
+	for _, x := range info.Inputs {
+		r := ref.Inputs[x.Name]
+		ids := make([]int64, len(r.Data))
+		for i, v := range r.Data {
+			ids[i] = int64(v)
+		}
+		ins = append(ins, i64Tensor(t, r.Shape, ids))
+	}
+	outs := make([]ortgo.Value, 1)
+	if err := s.Run(ins, outs); err != nil {
+		t.Fatal(err)
+	}
+	if d := maxDiff(floats(outs[0]), ref.Outputs["logits"].Data); d > 1e-4 {
+		t.Fatalf("max abs diff %g", d)
+	}
+}
+
+// TestCancelled: a cancelled context stops the conversion and leaves nothing.
+func TestCancelled(t *testing.T) {
+	root := cases(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	out := t.TempDir()
+	if _, err := Convert(ctx, filepath.Join(root, "llama"), out, Options{}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Fatalf("left %v", ents)
+	}
+}
+
+// rewrite copies the checkpoint in src with its tensors renamed and extra ones added.
+func rewrite(t *testing.T, src string, rename func(string) string, extra []safetensors.WriteTensor) string {
+	t.Helper()
+	m, err := safetensors.OpenModel(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ts := extra
+	for _, n := range m.Names() {
+		tt := m.Tensor(n)
+		data := make([]byte, tt.Size())
+		if _, err := io.ReadFull(tt.Reader(), data); err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, safetensors.WriteTensor{Name: rename(n), DType: tt.DType, Shape: tt.Shape, Data: data})
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "ref.json"} {
+		b, _ := os.ReadFile(filepath.Join(src, f))
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	f, _ := os.Create(filepath.Join(dir, "model.safetensors"))
+	defer f.Close()
+	if err := safetensors.Write(f, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestGPT2ModelLayout: the openai-community/gpt2 checkpoint is a GPT2Model
+// state dict (h.0.attn..., no "transformer." prefix) with the causal-mask
+// buffers attn.bias / attn.masked_bias saved beside the weights.
+func TestGPT2ModelLayout(t *testing.T) {
+	root := cases(t)
+	mask := make([]byte, 64*64)
+	extra := []safetensors.WriteTensor{
+		{Name: "h.0.attn.bias", DType: "BOOL", Shape: []int64{1, 1, 64, 64}, Data: mask},
+		{Name: "h.0.attn.masked_bias", DType: "F32", Shape: []int64{}, Data: safetensors.Float32Bytes([]float32{-1e4})},
+	}
+	dir := rewrite(t, filepath.Join(root, "gpt2"), func(n string) string { return strings.TrimPrefix(n, "transformer.") }, extra)
+	checkDecoder(t, dir, Options{})
 }

@@ -70,7 +70,7 @@ def LN(sd, name, x, eps):
 
 # ---------------------------------------------------------------- encoders
 
-def encoder(case, mt, arch, act_kind, eps, head, labels=3, prefix=None):
+def encoder(mt, act_kind, eps, head, labels=3):
     H, NH, NL, I, V, P = 32, 4, 2, 64, 100, 40
     sd = {}
     distil = mt == "distilbert"
@@ -205,7 +205,7 @@ def rms(x, w, eps):
     return w * (x * torch.rsqrt(var + eps))
 
 
-def llama_like(case, mt, extra, NH=4, KV=2, D=None, tied=False, qkv_bias=False, qk_norm=False):
+def llama_like(mt, extra, NH=4, KV=2, D=None, tied=False, qkv_bias=False, qk_norm=False):
     H, NL, I, V, P = 32, 2, 64, 128, 64
     D = D or H // NH
     sd = {"model.embed_tokens.weight": rnd(V, H, std=1.0)}
@@ -267,7 +267,7 @@ def llama_like(case, mt, extra, NH=4, KV=2, D=None, tied=False, qkv_bias=False, 
     return cfg, sd, forward
 
 
-def gpt2(case):
+def gpt2():
     H, NH, NL, V, P = 32, 4, 2, 128, 64
     D = H // NH
     p = "transformer."
@@ -363,16 +363,16 @@ def main():
         if want and case not in want:
             continue
         with torch.no_grad():
-            cfg, sd, inputs, outs = encoder(case, mt, "gelu", a, eps, head) if False else encoder(case, mt, a, a, eps, head)
+            cfg, sd, inputs, outs = encoder(mt, a, eps, head)
         ref = {"inputs": {k: t2l(v) for k, v in inputs.items()}, "outputs": {k: t2l(v) for k, v in outs.items()}}
         save(out, case, cfg, sd, ref)
     decs = {
-        "llama": lambda: llama_like("llama", "llama", {}),
-        "llama3": lambda: llama_like("llama3", "llama", {"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, tied=True),
-        "mistral": lambda: llama_like("mistral", "mistral", {"rope_scaling": {"type": "linear", "factor": 2.0}, "sliding_window": 4096}, NH=4, KV=1),
-        "qwen2": lambda: llama_like("qwen2", "qwen2", {"rope_theta": 1000000.0}, qkv_bias=True),
-        "qwen3": lambda: llama_like("qwen3", "qwen3", {"rope_theta": 1000000.0}, NH=4, KV=2, D=16, tied=True, qk_norm=True),
-        "gpt2": lambda: gpt2("gpt2"),
+        "llama": lambda: llama_like("llama", {}),
+        "llama3": lambda: llama_like("llama", {"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, tied=True),
+        "mistral": lambda: llama_like("mistral", {"rope_scaling": {"type": "linear", "factor": 2.0}, "sliding_window": 4096}, NH=4, KV=1),
+        "qwen2": lambda: llama_like("qwen2", {"rope_theta": 1000000.0}, qkv_bias=True),
+        "qwen3": lambda: llama_like("qwen3", {"rope_theta": 1000000.0}, NH=4, KV=2, D=16, tied=True, qk_norm=True),
+        "gpt2": gpt2,
     }
     for case, mk in decs.items():
         if want and case not in want:
