@@ -146,6 +146,19 @@ func TestModelPackReadByOras(t *testing.T) {
 	runTool(t, out, orasBin, "pull", "--plain-http", ref)
 	sameTree(t, dir, out)
 
+	// Back to the axon format: the digest of the package it came from.
+	orig, err := st.Resolve(ctx, "hf/tiny@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tag(ctx, res.Descriptor, "hf/tiny-mp@1"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ToAxon(ctx, st, "hf/tiny-mp@1")
+	if err != nil || back.Digest != orig.Digest {
+		t.Fatalf("ModelPack back to axon: %s (%v), want %s", back.Digest, err, orig.Digest)
+	}
+
 	// And axon reads its own ModelPack back with the full manifest.yaml.
 	st2 := openStore(t)
 	if _, err := Pull(ctx, st2, ref, WithCredentials(credentials.NewMemoryStore())); err != nil {
