@@ -169,3 +169,33 @@ func TestModelPackReadByOras(t *testing.T) {
 		t.Fatalf("read back: %v %+v", err, pkg)
 	}
 }
+
+// A package with a directory kept whole converts to ModelPack and back to
+// the same axon digest, and each reads back with the directory intact.
+func TestModelPackRoundTripWholeDir(t *testing.T) {
+	ctx := context.Background()
+	dir := modelDir(t, 0, 6)
+	writeFile(t, dir, "saved/saved_model.pb", "pb")
+	writeFile(t, dir, "saved/variables/v.index", "idx")
+	st := openStore(t)
+	p, err := st.Pack(ctx, dir, artifact.WithName("tf", "saved"), artifact.WithVersion("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := ToModelPack(ctx, st, "tf/saved@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tag(ctx, mp, "tf/saved-mp@1"); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := st.Export(ctx, "tf/saved-mp@1", out); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, dir, out)
+	back, err := ToAxon(ctx, st, "tf/saved-mp@1")
+	if err != nil || back.Digest != p.Descriptor.Digest {
+		t.Fatalf("back to axon: %s (%v), want %s", back.Digest, err, p.Descriptor.Digest)
+	}
+}
