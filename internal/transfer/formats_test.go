@@ -121,7 +121,7 @@ func TestModelPackReadByOras(t *testing.T) {
 	if err := json.Unmarshal([]byte(runTool(t, t.TempDir(), orasBin, "manifest", "fetch-config", "--plain-http", ref)), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Descriptor.Name != "hf/tiny" || cfg.Config.Format != "onnx" || cfg.ModelFS.Type != "layers" || len(cfg.ModelFS.DiffIDs) != len(m.Layers) {
+	if cfg.Descriptor.Name != "hf/tiny" || cfg.Config.Format != "onnx" || cfg.ModelFS.Type != "layers" || len(cfg.ModelFS.DiffIDs) != len(m.Layers) || cfg.Config.ParamSize == "" {
 		t.Errorf("config as oras reads it: %+v", cfg)
 	}
 	// crane (go-containerregistry) sees the same.
