@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
+	"github.com/mlos-foundation/axon/adapters/hubtest"
 	"github.com/mlos-foundation/axon/internal/artifact/artifacttest"
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/runtime"
@@ -127,5 +129,46 @@ func TestServeForeignArtifacts(t *testing.T) {
 	}
 	if strings.Contains(msg, "\n") {
 		t.Errorf("refusal is not one line: %q", msg)
+	}
+}
+
+// A ModelPack of a Hugging Face repository as modctl packs it (the ONNX
+// export under onnx/, tokenizer and config beside it): mlosd finds the model
+// file, reads the task and labels from config.json and the tokenizer as for
+// axon packages, and classifies text.
+func TestServeForeignTextModel(t *testing.T) {
+	ctx := context.Background()
+	src := t.TempDir()
+	mp, _ := artifacttest.ModelPack("google-bert/bert-tiny", false)
+	mp.Layers = nil
+	for _, f := range hubtest.TinyBERT() {
+		artifacttest.WriteFile(t, src, f.Path, string(f.Data))
+		mt := "application/vnd.cncf.model.weight.v1.raw"
+		if strings.HasSuffix(f.Path, ".json") || strings.HasSuffix(f.Path, ".txt") {
+			mt = "application/vnd.cncf.model.weight.config.v1.raw"
+		}
+		mp.Layers = append(mp.Layers, artifacttest.Layer{MediaType: mt, Paths: []string{f.Path}})
+	}
+	layout := t.TempDir()
+	st, err := oci.New(layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacttest.Push(t, ctx, st, "1", src, mp)
+	m := newManager(t, t.TempDir(), runtime.BatchOptions{})
+	model, err := m.Register(ctx, "oci-layout://"+layout+":1", "")
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	info := model.Info()
+	if info.Name != "google-bert/bert-tiny" || info.Task != "text-classification" || len(info.Inputs) != 3 {
+		t.Fatalf("served as %+v", info)
+	}
+	out, _, err := model.InferJSON(ctx, "Hello world", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprint(out); !strings.Contains(s, "POSITIVE") || !strings.Contains(s, "NEGATIVE") {
+		t.Fatalf("answer %s", s)
 	}
 }

@@ -73,7 +73,8 @@ without TARGET the package goes to $AXON_REGISTRY (default localhost:5000) as
 NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.
 --format modelpack pushes it as a CNCF ModelPack artifact (ModelPack config,
 the same files as layers, manifest.yaml among them) that modctl, KitOps and
-Docker Model Runner read; the same package always gives the same digest.`,
+Docker Model Runner read; the same package always gives the same digest.
+--format axon turns such a ModelPack back into the axon package it came from.`,
 		Example: "  axon push hf/bert-base-uncased@latest\n  axon push hf/bert@1.0 registry.example.com/team/bert:1.0",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -100,7 +101,7 @@ Docker Model Runner read; the same package always gives the same digest.`,
 		},
 	}
 	f.add(cmd, true)
-	cmd.Flags().StringVar(&format, "format", "axon", "artifact format: axon (manifest.yaml as config) or modelpack (CNCF ModelPack)")
+	cmd.Flags().StringVar(&format, "format", "", "convert to this artifact format: axon (manifest.yaml as config) or modelpack (CNCF ModelPack); default: as stored")
 	return cmd
 }
 

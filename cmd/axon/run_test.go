@@ -118,6 +118,14 @@ func TestRunInstallsServesAndReuses(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &ps); err != nil || ps.MLOSD == nil || ps.MLOSD.PID != first.PID || len(ps.Models) != 1 {
 		t.Fatalf("ps --json: %s (%v)", r.out, err)
 	}
+	r = okEnv(t, home, env, "", "stop", ps.Models[0].Name)
+	if !strings.Contains(r.out, "stopped "+ps.Models[0].Name) {
+		t.Fatalf("stop NAME: %s", r.out)
+	}
+	r = okEnv(t, home, env, "", "ps", "--json")
+	if strings.Contains(r.out, ps.Models[0].Digest) {
+		t.Fatalf("still served after stop NAME: %s", r.out)
+	}
 	r = okEnv(t, home, env, "", "stop")
 	if !strings.Contains(r.out, "stopped mlosd") {
 		t.Fatalf("stop: %s", r.out)

@@ -219,3 +219,12 @@ func TestForeignCompressionBomb(t *testing.T) {
 		t.Errorf("left %d entries behind", len(des))
 	}
 }
+
+func TestModalities(t *testing.T) {
+	for task, want := range map[string]string{"text-classification": "text>text", "feature-extraction": "text>embedding", "image-classification": "image>text", "text-generation": "text>text", "": ">"} {
+		in, out := modalities(task)
+		if in+">"+out != want {
+			t.Errorf("%s: %s>%s, want %s", task, in, out, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -104,7 +105,25 @@ func modelPackConfig(m *schemas.Manifest, created time.Time, diffIDs []digest.Di
 	if prec := precisionOf(m); prec != "" {
 		c.Config.Precision = prec
 	}
+	if in, out := modalities(m.Task); in != "" {
+		c.Config.Capabilities, _ = json.Marshal(map[string][]string{"inputTypes": {in}, "outputTypes": {out}})
+	}
 	return json.Marshal(c)
+}
+
+// modalities are a task's ModelPack input and output types.
+func modalities(task string) (in, out string) {
+	switch {
+	case task == "feature-extraction" || task == "sentence-similarity":
+		return "text", "embedding"
+	case strings.HasPrefix(task, "image-") || task == "object-detection":
+		return "image", "text"
+	case strings.HasPrefix(task, "audio-") || task == "automatic-speech-recognition":
+		return "audio", "text"
+	case strings.HasPrefix(task, "text") || task == "fill-mask" || task == "token-classification" || task == "question-answering" || task == "summarization" || task == "translation":
+		return "text", "text"
+	}
+	return "", ""
 }
 
 // ParamSize writes a parameter count the ModelPack way: a decimal count with

@@ -14,18 +14,21 @@ import (
 	"github.com/mlos-foundation/axon/schemas"
 )
 
-// PushFormat is Push in a chosen artifact format: artifact.FormatAxon (or "")
-// pushes the package as it is stored; artifact.FormatModelPack pushes it as a
-// CNCF ModelPack artifact (ToModelPack).
+// PushFormat is Push in a chosen artifact format: "" pushes the package as it
+// is stored; artifact.FormatModelPack pushes it as a CNCF ModelPack artifact
+// (ToModelPack); artifact.FormatAxon as an axon package (ToAxon).
 func PushFormat(ctx context.Context, st *store.Store, src, target, format string, opts ...Option) (*Result, error) {
+	convert := ToModelPack
 	switch format {
-	case "", artifact.FormatAxon:
+	case "":
 		return Push(ctx, st, src, target, opts...)
 	case artifact.FormatModelPack:
+	case artifact.FormatAxon:
+		convert = ToAxon
 	default:
 		return nil, fmt.Errorf("push %s: format %q: axon or modelpack", src, format)
 	}
-	desc, err := ToModelPack(ctx, st, src)
+	desc, err := convert(ctx, st, src)
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)
 	}
@@ -53,6 +56,28 @@ func ToModelPack(ctx context.Context, st *store.Store, src string) (ocispec.Desc
 	default:
 		return ocispec.Descriptor{}, fmt.Errorf("it is a %s artifact, not an axon package; push it as it is", artifact.FormatTitle(pkg.Format))
 	}
+	return repack(ctx, st, pkg, artifact.FormatModelPack)
+}
+
+// ToAxon stores a ModelPack artifact axon made (manifest.yaml inside) also
+// as an axon package and returns its descriptor, untagged; an axon package
+// is returned as it is.
+func ToAxon(ctx context.Context, st *store.Store, src string) (ocispec.Descriptor, error) {
+	pkg, err := st.Read(ctx, src)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if pkg.Format == artifact.FormatAxon {
+		return pkg.Descriptor, nil
+	}
+	if pkg.EmbeddedManifest == nil {
+		return ocispec.Descriptor{}, fmt.Errorf("it is a %s artifact axon did not make (no manifest.yaml inside); axon install oci://REF converts it", artifact.FormatTitle(pkg.Format))
+	}
+	return repack(ctx, st, pkg, artifact.FormatAxon)
+}
+
+// repack exports pkg and packs it again in format, keeping its created time.
+func repack(ctx context.Context, st *store.Store, pkg *artifact.Package, format string) (ocispec.Descriptor, error) {
 	tmp, err := st.TempDir()
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -63,9 +88,9 @@ func ToModelPack(ctx context.Context, st *store.Store, src string) (ocispec.Desc
 	}
 	defer os.RemoveAll(dir)
 	if err := artifact.Export(ctx, st, pkg.Descriptor, dir); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("to ModelPack: %w", err)
+		return ocispec.Descriptor{}, fmt.Errorf("to %s: %w", format, err)
 	}
-	opts := []artifact.Option{artifact.WithFormat(artifact.FormatModelPack), artifact.WithTempDir(tmp)}
+	opts := []artifact.Option{artifact.WithFormat(format), artifact.WithTempDir(tmp)}
 	if c, err := time.Parse(time.RFC3339, pkg.OCI.Annotations[schemas.AnnotationCreated]); err == nil {
 		opts = append(opts, artifact.WithCreated(c))
 	}
@@ -76,7 +101,7 @@ func ToModelPack(ctx context.Context, st *store.Store, src string) (ocispec.Desc
 	defer release()
 	desc, err := artifact.Pack(ctx, dir, st, opts...)
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("to ModelPack: %w", err)
+		return ocispec.Descriptor{}, fmt.Errorf("to %s: %w", format, err)
 	}
 	return desc, nil
 }

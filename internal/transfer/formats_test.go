@@ -121,7 +121,7 @@ func TestModelPackReadByOras(t *testing.T) {
 	if err := json.Unmarshal([]byte(runTool(t, t.TempDir(), orasBin, "manifest", "fetch-config", "--plain-http", ref)), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Descriptor.Name != "hf/tiny" || cfg.Config.Format != "onnx" || cfg.ModelFS.Type != "layers" || len(cfg.ModelFS.DiffIDs) != len(m.Layers) {
+	if cfg.Descriptor.Name != "hf/tiny" || cfg.Config.Format != "onnx" || cfg.ModelFS.Type != "layers" || len(cfg.ModelFS.DiffIDs) != len(m.Layers) || cfg.Config.ParamSize == "" {
 		t.Errorf("config as oras reads it: %+v", cfg)
 	}
 	// crane (go-containerregistry) sees the same.
@@ -146,6 +146,19 @@ func TestModelPackReadByOras(t *testing.T) {
 	runTool(t, out, orasBin, "pull", "--plain-http", ref)
 	sameTree(t, dir, out)
 
+	// Back to the axon format: the digest of the package it came from.
+	orig, err := st.Resolve(ctx, "hf/tiny@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tag(ctx, res.Descriptor, "hf/tiny-mp@1"); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ToAxon(ctx, st, "hf/tiny-mp@1")
+	if err != nil || back.Digest != orig.Digest {
+		t.Fatalf("ModelPack back to axon: %s (%v), want %s", back.Digest, err, orig.Digest)
+	}
+
 	// And axon reads its own ModelPack back with the full manifest.yaml.
 	st2 := openStore(t)
 	if _, err := Pull(ctx, st2, ref, WithCredentials(credentials.NewMemoryStore())); err != nil {
@@ -154,5 +167,35 @@ func TestModelPackReadByOras(t *testing.T) {
 	pkg, err := st2.Read(ctx, ref)
 	if err != nil || pkg.Format != artifact.FormatModelPack || len(pkg.Manifest.IO.Inputs) == 0 {
 		t.Fatalf("read back: %v %+v", err, pkg)
+	}
+}
+
+// A package with a directory kept whole converts to ModelPack and back to
+// the same axon digest, and each reads back with the directory intact.
+func TestModelPackRoundTripWholeDir(t *testing.T) {
+	ctx := context.Background()
+	dir := modelDir(t, 0, 6)
+	writeFile(t, dir, "saved/saved_model.pb", "pb")
+	writeFile(t, dir, "saved/variables/v.index", "idx")
+	st := openStore(t)
+	p, err := st.Pack(ctx, dir, artifact.WithName("tf", "saved"), artifact.WithVersion("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp, err := ToModelPack(ctx, st, "tf/saved@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Tag(ctx, mp, "tf/saved-mp@1"); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := st.Export(ctx, "tf/saved-mp@1", out); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, dir, out)
+	back, err := ToAxon(ctx, st, "tf/saved-mp@1")
+	if err != nil || back.Digest != p.Descriptor.Digest {
+		t.Fatalf("back to axon: %s (%v), want %s", back.Digest, err, p.Descriptor.Digest)
 	}
 }
