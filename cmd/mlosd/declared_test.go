@@ -254,7 +254,7 @@ func TestDeclaredNotReady(t *testing.T) {
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	token := "s3cret-token"
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t), "MLOSD_ADMIN_TOKEN=" + token}, bin, "--addr", addr, "--data", t.TempDir(),
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t), "MLOSD_ADMIN_TOKEN=" + token}, bin, "--addr", addr, "--data", t.TempDir(), "--allow-layout", os.TempDir(),
 		"--model", "oci-layout://"+layout+"@"+affine.Digest.String()+"=affine",
 		"--model", "oci-layout://"+filepath.Join(t.TempDir(), "absent")+":v1=absent")
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)

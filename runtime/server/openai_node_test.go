@@ -43,7 +43,7 @@ func TestOpenAINodeClient(t *testing.T) {
 
 	addr := testutil.FreeAddr(t)
 	testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"),
-		"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "64")
+		"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "64", "--allow-layout", os.TempDir())
 	base := "http://" + addr
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)
 	for _, tag := range []string{"chat", "emb"} {
