@@ -291,7 +291,10 @@ func TestConcurrentGenerations(t *testing.T) {
 			}
 			runs, rows := runtime.BatchedDecodeSteps()
 			runs, rows = runs-runs0, rows-rows0
-			if runs == 0 || float64(rows)/float64(runs) < 1.5 {
+			// How many rows share a step depends on scheduling (a loaded machine can
+			// run the generations almost one after another), so the test asks only
+			// that some decode step carried rows of several requests.
+			if runs == 0 || rows <= runs {
 				t.Errorf("%d batched executions held %d rows: decode steps were not batched", runs, rows)
 			}
 			t.Logf("%d batched executions, %.1f rows each", runs, float64(rows)/float64(runs))
