@@ -31,7 +31,7 @@ func (d *demo) generate(ctx context.Context, root, regAddr, mlosAddr string) err
 	}
 	src := filepath.Join(filepath.Dir(d.bin), "tiny-decoder-src")
 	pkg := filepath.Join(filepath.Dir(d.bin), "tiny-decoder")
-	if err := d.step("torch: export a tiny KV-cache decoder (runtime/testdata/make_decoder.py)", func() (string, error) {
+	if err := d.step("torch: export a tiny KV-cache decoder with random weights, so its text is noise (runtime/testdata/make_decoder.py)", func() (string, error) {
 		if err := os.MkdirAll(pkg, 0o755); err != nil {
 			return "", err
 		}
