@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/mlos-foundation/axon/internal/reference"
 )
 
 // Hub names as they appear in references and in manifest.yaml source.hub.
@@ -63,6 +65,9 @@ func ParseRef(s string) (Ref, error) {
 	}
 	if s == "" {
 		return bad("empty")
+	}
+	if hub, ok := reference.HubSpelling(s); ok {
+		s = hub
 	}
 	if strings.HasPrefix(s, "file://") {
 		u, err := url.Parse(s)
@@ -164,6 +169,9 @@ type Model struct {
 	Downloaded, Cached int
 	// DownloadedBytes is what came over the network.
 	DownloadedBytes int64
+	// ONNXFile and Variant name the ONNX export chosen among those the repository
+	// ships (onnx/model_q4.onnx, "q4"); "" when it ships none.
+	ONNXFile, Variant string
 }
 
 // Adapter fetches one hub's models.

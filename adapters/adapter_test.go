@@ -88,3 +88,21 @@ func TestEnvURL(t *testing.T) {
 		t.Errorf("set: %q", got)
 	}
 }
+
+func TestParseRefHubSpellings(t *testing.T) {
+	for in, want := range map[string]string{
+		"hf://Qwen/Qwen3-0.6B":           "hf/Qwen/Qwen3-0.6B@latest",
+		"hf.co/Qwen/Qwen3-0.6B@abc":      "hf/Qwen/Qwen3-0.6B@abc",
+		"ms://qwen/Qwen3-0.6B":           "modelscope/qwen/Qwen3-0.6B@latest",
+		"modelscope://qwen/Qwen3@v1.0":   "modelscope/qwen/Qwen3@v1.0",
+		"huggingface.co/bert-base-cased": "hf/bert-base-cased@latest",
+	} {
+		r, err := adapters.ParseRef(in)
+		if err != nil || r.String() != want || r.Raw != in {
+			t.Errorf("%s: %v %v, want %s", in, r, err, want)
+		}
+	}
+	if _, err := adapters.ParseRef("hf://a/b/c"); err == nil {
+		t.Error("hf://a/b/c parsed")
+	}
+}

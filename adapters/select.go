@@ -81,7 +81,7 @@ func wanted(f, onnxDir string, hasSafetensors bool) bool {
 		return false
 	}
 	switch ext {
-	case ".json", ".txt", ".model", ".md", ".py", ".yaml", ".yml":
+	case ".json", ".txt", ".model", ".md", ".py", ".yaml", ".yml", ".jinja":
 		return top || strings.HasPrefix(f, "onnx/") && onnxDir == "onnx/" && ext == ".json"
 	}
 	if base == "LICENSE" || strings.HasPrefix(base, "LICENSE") || base == "README" {

@@ -186,7 +186,7 @@ func selectRunner(ctx context.Context, kind string, o Options) (runner, error) {
 		return nil, fmt.Errorf("convert: %w: converting a %s model needs either Docker (%v; then %s and use --converter docker) or a local python3 that imports %s (%s; --converter local)",
 			ErrNoBackend, kindLabel(kind), dockerErr, buildHint, strings.Join(mods[1:], " and "), installHint(kind))
 	}
-	return nil, fmt.Errorf("convert: unknown converter backend %q (auto, local or docker)", o.Backend)
+	return nil, fmt.Errorf("convert: unknown converter backend %q (auto, native, local or docker)", o.Backend)
 }
 
 func uniq(s []string) []string {

@@ -96,6 +96,16 @@ type Options struct {
 	Timeout        time.Duration // for the whole conversion; 0 = DefaultTimeout
 	ORTLibrary     string        // libonnxruntime.so; "" = internal/ort discovery
 	NoOriginals    bool          // do not copy the source files to outDir/original/
+	// DType is the weight precision of the native converter: fp32 (default) or fp16.
+	DType string
+	// Validate requires the native converter's result to be compared with the
+	// transformers model (a python3 that imports it must be found); without it
+	// the comparison runs when transformers is importable and is otherwise
+	// recorded as vouched for by the converter's own tests.
+	Validate bool
+	// ExternalThreshold: the native converter writes weights above this many
+	// bytes as external data (0 = 2 GB).
+	ExternalThreshold int64
 	// Progress receives the converter script's log lines; nil discards them.
 	Progress io.Writer
 	Logger   *slog.Logger
@@ -123,6 +133,9 @@ type Result struct {
 	Originals  []string
 	Info       *onnx.Info
 	Validation *schemas.Validation // nil when validation was skipped or for passthrough
+	// Task and Labels: what the native converter built (the head it chose), "" / nil otherwise.
+	Task   string
+	Labels []string
 }
 
 // Errors callers can test for with errors.Is.
@@ -180,8 +193,20 @@ func New(ctx context.Context, in Input, opts Options) (Converter, error) {
 	default:
 		return nil, fmt.Errorf("convert: %w: kind %q (known: onnx, torchscript, hubconf, transformers, savedmodel)", ErrUnsupported, in.Kind)
 	}
+	if c, err := selectNative(in, opts); c != nil || err != nil {
+		return c, err
+	}
 	r, err := selectRunner(ctx, in.Kind, opts)
 	if err != nil {
+		if opts.Backend == BackendAuto && in.Kind == KindTransformers {
+			if why := NativeSupported(in.Dir); why != nil {
+				reason, _, _ := strings.Cut(why.Error(), "; use --converter")
+				if i := strings.LastIndex(reason, "native converter: "); i >= 0 {
+					reason = reason[i+len("native converter: "):]
+				}
+				return nil, fmt.Errorf("%w (the native converter was not an option: %s)", err, reason)
+			}
+		}
 		return nil, err
 	}
 	return &Python{opts: opts, runner: r}, nil

@@ -222,7 +222,11 @@ func inputTensor(vdir string, st *sampleTensor) (ortgo.Value, error) {
 		return nil, err
 	}
 	if len(b) == 0 {
-		return nil, fmt.Errorf("empty sample")
+		if code != onnx.TypeFloat || len(st.Shape) == 0 {
+			return nil, fmt.Errorf("empty sample")
+		}
+		// A zero-length past (a decoder's first step) is a valid float32 input.
+		return ortgo.NewTensor(ortgo.NewShape(st.Shape...), []float32{})
 	}
 	return ortgo.NewCustomDataTensor(ortgo.NewShape(st.Shape...), b, ortgo.TensorElementDataType(code))
 }

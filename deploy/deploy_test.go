@@ -20,19 +20,22 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/runtime"
 	"gopkg.in/yaml.v3"
 )
 
 var flagRe = regexp.MustCompile(`^--([a-z][a-z0-9-]*)`)
 
-// build builds a command of this module into a temporary folder.
+// build builds a command of this module once per test process.
 func build(t *testing.T, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	if out, err := exec.Command("go", "build", "-o", bin, "../"+pkg).CombinedOutput(); err != nil {
-		t.Fatalf("build %s: %v\n%s", pkg, err, out)
-	}
-	return bin
+	return testutil.Build(t, "github.com/mlos-foundation/axon/"+pkg)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.RemoveBuilds()
+	os.Exit(code)
 }
 
 // helpText returns a program's --help output.
@@ -55,6 +58,17 @@ func checkProbes(t *testing.T, bin string, paths []string) {
 	}
 	testutil.Start(t, env, bin, args...)
 	testutil.WaitHTTP(t, "http://"+addr+"/", 30*time.Second)
+	// the images' HEALTHCHECK: the program asks itself
+	hc := []string{"healthcheck", "--url", "http://" + addr + "/healthz"}
+	if filepath.Base(bin) == "mlosd" {
+		hc = []string{"--healthcheck", "--addr", addr}
+	}
+	if out, err := exec.Command(bin, hc...).CombinedOutput(); err != nil {
+		t.Errorf("%s %v: %v\n%s", filepath.Base(bin), hc, err, out)
+	}
+	if out, err := exec.Command(bin, append(hc[:len(hc)-1:len(hc)-1], testutil.FreeAddr(t))...).CombinedOutput(); err == nil && filepath.Base(bin) == "mlosd" {
+		t.Errorf("mlosd --healthcheck against nothing succeeded: %s", out)
+	}
 	for _, p := range paths {
 		resp, err := http.Get("http://" + addr + p)
 		if err != nil {
@@ -83,11 +97,14 @@ func checkFlags(t *testing.T, where string, args []string, help string) {
 func TestCompose(t *testing.T) {
 	var c struct {
 		Services map[string]struct {
-			Image     string
-			Build     *struct{ Context, Dockerfile string }
-			Command   []string
-			DependsOn yaml.Node `yaml:"depends_on"`
-			Volumes   []string
+			Image       string
+			Build       *struct{ Context, Dockerfile string }
+			Command     []string
+			DependsOn   yaml.Node `yaml:"depends_on"`
+			Volumes     []string
+			Healthcheck *struct {
+				Test []string
+			}
 		}
 		Volumes map[string]any
 	}
@@ -115,10 +132,29 @@ func TestCompose(t *testing.T) {
 		deps := []string{}
 		switch s.DependsOn.Kind {
 		case yaml.SequenceNode:
-			s.DependsOn.Decode(&deps)
+			// a bare list starts a service before what it needs is up
+			t.Errorf("service %s: depends_on as a list does not wait; use {SERVICE: {condition: service_healthy}}", name)
 		case yaml.MappingNode:
-			for i := 0; i < len(s.DependsOn.Content); i += 2 {
-				deps = append(deps, s.DependsOn.Content[i].Value)
+			var conds map[string]struct{ Condition string }
+			s.DependsOn.Decode(&conds)
+			for d, c := range conds {
+				deps = append(deps, d)
+				if c.Condition != "service_healthy" && c.Condition != "service_completed_successfully" {
+					t.Errorf("service %s: depends_on %s with condition %q, want service_healthy (or service_completed_successfully for a job)", name, d, c.Condition)
+				}
+			}
+		}
+		if s.Build != nil || name == "minio" {
+			if s.Healthcheck == nil || len(s.Healthcheck.Test) < 2 {
+				t.Errorf("service %s has no healthcheck", name)
+			} else if exe := s.Healthcheck.Test[1]; exe == "curl" || exe == "wget" {
+				t.Errorf("service %s: healthcheck runs %s, which the image does not ship", name, exe)
+			}
+		}
+		if s.Healthcheck != nil && len(s.Healthcheck.Test) > 1 && s.Build != nil {
+			// the healthcheck is the program's own: its flags must exist
+			if h, ok := helps[name]; ok {
+				checkFlags(t, "compose healthcheck of "+name, s.Healthcheck.Test[2:], h)
 			}
 		}
 		for _, d := range deps {
@@ -137,6 +173,26 @@ func TestCompose(t *testing.T) {
 		if _, ok := c.Services[want]; !ok {
 			t.Errorf("compose file lacks service %s", want)
 		}
+	}
+	// mlosd reaches the registry as the compose service, over plain HTTP to that name.
+	plain := ""
+	for _, a := range c.Services["mlosd"].Command {
+		if v, ok := strings.CutPrefix(a, "--plain-http="); ok {
+			plain = v
+		}
+	}
+	if !strings.Contains(","+plain+",", ",registry:5000,") {
+		t.Errorf("mlosd --plain-http=%q does not name the registry service registry:5000", plain)
+	}
+	for _, v := range c.Services["mlosd"].Volumes {
+		if src, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(src, ".") {
+			if _, err := runtime.ReadModelsFile(src); err != nil {
+				t.Errorf("compose mounts %s: %v", src, err)
+			}
+		}
+	}
+	if b, _ := os.ReadFile("docker-compose.yml"); strings.Contains(string(b), "register localhost:5000") {
+		t.Errorf("docker-compose.yml tells users to register localhost:5000, which inside the mlosd container is mlosd")
 	}
 }
 
@@ -261,6 +317,8 @@ func TestDockerfiles(t *testing.T) {
 	files, _ := filepath.Glob("*.Dockerfile")
 	more, _ := filepath.Glob("*/Dockerfile")
 	files = append(files, more...)
+	nested, _ := filepath.Glob("*/*.Dockerfile") // build from the repository root too
+	files = append(files, nested...)
 	if len(files) < 3 {
 		t.Fatalf("want Dockerfiles for axon-registry, mlosd and the converter, found %v", files)
 	}
@@ -273,24 +331,48 @@ func TestDockerfiles(t *testing.T) {
 		}
 		stages := map[string]bool{}
 		ctxDir := ".."
-		if filepath.Dir(f) != "." {
+		if filepath.Base(f) == "Dockerfile" && filepath.Dir(f) != "." {
 			ctxDir = filepath.Dir(f) // a self-contained image (the converter) builds from its own folder
 		}
 		sc := bufio.NewScanner(fh)
 		from := 0
+		user, health := "", false
+		volumes, owned := []string{}, map[string]bool{} // in the last stage
+		pending := ""
 		for sc.Scan() {
 			line := strings.TrimSpace(sc.Text())
+			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			// an instruction continued with a backslash is one instruction
+			if cont, ok := strings.CutSuffix(line, "\\"); ok {
+				pending += cont + " "
+				continue
+			}
+			line, pending = strings.TrimSpace(pending+line), ""
 			fields := strings.Fields(line)
 			if len(fields) == 0 || strings.HasPrefix(line, "#") {
 				continue
 			}
 			switch strings.ToUpper(fields[0]) {
+			case "USER":
+				user = fields[1]
+			case "VOLUME":
+				for _, v := range fields[1:] {
+					volumes = append(volumes, strings.Trim(v, `[]",`))
+				}
+			case "HEALTHCHECK":
+				health = true
 			case "FROM":
 				from++
+				volumes, owned = nil, map[string]bool{}
 				if len(fields) >= 4 && strings.EqualFold(fields[2], "AS") {
 					stages[fields[3]] = true
 				}
 			case "COPY":
+				if strings.Contains(line, "--chown=") {
+					owned[fields[len(fields)-1]] = true
+				}
 				args := fields[1:]
 				fromStage := ""
 				for len(args) > 0 && strings.HasPrefix(args[0], "--") {
@@ -311,6 +393,11 @@ func TestDockerfiles(t *testing.T) {
 					}
 				}
 			case "RUN":
+				if i := strings.Index(line, "chown"); i >= 0 {
+					for _, f := range strings.Fields(line[i:]) {
+						owned[strings.TrimRight(f, ";&")] = true
+					}
+				}
 				for _, p := range pkgRe.FindAllString(line, -1) {
 					if _, err := os.Stat(filepath.Join("..", p)); err != nil {
 						t.Errorf("%s: builds %s, which does not exist", f, p)
@@ -326,6 +413,25 @@ func TestDockerfiles(t *testing.T) {
 		fh.Close()
 		if from == 0 {
 			t.Errorf("%s: no FROM", f)
+		}
+		for _, v := range volumes {
+			// a named volume starts as a copy of the image's directory: owned by
+			// root, the non-root program could not write its storage
+			if !owned[v] {
+				t.Errorf("%s: VOLUME %s is not created owned by the image's user (COPY --chown or chown in RUN)", f, v)
+			}
+		}
+		if ctxDir == ".." {
+			// the Go images: built in one stage, run from a small one as a user
+			if from < 2 {
+				t.Errorf("%s: want a multi-stage build (a Go toolchain stage, a small runtime stage)", f)
+			}
+			if u := strings.SplitN(user, ":", 2)[0]; u == "" || u == "root" || u == "0" {
+				t.Errorf("%s: runs as root (USER %q)", f, user)
+			}
+		}
+		if (strings.HasPrefix(filepath.Base(f), "registry") || strings.HasPrefix(filepath.Base(f), "mlosd")) && !health {
+			t.Errorf("%s: no HEALTHCHECK", f)
 		}
 	}
 }

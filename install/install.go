@@ -50,6 +50,8 @@ type Options struct {
 	Exclude   []string          // globs of repository files not to fetch
 	Parallel  int               // files downloaded at once (default 4)
 	Name      string            // NAMESPACE/NAME to store the package as (default HUB/ID)
+	Variant   string            // ONNX export to install from a repository that ships several (fp16, q4, quantized...)
+	Offline   bool              // send no request (also HF_HUB_OFFLINE=1): install from the store or the HF cache
 	Force     bool              // convert and pack again even when the revision is stored
 	Progress  download.Progress // download progress; nil: none
 	Client    *http.Client      // for every hub request; nil: default
@@ -91,7 +93,8 @@ func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter
 		if o.HFToken != "" {
 			a.Token = o.HFToken
 		}
-		a.Include, a.Exclude = o.Include, o.Exclude
+		a.Include, a.Exclude, a.Variant = o.Include, o.Exclude, o.Variant
+		a.Offline = a.Offline || o.Offline
 		return a, nil
 	case adapters.HubPyTorch:
 		a := pytorch.New(engine)
@@ -110,7 +113,7 @@ func (o *Options) Adapter(hub string, engine *download.Engine) (adapters.Adapter
 		if o.ModelScopeEndpoint != "" {
 			a.Endpoint = strings.TrimRight(o.ModelScopeEndpoint, "/")
 		}
-		a.Include, a.Exclude = o.Include, o.Exclude
+		a.Include, a.Exclude, a.Variant = o.Include, o.Exclude, o.Variant
 		return a, nil
 	case adapters.HubLocal:
 		return local.Adapter{}, nil
@@ -163,6 +166,13 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 
 	log := opts.log()
 	start := time.Now()
+	if ref.Hub == adapters.HubHF && (opts.Offline || hf.OfflineFromEnv()) {
+		// Offline, the store's package of the asked version is the answer, as
+		// huggingface_hub answers from its cache without asking the Hub.
+		if res, ok := installedOffline(ctx, st, ref, repo, opts.Variant); ok {
+			return res, nil
+		}
+	}
 	m, err := adapter.Fetch(ctx, ref, filepath.Join(work, "src"))
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
@@ -181,7 +191,8 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	// convert nothing. Include/exclude globs may change the files: pack again then.
 	if !opts.Force && len(opts.Include) == 0 && len(opts.Exclude) == 0 {
 		if desc, err := st.Resolve(ctx, repo+"@"+revTag); err == nil {
-			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision {
+			if man, err := readPackageManifest(ctx, st, desc); err == nil && man.Source != nil && man.Source.Revision == m.Revision &&
+				man.Format.SourceFile == m.ONNXFile && man.Format.Variant == m.Variant {
 				for _, t := range tags {
 					if err := st.Tag(ctx, desc, t); err != nil {
 						return nil, fmt.Errorf("install: %w", err)
@@ -200,6 +211,9 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	}
 	for k, v := range m.Extra {
 		in.Extra[k] = v
+	}
+	if m.ONNXFile != "" {
+		in.Extra[converter.ExtraModel] = m.ONNXFile
 	}
 	if th := m.Extra["TORCH_HOME"]; th != "" {
 		in.Extra[converter.ExtraTorchHome] = th
@@ -246,6 +260,23 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	res.Descriptor, res.Manifest = desc, man
 	log.Info("installed", "ref", ref.String(), "digest", desc.Digest, "took", time.Since(start))
 	return res, nil
+}
+
+// installedOffline finds the stored package repo@VERSION (as asked) for an
+// offline install, without asking the hub which revision that is now.
+func installedOffline(ctx context.Context, st *store.Store, ref adapters.Ref, repo, variant string) (*Result, bool) {
+	tag := repo + "@" + VersionTag(ref.VersionOrLatest())
+	desc, err := st.Resolve(ctx, tag)
+	if err != nil {
+		return nil, false
+	}
+	man, err := readPackageManifest(ctx, st, desc)
+	if err != nil || man.Source == nil || (variant != "" && man.Format.Variant != variant) {
+		return nil, false
+	}
+	m := &adapters.Model{Hub: man.Source.Hub, ID: man.Source.ID, Revision: man.Source.Revision, URL: man.Source.URL,
+		ONNXFile: man.Format.SourceFile, Variant: man.Format.Variant}
+	return &Result{Ref: ref, Tags: []string{tag}, Descriptor: desc, Manifest: man, Model: m, Reused: true}, true
 }
 
 // hashThenPush is the store without its Ingester side, so that Pack hashes each
@@ -312,7 +343,7 @@ func sideFile(p string) bool {
 	}
 	lower := strings.ToLower(p)
 	switch path.Ext(lower) {
-	case ".json", ".txt", ".model", ".md":
+	case ".json", ".txt", ".model", ".md", ".jinja":
 		return true
 	}
 	return strings.HasPrefix(lower, "license") || strings.HasPrefix(lower, "readme") || strings.HasPrefix(lower, "notice")
@@ -355,6 +386,9 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 		Task:       m.Task,
 		Validation: cres.Validation,
 	}
+	if cres.Task != "" { // the native converter built the graph for this task
+		man.Task = cres.Task
+	}
 	if man.Format.Name == "" {
 		man.Format.Name = "onnx"
 	}
@@ -363,6 +397,9 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 	}
 	if man.Framework.Name == "" {
 		man.Framework.Name = m.Framework
+	}
+	if m.ONNXFile != "" {
+		man.Format.Variant, man.Format.SourceFile = m.Variant, m.ONNXFile
 	}
 	// A transformers repository that ships its own ONNX export: say so.
 	if m.Hub == adapters.HubLocal {

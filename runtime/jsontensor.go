@@ -3,8 +3,6 @@ package runtime
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"unsafe"
 )
 
 // FromJSON turns decoded JSON (a scalar or nested arrays) into flat data of
@@ -128,31 +126,23 @@ func setJSONValue(data any, dt DType, i int, x any) error {
 }
 
 // DecodeJSON is FromJSON on raw JSON bytes. Arrays of numbers, the common
-// case, are parsed straight into the typed slice without building an
-// []any of boxed values first; anything else takes the generic path.
+// case, are measured in one pass (shape, rectangularity) and parsed straight
+// into a typed slice in a second, so the only allocation is the tensor
+// itself; anything else takes the generic path.
 func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
-	if dt == Int64 || dt == Uint64 {
-		if data, shape, ok, err := decodeInts64(raw, dt); ok {
-			return data, shape, err
-		}
-	} else if dt != String && dt != Bool {
-		if vals, shape, ok := parseNumbers(raw); ok {
-			data = MakeData(dt, len(vals))
+	if dt != String && dt != Bool {
+		if shape, ok := numbersShape(raw); ok {
+			n := NumElements(shape)
+			data = MakeData(dt, int(n))
 			if data == nil {
 				return nil, nil, fmt.Errorf("unsupported type %s", dt)
 			}
-			if f, ok := data.([]float32); ok {
-				for i, v := range vals {
-					f[i] = float32(v)
+			if ok, err := decodeNumbersInto(raw, dt, data, int(n)); ok {
+				if err != nil {
+					return nil, nil, err
 				}
 				return data, shape, nil
 			}
-			for i, v := range vals {
-				if !setNumber(data, dt, i, v) {
-					return nil, nil, fmt.Errorf("element %d: %v does not fit %s", i, v, dt)
-				}
-			}
-			return data, shape, nil
 		}
 	}
 	var v any
@@ -162,46 +152,18 @@ func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
 	return FromJSON(v, dt)
 }
 
-// decodeInts64 reads 64-bit integers from their digits: going through
-// float64 would round ids and hashes above 2^53 and refuse 2^64-1.
-func decodeInts64(raw []byte, dt DType) (data any, shape []int64, ok bool, err error) {
-	p := numParser{b: raw, leaf: -1, spans: make([][2]int, 0, len(raw)/4)}
+// numbersShape measures a scalar or rectangular nested arrays of JSON
+// numbers without storing them. ok is false for anything else.
+func numbersShape(b []byte) (shape []int64, ok bool) {
+	p := numParser{b: b, leaf: -1, count: true}
 	if !p.value(0) {
-		return nil, nil, false, nil
+		return nil, false
 	}
 	p.skip()
 	if p.i != len(p.b) || p.leaf < 0 {
-		return nil, nil, false, nil
+		return nil, false
 	}
-	data = MakeData(dt, len(p.spans))
-	for i, sp := range p.spans {
-		tok := string(raw[sp[0]:sp[1]])
-		var perr error
-		switch d := data.(type) {
-		case []int64:
-			d[i], perr = strconv.ParseInt(tok, 10, 64)
-		case []uint64:
-			d[i], perr = strconv.ParseUint(tok, 10, 64)
-		}
-		if perr != nil && !setNumber(data, dt, i, p.vals[i]) {
-			return nil, nil, true, fmt.Errorf("element %d: %s does not fit %s", i, tok, dt)
-		}
-	}
-	return data, p.shape[:p.leaf], true, nil
-}
-
-// parseNumbers reads a scalar or rectangular nested arrays of JSON numbers.
-// ok is false for anything else (the caller falls back to encoding/json).
-func parseNumbers(b []byte) (vals []float64, shape []int64, ok bool) {
-	p := numParser{b: b, leaf: -1, vals: make([]float64, 0, len(b)/8)}
-	if !p.value(0) {
-		return nil, nil, false
-	}
-	p.skip()
-	if p.i != len(p.b) || p.leaf < 0 {
-		return nil, nil, false
-	}
-	return p.vals, p.shape[:p.leaf], true
+	return append([]int64(nil), p.shape[:p.leaf]...), true
 }
 
 type numParser struct {
@@ -210,8 +172,7 @@ type numParser struct {
 	leaf  int // depth of the numbers, -1 until the first one (or empty array)
 	shape [32]int64
 	set   [32]bool
-	vals  []float64
-	spans [][2]int // each number's bytes, kept when not nil
+	count bool // only measure: numbers are checked for their characters, not parsed
 }
 
 func (p *numParser) value(d int) bool {
@@ -224,9 +185,7 @@ func (p *numParser) value(d int) bool {
 			return false
 		}
 		p.leaf = d
-		v, ok := p.number()
-		p.vals = append(p.vals, v)
-		return ok
+		return p.number()
 	}
 	if d >= len(p.shape)-1 {
 		return false
@@ -280,7 +239,7 @@ func (p *numParser) skip() {
 	}
 }
 
-func (p *numParser) number() (float64, bool) {
+func (p *numParser) number() bool {
 	start := p.i
 	for p.i < len(p.b) {
 		c := p.b[p.i]
@@ -290,12 +249,5 @@ func (p *numParser) number() (float64, bool) {
 		}
 		break
 	}
-	if p.i == start {
-		return 0, false
-	}
-	if p.spans != nil {
-		p.spans = append(p.spans, [2]int{start, p.i})
-	}
-	v, err := strconv.ParseFloat(unsafe.String(&p.b[start], p.i-start), 64)
-	return v, err == nil
+	return p.i > start
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/mlos-foundation/axon/internal/ort"
+	"github.com/mlos-foundation/axon/internal/signing"
 )
 
 // Options configure a Manager.
@@ -23,11 +24,21 @@ type Options struct {
 	ORTLib  string // ONNX Runtime library ("" = discover)
 	Threads Threads
 	Batch   BatchOptions
+	// MaxNewTokens caps max_new_tokens per generation (0 = DefaultMaxNewTokensCap).
+	MaxNewTokens int
 	// PlainHTTP reports whether a registry host is spoken to over HTTP
 	// (default: loopback hosts only).
 	PlainHTTP func(host string) bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
+	// RestrictLayouts limits oci-layout:// references to AllowLayouts
+	// (mlosd sets it; none allowed when AllowLayouts is empty).
+	RestrictLayouts bool
+	AllowLayouts    []string
+	// RequireSignature refuses packages without a cosign signature that
+	// verifies with one of TrustKeys (signature.go).
+	RequireSignature bool
+	TrustKeys        []*signing.PublicKey
 }
 
 // Manager holds the registered models: it pulls, loads, serves and forgets
@@ -45,6 +56,11 @@ type Manager struct {
 	// registering serialises registrations of the same name.
 	regMu sync.Mutex
 	save  sync.Mutex
+	// declared names the models the configuration declares (declared.go);
+	// declMu serialises applying it.
+	declared map[string]declared
+	declErr  error // what the last apply could not load
+	declMu   sync.Mutex
 }
 
 // registration is what survives a restart.
@@ -54,6 +70,8 @@ type registration struct {
 	Pinned   string `json:"pinned"`
 	Digest   string `json:"digest"`
 	Unloaded bool   `json:"unloaded,omitempty"`
+	// Signer is the verified signature the registration was made with.
+	Signer *signing.Signature `json:"signer,omitempty"`
 }
 
 // NewManager opens the data directory. ONNX Runtime is initialised here, so a
@@ -81,7 +99,7 @@ func NewManager(ctx context.Context, opts Options) (*Manager, error) {
 	if opts.Metrics == nil {
 		opts.Metrics = NewMetrics()
 	}
-	return &Manager{opts: opts, base: ctx, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}}, nil
+	return &Manager{opts: opts, base: ctx, puller: p, log: opts.Logger, Metrics: opts.Metrics, models: map[string]*Model{}, declared: map[string]declared{}}, nil
 }
 
 // Puller is the manager's OCI puller.
@@ -105,7 +123,7 @@ func (m *Manager) Restore(ctx context.Context) error {
 	}
 	var wg sync.WaitGroup
 	for _, r := range regs {
-		model := &Model{Name: r.Name, Ref: r.Ref, Pinned: r.Pinned, Digest: r.Digest, state: StateLoading, metrics: m.Metrics}
+		model := &Model{Name: r.Name, Ref: r.Ref, Pinned: r.Pinned, Digest: r.Digest, state: StateLoading, metrics: m.Metrics, Signer: r.Signer}
 		if r.Unloaded {
 			model.state = StateUnloaded
 		}
@@ -131,13 +149,17 @@ func (m *Manager) Restore(ctx context.Context) error {
 }
 
 // load pulls (by digest when known) and loads the model's package.
-func (m *Manager) load(ctx context.Context, model *Model) error {
+func (m *Manager) load(ctx context.Context, model *Model) (err error) {
+	defer func() { err = m.scrub("load", err) }()
 	ref := model.Pinned
 	if ref == "" {
 		ref = model.Ref
 	}
 	r, err := ParseRef(ref)
 	if err != nil {
+		return err
+	}
+	if err := m.signaturePolicy(model); err != nil {
 		return err
 	}
 	desc, err := m.puller.Pull(ctx, r)
@@ -156,6 +178,10 @@ func (m *Manager) load(ctx context.Context, model *Model) error {
 }
 
 func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
+	return m.startWith(ctx, model, pkg, m.opts.Threads, m.opts.Batch)
+}
+
+func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, threads Threads, batch BatchOptions) error {
 	plugin, err := PluginFor(pkg.Manifest.Format.Name)
 	if err != nil {
 		return Unprocessable("%v", err)
@@ -171,7 +197,7 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 	if _, err := os.Stat(modelPath); err != nil {
 		return Unprocessable("the package has no %s", file)
 	}
-	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: m.opts.Threads})
+	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: threads})
 	if err != nil {
 		return Unprocessable("load %s with %s: %v", file, plugin.Name(), err)
 	}
@@ -181,7 +207,12 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 		m.log.Warn("text pipeline unavailable", "model", model.Name, "err", err)
 		pipe = nil
 	}
-	model.attach(b, m.opts.Batch, pipe)
+	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, batch.MaxBatchSize)
+	if err != nil {
+		b.Close()
+		return Unprocessable("%s: %v", file, err)
+	}
+	model.attach(b, batch, pipe, gen)
 	return nil
 }
 
@@ -211,7 +242,7 @@ func (m *Manager) Register(ctx context.Context, ref, name string) (*Model, error
 	ctx, done := m.withBase(ctx)
 	defer done()
 	model, err := m.register(ctx, ref, name)
-	return model, m.shutdownErr(ctx, err)
+	return model, m.scrub("register", m.shutdownErr(ctx, err))
 }
 
 // errShuttingDown answers the pulls and loads a shutdown cut short.
@@ -241,6 +272,13 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	if name != "" && !ValidName(name) {
 		return nil, BadRequest("model name %q: use lower-case letters, digits, '.', '_', '-' and '/' between path parts", name)
 	}
+	if err := m.layoutAllowed(r); err != nil {
+		return nil, err
+	}
+	r, signer, err := m.verifySignature(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	desc, err := m.puller.Pull(ctx, r)
 	if err != nil {
 		return nil, err
@@ -260,13 +298,15 @@ func (m *Manager) register(ctx context.Context, ref, name string) (*Model, error
 	m.regMu.Lock()
 	defer m.regMu.Unlock()
 	model := &Model{Name: name, Ref: r.String(), Pinned: pinned.Pinned(), Digest: desc.Digest.String(), Manifest: pkg.Manifest,
-		Dir: pkg.Dir, Version: pkg.Manifest.Version, state: StateLoading, metrics: m.Metrics}
+		Dir: pkg.Dir, Version: pkg.Manifest.Version, state: StateLoading, metrics: m.Metrics, Signer: signer}
 	if err := m.start(ctx, model, pkg); err != nil {
+		m.discardUnpacked(pkg)
 		return nil, err
 	}
 	m.mu.Lock()
 	old := m.models[name]
 	m.models[name] = model
+	delete(m.declared, name) // registered over a declared one: until the next reload
 	m.mu.Unlock()
 	if old != nil {
 		old.detach(StateUnloaded)
@@ -297,6 +337,7 @@ func (m *Manager) Unregister(name string) error {
 	m.mu.Lock()
 	model, ok := m.models[name]
 	delete(m.models, name)
+	delete(m.declared, name)
 	m.mu.Unlock()
 	if !ok {
 		return NotFound("model %q is not registered", name)
@@ -371,8 +412,11 @@ func (m *Manager) persist() error {
 	defer m.save.Unlock()
 	var regs []registration
 	for _, model := range m.List() {
+		if m.isDeclared(model.Name) {
+			continue // the configuration is the record of declared models
+		}
 		s, _ := model.Status()
-		regs = append(regs, registration{Name: model.Name, Ref: model.Ref, Pinned: model.Pinned, Digest: model.Digest, Unloaded: s == StateUnloaded})
+		regs = append(regs, registration{Name: model.Name, Ref: model.Ref, Pinned: model.Pinned, Digest: model.Digest, Unloaded: s == StateUnloaded, Signer: model.Signer})
 	}
 	if regs == nil {
 		regs = []registration{}

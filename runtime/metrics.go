@@ -21,6 +21,9 @@ type Metrics struct {
 	computeDuration *prometheus.CounterVec
 	computeOutput   *prometheus.CounterVec
 	loaded          *prometheus.GaugeVec
+	genTokens       *prometheus.CounterVec
+	promptTokens    *prometheus.CounterVec
+	firstToken      *prometheus.CounterVec
 }
 
 // NewMetrics creates the counters in a registry of their own.
@@ -40,9 +43,12 @@ func NewMetrics() *Metrics {
 		computeInput:    cv("nv_inference_compute_input_duration_us", "Cumulative compute input duration in microseconds (tensor preparation, batch concatenation)"),
 		computeDuration: cv("nv_inference_compute_infer_duration_us", "Cumulative compute inference duration in microseconds"),
 		computeOutput:   cv("nv_inference_compute_output_duration_us", "Cumulative compute output duration in microseconds"),
+		genTokens:       cv("mlosd_generated_tokens_total", "Tokens generated"),
+		promptTokens:    cv("mlosd_prompt_tokens_total", "Prompt tokens read by generations"),
+		firstToken:      cv("mlosd_time_to_first_token_us", "Cumulative time to the first generated token in microseconds"),
 		loaded:          prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mlosd_model_ready", Help: "1 when the model is loaded and ready"}, labels),
 	}
-	m.Registry.MustRegister(m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeInput, m.computeDuration, m.computeOutput, m.loaded)
+	m.Registry.MustRegister(m.success, m.failure, m.count, m.execCount, m.requestDuration, m.queueDuration, m.computeInput, m.computeDuration, m.computeOutput, m.loaded, m.genTokens, m.promptTokens, m.firstToken)
 	return m
 }
 
@@ -97,4 +103,13 @@ func (m *Metrics) forget(model, version string) {
 		c.DeleteLabelValues(model, version)
 	}
 	m.loaded.DeleteLabelValues(model, version)
+}
+
+// generated records a finished generation.
+func (m *Metrics) generated(model, version string, prompt, completion int, first time.Duration) {
+	if m != nil {
+		m.genTokens.WithLabelValues(model, version).Add(float64(completion))
+		m.promptTokens.WithLabelValues(model, version).Add(float64(prompt))
+		m.firstToken.WithLabelValues(model, version).Add(us(first))
+	}
 }

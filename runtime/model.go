@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlos-foundation/axon/internal/signing"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
@@ -28,6 +29,7 @@ type Model struct {
 	Digest   string
 	Manifest *schemas.Manifest
 	Dir      string
+	Signer   *signing.Signature // the verified signature it was registered with, if any
 
 	mu sync.RWMutex
 	// runMu is held shared by every execution and exclusively while the
@@ -42,6 +44,7 @@ type Model struct {
 	inIndex  map[string]int
 	batcher  *batcher
 	pipe     *textPipeline
+	gen      *generator
 	metrics  *Metrics
 }
 
@@ -103,6 +106,18 @@ type Info struct {
 	Inputs   []TensorInfo `json:"inputs,omitempty"`
 	Outputs  []TensorInfo `json:"outputs,omitempty"`
 	LoadedAt *time.Time   `json:"loadedAt,omitempty"`
+	// Signer is the verified signature (key fingerprint) under --require-signature.
+	Signer *signing.Signature `json:"signer,omitempty"`
+	// Generation is there for models that generate text.
+	Generation *GenerationInfo `json:"generation,omitempty"`
+}
+
+// GenerationInfo says how a text-generation model runs.
+type GenerationInfo struct {
+	KVCache      bool `json:"kvCache"`
+	ChatTemplate bool `json:"chatTemplate"`
+	Batched      bool `json:"batchedDecode"`
+	MaxPositions int  `json:"maxPositions,omitempty"`
 }
 
 // TensorInfo is a tensor spec as JSON: the shape keeps symbolic names.
@@ -118,6 +133,7 @@ func (m *Model) Info() Info {
 	defer m.mu.RUnlock()
 	in := Info{Name: m.Name, Version: m.Version, Ref: m.Ref, Digest: m.Digest, State: m.state, Error: m.err, Batching: m.batcher != nil}
 	in.Task = m.task()
+	in.Signer = m.Signer
 	if m.Manifest != nil {
 		in.Format = m.Manifest.Format.Name
 	}
@@ -131,6 +147,10 @@ func (m *Model) Info() Info {
 		t := m.loadedAt
 		in.LoadedAt = &t
 	}
+	if g := m.gen; g != nil {
+		_, batched := g.dec.(*batchingDecoder)
+		in.Generation = &GenerationInfo{KVCache: g.dec.cached(), ChatTemplate: g.chat != nil, Batched: batched, MaxPositions: g.defaults.MaxPositions}
+	}
 	return in
 }
 
@@ -142,7 +162,7 @@ func (m *Model) setState(state, errMsg string) {
 }
 
 // attach installs a loaded backend.
-func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
+func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline, gen *generator) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.backend = b
@@ -156,7 +176,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
 		name, version := m.Name, m.Version
 		m.batcher = newBatcher(b, batch, func(rows int, ph Phases) { m.metrics.executed(name, version, rows, ph) })
 	}
-	m.pipe = pipe
+	m.pipe, m.gen = pipe, gen
 	m.state, m.err = StateReady, ""
 	m.loadedAt = time.Now()
 	m.metrics.ready(m.Name, m.Version, true)
@@ -166,7 +186,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline) {
 func (m *Model) detach(state string) {
 	m.mu.Lock()
 	b, bt := m.backend, m.batcher
-	m.backend, m.batcher, m.pipe = nil, nil, nil
+	m.backend, m.batcher, m.pipe, m.gen = nil, nil, nil, nil
 	m.state, m.err = state, ""
 	m.mu.Unlock()
 	m.metrics.ready(m.Name, m.Version, false)
@@ -184,7 +204,7 @@ func (m *Model) detach(state string) {
 // in the model's input order. Errors are 400s naming the input and what was expected.
 func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 	m.mu.RLock()
-	specs, index := m.inputs, m.inIndex
+	specs, index, pipe := m.inputs, m.inIndex, m.pipe
 	m.mu.RUnlock()
 	ordered := make([]*Tensor, len(specs))
 	for name, t := range inputs {
@@ -217,6 +237,9 @@ func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 				}
 				sym[s.DimNames[d]] = got
 			}
+		}
+		if err := pipe.checkSequence(i, s.Name, t.Shape); err != nil {
+			return nil, err
 		}
 		if n := NumElements(t.Shape); int64(t.Len()) != n {
 			return nil, BadRequest("input %q: %d values for shape %v, which needs %d", s.Name, t.Len(), t.Shape, n)

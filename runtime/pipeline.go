@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/mlos-foundation/axon/schemas"
 )
@@ -46,6 +47,9 @@ type textPipeline struct {
 	maxLen   int
 	eos      int64
 	specs    []TensorSpec
+	// closes: the tokenizer ends every encoding with a special token
+	// ([SEP], </s>) that truncation keeps.
+	closes bool
 }
 
 // newTextPipeline returns nil when the package has no tokenizer.
@@ -58,7 +62,7 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Base(path), err)
 	}
-	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins}
+	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins, closes: closesEncodings(tok)}
 	if pkg.Manifest != nil {
 		p.task = pkg.Manifest.Task
 		p.labels = pkg.Manifest.Labels
@@ -102,6 +106,9 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 		return nil, fmt.Errorf("the model has a tokenizer but no integer token-id input")
 	}
 	for i := range ins {
+		if isCacheInput(ins[i].Name) {
+			continue // fed by the KV-cache decoder, not from text
+		}
 		if i != p.ids && i != p.mask && i != p.types && i != p.position {
 			return nil, fmt.Errorf("input %q cannot be filled from text", ins[i].Name)
 		}
@@ -201,7 +208,7 @@ func (c modelConfig) labels() []string {
 }
 
 func (p *textPipeline) encode(text string) (Encoding, error) {
-	enc, err := p.tok.Encode(text)
+	enc, err := p.encodeBounded(text)
 	if err != nil {
 		return Encoding{}, BadRequest("tokenize: %v", err)
 	}
@@ -222,6 +229,9 @@ func (p *textPipeline) encode(text string) (Encoding, error) {
 	if limit > 1 && n > limit {
 		// Keep the closing token ([SEP], </s>) the model was trained to see.
 		cut := func(v []int64) []int64 { return append(v[:limit-1:limit-1], v[n-1]) }
+		if !p.closes {
+			cut = func(v []int64) []int64 { return v[:limit] }
+		}
 		enc.IDs, enc.TypeIDs, enc.Mask = cut(enc.IDs), cut(enc.TypeIDs), cut(enc.Mask)
 	}
 	// A model with a fixed sequence length gets padding (mask 0).
@@ -280,13 +290,12 @@ type Label struct {
 
 // Run answers a text input according to the task.
 func (p *textPipeline) Run(ctx context.Context, m *Model, text string, params map[string]any) (any, RunStats, error) {
+	if p.task == TaskTextGeneration && m.CanGenerate() {
+		return p.generate(ctx, m, text, params)
+	}
 	enc, err := p.encode(text)
 	if err != nil {
 		return nil, RunStats{}, err
-	}
-	switch p.task {
-	case TaskTextGeneration:
-		return p.generate(ctx, m, enc, params)
 	}
 	inputs := p.tensors(enc)
 	if _, err := m.Check(namedOf(inputs)); err != nil {
@@ -450,68 +459,20 @@ func L2Normalize(v []float64) []float64 {
 	return out
 }
 
-// Generation is the text-generation answer.
-type Generation struct {
-	GeneratedText string  `json:"generated_text"`
-	TokenIDs      []int64 `json:"token_ids"`
-}
-
-func (p *textPipeline) generate(ctx context.Context, m *Model, enc Encoding, params map[string]any) (any, RunStats, error) {
-	maxNew := 20
-	k, ok, err := intParam(params, "max_new_tokens")
+func (p *textPipeline) generate(ctx context.Context, m *Model, text string, params map[string]any) (any, RunStats, error) {
+	gp, err := ParamsFromMap(params)
 	if err != nil {
 		return nil, RunStats{}, err
 	}
-	if ok {
-		if k < 0 || k > 1024 {
-			return nil, RunStats{}, BadRequest("max_new_tokens must be between 0 and 1024")
-		}
-		maxNew = k
+	start := time.Now()
+	res, err := m.Generate(ctx, GenerateRequest{Prompt: text, Params: gp}, nil)
+	if err != nil {
+		return nil, RunStats{}, err
 	}
-	ids := append([]int64(nil), enc.IDs...)
-	var total RunStats
-	var generated []int64
-	for range maxNew {
-		if err := ctx.Err(); err != nil {
-			return nil, total, Unavailable("%v", err)
-		}
-		n := len(ids)
-		e := Encoding{IDs: ids, TypeIDs: make([]int64, n), Mask: make([]int64, n)}
-		for i := range e.Mask {
-			e.Mask[i] = 1
-		}
-		inputs := p.tensors(e)
-		if _, err := m.Check(namedOf(inputs)); err != nil {
-			return nil, total, err
-		}
-		outs, st, err := m.Run(ctx, inputs)
-		if err != nil {
-			return nil, total, err
-		}
-		total.Compute += st.Compute
-		total.Queue += st.Queue
-		total.BatchSize = st.BatchSize
-		o := pickOutput(outs, "logits")
-		if len(o.Shape) != 3 || o.Shape[1] != int64(n) {
-			return nil, total, Unprocessable("output %s has shape %v; text generation needs logits [1,sequence,vocab]", o.Name, o.Shape)
-		}
-		vocab := int(o.Shape[2])
-		v := o.Float64s()
-		last := v[(n-1)*vocab : n*vocab]
-		best := 0
-		for i, x := range last {
-			if x > last[best] {
-				best = i
-			}
-		}
-		next := int64(best)
-		if next == p.eos {
-			break
-		}
-		ids = append(ids, next)
-		generated = append(generated, next)
-	}
-	return Generation{GeneratedText: p.tok.Decode(ids), TokenIDs: generated}, total, nil
+	// The seed API answers the prompt and its continuation, as the
+	// transformers pipeline does by default.
+	return Generation{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason},
+		RunStats{Compute: time.Since(start), BatchSize: 1}, nil
 }
 
 // intParam reads an integer parameter; one that is there but not an

@@ -244,8 +244,8 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
 		return ocispec.Descriptor{}, Unprocessable("%s is a %s, not an OCI image manifest of an axon package", r, desc.MediaType)
 	}
-	if m.Config.MediaType != schemas.MediaTypeManifest {
-		return ocispec.Descriptor{}, Unprocessable("%s is not an axon package (config media type %s, want %s)", r, m.Config.MediaType, schemas.MediaTypeManifest)
+	if err := checkServable(ctx, src, r, &m); err != nil {
+		return ocispec.Descriptor{}, err
 	}
 	desc = ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}
 	if key != desc.Digest.String() {
@@ -324,9 +324,12 @@ type Package struct {
 // digest; blobs are hard-linked from the cache where the file system allows)
 // and reads its manifest.yaml.
 func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) {
-	m, _, err := p.manifest(ctx, d)
+	m, raw, err := p.manifest(ctx, d)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", d, err)
+	}
+	if m.Config.MediaType != schemas.MediaTypeManifest {
+		return p.unpackForeign(ctx, d, raw, filepath.Join(p.root, "models", d.Encoded()))
 	}
 	cfg, err := os.ReadFile(p.blobPath(m.Config.Digest))
 	if err != nil {
@@ -339,18 +342,13 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 		return nil, Unprocessable("manifest.yaml of %s: %v", d, err)
 	}
 	man := *mp
-	// manifest.yaml lists every file with its digest; the layers carry the
-	// verified bytes. They must agree.
-	layerDigest := map[string]digest.Digest{}
-	for _, l := range m.Layers {
-		if name := l.Annotations[schemas.AnnotationFilepath]; name != "" && !strings.HasSuffix(l.MediaType, ".tar") {
-			layerDigest[name] = l.Digest
-		}
+	// The same path rules as axon's (one function), and manifest.yaml's
+	// digests must be the layers' verified bytes.
+	if err := artifact.CheckLayerPaths(m.Layers); err != nil {
+		return nil, Unprocessable("package %s: %v", d, err)
 	}
-	for _, f := range man.Files {
-		if ld, ok := layerDigest[f.Path]; ok && ld.String() != f.Digest {
-			return nil, Unprocessable("manifest.yaml of %s says %s is %s, but its layer is %s", d, f.Path, f.Digest, ld)
-		}
+	if err := artifact.CheckFileDigests(m.Layers, &man); err != nil {
+		return nil, Unprocessable("package %s: %v", d, err)
 	}
 	dir := filepath.Join(p.root, "models", d.Encoded())
 	if _, err := os.Stat(dir); err == nil {
@@ -368,16 +366,7 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		name := l.Annotations[schemas.AnnotationFilepath]
-		if name == "" {
-			name = l.Annotations[ocispec.AnnotationTitle]
-		}
-		if name == "" {
-			continue
-		}
-		if !filepath.IsLocal(filepath.FromSlash(name)) {
-			return nil, Unprocessable("layer %s: path %q escapes the package", l.Digest, name)
-		}
+		name := artifact.LayerPath(l)
 		dst := filepath.Join(tmp, filepath.FromSlash(name))
 		if strings.HasSuffix(l.MediaType, ".tar") {
 			if err := untar(p.blobPath(l.Digest), dst); err != nil {

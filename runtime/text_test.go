@@ -90,7 +90,7 @@ func TestTextPipelines(t *testing.T) {
 		params map[string]any
 		say    string
 	}{
-		{"lm", map[string]any{"max_new_tokens": -1.0}, "max_new_tokens must be between"},
+		{"lm", map[string]any{"max_new_tokens": -1.0}, "max_new_tokens must not be negative"},
 		{"lm", map[string]any{"max_new_tokens": 1.5}, "max_new_tokens must be an integer"},
 		{"cls", map[string]any{"top_k": "x"}, "top_k must be an integer"},
 		{"cls", map[string]any{"top_k": 0.0}, "top_k must be at least 1"},

@@ -20,3 +20,13 @@ func (h hfTokenizer) Encode(text string) (Encoding, error) {
 }
 
 func (h hfTokenizer) Decode(ids []int64) string { return h.t.Decode(ids, true) }
+
+// plainEncoder tokenizes without adding special tokens.
+type plainEncoder interface {
+	EncodePlain(text string) (Encoding, error)
+}
+
+func (h hfTokenizer) EncodePlain(text string) (Encoding, error) {
+	e := h.t.Encode(text, false)
+	return Encoding{IDs: e.IDs, TypeIDs: e.TypeIDs, Mask: e.AttentionMask}, nil
+}

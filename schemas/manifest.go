@@ -59,6 +59,13 @@ type Format struct {
 	Opset     int    `yaml:"opset,omitempty" json:"opset,omitempty"`
 	IRVersion int    `yaml:"irVersion,omitempty" json:"irVersion,omitempty"`
 	Model     string `yaml:"model,omitempty" json:"model,omitempty"` // path of the model file, default model.onnx
+	// Variant and SourceFile say which of a repository's ONNX exports this is:
+	// fp32, fp16, q4, quantized... and its path there (onnx/model_q4.onnx).
+	Variant    string `yaml:"variant,omitempty" json:"variant,omitempty"`
+	SourceFile string `yaml:"sourceFile,omitempty" json:"sourceFile,omitempty"`
+	// Converter is the backend that wrote the model (native, local, docker) and ConverterVersion its version.
+	Converter        string `yaml:"converter,omitempty" json:"converter,omitempty"`
+	ConverterVersion string `yaml:"converterVersion,omitempty" json:"converterVersion,omitempty"`
 }
 
 // IO is the model's input/output schema, read from the ONNX graph.
@@ -158,6 +165,9 @@ type Tokenizer struct {
 	Type      string   `yaml:"type,omitempty" json:"type,omitempty"` // wordpiece, bpe, unigram
 	Files     []string `yaml:"files" json:"files"`                   // tokenizer.json, tokenizer_config.json, vocab.txt...
 	MaxLength int      `yaml:"maxLength,omitempty" json:"maxLength,omitempty"`
+	// ChatTemplate: tokenizer_config.json has a chat_template or chat_template.jinja
+	// is there, so the model takes chat messages (OpenAI /v1/chat/completions).
+	ChatTemplate bool `yaml:"chatTemplate,omitempty" json:"chatTemplate,omitempty"`
 }
 
 // Image is image preprocessing: resize to Size, scale to [0,1], normalise.
@@ -180,6 +190,9 @@ type Validation struct {
 	MaxAbsDiff float64 `yaml:"maxAbsDiff" json:"maxAbsDiff"`
 	Tolerance  float64 `yaml:"tolerance" json:"tolerance"`
 	Passed     bool    `yaml:"passed" json:"passed"`
+	// Method: reference-run (this model compared with its framework) or
+	// converter-tests (no framework here; the converter's own numerics tests vouch for it).
+	Method string `yaml:"method,omitempty" json:"method,omitempty"`
 }
 
 // File roles.

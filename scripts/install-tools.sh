@@ -44,7 +44,11 @@ case "$what" in
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
     go_tool conformance github.com/opencontainers/distribution-spec/conformance@v0.0.0-20260831232431-97274622c111
     go_tool registry github.com/distribution/distribution/v3/cmd/registry@v3.1.2
+    "$here/install-crane.sh"
     ;;&
+  all|chat) "$here/install-chat.sh" ;;&
+  all|npm-openai) "$here/install-npm-openai.sh" ;;&
+  all|cosign) "$here/install-cosign.sh" ;;&
   all|ort)
     "$here/install-ort.sh" ;;
 esac

@@ -60,6 +60,10 @@ type File struct {
 	Check func(chain []*http.Response) error
 	// Error, when set, turns a failed response into the hub's own message.
 	Error func(resp *http.Response) error
+	// Local, when set, is a copy already on this machine (the huggingface_hub
+	// cache). It is only read: when its size and checksum match it is copied into
+	// the cache instead of downloading, otherwise it is ignored.
+	Local string
 }
 
 // Progress reports per-file progress (the CLI shows bars).
@@ -85,13 +89,21 @@ type Engine struct {
 	// CacheDir/blobs/sha256: install points it at the local store's blobs, so a
 	// downloaded file already is the package layer and is never copied again.
 	BlobPath func(sha256hex string) string
+	// Offline sends no request: a file neither cached nor verified from its
+	// Local copy fails with ErrOffline.
+	Offline bool
 }
+
+// ErrOffline is returned for a file that would have to be downloaded while the
+// engine is offline (HF_HUB_OFFLINE=1).
+var ErrOffline = errors.New("offline and not cached")
 
 // Stats says what a Fetch did.
 type Stats struct {
 	Files           int
 	Downloaded      int   // files that came over the network
-	Cached          int   // files reused from the cache
+	Cached          int   // files reused from the cache (Local ones included)
+	Local           int   // files copied from their File.Local copy
 	DownloadedBytes int64 // bytes that came over the network
 	Bytes           int64 // total size of the files
 }
@@ -157,6 +169,9 @@ func (e *Engine) Fetch(ctx context.Context, dir string, files []File) (Stats, er
 			defer mu.Unlock()
 			st.Files++
 			st.Bytes += res.size
+			if res.local {
+				st.Local++
+			}
 			if res.cached {
 				st.Cached++
 			} else {
@@ -171,6 +186,7 @@ func (e *Engine) Fetch(ctx context.Context, dir string, files []File) (Stats, er
 }
 
 type result struct {
+	local   bool // cached from File.Local
 	cached  bool
 	size    int64
 	network int64
@@ -253,6 +269,23 @@ func (e *Engine) fetchOne(ctx context.Context, dir string, f File) (result, erro
 		}
 		e.log().Debug("cached", "file", f.Path, "sha256", sha)
 		return result{cached: true, size: fi.Size()}, nil
+	}
+	if f.Local != "" {
+		sha, size, err := e.adopt(ctx, f)
+		if err == nil {
+			if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
+				return result{}, fmt.Errorf("download %s: %w", f.Path, err)
+			}
+			e.log().Debug("from local copy", "file", f.Path, "local", f.Local, "sha256", sha)
+			return result{cached: true, size: size, local: true}, nil
+		}
+		if e.Offline {
+			return result{}, fmt.Errorf("download %s: %w: the copy at %s does not verify: %v", f.Path, ErrOffline, f.Local, err)
+		}
+		e.log().Info("local copy does not verify; downloading", "file", f.Path, "local", f.Local, "err", err)
+	}
+	if e.Offline {
+		return result{}, fmt.Errorf("download %s: %w", f.Path, ErrOffline)
 	}
 	sha, size, network, err := e.download(ctx, f)
 	if err != nil {
@@ -473,6 +506,79 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 		}
 	}
 	return sha, total, n, nil
+}
+
+// adopt verifies f.Local (size, then the checksum while copying it) and files
+// the copy in the cache; the original is only read.
+func (e *Engine) adopt(ctx context.Context, f File) (string, int64, error) {
+	if f.Sum.Algo == None {
+		return "", 0, errors.New("no checksum to verify a local copy with")
+	}
+	in, err := os.Open(f.Local)
+	if err != nil {
+		return "", 0, err
+	}
+	defer in.Close()
+	fi, err := in.Stat()
+	if err != nil {
+		return "", 0, err
+	}
+	if !fi.Mode().IsRegular() || (f.Size >= 0 && fi.Size() != f.Size) {
+		return "", 0, fmt.Errorf("%w: %d bytes, the hub says %d", adapters.ErrChecksum, fi.Size(), f.Size)
+	}
+	partDir := filepath.Join(e.CacheDir, "partial")
+	if err := os.MkdirAll(partDir, 0o755); err != nil {
+		return "", 0, err
+	}
+	tmp, err := os.CreateTemp(partDir, "local-*.part")
+	if err != nil {
+		return "", 0, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	h := newHashers(f, fi.Size())
+	n, err := pipeCopy(tmp, h, ctxReader{ctx, in}, nil)
+	if err != nil {
+		return "", 0, err
+	}
+	sha, err := h.verify(f)
+	if err != nil {
+		return "", 0, err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", 0, err
+	}
+	blob := e.blobPath(sha)
+	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
+		return "", 0, err
+	}
+	_ = os.Chmod(tmp.Name(), 0o444)
+	if err := os.Rename(tmp.Name(), blob); err != nil {
+		return "", 0, err
+	}
+	if f.Sum.Algo != SHA256 {
+		idx := filepath.Join(e.CacheDir, "index", filepath.FromSlash(key(f)))
+		if err := os.MkdirAll(filepath.Dir(idx), 0o755); err != nil {
+			return "", 0, err
+		}
+		if err := os.WriteFile(idx, []byte(sha+"\n"), 0o644); err != nil {
+			return "", 0, err
+		}
+	}
+	return sha, n, nil
+}
+
+// ctxReader stops a long local copy when the context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
 
 // pipeCopy writes body to out while another goroutine hashes what was written,

@@ -2,7 +2,10 @@
 // the revision API pins the commit, the tree API (Link-paginated) lists files with
 // their git and LFS ids, and /{id}/resolve/{commit}/{file} serves each file, LFS
 // files through a redirect to a CDN. The endpoint is HF_ENDPOINT (default
-// https://huggingface.co) and HF_TOKEN is sent as a Bearer token to the Hub only.
+// https://huggingface.co); the token (HF_TOKEN, else the file `hf auth login`
+// wrote, $HF_HOME/token) is sent as a Bearer token to the Hub only. Files already
+// in huggingface_hub's cache ($HF_HUB_CACHE) are verified and used instead of
+// downloaded, and HF_HUB_OFFLINE=1 installs from that cache without any request.
 package hf
 
 import (
@@ -13,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -32,16 +34,18 @@ type Adapter struct {
 	Engine   *download.Engine
 	Include  []string
 	Exclude  []string
+	Variant  string // ONNX export to install (--variant); "" = fp32 model.onnx, else decoder_model_merged.onnx
+	// HubCache is huggingface_hub's cache, read only ("" = none).
+	HubCache string
+	// Offline sends no request: the model comes from HubCache or fails.
+	Offline bool
 }
 
-// New returns an adapter for HF_ENDPOINT / HF_TOKEN (HUGGING_FACE_HUB_TOKEN is the older name).
+// New returns an adapter configured as huggingface_hub is: HF_ENDPOINT, the
+// token (TokenFromEnv), HF_HUB_CACHE / HF_HOME and HF_HUB_OFFLINE.
 func New(engine *download.Engine) *Adapter {
 	ep := adapters.EnvURL("HF_ENDPOINT", DefaultEndpoint)
-	tok := os.Getenv("HF_TOKEN")
-	if tok == "" {
-		tok = os.Getenv("HUGGING_FACE_HUB_TOKEN")
-	}
-	return &Adapter{Endpoint: ep, Token: tok, Engine: engine}
+	return &Adapter{Endpoint: ep, Token: TokenFromEnv(), Engine: engine, HubCache: CacheDirFromEnv(), Offline: OfflineFromEnv()}
 }
 
 // Hub implements adapters.Adapter.
@@ -73,6 +77,9 @@ var shaRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
 
 // Fetch implements adapters.Adapter.
 func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*adapters.Model, error) {
+	if a.Offline {
+		return a.fetchOffline(ctx, ref, dir)
+	}
 	rev := ref.Version
 	if ref.Latest() {
 		rev = "main"
@@ -80,6 +87,14 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	var info modelInfo
 	infoURL := fmt.Sprintf("%s/api/models/%s/revision/%s", a.Endpoint, escapeID(ref.ID), url.PathEscape(rev))
 	if err := a.getJSON(ctx, infoURL, &info, ref.ID, rev, ""); err != nil {
+		// The Hub cannot be reached at all: like huggingface_hub, answer from its
+		// cache when the revision is there.
+		var ue *download.UnreachableError
+		if errors.As(err, &ue) && a.HubCache != "" {
+			if m, cerr := a.fetchOffline(ctx, ref, dir); cerr == nil {
+				return m, nil
+			}
+		}
 		return nil, err
 	}
 	if !shaRE.MatchString(info.SHA) {
@@ -102,7 +117,10 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		byPath[e.Path] = e
 		paths = append(paths, e.Path)
 	}
-	selected := adapters.Select(paths, a.Include, a.Exclude)
+	selected, choice, err := adapters.SelectVariant(paths, a.Include, a.Exclude, a.Variant)
+	if err != nil {
+		return nil, fmt.Errorf("hf: %s@%s: %w", id, info.SHA[:12], err)
+	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("hf: %s@%s has no files axon can use (try --include)", id, info.SHA[:12])
 	}
@@ -130,6 +148,7 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 			f.Header = http.Header{"Authorization": {"Bearer " + a.Token}}
 		}
 		f.Check = checkHeaders(info.SHA, f.Sum, f.Size)
+		f.Local = a.cachedFile([]string{id, ref.ID}, info.SHA, p)
 		f.Error = func(resp *http.Response) error { return hubError(resp, id, info.SHA, p) }
 		files = append(files, f)
 	}
@@ -142,6 +161,9 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		URL:     a.Endpoint + "/" + id + "/tree/" + info.SHA,
 		License: license(info), Created: info.LastModified, Task: info.PipelineTag,
 		Files: selected, Downloaded: st.Downloaded, Cached: st.Cached, DownloadedBytes: st.DownloadedBytes,
+	}
+	if choice != nil {
+		m.ONNXFile, m.Variant = choice.Path, choice.Variant
 	}
 	adapters.Detect(m)
 	return m, nil

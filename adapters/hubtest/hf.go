@@ -30,6 +30,9 @@ type HF struct {
 	Faults   Faults
 	// AuthOnCDN counts requests to the CDN that carried an Authorization header (a leak).
 	AuthOnCDN atomicCounter
+	// Requests counts every request to the hub and the CDN; AuthOnHub those to
+	// the hub that carried the replica's token.
+	Requests, AuthOnHub atomicCounter
 
 	mu      sync.Mutex
 	repos   map[string]*hfRepo
@@ -192,6 +195,10 @@ func splitAt(p, kw string) (id, rest string, ok bool) {
 }
 
 func (h *HF) serveHub(w http.ResponseWriter, r *http.Request) {
+	h.Requests.inc()
+	if r.Header.Get("Authorization") == "Bearer "+h.Token {
+		h.AuthOnHub.inc()
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	p := r.URL.EscapedPath()
@@ -398,6 +405,7 @@ func (h *HF) serveResolve(w http.ResponseWriter, r *http.Request, id, rest strin
 }
 
 func (h *HF) serveCDN(w http.ResponseWriter, r *http.Request) {
+	h.Requests.inc()
 	if r.Header.Get("Authorization") != "" {
 		h.AuthOnCDN.inc()
 	}

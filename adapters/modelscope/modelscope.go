@@ -32,6 +32,7 @@ type Adapter struct {
 	Engine   *download.Engine
 	Include  []string
 	Exclude  []string
+	Variant  string // ONNX export to install (--variant), as for Hugging Face
 }
 
 // New reads MODELSCOPE_DOMAIN, MODELSCOPE_URL_SCHEME and MODELSCOPE_API_TOKEN.
@@ -143,7 +144,10 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 		byPath[p] = f
 		paths = append(paths, p)
 	}
-	selected := adapters.Select(paths, a.Include, a.Exclude)
+	selected, choice, err := adapters.SelectVariant(paths, a.Include, a.Exclude, a.Variant)
+	if err != nil {
+		return nil, fmt.Errorf("modelscope: %s: %w", ref.ID, err)
+	}
 	if len(selected) == 0 {
 		return nil, fmt.Errorf("modelscope: %s@%s has no files axon can use (try --include)", ref.ID, commit)
 	}
@@ -179,6 +183,9 @@ func (a *Adapter) Fetch(ctx context.Context, ref adapters.Ref, dir string) (*ada
 	}
 	if len(info.Tasks) > 0 {
 		m.Task = info.Tasks[0].Name
+	}
+	if choice != nil {
+		m.ONNXFile, m.Variant = choice.Path, choice.Variant
 	}
 	adapters.Detect(m)
 	return m, nil

@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -108,6 +109,10 @@ func serve(t *testing.T, bin, name, layout string, threads runtime.Threads, batc
 	args := []string{"--addr", addr, "--data", t.TempDir(), "--ort-lib", testutil.ORTLibrary(t), "--log-level", "warn",
 		"--intra-op-threads", strconv.Itoa(threads.IntraOp), "--max-batch-size", strconv.Itoa(batch.MaxBatchSize),
 		"--max-queue-delay", batch.MaxQueueDelay.String(), "--batch-executors", strconv.Itoa(max(1, batch.Executors))}
+	// mlosd reads oci-layout:// only under directories it is allowed (older builds: anywhere)
+	if help, _ := exec.Command(bin, "--help").CombinedOutput(); strings.Contains(string(help), "-allow-layout") {
+		args = append(args, "--allow-layout", filepath.Dir(layout))
+	}
 	if dir := os.Getenv("BENCH_PROFILE"); dir != "" && !strings.HasPrefix(name, "baseline") {
 		args = append(args, "--cpu-profile", filepath.Join(dir, "mlosd-"+name+".pprof"))
 	}

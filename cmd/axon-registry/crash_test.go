@@ -186,9 +186,35 @@ func testCrash(t *testing.T, env, storageArgs []string, root string) {
 		t.Fatal(err)
 	}
 
+	// temporary files of writes the kill cut short, plus one planted the way a
+	// killed write leaves it (no writer holds it any more)
+	onFS := storageArgs[0] == "--root"
+	leftovers := func() []string {
+		var out []string
+		filepath.WalkDir(root, func(p string, de fs.DirEntry, err error) error {
+			if err == nil && !de.IsDir() && strings.Contains(p, ".axon-tmp") {
+				out = append(out, p)
+			}
+			return nil
+		})
+		return out
+	}
+	if onFS {
+		os.WriteFile(filepath.Join(root, "blobs", ".axon-tmp-killed"), []byte("half a write"), 0o644)
+		t.Logf("temporary files left by the kill: %d", len(leftovers()))
+	}
+
 	// restart on the same storage: everything acknowledged is served, intact
 	reg2 := startRegistry(t, env, storageArgs...)
 	base2 := "http://" + reg2.Host
+	if onFS {
+		// cleaned at start
+		for start := time.Now(); len(leftovers()) > 0; time.Sleep(50 * time.Millisecond) {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("temporary files of killed writes still there after restart: %v", leftovers())
+			}
+		}
+	}
 	for _, a := range acked {
 		resp, err := client.Get(base2 + "/v2/" + a.repo + "/blobs/" + a.d.String())
 		if err != nil {

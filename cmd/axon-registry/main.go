@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -41,6 +42,9 @@ type options struct {
 	gcGrace         time.Duration
 	redirect        bool
 	redirectExpiry  time.Duration
+	admins          []string
+	uiResync        time.Duration
+	sessionKeyFile  string
 }
 
 func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
@@ -79,6 +83,9 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 	f.DurationVar(&o.gcGrace, "gc-grace", time.Hour, "default grace period of POST /admin/gc")
 	f.BoolVar(&o.redirect, "storage-redirect", false, "S3 storage: answer blob GETs with a 307 to a presigned URL, so clients fetch from the bucket directly")
 	f.DurationVar(&o.redirectExpiry, "storage-redirect-expiry", 5*time.Minute, "how long a presigned blob URL of --storage-redirect is valid (1s to 168h)")
+	f.StringArrayVar(&o.admins, "admin", nil, "with --htpasswd, a user who may run POST /admin/gc and read /metrics (repeatable)")
+	f.DurationVar(&o.uiResync, "ui-resync", 5*time.Second, "re-read the catalog for the web UI this often, to see what other replicas on the same storage received (0: never)")
+	f.StringVar(&o.sessionKeyFile, "session-key-file", "", "file holding the web UI session signing key, shared by every replica (default: random per start)")
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
 	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
@@ -114,6 +121,19 @@ spared, so it is safe beside a live server when --grace exceeds the longest push
 	gc.Flags().DurationVar(&o.uploadTTL, "upload-ttl", 24*time.Hour, "also remove uploads idle for longer")
 	root.AddCommand(gc)
 
+	// The images have no shell or curl: their HEALTHCHECK runs the binary itself.
+	var healthURL string
+	health := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the registry at --url answers /healthz (a container HEALTHCHECK)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return healthcheck(cmd.Context(), healthURL)
+		},
+	}
+	health.Flags().StringVar(&healthURL, "url", "http://127.0.0.1:5000/healthz", "health endpoint to ask")
+	root.AddCommand(health)
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := root.ExecuteContext(ctx); err != nil {
@@ -147,6 +167,38 @@ func (o options) location() string {
 		return o.root
 	}
 	return defaultRoot()
+}
+
+func healthcheck(ctx context.Context, u string) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("healthcheck --url %q: %w", u, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: %s answers %s", u, resp.Status)
+	}
+	return nil
+}
+
+// readKey reads a signing key shared by replicas (a Kubernetes Secret mounted as a
+// file ends in whatever the user put there, so surrounding whitespace is dropped).
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	b = []byte(strings.TrimSpace(string(b)))
+	if len(b) < 32 {
+		return nil, fmt.Errorf("%s: the key must be at least 32 bytes (openssl rand -hex 32 > FILE)", path)
+	}
+	return b, nil
 }
 
 // redacted hides a password someone put in a storage URL, for the log.
@@ -196,6 +248,11 @@ func serve(ctx context.Context, o options) error {
 		return fmt.Errorf("--gc-grace %s: give a duration of 0 or more, such as 1h", o.gcGrace)
 	case o.redirect && (o.redirectExpiry < time.Second || o.redirectExpiry > 168*time.Hour):
 		return fmt.Errorf("--storage-redirect-expiry %s: give a duration from 1s to 168h, such as 5m", o.redirectExpiry)
+	case o.uiResync < 0:
+		return fmt.Errorf("--ui-resync %s: give a duration of 0 or more, such as 5s", o.uiResync)
+	}
+	if len(o.admins) > 0 && o.htpasswd == "" {
+		log.Warn("--admin has no effect without --htpasswd: everyone may run GC and read /metrics")
 	}
 	if o.anonymousRead && o.htpasswd == "" {
 		log.Warn("--anonymous-read has no effect without --htpasswd: everyone may read and write")
@@ -223,14 +280,21 @@ func serve(ctx context.Context, o options) error {
 		Store: st, Logger: log, MaxManifestSize: o.maxManifestSize, Htpasswd: o.htpasswd,
 		AnonymousRead: o.anonymousRead, TokenKey: key, Realm: o.realm, GCGrace: o.gcGrace,
 		StorageRedirect: redirectExpiry(o),
+		Admins:          o.admins,
 	})
 	if err != nil {
 		return err
 	}
 	if o.withUI {
-		uopts := ui.Options{Logger: log}
+		uopts := ui.Options{Logger: log, ResyncInterval: o.uiResync}
+		if o.sessionKeyFile != "" {
+			if uopts.SessionKey, err = readKey(o.sessionKeyFile); err != nil {
+				return fmt.Errorf("--session-key-file: %w", err)
+			}
+		}
 		if srv.AuthEnabled() {
 			uopts.Authenticate = srv.Authenticate
+			uopts.Login, uopts.Revocations = srv.Login, srv.Revocations()
 		}
 		u, err := ui.New(st, uopts)
 		if err != nil {

@@ -22,7 +22,7 @@ func init() {
 }
 
 func packCmd() *cobra.Command {
-	var name, ver string
+	var name, ver, format string
 	var whole []string
 	cmd := &cobra.Command{
 		Use:   "pack DIR",
@@ -59,7 +59,7 @@ Packing the same directory twice gives the same digest.`,
 			if err != nil {
 				return err
 			}
-			opts = append(opts, artifact.WithTempDir(tmp))
+			opts = append(opts, artifact.WithTempDir(tmp), artifact.WithFormat(format))
 			p, err := st.Pack(cmd.Context(), args[0], opts...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "pack "+args[0]+": interrupted; nothing was tagged (axon prune clears what was stored)")
@@ -71,6 +71,7 @@ Packing the same directory twice gives the same digest.`,
 	cmd.Flags().StringVar(&name, "name", "", "package name NAMESPACE/NAME (default: from manifest.yaml)")
 	cmd.Flags().StringVar(&ver, "version", "", "package version (default: from manifest.yaml, else latest)")
 	cmd.Flags().StringSliceVar(&whole, "whole-dir", nil, "directory (relative to DIR) to keep whole as one tar layer")
+	cmd.Flags().StringVar(&format, "format", "axon", "artifact format: axon (manifest.yaml as config) or modelpack (CNCF ModelPack, manifest.yaml as a layer)")
 	return cmd
 }
 
@@ -122,6 +123,12 @@ size, format, task and creation time (the source revision's time; - when unknown
 					}
 					if m.Task != "" {
 						task = m.Task
+					}
+					switch e.Artifact {
+					case artifact.ArtifactTypeModelPack, artifact.ArtifactTypeModelPackLegacy:
+						format += " (ModelPack)"
+					case artifact.ArtifactTypeKit:
+						format += " (ModelKit)"
 					}
 				} else if e.Artifact != "" {
 					format = e.Artifact
@@ -191,19 +198,31 @@ store does not hold it and REF names a registry, from the registry without pulli
 				if remotes == nil {
 					remotes = []string{} // [] rather than null for JSON readers
 				}
-				return writeJSON(out, map[string]any{
+				v := map[string]any{
 					"ref":      args[0],
 					"from":     from,
+					"format":   pkg.Format,
 					"digest":   pkg.Descriptor.Digest,
 					"manifest": pkg.Manifest,
 					"oci":      json.RawMessage(pkg.RawOCI),
 					"remotes":  remotes,
-				})
+					// null unless a text-generation package: KV cache, chat template, OpenAI call.
+					"textGeneration": pkg.Manifest.TextGenerationInfo(mlosURL()),
+				}
+				if pkg.Foreign != nil {
+					v["foreign"] = pkg.Foreign
+					v["config"] = json.RawMessage(pkg.RawConfig)
+				}
+				return writeJSON(out, v)
+			}
+			if pkg.Foreign != nil {
+				return printForeign(out, args[0], from, pkg, st.Remotes(pkg.Descriptor.Digest))
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
 			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
 				fmt.Fprintf(out, "# in registry: %s\n", r) // pushed there or pulled from there
 			}
+			printTextGeneration(out, pkg.Manifest)
 			fmt.Fprintf(out, "# --- manifest.yaml ---\n%s", pkg.RawConfig)
 			var pretty any
 			json.Unmarshal(pkg.RawOCI, &pretty)
@@ -294,7 +313,10 @@ func exportCmd() *cobra.Command {
 		Long: `Write the files of REF, manifest.yaml included, under DIR (created when missing),
 each verified against its digest. Files of the same name in DIR are replaced
 (and a directory packed whole, such as a SavedModel, replaces the directory of
-that name); other files stay. The result packs again to the same digest.`,
+that name); other files stay. The result packs again to the same digest.
+A ModelPack, ModelKit or Docker model artifact writes its own files (tar
+layers unpacked where their paths say), without a manifest.yaml unless it
+carries one.`,
 		Example: "  axon export hf/bert-base-uncased@latest ./bert",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -72,6 +72,7 @@ func verbName(cmd *cobra.Command) string {
 }
 
 func main() {
+	addHabits(rootCmd)
 	withUsage(rootCmd)
 	rootCmd.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return fmt.Errorf("%s: %w (see %s --help)", verbName(cmd), err, cmd.CommandPath())

@@ -23,23 +23,30 @@ func init() {
 type remoteFlags struct {
 	plainHTTP   bool
 	insecure    bool
+	tlsVerify   bool
+	caFile      string
 	concurrency int
 	quiet       bool
+	json        bool
 }
 
 func (f *remoteFlags) add(cmd *cobra.Command, transfers bool) {
 	cmd.Flags().BoolVar(&f.plainHTTP, "plain-http", false, "use HTTP instead of HTTPS (automatic for localhost and 127.0.0.1)")
 	cmd.Flags().BoolVar(&f.insecure, "insecure", false, "skip TLS certificate verification")
+	cmd.Flags().BoolVar(&f.tlsVerify, "tls-verify", true, "verify TLS certificates (--tls-verify=false is --insecure, as in podman and skopeo)")
+	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM file of certificate authorities to trust besides the system's")
 	if transfers {
 		cmd.Flags().IntVar(&f.concurrency, "concurrency", transfer.DefaultConcurrency, "number of files moved at once")
 		cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only the result")
+		cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON (reference, digest, blobs moved)")
 	}
 }
 
 func (f *remoteFlags) options(out io.Writer) []transfer.Option {
 	return []transfer.Option{
 		transfer.WithPlainHTTP(f.plainHTTP),
-		transfer.WithInsecure(f.insecure),
+		transfer.WithInsecure(f.insecure || !f.tlsVerify),
+		transfer.WithCAFile(f.caFile),
 		transfer.WithConcurrency(f.concurrency),
 		transfer.WithProgress(progressFor(out, f.quiet)),
 	}
@@ -56,13 +63,18 @@ func progressFor(out io.Writer, quiet bool) progress.Reporter {
 
 func pushCmd() *cobra.Command {
 	var f remoteFlags
+	var format string
 	cmd := &cobra.Command{
 		Use:   "push REF [TARGET]",
 		Short: "Push a package from the local store to an OCI registry",
 		Long: `Push the package REF to TARGET (HOST[:PORT]/REPOSITORY[:TAG]; the tag defaults to
 the package version). A bare HOST[:PORT] pushes under the package's own name;
 without TARGET the package goes to $AXON_REGISTRY (default localhost:5000) as
-NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.`,
+NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.
+--format modelpack pushes it as a CNCF ModelPack artifact (ModelPack config,
+the same files as layers, manifest.yaml among them) that modctl, KitOps and
+Docker Model Runner read; the same package always gives the same digest.
+--format axon turns such a ModelPack back into the axon package it came from.`,
 		Example: "  axon push hf/bert-base-uncased@latest\n  axon push hf/bert@1.0 registry.example.com/team/bert:1.0",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,9 +86,12 @@ NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.`,
 			if len(args) == 2 {
 				target = args[1]
 			}
-			res, err := transfer.Push(cmd.Context(), st, args[0], target, f.options(cmd.ErrOrStderr())...)
+			res, err := transfer.PushFormat(cmd.Context(), st, args[0], target, format, f.options(cmd.ErrOrStderr())...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "push "+args[0]+": interrupted; push again to finish (blobs already sent are skipped)")
+			}
+			if f.json {
+				return writeJSON(cmd.OutOrStdout(), resultView(res))
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s@%s\n", res.Ref, res.Descriptor.Digest)
 			if !f.quiet {
@@ -86,6 +101,7 @@ NAMESPACE/NAME:VERSION. Blobs the registry already has are not sent again.`,
 		},
 	}
 	f.add(cmd, true)
+	cmd.Flags().StringVar(&format, "format", "", "convert to this artifact format: axon (manifest.yaml as config) or modelpack (CNCF ModelPack); default: as stored")
 	return cmd
 }
 
@@ -97,8 +113,10 @@ func pullCmd() *cobra.Command {
 		Long: `Pull TARGET (HOST[:PORT]/REPOSITORY[:TAG|@DIGEST]) into the local store, tagged
 with TARGET. A package name (NAMESPACE/NAME@VERSION) is pulled from $AXON_REGISTRY
 (default localhost:5000) and keeps its name. Blobs are verified against their
-digests before use; an interrupted pull continues where it stopped. Artifacts that
-are not axon packages are refused with a list of what they hold.`,
+digests before use; an interrupted pull continues where it stopped. Model artifacts
+of other tools are pulled too: CNCF ModelPack (and its CNAI names), KitOps ModelKits
+and Docker Model Runner models; any other artifact is refused with a list of what
+it holds.`,
 		Example: "  axon pull localhost:5000/hf/bert-base-uncased:latest\n  axon pull hf/bert-base-uncased@latest",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -114,6 +132,9 @@ are not axon packages are refused with a list of what they hold.`,
 			pinned := res.Ref
 			if !strings.Contains(pinned, "@") {
 				pinned += "@" + res.Descriptor.Digest.String()
+			}
+			if f.json {
+				return writeJSON(cmd.OutOrStdout(), resultView(res))
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), pinned)
 			if !f.quiet {

@@ -14,6 +14,8 @@ import (
 )
 
 // The runtime verbs drive mlosd over HTTP (MLOS_URL, default http://localhost:8080).
+var psJSON bool
+
 var runtimeFlags struct {
 	url  string
 	name string
@@ -67,10 +69,14 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
 		Short: "List the models mlosd serves",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			models, err := client.New(runtimeFlags.url).List(cmd.Context())
+			models, err := client.New(defaultMLOSURL(runtimeFlags.url)).List(cmd.Context())
 			if err != nil {
 				return err
 			}
+			if psJSON {
+				return writeJSON(cmd.OutOrStdout(), psView(models))
+			}
+			printStarted(cmd.ErrOrStderr())
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tVERSION\tSTATE\tTASK\tDIGEST\tREF")
 			for _, m := range models {
@@ -83,6 +89,7 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
 			return w.Flush()
 		},
 	}
+	ps.Flags().BoolVar(&psJSON, "json", false, "print JSON (the models, and the mlosd axon run started)")
 	for _, c := range []*cobra.Command{register, unregister, ps} {
 		c.Flags().StringVar(&runtimeFlags.url, "mlos-url", "", "mlosd address (env "+client.EnvURL+", default "+client.DefaultURL+")")
 		rootCmd.AddCommand(c)

@@ -50,8 +50,11 @@ func run() error {
 
 Usage: mlosd [flags]
 
-Register models with POST /models {"ref": "HOST/REPO@sha256:..."} or "axon register REF";
-infer with POST /models/{name}/inference or the KServe v2 API under /v2.
+Declare models with --model REF[=NAME], --models FILE (re-read on SIGHUP) or
+--model-dir DIR; or register them with POST /models {"ref": "HOST/REPO@sha256:..."}
+or "axon register REF" (guard that with --admin-token, or turn it off with
+--admin-api=false). Infer with POST /models/{name}/inference or the KServe v2 API
+under /v2; /v2/health/ready answers 200 once every declared model has loaded.
 
 Flags:
 `)
@@ -66,11 +69,27 @@ Flags:
 	maxBatch := fs.Int("max-batch-size", 32, "dynamic batching: most rows per execution for models with a dynamic batch dimension (0 or 1 = off)")
 	delay := fs.Duration("max-queue-delay", 0, "dynamic batching: how long a request waits for others to share its execution (0 = only what is already queued)")
 	executors := fs.Int("batch-executors", 1, "dynamic batching: batches that may run at once per model (one lets the queue fill the next batch while ONNX Runtime uses its own threads)")
+	maxNew := fs.Int("max-new-tokens", runtime.DefaultMaxNewTokensCap, "generation: the most tokens one request may ask for (larger max_new_tokens/max_tokens get 400)")
 	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes (larger gets 413)")
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	cpuProfile := fs.String("cpu-profile", "", "write a Go CPU profile to this file until mlosd stops (for finding where request time goes)")
+	maxInFlight := fs.Int("max-in-flight", 0, "POST requests served at once; more get 429 (0 = max(64, 8 x CPUs))")
+	maxInFlightBytes := fs.Int64("max-in-flight-bytes", 0, "sum of request bodies served at once; more get 429 (0 = 4 x --max-body)")
+	requireSig := fs.Bool("require-signature", false, "refuse to register packages without a cosign signature that verifies with a --trust-key")
+	var trustKeys keyFiles
+	fs.Var(&trustKeys, "trust-key", "public key (cosign.pub PEM) whose signatures are trusted (repeatable; see docs/signing.md)")
+	var layouts layoutDirs
+	fs.Var(&layouts, "allow-layout", "directory whose OCI layouts POST /models may read as oci-layout://PATH (repeatable; default $AXON_HOME, the local axon store; \"none\" allows no layout)")
+	var decl declaredFlags
+	fs.Func("model", "serve REF (HOST/REPO:TAG, HOST/REPO@sha256:..., oci-layout://PATH@...), optionally as NAME: REF[=NAME]; repeatable", decl.addRef)
+	fs.Func("model-dir", "serve the unpacked axon package in DIR (what axon export writes; KServe's /mnt/models), optionally as NAME: DIR[=NAME]; repeatable", decl.addDir)
+	fs.StringVar(&decl.file, "models", "", "YAML file of models to serve (models: [{ref|dir, name, options}]); re-read on SIGHUP")
+	fs.DurationVar(&decl.poll, "models-poll", 0, "also re-read --models when its content changes, checked this often (for a mounted ConfigMap; 0: only on SIGHUP)")
+	adminToken := fs.String("admin-token", os.Getenv("MLOSD_ADMIN_TOKEN"), "require Authorization: Bearer TOKEN on POST/DELETE /models and /v2/repository (default $MLOSD_ADMIN_TOKEN)")
+	healthcheck := fs.Bool("healthcheck", false, "ask the mlosd at --addr for /healthz and exit 0 if it answers (a container HEALTHCHECK; the image has no curl)")
+	adminAPI := fs.Bool("admin-api", true, "serve the imperative API (POST/DELETE /models, /v2/repository load/unload); false: only declared models")
 	// A mistyped flag gets one line and a pointer to --help, not the whole usage.
 	fs.SetOutput(io.Discard)
 	for _, a := range os.Args[1:] {
@@ -90,6 +109,12 @@ Flags:
 	if *showVersion {
 		fmt.Println("mlosd", version.String())
 		return nil
+	}
+	if *requireSig && len(trustKeys.keys) == 0 {
+		return errors.New("--require-signature needs at least one --trust-key PUB")
+	}
+	if *healthcheck {
+		return probe(*addr)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -117,20 +142,35 @@ Flags:
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP re-reads the declared models (and must not end the process).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if _, err := decl.list(); err != nil {
+		return err
+	}
 
 	mgr, err := runtime.NewManager(ctx, runtime.Options{
-		DataDir:   *data,
-		ORTLib:    *ortLib,
-		Threads:   runtime.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
-		Batch:     runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
-		PlainHTTP: func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
-		Logger:    log,
+		DataDir:      *data,
+		ORTLib:       *ortLib,
+		Threads:      runtime.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
+		Batch:        runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
+		MaxNewTokens: *maxNew,
+		PlainHTTP:    func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
+		Logger:       log,
+		// oci-layout:// reads only where the operator allows (see layouts.go).
+		RestrictLayouts:  true,
+		AllowLayouts:     layouts.dirs(),
+		RequireSignature: *requireSig,
+		TrustKeys:        trustKeys.keys,
 	})
 	if err != nil {
 		return err
 	}
 	defer mgr.Close()
-	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log})
+	srv := server.New(mgr, server.Options{MaxBody: *maxBody, Logger: log,
+		Limits: server.Limits{MaxInFlight: *maxInFlight, MaxInFlightBytes: *maxInFlightBytes},
+		Admin:  server.AdminOptions{Token: *adminToken, Disabled: !*adminAPI}})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -141,12 +181,13 @@ Flags:
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("mlosd listening", "addr", ln.Addr().String(), "data", *data, "onnxruntime", ort.LibraryPath(), "version", version.String())
 
-	// Registrations come back in the background; readiness waits for them.
+	// Registrations come back in the background; readiness waits for them and
+	// for every declared model.
 	go func() {
 		if err := mgr.Restore(ctx); err != nil {
 			log.Error("restore registrations", "err", err)
 		}
-		srv.SetReady(true)
+		serveDeclared(ctx, mgr, srv, &decl, hup, log)
 	}()
 
 	select {

@@ -37,7 +37,7 @@ func build(t *testing.T) string {
 func startMlosd(t *testing.T, bin, data string) (*testutil.Process, string) {
 	t.Helper()
 	addr := testutil.FreeAddr(t)
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", data, "--max-batch-size", "8")
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", data, "--max-batch-size", "8", "--allow-layout", os.TempDir())
 	base := "http://" + addr
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -135,7 +135,8 @@ func TaskFromArchitectures(archs []string) string {
 
 // tokenizerNames are the files a transformers tokenizer is made of.
 var tokenizerNames = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
-	"special_tokens_map.json", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model"}
+	"special_tokens_map.json", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model",
+	"chat_template.jinja"}
 
 func tokenizerOf(dir string) *schemas.Tokenizer {
 	var files []string
@@ -171,12 +172,20 @@ func tokenizerOf(dir string) *schemas.Tokenizer {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "tokenizer_config.json")); err == nil {
 		var tc struct {
-			ModelMaxLength float64 `json:"model_max_length"`
+			ModelMaxLength float64         `json:"model_max_length"`
+			ChatTemplate   json.RawMessage `json:"chat_template"`
 		}
 		// Some configs say 1e30 for "no limit".
 		if json.Unmarshal(b, &tc) == nil && tc.ModelMaxLength > 0 && tc.ModelMaxLength <= 1<<20 {
 			tok.MaxLength = int(tc.ModelMaxLength)
 		}
+		if t := strings.TrimSpace(string(tc.ChatTemplate)); t != "" && t != "null" && t != `""` && t != "[]" {
+			tok.ChatTemplate = true
+		}
+	}
+	// transformers >= 4.49 saves the template as its own file.
+	if slices.Contains(files, "chat_template.jinja") {
+		tok.ChatTemplate = true
 	}
 	return tok
 }

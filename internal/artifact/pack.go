@@ -48,6 +48,7 @@ type options struct {
 	tempDir                  string
 	concurrency              int
 	progress                 func(path string, n int64)
+	format                   string
 }
 
 // WithName sets the package's namespace and name ("hf", "bert-base-uncased"),
@@ -89,6 +90,11 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n
 // WithProgress is called with the number of bytes stored for each file.
 func WithProgress(fn func(path string, n int64)) Option { return func(o *options) { o.progress = fn } }
 
+// WithFormat chooses the artifact format: FormatAxon (default; manifest.yaml
+// is the config) or FormatModelPack (a CNCF ModelPack artifact: ModelPack
+// config JSON, manifest.yaml carried as a weight.config layer).
+func WithFormat(f string) Option { return func(o *options) { o.format = f } }
+
 // entry is one file or whole directory of the package.
 type entry struct {
 	rel   string // '/' separators
@@ -120,6 +126,9 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	}
 	if o.concurrency < 1 {
 		o.concurrency = 1
+	}
+	if o.format != "" && o.format != FormatAxon && o.format != FormatModelPack {
+		return ocispec.Descriptor{}, fmt.Errorf("pack %s: format %q: axon or modelpack", dir, o.format)
 	}
 	root, err := filepath.Abs(dir)
 	if err != nil {
@@ -177,7 +186,9 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 		claimed[f.Path] = f.Digest
 	}
 	for _, e := range entries {
-		if c := claimed[e.rel]; c != "" && c != e.dgst.String() {
+		// A whole directory's tar digest depends on the format (ModelPack tars
+		// carry the directory's path): its files are what the tar holds.
+		if c := claimed[e.rel]; c != "" && !e.dir && c != e.dgst.String() {
 			return ocispec.Descriptor{}, fmt.Errorf("pack %s: %s: %s lists digest %s but the file has %s", dir, e.rel, schemas.ManifestFile, c, e.dgst)
 		}
 	}
@@ -221,11 +232,22 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 			},
 		}
 	}
+	if err := CheckLayerPaths(layers); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	ociConfig, ociConfigBytes, artifactType := configDesc, cfg, schemas.ArtifactType
+	if o.format == FormatModelPack {
+		if ociConfigBytes, err = modelPackLayout(m, cfg, configDesc, created, &layers); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
+		}
+		ociConfig = ocispec.Descriptor{MediaType: MediaTypeModelPackConfig, Digest: digest.FromBytes(ociConfigBytes), Size: int64(len(ociConfigBytes))}
+		artifactType = ArtifactTypeModelPack
+	}
 	man := ocispec.Manifest{
 		Versioned:    specs.Versioned{SchemaVersion: 2},
 		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: schemas.ArtifactType,
-		Config:       configDesc,
+		ArtifactType: artifactType,
+		Config:       ociConfig,
 		Layers:       layers,
 		Annotations:  manifestAnnotations(m, created),
 	}
@@ -235,17 +257,27 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	}
 	manDesc := ocispec.Descriptor{
 		MediaType:    ocispec.MediaTypeImageManifest,
-		ArtifactType: schemas.ArtifactType,
+		ArtifactType: artifactType,
 		Digest:       digest.FromBytes(manBytes),
 		Size:         int64(len(manBytes)),
 	}
 
-	if err := pushBytes(ctx, dst, configDesc, cfg); err != nil {
+	manifestYAML := configDesc
+	if o.format == FormatModelPack {
+		manifestYAML = layers[len(layers)-1] // stored as the layer it is (stores may key by media type)
+	}
+	if err := pushBytes(ctx, dst, manifestYAML, cfg); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: store manifest.yaml: %w", dir, err)
+	}
+	if ociConfig.Digest != configDesc.Digest {
+		if err := pushBytes(ctx, dst, ociConfig, ociConfigBytes); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("pack %s: store ModelPack config: %w", dir, err)
+		}
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.concurrency)
 	for i, e := range entries {
+		// layers may have one more (manifest.yaml) than entries: pushed above.
 		g.Go(func() error {
 			if e.staged != "" {
 				if err := ing.Commit(e.staged, layers[i]); err != nil {
@@ -442,7 +474,12 @@ func collect(root string, m *schemas.Manifest, o *options) ([]*entry, error) {
 			switch {
 			case fi.IsDir():
 				if whole[rel] || isSavedModelDir(abs) {
-					e, err := tarDir(root, abs, rel, o.tempDir)
+					prefix := ""
+					if o.format == FormatModelPack {
+						// ModelPack tars hold paths from the model root (modctl, kit).
+						prefix = rel + "/"
+					}
+					e, err := tarDir(root, abs, rel, prefix, o.tempDir)
 					if err != nil {
 						return err
 					}
@@ -499,13 +536,19 @@ func isSavedModelDir(abs string) bool {
 
 // tarDir writes a reproducible tar of a directory: entries sorted, times fixed
 // to Epoch, owner 0:0, modes normalised.
-func tarDir(root, abs, rel, tempDir string) (*entry, error) {
+func tarDir(root, abs, rel, prefix, tempDir string) (*entry, error) {
 	f, err := os.CreateTemp(tempDir, "axon-pack-*.tar")
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", rel, err)
 	}
 	e := &entry{rel: rel, abs: f.Name(), dir: true, isTmp: true}
 	tw := tar.NewWriter(f)
+	if prefix != "" {
+		if err := tw.WriteHeader(&tar.Header{Name: prefix, Typeflag: tar.TypeDir, Mode: 0o755, ModTime: Epoch, Format: tar.FormatPAX}); err != nil {
+			f.Close()
+			return e, fmt.Errorf("%s: %w", rel, err)
+		}
+	}
 	var add func(dirAbs, dirRel string) error
 	add = func(dirAbs, dirRel string) error {
 		des, err := os.ReadDir(dirAbs)
@@ -520,10 +563,10 @@ func tarDir(root, abs, rel, tempDir string) (*entry, error) {
 			if err != nil {
 				return err
 			}
-			hdr := &tar.Header{Name: name, ModTime: Epoch, Uid: 0, Gid: 0, Format: tar.FormatPAX}
+			hdr := &tar.Header{Name: prefix + name, ModTime: Epoch, Uid: 0, Gid: 0, Format: tar.FormatPAX}
 			switch {
 			case fi.IsDir():
-				hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, name+"/", 0o755
+				hdr.Typeflag, hdr.Name, hdr.Mode = tar.TypeDir, prefix+name+"/", 0o755
 				if err := tw.WriteHeader(hdr); err != nil {
 					return err
 				}

@@ -25,6 +25,12 @@ type Package struct {
 	Manifest   *schemas.Manifest
 	RawOCI     []byte
 	RawConfig  []byte
+	// Format is FormatAxon, or the other tool's format the artifact is in;
+	// for those, Foreign says what it holds and Manifest is made from that
+	// (or is the manifest.yaml it carries, EmbeddedManifest).
+	Format           string
+	Foreign          *Foreign
+	EmbeddedManifest []byte
 }
 
 // NotPackageError says why an artifact is not an axon package, and what it holds.
@@ -66,27 +72,42 @@ func Check(raw []byte, desc ocispec.Descriptor) (*ocispec.Manifest, error) {
 		}
 		return &m, &NotPackageError{Reason: fmt.Sprintf("its type is %s, not %s", at, schemas.ArtifactType), Files: files}
 	}
-	for i, l := range m.Layers {
-		p := l.Annotations[schemas.AnnotationFilepath]
-		if p == "" {
-			p = l.Annotations[schemas.AnnotationTitle]
-		}
-		if err := schemas.CheckPath(p); err != nil {
-			return &m, &NotPackageError{Reason: fmt.Sprintf("layer %d has a bad file path: %v", i, err), Files: files}
-		}
+	if err := CheckLayerPaths(m.Layers); err != nil {
+		return &m, &NotPackageError{Reason: err.Error(), Files: files}
 	}
 	return &m, nil
 }
 
-// Read reads and validates the package at desc.
+// CheckAny is Check that also accepts the model formats of other tools
+// (ModelPack, KitOps ModelKits, Docker Model Runner); it returns the format.
+func CheckAny(raw []byte, desc ocispec.Descriptor) (*ocispec.Manifest, string, error) {
+	m, err := Check(raw, desc)
+	if err == nil {
+		return m, FormatAxon, nil
+	}
+	if m == nil {
+		return nil, "", err
+	}
+	f := Identify(m)
+	if f == "" || f == FormatAxon {
+		return m, "", err
+	}
+	return m, f, nil
+}
+
+// Read reads and validates the package at desc: an axon package, or a model
+// artifact of another tool's format (Package.Format says which).
 func Read(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) (*Package, error) {
 	raw, err := content.FetchAll(ctx, src, desc)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest %s: %w", desc.Digest, err)
 	}
-	m, err := Check(raw, desc)
+	m, format, err := CheckAny(raw, desc)
 	if err != nil {
 		return nil, err
+	}
+	if format != FormatAxon {
+		return readForeign(ctx, src, desc, raw, m, format)
 	}
 	cfg, err := content.FetchAll(ctx, src, m.Config)
 	if err != nil {
@@ -96,7 +117,10 @@ func Read(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor) (*P
 	if err != nil {
 		return nil, fmt.Errorf("manifest.yaml: %w", err)
 	}
-	return &Package{Descriptor: desc, OCI: m, Manifest: pm, RawOCI: raw, RawConfig: cfg}, nil
+	if err := CheckFileDigests(m.Layers, pm); err != nil {
+		return nil, err
+	}
+	return &Package{Descriptor: desc, OCI: m, Manifest: pm, RawOCI: raw, RawConfig: cfg, Format: FormatAxon}, nil
 }
 
 // LayerPath is the file path a layer is written to.
@@ -124,6 +148,9 @@ func Export(ctx context.Context, src content.Fetcher, desc ocispec.Descriptor, d
 	root, err := filepath.Abs(dir)
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
+	}
+	if pkg.Foreign != nil {
+		return exportForeign(ctx, src, pkg.Foreign, root)
 	}
 	// Files of the package replace files of the same name, as with oras pull;
 	// a directory in a file's place stops the export before anything is written.

@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -22,17 +23,18 @@ import (
 // Dimensions are ints (fixed) or strings (symbolic). Errors are collected and
 // returned by Bytes / WriteFile.
 type Builder struct {
-	name      string
-	irVersion int64
-	opsets    map[string]int64
-	producer  string
-	inputs    [][]byte
-	outputs   [][]byte
-	inits     []*initializer
-	nodes     [][]byte
-	metadata  [][2]string
-	err       error
-	nodeCount int
+	name            string
+	irVersion       int64
+	opsets          map[string]int64
+	producer        string
+	producerVersion string
+	inputs          [][]byte
+	outputs         [][]byte
+	inits           []*initializer
+	nodes           [][]byte
+	metadata        [][2]string
+	err             error
+	nodeCount       int
 }
 
 type initializer struct {
@@ -40,6 +42,9 @@ type initializer struct {
 	dims  []int64
 	dtype int32
 	raw   []byte // little-endian data
+	// size and write stream the data instead of raw (InitStream).
+	size  int64
+	write func(io.Writer) error
 }
 
 // Attr is a node attribute; make one with AttrInt, AttrInts, AttrFloat, AttrFloats or AttrString.
@@ -247,6 +252,11 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 	if b.err != nil {
 		return nil, fmt.Errorf("build onnx model: %w", b.err)
 	}
+	for _, in := range b.inits {
+		if in.write != nil {
+			return nil, fmt.Errorf("build onnx model: initializer %q is streamed; write the model with WriteModel", in.name)
+		}
+	}
 	var g []byte
 	for _, n := range b.nodes {
 		g = appendMsg(g, 1, n)
@@ -288,6 +298,9 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 
 	m := appendVarint(nil, 1, uint64(b.irVersion))
 	m = appendString(m, 2, b.producer)
+	if b.producerVersion != "" {
+		m = appendString(m, 3, b.producerVersion)
+	}
 	m = appendMsg(m, 7, g)
 	domains := make([]string, 0, len(b.opsets))
 	for d := range b.opsets {

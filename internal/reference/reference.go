@@ -58,6 +58,10 @@ func Parse(s string) (Ref, error) {
 	if strings.ContainsAny(s, " \t\r\n\x00") {
 		return Ref{}, invalid(s, "contains white space")
 	}
+	// hf://ORG/NAME, hf.co/ORG/NAME, ms://...: the package installed from there.
+	if hub, ok := HubSpelling(s); ok {
+		s = strings.ToLower(hub)
+	}
 	if scheme, _, ok := strings.Cut(s, "://"); ok && !strings.ContainsAny(scheme, "/@:") {
 		return Ref{}, invalid(s, "write it without "+scheme+"://, as HOST[:PORT]/REPOSITORY[:TAG] (--plain-http for HTTP)")
 	}

@@ -418,6 +418,8 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 				if pm, err := s.ReadPackageManifest(ctx, m); err == nil {
 					e.Manifest = pm
 				}
+			} else if pkg, err := artifact.Read(ctx, s, desc); err == nil {
+				e.Manifest = pkg.Manifest // ModelPack, ModelKit, Docker model: what it says of itself
 			}
 		}
 		out = append(out, e)

@@ -56,7 +56,7 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
 	}
-	desc, raw, man, err := packageManifest(ctx, repo, ref)
+	desc, raw, man, format, err := packageManifest(ctx, repo, ref)
 	if err != nil {
 		var oe *net.OpError
 		if local != "" && errors.As(err, &oe) && oe.Op == "dial" {
@@ -72,6 +72,9 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	defer release()
 	// Validate manifest.yaml before moving gigabytes; keep it so the copy
 	// below does not fetch it twice.
+	if format != artifact.FormatAxon && man.Config.Size > 4<<20 {
+		return nil, fmt.Errorf("pull %s: its %s config is %d bytes; refusing more than 4 MiB", target, artifact.FormatTitle(format), man.Config.Size)
+	}
 	var src content.Fetcher = repo
 	haveCfg, _ := st.Exists(ctx, man.Config)
 	if haveCfg {
@@ -86,8 +89,20 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: manifest.yaml: %w", target, err)
 	}
-	if _, err := schemas.Parse(cfg); err != nil {
-		return nil, fmt.Errorf("pull %s: not a valid axon package: manifest.yaml: %w", target, err)
+	if format != artifact.FormatAxon {
+		// Another tool's model artifact: its config and layer paths are checked
+		// before its files move.
+		if _, err := artifact.DescribeForeign(format, man, cfg); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", target, err)
+		}
+	} else {
+		pm, err := schemas.Parse(cfg)
+		if err != nil {
+			return nil, fmt.Errorf("pull %s: not a valid axon package: manifest.yaml: %w", target, err)
+		}
+		if err := artifact.CheckFileDigests(man.Layers, pm); err != nil {
+			return nil, fmt.Errorf("pull %s: not a valid axon package: %w", target, err)
+		}
 	}
 	if err := st.Push(ctx, man.Config, bytes.NewReader(cfg)); err != nil {
 		return nil, fmt.Errorf("pull %s: store manifest.yaml: %w", target, err)
@@ -334,9 +349,16 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", target, err)
 	}
-	desc, raw, man, err := packageManifest(ctx, repo, ref)
+	desc, raw, man, format, err := packageManifest(ctx, repo, ref)
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: %w", target, err)
+	}
+	if format != artifact.FormatAxon {
+		pkg, err := artifact.Read(ctx, &knownRoot{ReadOnlyStorage: repo, desc: desc, raw: raw}, desc)
+		if err != nil {
+			return nil, fmt.Errorf("inspect %s: %w", target, explain(err))
+		}
+		return pkg, nil
 	}
 	cfg, err := content.FetchAll(ctx, repo, man.Config)
 	if err != nil {
@@ -346,28 +368,29 @@ func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Pack
 	if err != nil {
 		return nil, fmt.Errorf("inspect %s: manifest.yaml: %w", target, err)
 	}
-	return &artifact.Package{Descriptor: desc, OCI: man, Manifest: pm, RawOCI: raw, RawConfig: cfg}, nil
+	return &artifact.Package{Descriptor: desc, OCI: man, Manifest: pm, RawOCI: raw, RawConfig: cfg, Format: artifact.FormatAxon}, nil
 }
 
 // packageManifest fetches the manifest ref names (checked against ref's digest
-// when it has one) and checks that it is an axon package's.
-func packageManifest(ctx context.Context, repo *remote.Repository, ref reference.Ref) (ocispec.Descriptor, []byte, *ocispec.Manifest, error) {
+// when it has one) and checks that it is an axon package's or a model
+// artifact of a format axon reads (ModelPack, ModelKit, Docker Model Runner).
+func packageManifest(ctx context.Context, repo *remote.Repository, ref reference.Ref) (ocispec.Descriptor, []byte, *ocispec.Manifest, string, error) {
 	desc, rc, err := repo.FetchReference(ctx, ref.Reference())
 	if err != nil {
-		return desc, nil, nil, explain(err)
+		return desc, nil, nil, "", explain(err)
 	}
 	raw, err := content.ReadAll(rc, desc)
 	rc.Close()
 	if err != nil {
-		return desc, nil, nil, fmt.Errorf("manifest: %w", err)
+		return desc, nil, nil, "", fmt.Errorf("manifest: %w", err)
 	}
 	if ref.Digest != "" && desc.Digest != ref.Digest {
-		return desc, nil, nil, fmt.Errorf("the registry answered with %s", desc.Digest)
+		return desc, nil, nil, "", fmt.Errorf("the registry answered with %s", desc.Digest)
 	}
-	man, err := artifact.Check(raw, desc)
+	man, format, err := artifact.CheckAny(raw, desc)
 	if err != nil {
 		// Say what does fetch it, so the answer is not a dead end.
-		return desc, nil, nil, fmt.Errorf("%w (oras pull fetches any artifact's files)", err)
+		return desc, nil, nil, "", fmt.Errorf("%w (oras pull fetches any artifact's files)", err)
 	}
-	return desc, raw, man, nil
+	return desc, raw, man, format, nil
 }

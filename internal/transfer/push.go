@@ -54,11 +54,25 @@ func Push(ctx context.Context, st *store.Store, src, target string, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
 	desc, err := st.Resolve(ctx, src)
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)
 	}
+	return pushDesc(ctx, st, src, desc, target, o)
+}
+
+// pushDigest pushes the stored manifest desc (src names it for messages and
+// the default target).
+func pushDigest(ctx context.Context, st *store.Store, src string, desc ocispec.Descriptor, target string, opts ...Option) (*Result, error) {
+	o, err := build(opts)
+	if err != nil {
+		return nil, err
+	}
+	return pushDesc(ctx, st, src, desc, target, o)
+}
+
+func pushDesc(ctx context.Context, st *store.Store, src string, desc ocispec.Descriptor, target string, o *Options) (*Result, error) {
+	start := time.Now()
 	pkg, err := artifact.Read(ctx, st, desc)
 	if err != nil {
 		return nil, fmt.Errorf("push %s: %w", src, err)
@@ -148,6 +162,9 @@ func newTracker(rep progress.Reporter, m *ocispec.Manifest) *tracker {
 	t := &tracker{rep: rep, names: map[string]string{}, bars: map[string]progress.Bar{}}
 	if m != nil {
 		t.names[m.Config.Digest.String()] = schemas.ManifestFile
+		if m.Config.MediaType != schemas.MediaTypeManifest {
+			t.names[m.Config.Digest.String()] = "model config" // ModelPack, Kitfile, Docker model config
+		}
 		for _, l := range m.Layers {
 			if n := artifact.LayerPath(l); n != "" {
 				t.names[l.Digest.String()] = n

@@ -6,6 +6,7 @@ package transfer
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -42,6 +43,9 @@ type Options struct {
 	PlainHTTP bool
 	// Insecure skips TLS certificate verification.
 	Insecure bool
+	// CAFile is a PEM file of certificate authorities trusted besides the
+	// system's (a registry with a private CA).
+	CAFile string
 	// Concurrency is how many blobs move at once (default 5).
 	Concurrency int
 	// Progress reports per-file progress (default: nothing).
@@ -61,6 +65,9 @@ func WithPlainHTTP(v bool) Option { return func(o *Options) { o.PlainHTTP = v } 
 
 // WithInsecure skips TLS verification.
 func WithInsecure(v bool) Option { return func(o *Options) { o.Insecure = v } }
+
+// WithCAFile trusts the certificate authorities in a PEM file too.
+func WithCAFile(path string) Option { return func(o *Options) { o.CAFile = path } }
 
 // WithConcurrency sets how many blobs move at once.
 func WithConcurrency(n int) Option { return func(o *Options) { o.Concurrency = n } }
@@ -84,6 +91,13 @@ func build(opts []Option) (*Options, error) {
 	}
 	if o.Progress == nil {
 		o.Progress = progress.New(nil, true)
+	}
+	if o.CAFile != "" && o.HTTPClient == nil {
+		t, err := caTransport(o.CAFile, o.Insecure)
+		if err != nil {
+			return nil, err
+		}
+		o.HTTPClient = &http.Client{Transport: retry.NewTransport(t)}
 	}
 	if o.Credentials == nil {
 		cs, err := DockerCredentials()
@@ -140,6 +154,25 @@ func transport(insecure bool) http.RoundTripper {
 		return t
 	}
 	return baseTransport
+}
+
+// caTransport is the shared transport trusting the system's CAs and those in caFile.
+func caTransport(caFile string, insecure bool) (http.RoundTripper, error) {
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca-file: %w", err)
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
+	}
+	transport(false) // make sure the base exists
+	t := baseTransport.Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: insecure}
+	return t, nil
 }
 
 func client(o *Options) *auth.Client {

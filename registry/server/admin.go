@@ -11,7 +11,7 @@ import (
 )
 
 // adminGC runs an online garbage collection: POST /admin/gc?dry-run=true&grace=1h.
-// With auth on, any registry user may run it (there are no roles yet).
+// With auth on, only admins may run it (Config.Admins).
 func (s *Server) adminGC(c echo.Context) error {
 	c.Set("route", "admin_gc")
 	// A web page elsewhere could make the browser POST here (a simple request, no
@@ -22,13 +22,10 @@ func (s *Server) adminGC(c echo.Context) error {
 			return writeError(c, errorf(http.StatusForbidden, codeDenied, "garbage collection cannot be started from another site"))
 		}
 	}
-	if s.auth != nil {
-		p, err := s.auth.identify(c.Request())
-		if err != nil || p == nil || p.user == "" {
-			c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
-			return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, "authentication required"))
-		}
-	}
+	return s.adminOnly(s.runGC)(c)
+}
+
+func (s *Server) runGC(c echo.Context) error {
 	q := c.Request().URL.Query()
 	opts := store.GCOptions{GracePeriod: s.cfg.GCGrace}
 	if v := q.Get("dry-run"); v != "" {

@@ -2,14 +2,17 @@ package server
 
 import (
 	"bufio"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,14 +35,118 @@ const (
 )
 
 type authenticator struct {
-	service   string
-	realm     string
-	anonRead  bool
-	key       []byte
+	service  string
+	realm    string
+	anonRead bool
+	key      []byte
+	dummy    []byte
+	admins   map[string]bool
+	throttle *throttle
+
+	// the htpasswd file, re-read when it changes: a changed or removed
+	// password revokes the user's tokens (they carry its fingerprint, cv)
+	path      string
+	usersMu   sync.RWMutex
 	users     map[string][]byte // user → bcrypt hash
-	dummy     []byte
+	fileStamp string            // size and mtime of what users was read from
+	checked   time.Time
+
 	cacheMu   sync.Mutex
 	credCache map[[32]byte]time.Time // sha256(user:pass) → verified until
+}
+
+// errThrottled: too many failed logins for this user or from this address.
+type errThrottled struct{ retry time.Duration }
+
+func (e *errThrottled) Error() string {
+	return fmt.Sprintf("too many failed logins; try again in %s", e.retry.Round(time.Second))
+}
+
+func fileStamp(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d:%d", fi.Size(), fi.ModTime().UnixNano())
+}
+
+// reload re-reads the htpasswd file when it changed (checked at most once a second).
+func (a *authenticator) reload() {
+	a.usersMu.RLock()
+	fresh := time.Since(a.checked) < time.Second
+	a.usersMu.RUnlock()
+	if fresh {
+		return
+	}
+	a.usersMu.Lock()
+	defer a.usersMu.Unlock()
+	if time.Since(a.checked) < time.Second {
+		return
+	}
+	a.checked = time.Now()
+	stamp := fileStamp(a.path)
+	if stamp == a.fileStamp {
+		return
+	}
+	users, err := readHtpasswd(a.path)
+	if err != nil {
+		if os.IsNotExist(errors.Unwrap(err)) || errors.Is(err, os.ErrNotExist) {
+			users = map[string][]byte{} // the file is gone: nobody may log in
+		} else {
+			slog.Warn("htpasswd changed but cannot be read; keeping the users read before", "err", err)
+			return
+		}
+	}
+	a.users, a.fileStamp = users, stamp
+	a.cacheMu.Lock()
+	a.credCache = map[[32]byte]time.Time{}
+	a.cacheMu.Unlock()
+}
+
+func (a *authenticator) hash(user string) []byte {
+	a.reload()
+	a.usersMu.RLock()
+	defer a.usersMu.RUnlock()
+	return a.users[user]
+}
+
+// credVersion fingerprints a user's current password hash; "" for no such user.
+func (a *authenticator) credVersion(user string) string {
+	h := a.hash(user)
+	if h == nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, a.key)
+	m.Write([]byte(user + "\x00"))
+	m.Write(h)
+	return hex.EncodeToString(m.Sum(nil)[:12])
+}
+
+// login checks a password with the failed-login throttle in front of bcrypt.
+func (a *authenticator) login(user, pass, addr string) (bool, error) {
+	if a.cached(user, pass) {
+		return true, nil
+	}
+	refund, retry := a.throttle.attempt(user, addr)
+	if refund == nil {
+		return false, &errThrottled{retry: retry}
+	}
+	if a.verify(user, pass) {
+		refund()
+		return true, nil
+	}
+	return false, nil
+}
+
+func (a *authenticator) cached(user, pass string) bool {
+	if a.hash(user) == nil {
+		return false
+	}
+	k := sha256.Sum256([]byte(user + "\x00" + pass))
+	a.cacheMu.Lock()
+	until, hit := a.credCache[k]
+	a.cacheMu.Unlock()
+	return hit && time.Now().Before(until)
 }
 
 func newAuthenticator(cfg Config) (*authenticator, error) {
@@ -58,8 +165,16 @@ func newAuthenticator(cfg Config) (*authenticator, error) {
 	if err != nil {
 		return nil, err
 	}
+	admins := map[string]bool{}
+	for _, u := range cfg.Admins {
+		if users[u] == nil {
+			return nil, fmt.Errorf("admin %q is not a user of %s", u, cfg.Htpasswd)
+		}
+		admins[u] = true
+	}
 	return &authenticator{service: cfg.Service, realm: cfg.Realm, anonRead: cfg.AnonymousRead, key: key,
-		users: users, dummy: dummy, credCache: map[[32]byte]time.Time{}}, nil
+		users: users, dummy: dummy, credCache: map[[32]byte]time.Time{}, admins: admins, throttle: newThrottle(),
+		path: cfg.Htpasswd, fileStamp: fileStamp(cfg.Htpasswd), checked: time.Now()}, nil
 }
 
 func readHtpasswd(path string) (map[string][]byte, error) {
@@ -98,8 +213,8 @@ func readHtpasswd(path string) (map[string][]byte, error) {
 // verify checks a password; successful checks are cached briefly because bcrypt
 // is deliberately slow and clients may send basic auth on every request.
 func (a *authenticator) verify(user, pass string) bool {
-	hash, ok := a.users[user]
-	if !ok {
+	hash := a.hash(user)
+	if hash == nil {
 		// spend the same time as for a real user: no probing for user names
 		bcrypt.CompareHashAndPassword(a.dummy, []byte(pass))
 		return false
@@ -130,6 +245,9 @@ type tokenClaims struct {
 	jwt.RegisteredClaims
 	Access []accessEntry `json:"access,omitempty"`
 	Kind   string        `json:"kind,omitempty"` // "refresh" for refresh tokens
+	// CV fingerprints the password the token was granted for: a token of a
+	// user whose password changed or who was removed is refused
+	CV string `json:"cv,omitempty"`
 }
 
 // parseScope reads "repository:NAME:pull,push" (NAME may contain ':' for a host:port prefix).
@@ -167,6 +285,11 @@ func (a *authenticator) grant(user string, scopes []string) []accessEntry {
 			var granted []string
 			for _, act := range e.Actions {
 				switch {
+				case e.Type == "registry" && e.Name == "admin":
+					// GC and metrics: admins only (--admin)
+					if user != "" && a.admins[user] && act == "*" {
+						granted = append(granted, act)
+					}
 				case user != "" && (act == "pull" || act == "push" || act == "delete" || act == "*"):
 					granted = append(granted, act)
 				case user == "" && a.anonRead && act == "pull" && e.Type == "repository":
@@ -194,7 +317,7 @@ func (a *authenticator) sign(user string, access []accessEntry, kind string, ttl
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)), ID: hex.EncodeToString(jti),
 		},
-		Access: access, Kind: kind,
+		Access: access, Kind: kind, CV: a.credVersion(user),
 	}
 	t, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(a.key)
 	return t, now, err
@@ -213,12 +336,17 @@ func (a *authenticator) parse(tok string) (*tokenClaims, error) {
 // principal is who made a request and what they may do.
 type principal struct {
 	user   string
-	full   bool // basic-authenticated user: everything
+	full   bool // basic-authenticated user: every repository
+	admin  bool // basic-authenticated admin
 	access []accessEntry
 }
 
 func (p *principal) can(typ, name, act string) bool {
-	if p.full {
+	if typ == "registry" && name == "admin" {
+		if p.admin {
+			return true
+		}
+	} else if p.full {
 		return true
 	}
 	for _, e := range p.access {
@@ -238,16 +366,21 @@ func (a *authenticator) identify(r *http.Request) (*principal, error) {
 		return nil, nil
 	case len(h) > 7 && strings.EqualFold(h[:7], "bearer "):
 		c, err := a.parse(strings.TrimSpace(h[7:]))
-		if err != nil || c.Kind == "refresh" {
+		if err != nil || c.Kind == "refresh" || c.CV != a.credVersion(c.Subject) {
 			return nil, errors.New("invalid or expired token")
 		}
 		return &principal{user: c.Subject, access: c.Access}, nil
 	case len(h) > 6 && strings.EqualFold(h[:6], "basic "):
 		user, pass, ok := r.BasicAuth()
-		if !ok || !a.verify(user, pass) {
+		if !ok {
 			return nil, errors.New("invalid username or password")
 		}
-		return &principal{user: user, full: true}, nil
+		if ok, err := a.login(user, pass, clientAddr(r)); err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errors.New("invalid username or password")
+		}
+		return &principal{user: user, full: true, admin: a.admins[user]}, nil
 	}
 	return nil, errors.New("unsupported Authorization scheme")
 }
@@ -300,6 +433,9 @@ func (s *Server) authorize(c echo.Context, rt route, act string) bool {
 	p, err := s.auth.identify(c.Request())
 	typ, name, scope := scopeFor(rt, act)
 	if err != nil {
+		if s.throttled(c, err) {
+			return false
+		}
 		s.auth.challenge(c, scope, "invalid_token")
 		return false
 	}
@@ -366,7 +502,13 @@ func (s *Server) token(c echo.Context) error {
 	user := ""
 	if req.Header.Get("Authorization") != "" {
 		u, p, ok := req.BasicAuth()
-		if !ok || !a.verify(u, p) {
+		if ok {
+			var err error
+			if ok, err = a.login(u, p, clientAddr(req)); s.throttled(c, err) {
+				return nil
+			}
+		}
+		if !ok {
 			c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
 			return c.JSON(http.StatusUnauthorized, map[string]any{"errors": []errEntry{{Code: codeUnauthorized, Message: "invalid username or password"}}})
 		}
@@ -401,7 +543,11 @@ func (s *Server) tokenOAuth2(c echo.Context) error {
 	switch f.Get("grant_type") {
 	case "password":
 		u, p := f.Get("username"), f.Get("password")
-		if !a.verify(u, p) {
+		ok, err := a.login(u, p, clientAddr(req))
+		if s.throttled(c, err) {
+			return nil
+		}
+		if !ok {
 			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid_grant", "error_description": "invalid username or password"})
 		}
 		user = u
@@ -412,7 +558,8 @@ func (s *Server) tokenOAuth2(c echo.Context) error {
 		refresh = rt
 	case "refresh_token":
 		cl, err := a.parse(f.Get("refresh_token"))
-		if err != nil || cl.Kind != "refresh" || a.users[cl.Subject] == nil {
+		// bound to the password it was granted for: a changed or removed one revokes it
+		if err != nil || cl.Kind != "refresh" || cl.CV == "" || cl.CV != a.credVersion(cl.Subject) {
 			return c.JSON(http.StatusUnauthorized, map[string]string{"error": "invalid_grant", "error_description": "invalid refresh token"})
 		}
 		user = cl.Subject
@@ -430,6 +577,17 @@ func (s *Server) tokenOAuth2(c echo.Context) error {
 		"access_token": tok, "token": tok, "refresh_token": refresh, "expires_in": int(accessTokenTTL.Seconds()),
 		"issued_at": issued.UTC().Format(time.RFC3339), "scope": strings.Join(scopes, " "), "token_type": "Bearer",
 	})
+}
+
+// throttled answers 429 when err is the login throttle's; it reports whether it did.
+func (s *Server) throttled(c echo.Context, err error) bool {
+	var th *errThrottled
+	if !errors.As(err, &th) {
+		return false
+	}
+	c.Response().Header().Set("Retry-After", strconv.Itoa(int(th.retry.Round(time.Second).Seconds())))
+	writeError(c, errorf(http.StatusTooManyRequests, codeTooManyRequests, th.Error()))
+	return true
 }
 
 // uiMiddleware guards the web UI with the registry's users.

@@ -28,6 +28,8 @@ const (
 	codeDenied              = "DENIED"
 	codeUnsupported         = "UNSUPPORTED"
 	codeUnknown             = "UNKNOWN"
+	codeUnavailable         = "UNAVAILABLE"     // Docker's code for 503
+	codeTooManyRequests     = "TOOMANYREQUESTS" // Docker's code for 429
 )
 
 // apiError is an error response in the spec's JSON shape.
@@ -101,6 +103,11 @@ func (s *Server) classify(c echo.Context, err error) *apiError {
 		return errorf(http.StatusBadRequest, codeBlobUploadInvalid, err.Error())
 	case errors.Is(err, store.ErrSizeInvalid):
 		return errorf(http.StatusBadRequest, codeSizeInvalid, err.Error())
+	case errors.Is(err, store.ErrGCRunning):
+		return errorf(http.StatusConflict, codeUnsupported, err.Error())
+	case errors.Is(err, store.ErrRetry):
+		c.Response().Header().Set("Retry-After", "5")
+		return errorf(http.StatusServiceUnavailable, codeUnavailable, err.Error())
 	case errors.Is(err, driver.ErrInvalidPath):
 		return errorf(http.StatusBadRequest, codeNameInvalid, "invalid name: "+err.Error())
 	case errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil:

@@ -349,7 +349,7 @@ func (s *Server) getManifest(c echo.Context, rt route) error {
 		if err != nil {
 			return s.fail(c, err)
 		}
-		h.Set("Content-Type", desc.MediaType)
+		h.Set("Content-Type", servedType(desc.MediaType))
 		h.Set("Content-Length", strconv.FormatInt(desc.Size, 10))
 		h.Set("Docker-Content-Digest", desc.Digest.String())
 		h.Set("ETag", `"`+desc.Digest.String()+`"`)
@@ -363,7 +363,16 @@ func (s *Server) getManifest(c echo.Context, rt route) error {
 	h.Set("ETag", `"`+desc.Digest.String()+`"`)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	s.metrics.bytesOut.Add(float64(len(body)))
-	return c.Blob(http.StatusOK, desc.MediaType, body)
+	return c.Blob(http.StatusOK, servedType(desc.MediaType), body)
+}
+
+// servedType is the Content-Type a stored manifest is served with: its own
+// when it is a manifest type, else (stored before types were checked) bytes.
+func servedType(mt string) string {
+	if store.ManifestMediaType(mt) {
+		return mt
+	}
+	return "application/octet-stream"
 }
 
 func (s *Server) putManifest(c echo.Context, rt route) error {
@@ -377,7 +386,18 @@ func (s *Server) putManifest(c echo.Context, rt route) error {
 	if req.ContentLength > limit {
 		return writeError(c, tooLarge)
 	}
-	body, err := io.ReadAll(io.LimitReader(req.Body, limit+1))
+	// bounded memory: manifest bodies are buffered whole (they are hashed and
+	// parsed), so all requests together hold at most manifestBudget bytes of
+	// them; the rest wait their turn (a few KiB each, typically, pass at once)
+	weight := limit
+	if req.ContentLength >= 0 {
+		weight = max(req.ContentLength, 1)
+	}
+	if err := s.manifestMem.Acquire(req.Context(), weight); err != nil {
+		return nil // the client went away while waiting
+	}
+	defer s.manifestMem.Release(weight)
+	body, err := readBody(req.Body, req.ContentLength, limit)
 	if err != nil {
 		return writeError(c, errorf(http.StatusBadRequest, codeManifestInvalid, "could not read the manifest body: "+err.Error()))
 	}
@@ -405,6 +425,19 @@ func (s *Server) putManifest(c echo.Context, rt route) error {
 		h.Set("OCI-Subject", res.Subject.Digest.String())
 	}
 	return c.NoContent(http.StatusCreated)
+}
+
+// readBody reads at most limit+1 bytes, into one buffer of the declared size
+// when there is one (io.ReadAll would grow and copy it several times).
+func readBody(r io.Reader, declared, limit int64) ([]byte, error) {
+	if declared < 0 {
+		return io.ReadAll(io.LimitReader(r, limit+1))
+	}
+	b := make([]byte, declared)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 func (s *Server) deleteManifest(c echo.Context, rt route) error {

@@ -10,12 +10,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/store"
+	"golang.org/x/sync/semaphore"
 )
 
 // Config configures a Server.
@@ -28,6 +30,10 @@ type Config struct {
 	Htpasswd string
 	// AnonymousRead lets clients without credentials pull when auth is on.
 	AnonymousRead bool
+	// Admins are the htpasswd users who may run GC (POST /admin/gc) and read
+	// /metrics when auth is on: with basic auth, or a token granted the scope
+	// registry:admin:*. With auth on and no admins, nobody may.
+	Admins []string
 	// TokenKey signs bearer tokens (HS256); empty generates one at start.
 	TokenKey []byte
 	// Realm overrides the token endpoint URL in challenges (default: this server's /token).
@@ -51,6 +57,8 @@ type Server struct {
 	echo    *echo.Echo
 	auth    *authenticator
 	metrics *metrics
+	// manifestMem bounds the manifest bodies buffered at once, in bytes
+	manifestMem *semaphore.Weighted
 }
 
 // New builds a server; call Handler or Serve.
@@ -76,7 +84,8 @@ func New(cfg Config) (*Server, error) {
 	if cfg.StorageRedirect > 0 && !cfg.Store.CanRedirect() {
 		return nil, fmt.Errorf("storage redirects need S3 storage; %s storage serves blobs itself", cfg.Store.Driver().Name())
 	}
-	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics()}
+	s := &Server{cfg: cfg, store: cfg.Store, log: cfg.Logger, metrics: newMetrics(),
+		manifestMem: semaphore.NewWeighted(max(manifestBudget, cfg.MaxManifestSize))}
 	s.metrics.storageErrors.WithLabelValues(cfg.Store.Driver().Name()) // export 0, not nothing
 	if cfg.Htpasswd != "" {
 		a, err := newAuthenticator(cfg)
@@ -90,6 +99,7 @@ func New(cfg Config) (*Server, error) {
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
 	e.Use(s.observe)
+	e.Use(apiHeaders)
 	// a bug must cost one request a 500, not the connection and any locks it held
 	e.Use(middleware.Recover())
 	e.Any("/v2", s.dispatch)
@@ -97,11 +107,15 @@ func New(cfg Config) (*Server, error) {
 	e.GET("/token", s.token)
 	e.POST("/token", s.token)
 	e.GET("/healthz", s.healthz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()), s.adminOnly)
 	e.POST("/admin/gc", s.adminGC)
 	s.echo = e
 	return s, nil
 }
+
+// manifestBudget is how many bytes of manifest bodies all requests together
+// may hold in memory (each costs a few times its size while parsed).
+const manifestBudget = 16 << 20
 
 // Echo exposes the router so other packages (the web UI) can mount routes.
 func (s *Server) Echo() *echo.Echo { return s.echo }
@@ -109,6 +123,46 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // Authenticate checks a registry user's password (false when auth is off).
 func (s *Server) Authenticate(user, pass string) bool {
 	return s.auth != nil && s.auth.verify(user, pass)
+}
+
+// Login checks a password behind the failed-login throttle (per user and per
+// client address): retry > 0 means refused without checking, try again then.
+func (s *Server) Login(user, pass, remoteAddr string) (ok bool, retry time.Duration) {
+	if s.auth == nil {
+		return false, 0
+	}
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	ok, err = s.auth.login(user, pass, host)
+	var th *errThrottled
+	if errors.As(err, &th) {
+		return false, th.retry
+	}
+	return ok, 0
+}
+
+// adminOnly guards admin routes when auth is on (Config.Admins).
+func (s *Server) adminOnly(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.auth == nil {
+			return next(c)
+		}
+		p, err := s.auth.identify(c.Request())
+		if s.throttled(c, err) {
+			return nil
+		}
+		if err != nil || p == nil {
+			c.Response().Header().Set("WWW-Authenticate", `Basic realm="axon-registry"`)
+			return writeError(c, errorf(http.StatusUnauthorized, codeUnauthorized, "authentication required (an admin, see --admin)"))
+		}
+		if !p.can("registry", "admin", "*") {
+			return writeError(c, errorf(http.StatusForbidden, codeDenied, "admins only (see --admin); a token needs the scope registry:admin:*"))
+		}
+		c.Set("user", p.user)
+		return next(c)
+	}
 }
 
 // AuthEnabled reports whether --htpasswd is in force.
@@ -165,6 +219,33 @@ func (s *Server) httpError(err error, c echo.Context) {
 		return
 	}
 	s.fail(c, err)
+}
+
+// apiCSP forbids everything a document could do: an API response opened in a
+// browser (a manifest, a blob, an error) renders as an inert, sandboxed page
+// even if its bytes are HTML, on the origin where the web UI's session lives.
+const apiCSP = "default-src 'none'; sandbox; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// apiHeaders sets nosniff on every response and the strict CSP outside the web
+// UI (which sets its own policy).
+func apiHeaders(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		if isAPIPath(c.Request().URL.Path) {
+			h.Set("Content-Security-Policy", apiCSP)
+		}
+		return next(c)
+	}
+}
+
+func isAPIPath(p string) bool {
+	for _, pre := range []string{"/v2", "/token", "/admin/", "/metrics", "/healthz"} {
+		if p == pre || strings.HasPrefix(p, pre+"/") || (strings.HasSuffix(pre, "/") && strings.HasPrefix(p, pre)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) healthz(c echo.Context) error {

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -24,6 +25,14 @@ import (
 //     checking it was not recorded. An operation that records after that deletion
 //     finds the blob gone and fails cleanly (BLOB_UNKNOWN / MANIFEST_BLOB_UNKNOWN),
 //     so no stored manifest ever points at a collected blob.
+
+const (
+	gcLease    = "_gc/lease"
+	gcLeaseTTL = time.Minute
+)
+
+// ErrGCRunning: another collection (in this or another process) holds the GC lease.
+var ErrGCRunning = errors.New("another garbage collection is running")
 
 // use records digests an operation relies on; call the returned func when done.
 func (s *Store) use(ds ...digest.Digest) func() {
@@ -74,6 +83,21 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 	defer s.gcRun.Unlock()
 	start := time.Now()
 	rep := GCReport{DryRun: opts.DryRun}
+	// one collector at a time across every process on this storage
+	l, err := s.acquireLease(ctx, gcLease, gcLeaseTTL)
+	if err != nil {
+		if errors.Is(err, ErrLeaseHeld) {
+			return rep, ErrGCRunning
+		}
+		return rep, fmt.Errorf("gc: %w", err)
+	}
+	defer l.release(ctx)
+	// with the lease held no sweep runs anywhere: doomed markers left now are a dead collector's
+	if err := s.d.Delete(ctx, "_gc/doomed"); err != nil && !isNotFound(err) {
+		return rep, fmt.Errorf("gc: clear doomed markers: %w", err)
+	}
+	// a reference marked before this, by a push that may still be committing
+	refCutoff := start.Add(-2 * s.opts.ReferenceHold)
 
 	s.gcBarrier.Lock()
 	s.recMu.Lock()
@@ -128,6 +152,9 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			s.recMu.Lock()
 			_, used := s.recorded[d]
 			s.recMu.Unlock()
+			if fi, err := s.d.Stat(ctx, refMarker(d)); err == nil && fi.ModTime.After(refCutoff) {
+				used = true // a push referenced it just now
+			}
 			if !used {
 				rep.BlobsDeleted++
 				rep.BytesFreed += fi.Size
@@ -135,12 +162,29 @@ func (s *Store) GC(ctx context.Context, opts GCOptions) (GCReport, error) {
 			}
 			continue
 		}
+		if !l.held() {
+			return rep, fmt.Errorf("gc: lease %s lost (storage too slow?); stopped", gcLease)
+		}
+		ok, err := s.doom(ctx, d, refCutoff)
+		if err != nil {
+			return rep, err
+		}
+		if !ok {
+			continue // referenced meanwhile, on some replica
+		}
 		s.recMu.Lock()
 		_, used := s.recorded[d]
 		if !used {
 			err = s.d.Delete(ctx, blobDir(d))
+			if err == nil || isNotFound(err) {
+				// the marker goes with the blob, while the doomed marker still holds pushes off
+				if derr := s.d.Delete(ctx, refMarker(d)); derr != nil && !isNotFound(derr) {
+					s.log.Warn("gc: remove reference marker", "digest", d, "err", derr)
+				}
+			}
 		}
 		s.recMu.Unlock()
+		s.undoom(ctx, d)
 		if used {
 			continue
 		}
@@ -282,19 +326,39 @@ func digestFromBlobPath(p string) (digest.Digest, bool) {
 }
 
 // RunJanitor expires abandoned uploads every interval until ctx ends.
+// It first, and then every interval, removes what writes of dead processes
+// left in storage (temporary files, unfinished multipart uploads).
 func (s *Store) RunJanitor(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	s.cleanLeftovers(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			s.cleanLeftovers(ctx)
 			if n, err := s.ExpireUploads(ctx, s.opts.UploadTTL); err != nil {
 				s.log.Warn("expire uploads", "err", err)
 			} else if n > 0 {
 				s.log.Info("expired abandoned uploads", "count", n)
 			}
 		}
+	}
+}
+
+// leftoverAge: an unfinished S3 multipart upload older than this has no live
+// writer (the filesystem driver tells live writers by their file lock instead).
+const leftoverAge = time.Hour
+
+func (s *Store) cleanLeftovers(ctx context.Context) {
+	c, ok := s.d.(driver.Cleaner)
+	if !ok {
+		return
+	}
+	if n, err := c.Clean(ctx, leftoverAge); err != nil && ctx.Err() == nil {
+		s.log.Warn("clean leftovers of interrupted writes", "err", err)
+	} else if n > 0 {
+		s.log.Info("removed leftovers of interrupted writes", "count", n)
 	}
 }

@@ -22,6 +22,16 @@ const (
 	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
 )
 
+// ManifestMediaType reports whether mt is one of the manifest media types the
+// registry accepts (OCI image manifest and index, Docker schema 2 manifest and list).
+func ManifestMediaType(mt string) bool {
+	switch mt {
+	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mtDockerManifest, mtDockerList:
+		return true
+	}
+	return false
+}
+
 // manifestDoc is the union of image manifest and index fields the registry reads.
 type manifestDoc struct {
 	SchemaVersion *int                 `json:"schemaVersion"`
@@ -62,6 +72,11 @@ func ParseManifest(contentType string, body []byte) (*manifestDoc, string, error
 	}
 	if mt == "" {
 		return nil, "", fmt.Errorf("%w: no media type (set Content-Type or mediaType)", ErrManifestInvalid)
+	}
+	if !ManifestMediaType(mt) {
+		// whatever is stored is served back with its media type: only manifest
+		// types, never one a browser would render (text/html and the like)
+		return nil, "", fmt.Errorf("%w: media type %q is not an OCI or Docker manifest type", ErrManifestInvalid, mt)
 	}
 	isIndex := mt == ocispec.MediaTypeImageIndex || mt == mtDockerList
 	isImage := mt == ocispec.MediaTypeImageManifest || mt == mtDockerManifest
@@ -174,16 +189,35 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 	}
 	desc := ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: int64(len(body)), ArtifactType: doc.artifactType()}
 
+	unlock := s.lockRepo(repo)
+	defer unlock()
+
 	// GC safety: record every digest we rely on before checking it exists (gc.go).
 	refs := doc.references()
 	done := s.use(append(refs, dgst)...)
 	defer done()
+	since, err := s.protect(ctx, append(refs, dgst)...)
+	if err != nil {
+		return PutResult{}, err
+	}
 
+	// every blob must already belong to this repository (pushed or mounted
+	// into it): a manifest cannot link in another repository's blob by naming
+	// its digest, which with auth on would read past that repository's access
+	need := func(d digest.Digest) error {
+		ok, err := s.linked(ctx, repo, d)
+		if err == nil && ok {
+			_, err = s.statBlob(ctx, d)
+		} else if err == nil {
+			err = ErrBlobUnknown
+		}
+		if errors.Is(err, ErrBlobUnknown) {
+			return &BlobUnknownError{Digest: d}
+		}
+		return err
+	}
 	if doc.Config != nil {
-		if _, err := s.statBlob(ctx, doc.Config.Digest); err != nil {
-			if errors.Is(err, ErrBlobUnknown) {
-				return PutResult{}, &BlobUnknownError{Digest: doc.Config.Digest}
-			}
+		if err := need(doc.Config.Digest); err != nil {
 			return PutResult{}, err
 		}
 	}
@@ -191,25 +225,13 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		if len(l.URLs) > 0 {
 			continue // non-distributable: lives elsewhere
 		}
-		if _, err := s.statBlob(ctx, l.Digest); err != nil {
-			if errors.Is(err, ErrBlobUnknown) {
-				return PutResult{}, &BlobUnknownError{Digest: l.Digest}
-			}
+		if err := need(l.Digest); err != nil {
 			return PutResult{}, err
 		}
 	}
 	for _, m := range doc.Manifests {
-		ok, err := s.exists(ctx, revisionLink(repo, m.Digest))
-		if err != nil {
+		if err := need(m.Digest); err != nil {
 			return PutResult{}, err
-		}
-		if !ok {
-			if _, err := s.statBlob(ctx, m.Digest); err != nil {
-				if errors.Is(err, ErrBlobUnknown) {
-					return PutResult{}, &BlobUnknownError{Digest: m.Digest}
-				}
-				return PutResult{}, err
-			}
 		}
 	}
 
@@ -236,6 +258,9 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 		}
 	}
 	descJSON, _ := json.Marshal(ocispec.Descriptor{MediaType: mt, Digest: dgst, Size: desc.Size})
+	if err := s.holdOK(since); err != nil {
+		return PutResult{}, err
+	}
 	if err := s.d.PutContent(ctx, revisionLink(repo, dgst), descJSON); err != nil {
 		return PutResult{}, fmt.Errorf("link manifest %s: %w", dgst, err)
 	}
@@ -284,7 +309,17 @@ func (s *Store) ResolveRef(ctx context.Context, repo string, ref names.Reference
 	if err := checkTag(ref.Tag); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	return s.readLink(ctx, tagLink(repo, ref.Tag), ErrManifestUnknown)
+	desc, err := s.readLink(ctx, tagLink(repo, ref.Tag), ErrManifestUnknown)
+	if err != nil {
+		return desc, err
+	}
+	// a tag answers only while its manifest does: never a tag whose by-digest GET is 404
+	if ok, err := s.exists(ctx, revisionLink(repo, desc.Digest)); err != nil {
+		return ocispec.Descriptor{}, err
+	} else if !ok {
+		return ocispec.Descriptor{}, ErrManifestUnknown
+	}
+	return desc, nil
 }
 
 // GetManifest returns a manifest's descriptor and bytes.
@@ -308,6 +343,8 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 	if err := checkRepo(repo); err != nil {
 		return err
 	}
+	unlock := s.lockRepo(repo)
+	defer unlock()
 	if ref.Tag != "" {
 		if err := checkTag(ref.Tag); err != nil {
 			return err
@@ -316,7 +353,9 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 		if err != nil {
 			return err
 		}
-		if err := s.d.Delete(ctx, tagsDir(repo)+"/"+ref.Tag); err != nil && !isNotFound(err) {
+		// the link only, not its directory: a concurrent write of the same tag
+		// keeps its file there, and an emptied directory is pruned by the driver
+		if err := s.d.Delete(ctx, tagLink(repo, ref.Tag)); err != nil && !isNotFound(err) {
 			return fmt.Errorf("delete tag %s: %w", ref.Tag, err)
 		}
 		s.emit(Event{Action: "delete", Repository: repo, Tag: ref.Tag, Digest: desc.Digest})
@@ -341,13 +380,13 @@ func (s *Store) DeleteManifest(ctx context.Context, repo string, ref names.Refer
 	for _, t := range tags {
 		desc, err := s.readLink(ctx, tagLink(repo, t), ErrManifestUnknown)
 		if err == nil && desc.Digest == d {
-			if err := s.d.Delete(ctx, tagsDir(repo)+"/"+t); err != nil && !isNotFound(err) {
+			if err := s.d.Delete(ctx, tagLink(repo, t)); err != nil && !isNotFound(err) {
 				return fmt.Errorf("delete tag %s: %w", t, err)
 			}
 			s.emit(Event{Action: "delete", Repository: repo, Tag: t, Digest: d})
 		}
 	}
-	if err := s.d.Delete(ctx, strings.TrimSuffix(revisionLink(repo, d), "/link")); err != nil && !isNotFound(err) {
+	if err := s.d.Delete(ctx, revisionLink(repo, d)); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete manifest %s: %w", d, err)
 	}
 	s.emit(Event{Action: "delete", Repository: repo, Digest: d})
@@ -515,6 +554,8 @@ func (s *Store) Tag(ctx context.Context, repo, tag string, desc ocispec.Descript
 	if err := checkTag(tag); err != nil {
 		return err
 	}
+	unlock := s.lockRepo(repo)
+	defer unlock()
 	if _, err := s.readLink(ctx, revisionLink(repo, desc.Digest), ErrManifestUnknown); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"path"
 	"strings"
@@ -68,6 +69,9 @@ type Options struct {
 	UploadTTL time.Duration
 	// Logger for background work; nil means slog.Default().
 	Logger *slog.Logger
+	// ReferenceHold bounds how long a manifest push may take between marking
+	// its blobs referenced and committing (protect.go); 0 means one minute.
+	ReferenceHold time.Duration
 }
 
 // Store is the content-addressed store. Safe for concurrent use.
@@ -80,6 +84,7 @@ type Store struct {
 	listeners []func(Event)
 
 	uploadLocks [256]sync.Mutex
+	repoLocks   [64]sync.Mutex // manifest and tag writes and deletes of a repository, one at a time
 
 	// GC coordination: see gc.go.
 	gcBarrier sync.RWMutex
@@ -97,7 +102,18 @@ func New(d driver.Driver, opts Options) *Store {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.ReferenceHold <= 0 {
+		opts.ReferenceHold = time.Minute
+	}
 	return &Store{d: d, opts: opts, log: opts.Logger}
+}
+
+func (s *Store) lockRepo(repo string) func() {
+	h := fnv.New32a()
+	h.Write([]byte(repo))
+	m := &s.repoLocks[h.Sum32()%uint32(len(s.repoLocks))]
+	m.Lock()
+	return m.Unlock
 }
 
 // Driver is the underlying storage driver.

@@ -33,12 +33,21 @@ type uploadState struct {
 	HashState []byte    `json:"hashState,omitempty"`
 	Started   time.Time `json:"started"`
 	Updated   time.Time `json:"updated"`
+
+	lease *lease // the request's hold on the upload, checked before each state write
 }
 
 func uploadDir(id string) string       { return "_uploads/" + id }
 func uploadData(id string) string      { return uploadDir(id) + "/data" }
 func uploadStatePath(id string) string { return uploadDir(id) + "/state" }
 func uploadCheck(id string) string     { return uploadDir(id) + "/verify" }
+func uploadLease(id string) string     { return uploadDir(id) + "/lease" }
+
+// uploadLeaseTTL is how long a dead replica's upload lease blocks the upload.
+const uploadLeaseTTL = time.Minute
+
+// ErrUploadBusy: another request (on this or another replica) is writing the upload.
+var ErrUploadBusy = fmt.Errorf("%w: another request is writing this upload; retry from the offset GET reports", ErrRangeInvalid)
 
 func newHash(alg digest.Algorithm) (hash.Hash, error) {
 	switch alg {
@@ -57,6 +66,39 @@ func (s *Store) lockUpload(id string) func() {
 	m.Lock()
 	return m.Unlock
 }
+
+// holdUpload gives the request exclusive use of an upload: the in-process lock
+// for requests of this process, the storage lease against other replicas. A
+// second writer gets ErrUploadBusy at once rather than interleaving its bytes.
+// The returned lease is checked before anything is committed.
+func (s *Store) holdUpload(ctx context.Context, repo, id string) (*uploadState, *lease, func(), error) {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return nil, nil, nil, ErrUploadUnknown
+	}
+	unlock := s.lockUpload(id)
+	l, err := s.acquireLease(ctx, uploadLease(id), uploadLeaseTTL)
+	if err != nil {
+		unlock()
+		if errors.Is(err, ErrLeaseHeld) {
+			return nil, nil, nil, ErrUploadBusy
+		}
+		return nil, nil, nil, err
+	}
+	release := func() { l.release(ctx); unlock() }
+	st, err := s.loadState(ctx, repo, id)
+	if err != nil {
+		if errors.Is(err, ErrUploadUnknown) {
+			// no such upload (or finished): drop the lease we just created
+			s.d.Delete(context.WithoutCancel(ctx), uploadLease(id))
+		}
+		release()
+		return nil, nil, nil, err
+	}
+	return st, l, release, nil
+}
+
+// errLeaseLost: the request stalled so long that its lease expired and another may have taken the upload.
+var errLeaseLost = fmt.Errorf("%w: the upload lease expired while this request ran", ErrUploadInvalid)
 
 // StartUpload opens an upload session. alg is the digest algorithm the client
 // announced ("" means sha256); a different one at commit still works, at the cost
@@ -194,6 +236,9 @@ func (s *Store) appendData(ctx context.Context, id string, st *uploadState, star
 		return nil, err
 	}
 	st.HashState = hs
+	if st.lease != nil && !st.lease.held() {
+		return nil, errLeaseLost
+	}
 	// a committed upload is moved or discarded next: its state need not be written
 	if !commit {
 		if err := s.saveState(ctx, id, st); err != nil {
@@ -208,12 +253,12 @@ func (s *Store) appendData(ctx context.Context, id string, st *uploadState, star
 
 // WriteUpload appends a chunk (PATCH). start/length as for appendData.
 func (s *Store) WriteUpload(ctx context.Context, repo, id string, start, length int64, r io.Reader) (UploadInfo, error) {
-	unlock := s.lockUpload(id)
-	defer unlock()
-	st, err := s.loadState(ctx, repo, id)
+	st, l, release, err := s.holdUpload(ctx, repo, id)
 	if err != nil {
 		return UploadInfo{}, err
 	}
+	defer release()
+	st.lease = l
 	_, err = s.appendData(ctx, id, st, start, length, r, false)
 	return UploadInfo{ID: id, Repo: repo, Offset: st.Offset}, err
 }
@@ -222,12 +267,18 @@ func (s *Store) WriteUpload(ctx context.Context, repo, id string, start, length 
 // want and makes the blob visible. On mismatch nothing is stored and the upload is
 // discarded (ErrDigestMismatch).
 func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.Digest, start, length int64, r io.Reader) (BlobInfo, error) {
-	unlock := s.lockUpload(id)
-	defer unlock()
-	st, err := s.loadState(ctx, repo, id)
+	st, l, release, err := s.holdUpload(ctx, repo, id)
 	if err != nil {
 		return BlobInfo{}, err
 	}
+	defer release()
+	st.lease = l
+	return s.finishUpload(ctx, repo, id, want, start, length, r, st, l)
+}
+
+// finishUpload is FinishUpload with the upload held (l may be a no-op lease
+// for an upload no client knows the id of).
+func (s *Store) finishUpload(ctx context.Context, repo, id string, want digest.Digest, start, length int64, r io.Reader, st *uploadState, l *lease) (BlobInfo, error) {
 	h, err := s.appendData(ctx, id, st, start, length, r, true)
 	if err != nil {
 		if errors.Is(err, ErrRangeInvalid) {
@@ -237,6 +288,15 @@ func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.D
 		return BlobInfo{}, err
 	}
 	src := uploadData(id)
+	// commit only the bytes the digest was computed over: the staged data must be
+	// exactly what the recorded offset says (another writer's part would show here)
+	if fi, err := s.d.Stat(ctx, src); err != nil || fi.Size != st.Offset {
+		s.discard(ctx, id)
+		if err != nil {
+			return BlobInfo{}, fmt.Errorf("stat upload %s: %w", id, err)
+		}
+		return BlobInfo{}, fmt.Errorf("%w: staged %d bytes but %d were hashed", ErrUploadInvalid, fi.Size, st.Offset)
+	}
 	var got digest.Digest
 	if digest.Algorithm(st.Algorithm) == want.Algorithm() {
 		got = digest.NewDigestFromBytes(want.Algorithm(), h.Sum(nil))
@@ -256,6 +316,9 @@ func (s *Store) FinishUpload(ctx context.Context, repo, id string, want digest.D
 	if got != want {
 		s.discard(ctx, id)
 		return BlobInfo{}, fmt.Errorf("%w: computed %s", ErrDigestMismatch, got)
+	}
+	if !l.held() {
+		return BlobInfo{}, errLeaseLost
 	}
 	// verified bytes land even if the client hangs up now: no half-done commit
 	ctx = context.WithoutCancel(ctx)
@@ -302,11 +365,11 @@ func (s *Store) discard(ctx context.Context, id string) {
 
 // CancelUpload discards an upload (DELETE on the upload URL).
 func (s *Store) CancelUpload(ctx context.Context, repo, id string) error {
-	unlock := s.lockUpload(id)
-	defer unlock()
-	if _, err := s.loadState(ctx, repo, id); err != nil {
+	_, _, release, err := s.holdUpload(ctx, repo, id)
+	if err != nil {
 		return err
 	}
+	defer release()
 	if err := s.d.Delete(ctx, uploadDir(id)); err != nil && !isNotFound(err) {
 		return fmt.Errorf("cancel upload %s: %w", id, err)
 	}
@@ -319,7 +382,15 @@ func (s *Store) PutBlob(ctx context.Context, repo string, want digest.Digest, le
 	if err != nil {
 		return BlobInfo{}, err
 	}
-	return s.FinishUpload(ctx, repo, up.ID, want, -1, length, r)
+	// the upload's id never left this request: no other request, on any
+	// replica, can write it, so it needs no lease
+	unlock := s.lockUpload(up.ID)
+	defer unlock()
+	st, err := s.loadState(ctx, repo, up.ID)
+	if err != nil {
+		return BlobInfo{}, err
+	}
+	return s.finishUpload(ctx, repo, up.ID, want, -1, length, r, st, &lease{})
 }
 
 // ExpireUploads removes uploads idle for longer than the TTL; it returns how many.

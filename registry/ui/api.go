@@ -58,6 +58,8 @@ type RepositoryView struct {
 	Referrers []ocispec.Descriptor `json:"referrers"`
 	HubURL    string               `json:"hubURL,omitempty"`
 	Commands  []Command            `json:"commands"`
+	// TextGeneration is set for text-generation packages: KV cache, chat template, OpenAI call.
+	TextGeneration *schemas.TextGeneration `json:"textGeneration,omitempty"`
 }
 
 func (u *UI) apiRepository(c echo.Context) error {
@@ -78,7 +80,7 @@ func (u *UI) apiRepository(c echo.Context) error {
 	m := d.M
 	v := RepositoryView{
 		Name: d.Repo, Tags: d.Tags, Ref: d.Ref, Tag: d.Tag, Model: d.Model, Files: d.Files,
-		Referrers: d.Referrers, HubURL: d.HubURL, Commands: d.Commands,
+		Referrers: d.Referrers, HubURL: d.HubURL, Commands: d.Commands, TextGeneration: d.TextGen,
 		Manifest: ManifestView{
 			Digest: m.Digest, MediaType: m.MediaType, ArtifactType: m.ArtifactType, Kind: m.Kind, Size: m.Size,
 			Created: m.Created, Config: m.Config, Layers: m.Layers, Manifests: m.Manifests, Subject: m.Subject,

@@ -2,13 +2,17 @@ package ui
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -70,7 +74,7 @@ func (u *UI) guard(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
 				c.Set(ctxUser, user)
 				return next(c)
 			}
-			if user, pass, ok := req.BasicAuth(); ok && u.opts.Authenticate(user, pass) {
+			if user, pass, ok := req.BasicAuth(); ok && u.checkBasic(user, pass, req.RemoteAddr) {
 				c.Set(ctxUser, user)
 				return next(c)
 			}
@@ -91,38 +95,93 @@ func (u *UI) guard(auth echo.MiddlewareFunc) echo.MiddlewareFunc {
 	}
 }
 
-// A session cookie is base64(user) "." expiry "." base64(HMAC-SHA256 of both).
+// A session cookie is base64(user) "." expiry "." session id "." base64(HMAC-SHA256
+// of the three). The id is what logout revokes (Options.Revocations).
 func (u *UI) sign(user string, exp time.Time) string {
-	payload := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(exp.Unix(), 10)
+	id := make([]byte, 16)
+	rand.Read(id)
+	payload := base64.RawURLEncoding.EncodeToString([]byte(user)) + "." + strconv.FormatInt(exp.Unix(), 10) + "." + hex.EncodeToString(id)
 	m := hmac.New(sha256.New, u.opts.SessionKey)
 	m.Write([]byte(payload))
 	return payload + "." + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (u *UI) session(r *http.Request) (string, bool) {
+// parseSession checks a cookie's signature and expiry: user, id, expiry.
+func (u *UI) parseSession(r *http.Request) (string, string, time.Time, bool) {
 	ck, err := r.Cookie(sessionCookie)
 	if err != nil {
-		return "", false
+		return "", "", time.Time{}, false
 	}
 	parts := strings.Split(ck.Value, ".")
-	if len(parts) != 3 {
-		return "", false
+	if len(parts) != 4 {
+		return "", "", time.Time{}, false
 	}
 	m := hmac.New(sha256.New, u.opts.SessionKey)
-	m.Write([]byte(parts[0] + "." + parts[1]))
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	m.Write([]byte(parts[0] + "." + parts[1] + "." + parts[2]))
+	sig, err := base64.RawURLEncoding.DecodeString(parts[3])
 	if err != nil || !hmac.Equal(sig, m.Sum(nil)) {
-		return "", false
+		return "", "", time.Time{}, false
 	}
 	exp, err := strconv.ParseInt(parts[1], 10, 64)
 	if err != nil || time.Now().Unix() > exp {
-		return "", false
+		return "", "", time.Time{}, false
 	}
 	user, err := base64.RawURLEncoding.DecodeString(parts[0])
 	if err != nil {
+		return "", "", time.Time{}, false
+	}
+	return string(user), parts[2], time.Unix(exp, 0), true
+}
+
+func (u *UI) session(r *http.Request) (string, bool) {
+	user, id, _, ok := u.parseSession(r)
+	if !ok || u.opts.Revocations.Revoked(id) {
 		return "", false
 	}
-	return string(user), true
+	return user, true
+}
+
+// Revocations records sessions ended by logout until they would have expired.
+// The default keeps them in memory; replicas sharing a session key share
+// revocations through storage (the registry server offers one).
+type Revocations interface {
+	Revoke(id string, until time.Time)
+	Revoked(id string) bool
+}
+
+type memRevocations struct {
+	mu sync.Mutex
+	m  map[string]time.Time
+}
+
+// NewMemRevocations keeps revoked sessions in this process.
+func NewMemRevocations() Revocations { return &memRevocations{m: map[string]time.Time{}} }
+
+func (r *memRevocations) Revoke(id string, until time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for k, t := range r.m {
+		if now.After(t) {
+			delete(r.m, k)
+		}
+	}
+	r.m[id] = until
+}
+
+func (r *memRevocations) Revoked(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, ok := r.m[id]
+	return ok
+}
+
+func (u *UI) checkBasic(user, pass, remote string) bool {
+	if u.opts.Login != nil {
+		ok, _ := u.opts.Login(user, pass, remote)
+		return ok
+	}
+	return u.opts.Authenticate(user, pass)
 }
 
 type loginData struct {
@@ -132,12 +191,28 @@ type loginData struct {
 	Error string
 }
 
-// safeNext keeps a post-login redirect on this site.
+// safeNext keeps a post-login redirect on this site: a path of this origin,
+// normalised, or the home page. Browsers drop tabs and newlines from URLs and
+// read a backslash as a slash, so "/\t/host" and "/\\host" are "//host" to
+// them: any control character, space or backslash is refused outright.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
-		return "/ui/"
+	const home = "/ui/"
+	if strings.ContainsFunc(next, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+		return home
 	}
-	return next
+	p, err := url.Parse(next)
+	if err != nil || p.Scheme != "" || p.Host != "" || p.User != nil || p.Opaque != "" || !strings.HasPrefix(p.Path, "/") {
+		return home
+	}
+	clean := path.Clean(p.Path) // "/%2F/host" decodes to "///host": one slash left
+	if strings.HasSuffix(p.Path, "/") && clean != "/" {
+		clean += "/"
+	}
+	out := (&url.URL{Path: clean, RawQuery: p.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return home
+	}
+	return out
 }
 
 func (u *UI) loginPage(c echo.Context) error {
@@ -157,7 +232,19 @@ func (u *UI) login(c echo.Context) error {
 		return c.Redirect(http.StatusSeeOther, next)
 	}
 	user, pass := c.FormValue("user"), c.FormValue("password")
-	if user == "" || !u.opts.Authenticate(user, pass) {
+	ok := false
+	if user != "" && u.opts.Login != nil {
+		var retry time.Duration
+		if ok, retry = u.opts.Login(user, pass, c.Request().RemoteAddr); retry > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(retry.Seconds())))
+			return u.render(c, http.StatusTooManyRequests, u.pages.login, loginData{
+				base: u.base(c, "Log in"), Next: next, Name: user, Error: "Too many failed logins. Try again later.",
+			})
+		}
+	} else if user != "" {
+		ok = u.opts.Authenticate(user, pass)
+	}
+	if !ok {
 		u.log.Info("ui login failed", "user", user, "remote", c.RealIP())
 		return u.render(c, http.StatusUnauthorized, u.pages.login, loginData{
 			base: u.base(c, "Log in"), Next: next, Name: user, Error: "Wrong user name or password.",
@@ -172,6 +259,10 @@ func (u *UI) login(c echo.Context) error {
 }
 
 func (u *UI) logout(c echo.Context) error {
+	// the cookie is revoked on the server, not only deleted from this browser
+	if _, id, exp, ok := u.parseSession(c.Request()); ok {
+		u.opts.Revocations.Revoke(id, exp)
+	}
 	c.SetCookie(&http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusSeeOther, "/ui/login")
 }

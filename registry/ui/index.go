@@ -643,6 +643,13 @@ func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest)
 				}
 			}
 		}
+	case foreignFormat(&m) != "": // ModelPack, ModelKit, Docker model (foreign.go)
+		mi.Kind = KindModel
+		if model, err := readForeignModel(ctx, src, &m, foreignFormat(&m)); err != nil {
+			mi.ModelErr = err.Error()
+		} else {
+			mi.Model = model
+		}
 	case m.Config.MediaType == ocispec.MediaTypeImageConfig || m.Config.MediaType == dockerConfig || m.MediaType == dockerManifest:
 		if m.ArtifactType == "" {
 			mi.Kind = KindImage

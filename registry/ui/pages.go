@@ -259,6 +259,7 @@ type detail struct {
 	Referrers []ocispec.Descriptor
 	Commands  []Command
 	Annots    []kv
+	TextGen   *schemas.TextGeneration // a text-generation package: KV cache, chat template, OpenAI call
 }
 
 type kv struct{ Key, Value string }
@@ -324,6 +325,9 @@ func (u *UI) detail(ctx context.Context, c echo.Context, repo, ref string, withR
 			d.RawConfig = string(raw)
 		}
 	}
+	if mi.Kind == KindModel {
+		d.TextGen = d.Model.TextGenerationInfo(u.opts.RuntimeURL)
+	}
 	d.Commands = u.commands(c, d)
 	return d, nil
 }
@@ -375,11 +379,15 @@ func (u *UI) commands(c echo.Context, d *detail) []Command {
 		if name != "" {
 			path += "/" + name
 		}
-		return []Command{
+		cmds := []Command{
 			{"Pull", "axon pull " + byTag},
 			{"Run on MLOS Core", "axon register " + byDigest},
 			{"Inference", "curl -X POST " + u.opts.RuntimeURL + "/models/" + path + "/inference " + inferenceData(d.Model)},
 		}
+		if d.TextGen != nil {
+			cmds = append(cmds, Command{"OpenAI API", d.TextGen.Curl})
+		}
+		return cmds
 	case KindImage:
 		return []Command{{"Pull", "docker pull " + byTag}, {"Pull by digest", "docker pull " + byDigest}}
 	case KindIndex:

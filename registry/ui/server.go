@@ -42,6 +42,9 @@ func New(src Source, opts Options) (*UI, error) {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
+	if opts.Revocations == nil {
+		opts.Revocations = NewMemRevocations()
+	}
 	if len(opts.SessionKey) == 0 {
 		opts.SessionKey = make([]byte, 32)
 		rand.Read(opts.SessionKey)

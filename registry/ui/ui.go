@@ -55,6 +55,11 @@ type Options struct {
 	// auth checked through it. Nil: access is decided by the middleware given to
 	// Register alone.
 	Authenticate func(user, password string) bool
+	// Login, when set, is used instead of Authenticate: it checks a password
+	// behind a failed-login throttle; retry > 0 refuses (429) without checking.
+	Login func(user, password, remoteAddr string) (ok bool, retry time.Duration)
+	// Revocations records sessions ended by logout (default: in memory).
+	Revocations Revocations
 	// SessionKey signs session cookies (32 random bytes or more). Empty: a random key
 	// per process, so sessions end when the registry restarts.
 	SessionKey []byte

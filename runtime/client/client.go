@@ -20,13 +20,18 @@ import (
 // EnvURL names the environment variable with mlosd's address.
 const EnvURL = "MLOS_URL"
 
+// EnvToken names the environment variable with mlosd's admin token (mlosd
+// --admin-token), sent as a Bearer token: the same name mlosd reads it from.
+const EnvToken = "MLOSD_ADMIN_TOKEN"
+
 // DefaultURL is where mlosd listens by default.
 const DefaultURL = "http://localhost:8080"
 
 // Client is an mlosd client.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string
 }
 
 // New returns a client for baseURL ("" = $MLOS_URL, then DefaultURL).
@@ -40,7 +45,7 @@ func New(baseURL string) *Client {
 	if !strings.Contains(baseURL, "://") {
 		baseURL = "http://" + baseURL
 	}
-	return &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 10 * time.Minute}}
+	return &Client{base: strings.TrimRight(baseURL, "/"), http: &http.Client{Timeout: 10 * time.Minute}, token: os.Getenv(EnvToken)}
 }
 
 // WithHTTPClient replaces the HTTP client.
@@ -83,6 +88,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -4,11 +4,11 @@
 package server
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
@@ -30,6 +30,10 @@ type Options struct {
 	// MaxBody is the largest request body accepted (default 64 MiB); larger gets 413.
 	MaxBody int64
 	Logger  *slog.Logger
+	// Limits on requests in flight (limit.go); beyond them, 429.
+	Limits Limits
+	// Admin guards the imperative API (register, delete, load, unload); see admin.go.
+	Admin AdminOptions
 }
 
 // Server routes HTTP requests to the manager.
@@ -39,6 +43,7 @@ type Server struct {
 	log   *slog.Logger
 	max   int64
 	ready atomic.Bool
+	gate  *gate
 }
 
 // New builds the routes. The server reports ready once SetReady(true) is called
@@ -55,9 +60,12 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(middleware.BodyLimit(fmt.Sprintf("%dB", opts.MaxBody)))
+	e.Use(s.admit(opts.Limits))
 	e.Use(middleware.Recover())
+	e.Use(adminGuard(opts.Admin))
 
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.v2Ready) // readiness beside the seed API's liveness: declared models loaded
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(m.Metrics.Registry, promhttp.HandlerOpts{})))
 	e.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 
@@ -80,6 +88,7 @@ func New(m *runtime.Manager, opts Options) *Server {
 	e.POST("/v2/models/*", s.v2ModelPost)
 	e.POST("/v2/repository/index", s.v2Index)
 	e.POST("/v2/repository/models/*", s.v2Repository)
+	s.openAIRoutes(e) // OpenAI-compatible API under /v1
 	return s
 }
 
@@ -140,9 +149,16 @@ func (s *Server) model(name string) (*runtime.Model, error) {
 	return m, nil
 }
 
-// readBody reads the whole body, mapping the body limit to 413.
+// readBody reads the whole body, mapping the body limit to 413. A declared
+// length (already checked against the limit) sizes the buffer once, so a
+// large body costs its size, not a series of doublings.
 func readBody(c echo.Context) ([]byte, error) {
-	b, err := io.ReadAll(c.Request().Body)
+	var buf bytes.Buffer
+	if n := c.Request().ContentLength; n > 0 && n < 1<<31 {
+		buf.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := buf.ReadFrom(c.Request().Body)
+	b := buf.Bytes()
 	if err != nil {
 		var he *echo.HTTPError
 		if errors.As(err, &he) {
@@ -260,6 +276,8 @@ func (s *Server) deleteModel(c echo.Context) error {
 type seedRequest struct {
 	Input      json.RawMessage `json:"input"`
 	Parameters map[string]any  `json:"parameters,omitempty"`
+	// Stream answers a generation as Server-Sent Events, one per token.
+	Stream bool `json:"stream,omitempty"`
 }
 
 type seedResponse struct {
@@ -286,6 +304,9 @@ func (s *Server) seedInfer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Response().Committed { // streamed
+		return nil
+	}
 	return c.JSON(http.StatusOK, seedResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
 }
 
@@ -297,6 +318,9 @@ func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
 	var req seedRequest
 	if err := decodeJSON(b, &req); err != nil {
 		return nil, err
+	}
+	if req.Stream {
+		return nil, s.seedStream(c, m, req)
 	}
 	out, _, err := m.InferRawJSON(c.Request().Context(), req.Input, req.Parameters)
 	return out, err

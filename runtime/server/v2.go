@@ -309,6 +309,10 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 		}
 		n *= d
 	}
+	// A shape the model cannot take is refused before its data is decoded.
+	if err := fitsSpec(in.Shape, spec); err != nil {
+		return nil, nil, runtime.BadRequest("input %q: %v", in.Name, err)
+	}
 	t := &runtime.Tensor{Name: in.Name, DType: dt, Shape: in.Shape}
 	if size, ok := in.Parameters["binary_data_size"]; ok {
 		sz, ok := size.(float64)
@@ -325,10 +329,8 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 	if len(in.Data) == 0 || string(in.Data) == "null" {
 		return nil, nil, runtime.BadRequest("input %q has no data (send \"data\" or parameters.binary_data_size)", in.Name)
 	}
-	data, shape, err := runtime.DecodeJSON(in.Data, dt)
-	if err == nil && runtime.NumElements(shape) != n {
-		err = fmt.Errorf("%d elements, the shape needs %d", runtime.NumElements(shape), n)
-	}
+	// Straight into a tensor of the declared size: no intermediate values.
+	data, err := runtime.DecodeJSONCount(in.Data, dt, n)
 	if err != nil {
 		return nil, nil, runtime.BadRequest("input %q: %v (shape %v, %s)", in.Name, err, in.Shape, dt.V2())
 	}
@@ -385,4 +387,21 @@ func (s *Server) v2Repository(c echo.Context) error {
 		return runtime.NotFound("no such route; POST /v2/repository/models/{name}/load or /unload")
 	}
 	return c.NoContent(http.StatusOK)
+}
+
+// fitsSpec checks a request shape against the model's: same rank and every
+// fixed dimension equal (symbolic and -1 dimensions take any size).
+func fitsSpec(shape []int64, spec *runtime.TensorSpec) error {
+	if len(spec.Shape) == 0 {
+		return nil
+	}
+	if len(shape) != len(spec.Shape) {
+		return fmt.Errorf("shape %v has rank %d, the model takes %s", shape, len(shape), spec.ShapeString())
+	}
+	for i, d := range spec.Shape {
+		if d > 0 && shape[i] != d {
+			return fmt.Errorf("shape %v, the model takes %s", shape, spec.ShapeString())
+		}
+	}
+	return nil
 }

@@ -23,7 +23,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out)
 	}
 	s := string(out)
-	for _, want := range []string{`"label": "POSITIVE"`, `"label": "NEGATIVE"`, `"latency"`, "registered examples/tiny-sentiment (sha256:", "@sha256:", "==> done in"} {
+	for _, want := range []string{`"label": "POSITIVE"`, `"label": "NEGATIVE"`, `"latency"`, "registered examples/tiny-sentiment (sha256:", "registered examples/tiny-bert-native (sha256:", "@sha256:", "==> done in"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}

@@ -149,6 +149,15 @@ func (d *demo) run(ctx context.Context, home, regAddr, mlosAddr string) error {
 	}); err != nil {
 		return err
 	}
+	if err := d.generate(ctx, root, regAddr, mlosAddr); err != nil {
+		return err
+	}
+	if err := d.native(ctx, home, regAddr, mlosAddr); err != nil {
+		return err
+	}
+	if err := d.modelPack(ctx, ref, regAddr); err != nil {
+		return err
+	}
 	fmt.Printf("==> done in %s\n", time.Since(d.start).Round(time.Millisecond))
 	if d.keep {
 		fmt.Printf("    axon-registry: http://%s   mlosd: http://%s   AXON_HOME=%s\n", regAddr, mlosAddr, home)

@@ -116,3 +116,20 @@ type Cleaner interface {
 type Redirector interface {
 	URLFor(ctx context.Context, path string, expiry time.Duration) (string, error)
 }
+
+// ErrPrecondition is returned (wrapped) by a Conditional write whose condition
+// failed: the file exists (PutIfAbsent) or changed since it was read (PutIfMatch).
+var ErrPrecondition = errors.New("precondition failed")
+
+// Conditional is implemented by drivers (both fs and s3) that can write a small
+// file only if it is absent or unchanged: compare-and-swap on storage that
+// several registry processes share, the basis of their leases (upload
+// exclusion, one GC at a time). A version is opaque (an ETag on S3).
+type Conditional interface {
+	// PutIfAbsent writes content at path only if no file is there.
+	PutIfAbsent(ctx context.Context, path string, content []byte) (version string, err error)
+	// PutIfMatch replaces the file at path only if its version is still version.
+	PutIfMatch(ctx context.Context, path string, content []byte, version string) (string, error)
+	// GetVersioned reads a file and its version.
+	GetVersioned(ctx context.Context, path string) ([]byte, string, error)
+}

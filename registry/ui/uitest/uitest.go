@@ -38,6 +38,34 @@ type Model struct {
 	// ONNX, when set, is used as model.onnx instead of a generated classifier
 	// (benchmarks share one model blob across thousands of packages).
 	ONNX []byte
+	// ChatTemplate adds a tokenizer_config.json with a chat_template (and the
+	// manifest says so), as text-generation packages of chat models have.
+	ChatTemplate bool
+	// Variant and SourceFile fill format.variant / format.sourceFile.
+	Variant, SourceFile string
+}
+
+// TinyDecoderONNX returns a small real graph with a decoder's interface as
+// optimum exports it: input_ids, attention_mask, past_key_values.0.key/.value
+// → logits, present.0.key/.value.
+func TinyDecoderONNX(seed uint64) ([]byte, error) {
+	b := onnx.NewBuilder("tiny_decoder")
+	b.Input("input_ids", "int64", "batch", "sequence")
+	b.Input("attention_mask", "int64", "batch", "total_sequence")
+	b.Input("past_key_values.0.key", "float32", "batch", 2, "past_sequence", 4)
+	b.Input("past_key_values.0.value", "float32", "batch", 2, "past_sequence", 4)
+	w := make([]float32, 16*16)
+	for i := range w {
+		w[i] = float32((uint64(i)*2654435761+seed)%1000) / 1000
+	}
+	b.InitFloat("embedding", []int64{16, 16}, w)
+	b.Node("Gather", []string{"embedding", "input_ids"}, []string{"logits"}, onnx.AttrInt("axis", 0))
+	b.Node("Identity", []string{"past_key_values.0.key"}, []string{"present.0.key"})
+	b.Node("Identity", []string{"past_key_values.0.value"}, []string{"present.0.value"})
+	b.Output("logits", "float32", "batch", "sequence", 16)
+	b.Output("present.0.key", "float32", "batch", 2, "total_sequence", 4)
+	b.Output("present.0.value", "float32", "batch", 2, "total_sequence", 4)
+	return b.Bytes()
 }
 
 // TinyONNX returns a small real text classifier (input_ids [batch, sequence] →
@@ -95,6 +123,13 @@ func BuildModel(ctx context.Context, p content.Pusher, m Model) (ocispec.Descrip
 		{"config.json", schemas.RoleConfig, schemas.MediaTypeWeightConfig, cfg},
 		{"README.md", schemas.RoleDoc, schemas.MediaTypeDoc, readme},
 	}
+	if m.ChatTemplate {
+		files = append(files, struct {
+			path, role, mediaType string
+			data                  []byte
+		}{"tokenizer_config.json", schemas.RoleTokenizer, schemas.MediaTypeWeightConfig,
+			[]byte(`{"chat_template": "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}", "eos_token": "<|end|>"}`)})
+	}
 	mf := &schemas.Manifest{
 		APIVersion: schemas.APIVersion, Kind: schemas.Kind,
 		Name: m.Name, Namespace: m.Namespace, Version: m.Version, Description: m.Description, License: m.License,
@@ -111,6 +146,10 @@ func BuildModel(ctx context.Context, p content.Pusher, m Model) (ocispec.Descrip
 	if m.Task == "text-classification" {
 		mf.Preprocessing = &schemas.Preprocessing{Tokenizer: &schemas.Tokenizer{Type: "wordpiece", Files: []string{"tokenizer.json"}, MaxLength: 128}}
 	}
+	if m.ChatTemplate {
+		mf.Preprocessing = &schemas.Preprocessing{Tokenizer: &schemas.Tokenizer{Type: "bpe", Files: []string{"tokenizer_config.json"}, ChatTemplate: true}}
+	}
+	mf.Format.Variant, mf.Format.SourceFile = m.Variant, m.SourceFile
 	var layers []ocispec.Descriptor
 	for _, f := range files {
 		d, err := Push(ctx, p, f.mediaType, f.data, map[string]string{

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mlos-foundation/axon/registry/storage/driver"
@@ -29,11 +30,16 @@ func (d *Driver) Clean(ctx context.Context, olderThan time.Duration) (int, error
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if e.IsDir() || !strings.HasPrefix(e.Name(), tmpPrefix) {
+		if e.IsDir() || (!strings.HasPrefix(e.Name(), tmpPrefix) && !strings.Contains(p, stagingName)) {
 			return nil
 		}
 		info, err := e.Info()
-		if err != nil || info.ModTime().After(cutoff) {
+		if err != nil {
+			return nil
+		}
+		// a live writer holds a shared lock on its file: what we can lock
+		// exclusively was left by a process that died (kill -9, power loss)
+		if info.ModTime().After(cutoff) && !abandoned(p) {
 			return nil
 		}
 		if os.Remove(p) == nil {
@@ -44,5 +50,38 @@ func (d *Driver) Clean(ctx context.Context, olderThan time.Duration) (int, error
 	if err != nil {
 		return n, wrap("clean", "", err)
 	}
+	// the emptied per-write directories of the staging area
+	if ents, err := os.ReadDir(filepath.Join(d.root, stagingName)); err == nil {
+		for _, e := range ents {
+			sub := filepath.Join(d.root, stagingName, e.Name())
+			info, err := e.Info()
+			if err != nil || !e.IsDir() || info.ModTime().After(cutoff) || hasFiles(sub) {
+				continue
+			}
+			os.RemoveAll(sub) // directories built for a write that died
+		}
+	}
 	return n, nil
+}
+
+func hasFiles(dir string) bool {
+	found := false
+	filepath.WalkDir(dir, func(_ string, e fs.DirEntry, err error) error {
+		if err == nil && !e.IsDir() {
+			found = true
+			return filepath.SkipAll
+		}
+		return nil
+	})
+	return found
+}
+
+// abandoned reports whether no process holds the file's writer lock.
+func abandoned(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
 }

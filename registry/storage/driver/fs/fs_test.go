@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -68,9 +69,21 @@ func TestClean(t *testing.T) {
 	}
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(stale, old, old)
+	// a live writer holds its temporary file locked; one killed (kill -9) does not
+	live, err := os.Open(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	syscall.Flock(int(live.Fd()), syscall.LOCK_SH)
+	killed := filepath.Join(root, "a", ".axon-tmp-killed")
+	os.WriteFile(killed, []byte("partial"), 0o644)
 	n, err := d.Clean(ctx, time.Hour)
-	if err != nil || n != 1 {
-		t.Fatalf("Clean = %d, %v; want 1 stale file removed", n, err)
+	if err != nil || n != 2 {
+		t.Fatalf("Clean = %d, %v; want the stale and the killed writer's file removed", n, err)
+	}
+	if _, err := os.Stat(killed); !os.IsNotExist(err) {
+		t.Fatal("a killed writer's temporary file survived Clean")
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Fatal("stale temporary file survived Clean")

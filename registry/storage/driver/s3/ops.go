@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -85,7 +86,32 @@ func (d *Driver) putBytes(ctx context.Context, key string, b []byte) error {
 
 func (d *Driver) putReader(ctx context.Context, key string, r io.Reader, size int64, md5Base64 string) error {
 	_, err := d.core.PutObject(ctx, d.bucket, key, r, size, md5Base64, "", putOptions())
+	if isDirRace(err) {
+		if s, ok := r.(io.Seeker); ok {
+			for i := range 5 {
+				time.Sleep(time.Duration(10*(i+1)) * time.Millisecond)
+				if _, serr := s.Seek(0, io.SeekStart); serr != nil {
+					break
+				}
+				if _, err = d.core.PutObject(ctx, d.bucket, key, r, size, md5Base64, "", putOptions()); !isDirRace(err) {
+					break
+				}
+			}
+		}
+	}
 	return err
+}
+
+// isDirRace: versitygw's posix backend (v1.8.0) answers a PUT "Existing Object
+// is a directory" when a concurrent delete prunes the key's parent directory
+// while the PUT creates it; the same PUT a moment later succeeds. Keys here
+// never name a directory, so the answer is always that race.
+func isDirRace(err error) bool {
+	if err == nil {
+		return false
+	}
+	e := minio.ToErrorResponse(err)
+	return e.Code == "ExistingObjectIsDirectory" || strings.Contains(e.Message, "is a directory")
 }
 
 func putOptions() minio.PutObjectOptions {

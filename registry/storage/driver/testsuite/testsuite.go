@@ -53,6 +53,7 @@ func Run(t *testing.T, newDriver Factory) {
 		{"ConcurrentWriters", testConcurrentWriters},
 		{"ConcurrentReaders", testConcurrentReaders},
 		{"ContextCanceled", testContextCanceled},
+		{"Conditional", testConditional},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

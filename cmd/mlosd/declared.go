@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/server"
+)
+
+// declaredFlags collects --model, --model-dir and --models.
+type declaredFlags struct {
+	flags []runtime.DeclaredModel
+	file  string
+	poll  time.Duration // re-read file this often (0: only on SIGHUP)
+}
+
+func (d *declaredFlags) addRef(s string) error {
+	m, err := runtime.ParseModelFlag(s)
+	if err != nil {
+		return err
+	}
+	d.flags = append(d.flags, m)
+	return nil
+}
+
+func (d *declaredFlags) addDir(s string) error {
+	m := runtime.DeclaredModel{Dir: s}
+	if i := strings.LastIndex(s, "="); i >= 0 {
+		m.Dir, m.Name = s[:i], s[i+1:]
+	}
+	if m.Dir == "" || (strings.Contains(s, "=") && m.Name == "") {
+		return fmt.Errorf("--model-dir %q: use DIR or DIR=NAME", s)
+	}
+	d.flags = append(d.flags, m)
+	return nil
+}
+
+// list is what is declared now: the flags, then the file as it reads now.
+func (d *declaredFlags) list() ([]runtime.DeclaredModel, error) {
+	out := append([]runtime.DeclaredModel(nil), d.flags...)
+	if d.file != "" {
+		more, err := runtime.ReadModelsFile(d.file)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, more...)
+	}
+	return out, nil
+}
+
+// retryEvery is how often declared models that failed to load are tried again.
+const retryEvery = 10 * time.Second
+
+// serveDeclared applies the declared models, keeps readiness equal to "every
+// declared model loaded", retries failures and re-reads the file on SIGHUP.
+// A file that no longer parses on SIGHUP changes nothing.
+func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server, d *declaredFlags, hup <-chan os.Signal, log *slog.Logger) {
+	decls, err := d.list()
+	if err != nil {
+		log.Error("declared models", "err", err)
+	}
+	// A mounted ConfigMap changes under the process: --models-poll notices
+	// without a signal (Kubernetes swaps the file, mlosd reloads in place).
+	var poll <-chan time.Time
+	var last []byte
+	if d.poll > 0 && d.file != "" {
+		t := time.NewTicker(d.poll)
+		defer t.Stop()
+		poll = t.C
+		last, _ = os.ReadFile(d.file)
+	}
+	var retry <-chan time.Time
+	for {
+		retry = nil
+		if decls != nil || d.file != "" {
+			if err := mgr.ApplyDeclared(ctx, decls); err != nil {
+				log.Error("declared models not all loaded; retrying", "err", err, "in", retryEvery.String())
+				retry = time.After(retryEvery)
+			}
+		}
+		ready := mgr.DeclaredReady()
+		srv.SetReady(ready)
+		if ready && len(decls) > 0 {
+			log.Info("declared models ready", "models", mgr.DeclaredNames())
+		}
+		// Wait for something to apply: a retry, a changed file, a signal.
+		// Nothing is pulled or hashed again while nothing changed.
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-retry:
+				break wait
+			case <-poll:
+				b, err := os.ReadFile(d.file)
+				if err != nil || bytes.Equal(b, last) {
+					continue
+				}
+				last = b
+				next, err := d.list()
+				if err != nil {
+					log.Error("models file changed: declared models unchanged", "err", err)
+					continue
+				}
+				log.Info("models file changed: applying declared models", "count", len(next))
+				decls = next
+				break wait
+			case <-hup:
+				next, err := d.list()
+				if err != nil {
+					log.Error("SIGHUP: declared models unchanged", "err", err)
+					continue
+				}
+				log.Info("SIGHUP: applying declared models", "count", len(next))
+				decls = next
+				break wait
+			}
+		}
+	}
+}
+
+// probe is --healthcheck: GET /healthz on the local listener.
+func probe(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--healthcheck: --addr %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get("http://" + net.JoinHostPort(host, port) + "/healthz")
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answers %s", resp.Status)
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+package testsuite
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mlos-foundation/axon/registry/storage/driver"
+)
+
+// testConditional: the compare-and-swap writes leases are built on. Of many
+// concurrent PutIfAbsent calls exactly one wins, and of many PutIfMatch calls
+// on one version exactly one wins.
+func testConditional(t *testing.T, d driver.Driver) {
+	c, ok := d.(driver.Conditional)
+	if !ok {
+		t.Fatalf("%s driver does not implement driver.Conditional", d.Name())
+	}
+	ctx := context.Background()
+	const n = 12
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := c.PutIfAbsent(ctx, "cond/lease", []byte{byte(i)})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, driver.ErrPrecondition):
+				t.Errorf("PutIfAbsent: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent PutIfAbsent calls succeeded, want exactly 1", wins.Load())
+	}
+	b, ver, err := c.GetVersioned(ctx, "cond/lease")
+	if err != nil || len(b) != 1 {
+		t.Fatalf("GetVersioned: %q %v", b, err)
+	}
+	wins.Store(0)
+	for i := range n {
+		wg.Go(func() {
+			_, err := c.PutIfMatch(ctx, "cond/lease", []byte{100 + byte(i), 1}, ver)
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, driver.ErrPrecondition):
+				t.Errorf("PutIfMatch: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent PutIfMatch calls on one version succeeded, want exactly 1", wins.Load())
+	}
+	if _, err := c.PutIfMatch(ctx, "cond/lease", []byte("x"), ver); !errors.Is(err, driver.ErrPrecondition) {
+		t.Fatalf("PutIfMatch with a stale version: %v, want ErrPrecondition", err)
+	}
+	if _, err := c.PutIfMatch(ctx, "cond/absent", []byte("x"), ver); !errors.Is(err, driver.ErrPrecondition) {
+		t.Fatalf("PutIfMatch on a missing file: %v, want ErrPrecondition", err)
+	}
+	if _, err := c.PutIfAbsent(ctx, "cond/lease", []byte("x")); !errors.Is(err, driver.ErrPrecondition) {
+		t.Fatalf("PutIfAbsent on an existing file: %v", err)
+	}
+}

@@ -1,0 +1,103 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/runtime"
+)
+
+// sse writes Server-Sent Events. The response starts with the first event,
+// so a request refused before any token still gets a plain JSON error with
+// its status.
+type sse struct {
+	c       echo.Context
+	started bool
+}
+
+func (s *sse) start() {
+	if s.started {
+		return
+	}
+	s.started = true
+	h := s.c.Response().Header()
+	h.Set(echo.HeaderContentType, "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Connection", "keep-alive")
+	h.Set("X-Accel-Buffering", "no") // proxies must not buffer the stream
+	s.c.Response().WriteHeader(http.StatusOK)
+}
+
+// event writes one event (name "" = the default "message") with v as JSON.
+func (s *sse) event(name string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.raw(name, b)
+}
+
+func (s *sse) raw(name string, data []byte) error {
+	s.start()
+	w := s.c.Response()
+	if name != "" {
+		if _, err := fmt.Fprintf(w, "event: %s\n", name); err != nil {
+			return err
+		}
+	}
+	if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+		return err
+	}
+	w.Flush()
+	return nil
+}
+
+// seedStreamToken is one event of the seed API's generation stream.
+type seedStreamToken struct {
+	Token runtime.Token `json:"token"`
+}
+
+// seedStreamEnd is the last event: the whole text and why it ended.
+type seedStreamEnd struct {
+	GeneratedText    string  `json:"generated_text"`
+	TokenIDs         []int64 `json:"token_ids"`
+	FinishReason     string  `json:"finish_reason"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+}
+
+// seedStream answers {"input": "text", "stream": true} with one event per
+// token and a final event carrying the whole text. A client that goes away
+// cancels the request's context, which stops the generation before its next
+// step.
+func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) error {
+	var text string
+	if err := json.Unmarshal(req.Input, &text); err != nil {
+		return runtime.BadRequest(`"stream": true needs "input" to be a text`)
+	}
+	if !m.CanGenerate() {
+		return runtime.BadRequest("model %s does not generate text (task %q); only generation streams", m.Name, m.Task())
+	}
+	params, err := runtime.ParamsFromMap(req.Parameters)
+	if err != nil {
+		return err
+	}
+	out := &sse{c: c}
+	res, err := m.Generate(c.Request().Context(), runtime.GenerateRequest{Prompt: text, Params: params}, func(tok runtime.Token) error {
+		return out.event("", seedStreamToken{Token: tok})
+	})
+	if err != nil {
+		if !out.started {
+			return err
+		}
+		// Mid-stream failures end the stream with an error event; a client
+		// that left gets nothing more.
+		if c.Request().Context().Err() == nil {
+			out.event("error", errorBody{Error: err.Error()})
+		}
+		return nil
+	}
+	return out.event("", seedStreamEnd{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason, PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens})
+}
