@@ -213,6 +213,9 @@ func DescribeForeign(format string, m *ocispec.Manifest, cfg []byte) (*Foreign, 
 		}
 		f.Files = append(f.Files, x)
 	}
+	if err := checkForeignPaths(f.Files); err != nil {
+		return nil, err
+	}
 	if f.ModelFormat == "" {
 		f.ModelFormat = guessModelFormat(f.Files)
 	}
@@ -242,20 +245,17 @@ func layerFile(format string, l ocispec.Descriptor, used map[string]int) (File, 
 	if p == "" {
 		return x, fmt.Errorf("the layer names no file (no %s or %s annotation)", schemas.AnnotationFilepath, schemas.AnnotationTitle)
 	}
-	p = strings.TrimPrefix(path.Clean(strings.TrimPrefix(p, "./")), "./")
-	if err := schemas.CheckPath(p); err != nil {
-		if x.Archive == ArchiveNone {
-			return x, err
-		}
-		// An archive's name is a label (its entries carry their own, checked
-		// paths): a Kitfile path such as "." names the whole context.
+	if x.Archive == ArchiveNone {
+		// Other tools write "./model.onnx" for model.onnx; what the path
+		// may be is checked for all files at once (checkForeignPaths).
+		p = strings.TrimPrefix(p, "./")
+	} else if p = path.Clean(strings.TrimPrefix(p, "./")); schemas.CheckPath(p) != nil {
+		// An archive's name is a label (its entries carry their own paths,
+		// checked when unpacked): a Kitfile path such as "." names the whole
+		// context.
 		p = x.Kind
 	}
-	if n := used[p]; n > 0 && x.Archive == ArchiveNone {
-		if !defaulted {
-			// Two layers claiming one file: whichever came last would win.
-			return x, fmt.Errorf("a second layer has the path %q", p)
-		}
+	if n := used[p]; n > 0 && x.Archive == ArchiveNone && defaulted {
 		// Docker v0.1 names no files: a sharded GGUF is model.gguf, model-2.gguf...
 		ext := path.Ext(p)
 		p = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(p, ext), n+1, ext)
