@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
@@ -41,7 +42,10 @@ type File struct {
 	MediaType string             `json:"mediaType"`
 	Digest    string             `json:"digest"`
 	Size      int64              `json:"size"`
-	Layer     ocispec.Descriptor `json:"-"`
+	// DiffID is the digest of the layer uncompressed, when the artifact's
+	// config lists it (ModelPack modelfs.diffIds) and it differs from Digest.
+	DiffID string             `json:"diffId,omitempty"`
+	Layer  ocispec.Descriptor `json:"-"`
 }
 
 // Foreign is what a model artifact of another tool says about itself.
@@ -59,6 +63,7 @@ type Foreign struct {
 	Capabilities json.RawMessage     `json:"capabilities,omitempty"`
 	Files        []File              `json:"files"`
 	kitPaths     map[string][]string // ModelKit: paths of each layer kind, in order
+	diffIDs      []digest.Digest     // ModelPack: modelfs.diffIds
 
 	// EmbeddedManifest is true when the artifact carries an axon manifest.yaml
 	// as a layer (axon pack --format modelpack).
@@ -214,6 +219,9 @@ func DescribeForeign(format string, m *ocispec.Manifest, cfg []byte) (*Foreign, 
 		f.Files = append(f.Files, x)
 	}
 	if err := checkForeignPaths(f.Files); err != nil {
+		return nil, err
+	}
+	if err := f.checkDiffIDs(); err != nil {
 		return nil, err
 	}
 	if f.ModelFormat == "" {
