@@ -36,12 +36,12 @@ const (
 
 // File is one file (or archived directory) of a model artifact.
 type File struct {
-	Path      string             `json:"path"`
-	Kind      string             `json:"kind"` // weight, weight.config, doc, code, dataset, model, ...
-	Archive   string             `json:"archive,omitempty"`
-	MediaType string             `json:"mediaType"`
-	Digest    string             `json:"digest"`
-	Size      int64              `json:"size"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind"` // weight, weight.config, doc, code, dataset, model, ...
+	Archive   string `json:"archive,omitempty"`
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
 	// DiffID is the digest of the layer uncompressed, when the artifact's
 	// config lists it (ModelPack modelfs.diffIds) and it differs from Digest.
 	DiffID string             `json:"diffId,omitempty"`
