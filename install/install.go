@@ -56,6 +56,10 @@ type Options struct {
 	Progress  download.Progress // download progress; nil: none
 	Client    *http.Client      // for every hub request; nil: default
 	Log       *slog.Logger
+	// Origin names where a local directory's files came from (axon install
+	// oci://REF exports an artifact into a temporary directory): the
+	// package's source says that, not the temporary path.
+	Origin *adapters.Model
 
 	// Endpoint overrides, mostly for tests; "" = environment / public hub.
 	HFEndpoint, HFToken string
@@ -176,6 +180,9 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 	m, err := adapter.Fetch(ctx, ref, filepath.Join(work, "src"))
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
+	}
+	if o := opts.Origin; o != nil {
+		m.Hub, m.ID, m.URL, m.License, m.Created = o.Hub, o.ID, o.URL, o.License, o.Created
 	}
 	log.Info("fetched", "ref", ref.String(), "revision", m.Revision, "files", len(m.Files),
 		"downloaded", m.Downloaded, "cached", m.Cached, "bytes", m.DownloadedBytes, "took", time.Since(start))

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	digest "github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/registry/remote"
 
@@ -170,5 +171,37 @@ func TestServeForeignTextModel(t *testing.T) {
 	}
 	if s := fmt.Sprint(out); !strings.Contains(s, "POSITIVE") || !strings.Contains(s, "NEGATIVE") {
 		t.Fatalf("answer %s", s)
+	}
+}
+
+// mlosd refuses a ModelPack whose compressed layer is not the DiffID its
+// config lists (422, one line), and leaves no unpacked model behind.
+func TestServeModelPackWrongDiffID(t *testing.T) {
+	ctx := context.Background()
+	src := affineDir(t)
+	mp, _ := artifacttest.ModelPack("acme/affine", false)
+	mp.Layers = []artifacttest.Layer{
+		{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"model.onnx"}},
+		{MediaType: "application/vnd.cncf.model.code.v1.tar+gzip", Paths: []string{"extra"}, Archive: "tar+gzip"},
+	}
+	good := mp.ConfigForDiffIDs
+	mp.ConfigForDiffIDs = func(d []digest.Digest) any {
+		return good([]digest.Digest{d[0], digest.FromString("not the code")})
+	}
+	layout := t.TempDir()
+	st, err := oci.New(layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	artifacttest.Push(t, ctx, st, "bad", src, mp)
+	data := t.TempDir()
+	m := newManager(t, data, runtime.BatchOptions{})
+	_, err = m.Register(ctx, "oci-layout://"+layout+":bad", "")
+	statusOf(t, err, http.StatusUnprocessableEntity)
+	if msg := err.Error(); !strings.Contains(msg, "layer extra: its uncompressed content is") || !strings.Contains(msg, "modelfs.diffIds says") || strings.Contains(msg, "\n") {
+		t.Fatalf("refusal %q", msg)
+	}
+	if des, err := os.ReadDir(filepath.Join(data, "models")); err != nil || len(des) != 0 {
+		t.Errorf("left %d unpacked models behind (%v)", len(des), err)
 	}
 }

@@ -33,7 +33,7 @@ func TestChatKeepsConversation(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out strings.Builder
-	if err := chat(context.Background(), srv.URL, "hf/gpt2", strings.NewReader("hello\n\nhow are you\n/bye\nnot sent\n"), &out, &strings.Builder{}, false); err != nil {
+	if err := chat(context.Background(), srv.URL, "hf/gpt2", strings.NewReader("hello\n\nhow are you\n/bye\nnot sent\n"), &out, &strings.Builder{}, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "reply 1\nreply 2\n" {
@@ -45,7 +45,7 @@ func TestChatKeepsConversation(t *testing.T) {
 	// An mlosd without the OpenAI API: one clear line.
 	old := httptest.NewServer(http.NotFoundHandler())
 	defer old.Close()
-	err := chat(context.Background(), old.URL, "hf/gpt2", strings.NewReader("hi\n"), &out, &strings.Builder{}, false)
+	err := chat(context.Background(), old.URL, "hf/gpt2", strings.NewReader("hi\n"), &out, &strings.Builder{}, false, 0)
 	if err == nil || !strings.Contains(err.Error(), "no /v1/chat/completions") {
 		t.Fatalf("against an mlosd without /v1: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/mlos-foundation/axon/adapters"
 	"github.com/mlos-foundation/axon/install"
 	"github.com/mlos-foundation/axon/internal/artifact"
@@ -47,6 +49,9 @@ func installAny(ctx context.Context, ref string, opts install.Options) (*install
 	if err := st.Export(ctx, target, dir); err != nil {
 		return nil, fmt.Errorf("install %s: %w", ref, err)
 	}
+	// The package's source is the artifact (not the temporary directory), so
+	// installing it twice gives the same package digest.
+	opts.Origin = &adapters.Model{Hub: "oci", ID: target, URL: ref, License: pkg.Manifest.License, Created: pkg.OCI.Annotations[ocispec.AnnotationCreated]}
 	if opts.Name == "" {
 		opts.Name = pkg.Manifest.Namespace + "/" + pkg.Manifest.Name
 	}

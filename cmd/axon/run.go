@@ -266,6 +266,7 @@ func parseInput(s string) any {
 
 func runCmd() *cobra.Command {
 	var asJSON, quiet bool
+	var maxTokens int
 	var url string
 	cmd := &cobra.Command{
 		Use:   "run REF [INPUT...]",
@@ -312,7 +313,7 @@ read INPUT from stdin. --json prints mlosd's raw answer.`,
 			in := cmd.InOrStdin()
 			if len(args) == 1 {
 				if info.Task == "text-generation" {
-					return chat(ctx, base, info.Name, in, out, log, asJSON)
+					return chat(ctx, base, info.Name, in, out, log, asJSON, maxTokens)
 				}
 				if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 					return fmt.Errorf("run %s: give INPUT (a %s model; only text-generation models chat)", args[0], orUnknown(info.Task))
@@ -323,7 +324,11 @@ read INPUT from stdin. --json prints mlosd's raw answer.`,
 				}
 				args = append(args, string(b))
 			}
-			res, err := c.Infer(ctx, info.Name, parseInput(strings.Join(args[1:], " ")), nil)
+			var params map[string]any
+			if maxTokens > 0 && info.Task == "text-generation" {
+				params = map[string]any{"max_new_tokens": maxTokens}
+			}
+			res, err := c.Infer(ctx, info.Name, parseInput(strings.Join(args[1:], " ")), params)
 			if err != nil {
 				return fmt.Errorf("run %s: %w", args[0], err)
 			}
@@ -344,6 +349,7 @@ read INPUT from stdin. --json prints mlosd's raw answer.`,
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print mlosd's raw answer as JSON")
 	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "no progress or status lines")
+	cmd.Flags().IntVar(&maxTokens, "max-tokens", 0, "text generation: at most this many new tokens per answer (0: mlosd's default, up to the model's context)")
 	cmd.Flags().StringVar(&url, "mlos-url", "", "mlosd to use (env "+client.EnvURL+"; default: the one axon run started, else a new one)")
 	return cmd
 }
@@ -412,7 +418,7 @@ type chatMessage struct {
 // chat is the interactive loop over /v1/chat/completions: each line is a
 // user turn, the conversation is sent whole every time (mlosd applies the
 // model's chat template). Ctrl-D or /bye ends it.
-func chat(ctx context.Context, base, model string, in io.Reader, out, log io.Writer, raw bool) error {
+func chat(ctx context.Context, base, model string, in io.Reader, out, log io.Writer, raw bool, maxTokens int) error {
 	interactive := false
 	if f, ok := in.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		interactive = true
@@ -437,7 +443,12 @@ func chat(ctx context.Context, base, model string, in io.Reader, out, log io.Wri
 			return nil
 		}
 		msgs = append(msgs, chatMessage{Role: "user", Content: line})
-		reply, body, err := chatCompletion(ctx, hc, base, model, msgs)
+		reply, body, err := chatCompletion(ctx, hc, base, model, msgs, maxTokens)
+		var he *chatHTTPError
+		if errors.As(err, &he) && he.status == http.StatusBadRequest && len(msgs) > 1 {
+			// Most likely the conversation outgrew the model's context.
+			return fmt.Errorf("%w (the whole conversation is sent each turn: start a new chat, or keep answers short with --max-tokens)", err)
+		}
 		if err != nil {
 			return err
 		}
@@ -452,14 +463,18 @@ func chat(ctx context.Context, base, model string, in io.Reader, out, log io.Wri
 
 // chatCompletion posts the conversation and returns the assistant's reply
 // and the raw answer.
-func chatCompletion(ctx context.Context, hc *http.Client, base, model string, msgs []chatMessage) (string, []byte, error) {
-	body, _ := json.Marshal(map[string]any{"model": model, "messages": msgs})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
+func chatCompletion(ctx context.Context, hc *http.Client, base, model string, msgs []chatMessage, maxTokens int) (string, []byte, error) {
+	req := map[string]any{"model": model, "messages": msgs}
+	if maxTokens > 0 {
+		req["max_tokens"] = maxTokens
+	}
+	body, _ := json.Marshal(req)
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/v1/chat/completions", bytes.NewReader(body))
 	if err != nil {
 		return "", nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := hc.Do(req)
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(hreq)
 	if err != nil {
 		return "", nil, fmt.Errorf("chat: %w", err)
 	}
@@ -485,10 +500,20 @@ func chatCompletion(ctx context.Context, hc *http.Client, base, model string, ms
 		if resp.StatusCode == http.StatusNotFound {
 			msg += " (this mlosd has no /v1/chat/completions; update it)"
 		}
-		return "", raw, fmt.Errorf("chat: mlosd answered HTTP %d: %s", resp.StatusCode, msg)
+		return "", raw, &chatHTTPError{resp.StatusCode, msg}
 	}
 	if jerr != nil || len(ans.Choices) == 0 {
 		return "", raw, fmt.Errorf("chat: not an OpenAI chat completion: %.200s", raw)
 	}
 	return ans.Choices[0].Message.Content, raw, nil
+}
+
+// chatHTTPError is mlosd's refusal of a chat turn.
+type chatHTTPError struct {
+	status int
+	msg    string
+}
+
+func (e *chatHTTPError) Error() string {
+	return fmt.Sprintf("chat: mlosd answered HTTP %d: %s", e.status, e.msg)
 }

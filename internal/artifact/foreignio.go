@@ -1,7 +1,6 @@
 package artifact
 
 import (
-	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -9,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/klauspost/compress/zstd"
+	digest "github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/content"
 )
 
@@ -60,30 +59,18 @@ func exportForeignFile(ctx context.Context, src content.Fetcher, x File, root st
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	var tr io.Reader = r
-	switch x.Archive {
-	case ArchiveTarGzip:
-		zr, err := gzip.NewReader(r)
-		if err != nil {
-			return fmt.Errorf("gzip: %w", err)
-		}
-		defer zr.Close()
-		tr = zr
-	case ArchiveTarZstd:
-		// Bounded window: a hostile frame cannot ask for gigabytes.
-		zr, err := zstd.NewReader(r, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(128<<20))
-		if err != nil {
-			return fmt.Errorf("zstd: %w", err)
-		}
-		defer zr.Close()
-		tr = zr
+	tr, done, err := uncompressed(x, r)
+	if err != nil {
+		return err
 	}
-	if x.Archive != ArchiveTar {
-		// A compressed layer may not unpack to more than this: a few KiB of
-		// gzip must not fill the disk.
-		tr = &boundedReader{r: tr, left: maxExpansion*x.Size + 1<<20}
+	defer done()
+	// The entries are hashed as they are unpacked: a compressed layer's
+	// DiffID is checked at no extra read.
+	dg := digest.Canonical.Digester()
+	if err := Untar(io.TeeReader(tr, dg.Hash()), tmp); err != nil {
+		return err
 	}
-	if err := Untar(tr, tmp); err != nil {
+	if _, err := io.Copy(dg.Hash(), tr); err != nil {
 		return err
 	}
 	// The digest covers the whole blob, compression trailer included.
@@ -92,6 +79,11 @@ func exportForeignFile(ctx context.Context, src content.Fetcher, x File, root st
 	}
 	if err := vr.Verify(); err != nil {
 		return err
+	}
+	if x.Archive != ArchiveTar {
+		if err := checkDiffID(x, dg.Digest()); err != nil {
+			return err
+		}
 	}
 	return mergeInto(tmp, root)
 }

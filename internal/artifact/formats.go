@@ -7,6 +7,7 @@ import (
 	"path"
 	"strings"
 
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
@@ -35,13 +36,16 @@ const (
 
 // File is one file (or archived directory) of a model artifact.
 type File struct {
-	Path      string             `json:"path"`
-	Kind      string             `json:"kind"` // weight, weight.config, doc, code, dataset, model, ...
-	Archive   string             `json:"archive,omitempty"`
-	MediaType string             `json:"mediaType"`
-	Digest    string             `json:"digest"`
-	Size      int64              `json:"size"`
-	Layer     ocispec.Descriptor `json:"-"`
+	Path      string `json:"path"`
+	Kind      string `json:"kind"` // weight, weight.config, doc, code, dataset, model, ...
+	Archive   string `json:"archive,omitempty"`
+	MediaType string `json:"mediaType"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+	// DiffID is the digest of the layer uncompressed, when the artifact's
+	// config lists it (ModelPack modelfs.diffIds) and it differs from Digest.
+	DiffID string             `json:"diffId,omitempty"`
+	Layer  ocispec.Descriptor `json:"-"`
 }
 
 // Foreign is what a model artifact of another tool says about itself.
@@ -59,6 +63,7 @@ type Foreign struct {
 	Capabilities json.RawMessage     `json:"capabilities,omitempty"`
 	Files        []File              `json:"files"`
 	kitPaths     map[string][]string // ModelKit: paths of each layer kind, in order
+	diffIDs      []digest.Digest     // ModelPack: modelfs.diffIds
 
 	// EmbeddedManifest is true when the artifact carries an axon manifest.yaml
 	// as a layer (axon pack --format modelpack).
@@ -213,6 +218,12 @@ func DescribeForeign(format string, m *ocispec.Manifest, cfg []byte) (*Foreign, 
 		}
 		f.Files = append(f.Files, x)
 	}
+	if err := checkForeignPaths(f.Files); err != nil {
+		return nil, err
+	}
+	if err := f.checkDiffIDs(); err != nil {
+		return nil, err
+	}
 	if f.ModelFormat == "" {
 		f.ModelFormat = guessModelFormat(f.Files)
 	}
@@ -242,20 +253,17 @@ func layerFile(format string, l ocispec.Descriptor, used map[string]int) (File, 
 	if p == "" {
 		return x, fmt.Errorf("the layer names no file (no %s or %s annotation)", schemas.AnnotationFilepath, schemas.AnnotationTitle)
 	}
-	p = strings.TrimPrefix(path.Clean(strings.TrimPrefix(p, "./")), "./")
-	if err := schemas.CheckPath(p); err != nil {
-		if x.Archive == ArchiveNone {
-			return x, err
-		}
-		// An archive's name is a label (its entries carry their own, checked
-		// paths): a Kitfile path such as "." names the whole context.
+	if x.Archive == ArchiveNone {
+		// Other tools write "./model.onnx" for model.onnx; what the path
+		// may be is checked for all files at once (checkForeignPaths).
+		p = strings.TrimPrefix(p, "./")
+	} else if p = path.Clean(strings.TrimPrefix(p, "./")); schemas.CheckPath(p) != nil {
+		// An archive's name is a label (its entries carry their own paths,
+		// checked when unpacked): a Kitfile path such as "." names the whole
+		// context.
 		p = x.Kind
 	}
-	if n := used[p]; n > 0 && x.Archive == ArchiveNone {
-		if !defaulted {
-			// Two layers claiming one file: whichever came last would win.
-			return x, fmt.Errorf("a second layer has the path %q", p)
-		}
+	if n := used[p]; n > 0 && x.Archive == ArchiveNone && defaulted {
 		// Docker v0.1 names no files: a sharded GGUF is model.gguf, model-2.gguf...
 		ext := path.Ext(p)
 		p = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(p, ext), n+1, ext)

@@ -93,8 +93,40 @@ func TestForeignRefusesEscapingPaths(t *testing.T) {
 		{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"README.md"}, Annotations: map[string]string{schemas.AnnotationFilepath: "model.onnx"}},
 	}
 	desc = artifacttest.Push(t, ctx, st, "v2", src, a)
-	if _, err := Read(ctx, st, desc); err == nil || !strings.Contains(err.Error(), "second layer") {
+	if _, err := Read(ctx, st, desc); err == nil || !strings.Contains(err.Error(), "layers 0 and 1 both have the path \"model.onnx\"") {
 		t.Fatalf("two layers with one path: %v", err)
+	}
+	// The rest of the package path rules (CheckLayerPaths) hold for raw
+	// layers of foreign artifacts too; archive layers' names are labels.
+	for name, c := range map[string]struct {
+		paths []string
+		want  string
+	}{
+		"file inside a file": {[]string{"model.onnx", "model.onnx/x"}, "inside layer 0's file"},
+		"backslash":          {[]string{`sub\model.onnx`}, "backslash"},
+		"absolute":           {[]string{"/model.onnx"}, "absolute"},
+		"double slash":       {[]string{"a//model.onnx"}, "not a clean"},
+	} {
+		a, _ := artifacttest.ModelPack("acme/x", false)
+		a.Layers = nil
+		for _, p := range c.paths {
+			a.Layers = append(a.Layers, artifacttest.Layer{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"model.onnx"}, Annotations: map[string]string{schemas.AnnotationFilepath: p}})
+		}
+		desc = artifacttest.Push(t, ctx, st, "v3", src, a)
+		if _, err := Read(ctx, st, desc); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", name, err, c.want)
+		}
+	}
+	// "./x" is x, as other tools write it; an archive named "." is a label.
+	a, _ = artifacttest.ModelPack("acme/x", false)
+	a.Layers = []artifacttest.Layer{
+		{MediaType: "application/vnd.cncf.model.weight.v1.raw", Paths: []string{"model.onnx"}, Annotations: map[string]string{schemas.AnnotationFilepath: "./model.onnx"}},
+		{MediaType: "application/vnd.cncf.model.doc.v1.tar", Paths: []string{"README.md"}, Archive: "tar", Annotations: map[string]string{schemas.AnnotationFilepath: "."}},
+	}
+	desc = artifacttest.Push(t, ctx, st, "v4", src, a)
+	pkg, err := Read(ctx, st, desc)
+	if err != nil || pkg.Foreign.Files[0].Path != "model.onnx" || pkg.Foreign.Files[1].Path != "doc" {
+		t.Fatalf("lenient names: %v %+v", err, pkg)
 	}
 }
 

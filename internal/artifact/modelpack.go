@@ -75,6 +75,7 @@ func (f *Foreign) readModelPackConfig(cfg []byte) error {
 		f.License = d.Licenses[0]
 	}
 	m := c.Config
+	f.diffIDs = c.ModelFS.DiffIDs
 	f.Architecture, f.ModelFormat, f.ParamSize, f.Precision, f.Quantization, f.Capabilities = m.Architecture, m.Format, m.ParamSize, m.Precision, m.Quantization, m.Capabilities
 	return nil
 }

@@ -16,14 +16,27 @@ import (
 // a path inside another's. A package that breaks this would be served with
 // whichever layer was written last.
 func CheckLayerPaths(layers []ocispec.Descriptor) error {
+	return checkLayerPaths(layers, nil)
+}
+
+// checkLayerPaths is CheckLayerPaths of some of a manifest's layers; index[i]
+// is the manifest's number of layers[i] (nil: the same), so that errors name
+// the layer a user finds in the manifest.
+func checkLayerPaths(layers []ocispec.Descriptor, index []int) error {
+	num := func(i int) int {
+		if index == nil {
+			return i
+		}
+		return index[i]
+	}
 	seen := make(map[string]int, len(layers))
 	for i, l := range layers {
 		p := LayerPath(l)
 		if err := schemas.CheckPath(p); err != nil {
-			return fmt.Errorf("layer %d has a bad file path: %w", i, err)
+			return fmt.Errorf("layer %d has a bad file path: %w", num(i), err)
 		}
 		if j, dup := seen[p]; dup {
-			return fmt.Errorf("layers %d and %d both have the path %q", j, i, p)
+			return fmt.Errorf("layers %d and %d both have the path %q", num(j), num(i), p)
 		}
 		seen[p] = i
 	}
@@ -40,11 +53,34 @@ func CheckLayerPaths(layers []ocispec.Descriptor) error {
 				if IsTarMediaType(layers[j].MediaType) {
 					kind = "directory"
 				}
-				return fmt.Errorf("layer %d has the path %q inside layer %d's %s %q", i, p, j, kind, dir)
+				return fmt.Errorf("layer %d has the path %q inside layer %d's %s %q", num(i), p, num(j), kind, dir)
 			}
 		}
 	}
 	return nil
+}
+
+// checkForeignPaths applies the package path rules to a foreign artifact's
+// files, with what differs for other tools' layouts kept here:
+//   - a raw layer is a file at its path, held to CheckLayerPaths like an axon
+//     package's layers (after the leniency of layerFile: "./x" is x);
+//   - an archive layer (tar, tar+gzip, tar+zstd) is not a directory at its
+//     path, as axon's tar layers are: its entries are paths from the model
+//     root (modctl, kit), so its annotation is only a label. Each entry is
+//     held to schemas.CheckPath and to files-and-directories-only by Untar
+//     when unpacked, and mergeInto refuses a file where another layer put a
+//     directory or a symlink in the way.
+func checkForeignPaths(files []File) error {
+	var raw []ocispec.Descriptor
+	var index []int
+	for i, x := range files {
+		if x.Archive != ArchiveNone {
+			continue
+		}
+		raw = append(raw, ocispec.Descriptor{MediaType: x.MediaType, Annotations: map[string]string{schemas.AnnotationFilepath: x.Path}})
+		index = append(index, i)
+	}
+	return checkLayerPaths(raw, index)
 }
 
 // CheckFileDigests checks manifest.yaml's file list against the layers: a

@@ -89,10 +89,11 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: manifest.yaml: %w", target, err)
 	}
+	var foreign *artifact.Foreign
 	if format != artifact.FormatAxon {
 		// Another tool's model artifact: its config and layer paths are checked
 		// before its files move.
-		if _, err := artifact.DescribeForeign(format, man, cfg); err != nil {
+		if foreign, err = artifact.DescribeForeign(format, man, cfg); err != nil {
 			return nil, fmt.Errorf("pull %s: %w", target, err)
 		}
 	} else {
@@ -135,6 +136,13 @@ func Pull(ctx context.Context, st *store.Store, target string, opts ...Option) (
 				" of this package: it was pushed incompletely or garbage-collected; push it again", err})
 		}
 		return nil, fmt.Errorf("pull %s: %w", target, explain(err))
+	}
+	if foreign != nil {
+		// Compressed layers against the DiffIDs the config lists, before the
+		// artifact gets a name in the store (untagged, its blobs are collected).
+		if err := artifact.VerifyDiffIDs(ctx, st, foreign); err != nil {
+			return nil, fmt.Errorf("pull %s: %w", target, err)
+		}
 	}
 	if err := st.Tag(ctx, desc, ref.String()); err != nil {
 		return nil, fmt.Errorf("pull %s: %w", target, err)
