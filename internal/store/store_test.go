@@ -176,8 +176,15 @@ func TestPruneAndFailedPack(t *testing.T) {
 	if _, err := s.Pack(ctx, dir, artifact.WithName("hf", "p")); err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(s.IngestDir(), 0o755)
-	os.WriteFile(filepath.Join(s.IngestDir(), "sha256-dead"), []byte("partial"), 0o644)
+	w, err := s.Writer(ctx, "sha256-dead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("partial"))
+	w.Close() // kept, to be resumed
+	if _, err := os.Stat(filepath.Join(s.ingest(), "partial", "sha256-dead")); err != nil {
+		t.Fatalf("closed partial not kept: %v", err)
+	}
 	before := blobCount(t, s)
 	if err := s.Remove(ctx, "hf/p@latest"); err != nil {
 		t.Fatal(err)
@@ -189,7 +196,7 @@ func TestPruneAndFailedPack(t *testing.T) {
 	if n := blobCount(t, s); n != 0 || before == 0 {
 		t.Fatalf("%d blobs left after rm + prune (had %d), report %+v", n, before, rep)
 	}
-	if _, err := os.Stat(s.IngestDir()); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(s.ingest(), "partial")); !os.IsNotExist(err) {
 		t.Errorf("partial downloads survived prune: %v", err)
 	}
 }

@@ -159,7 +159,7 @@ func TestPullResumes(t *testing.T) {
 	if _, err := st.Resolve(ctx, target); err == nil {
 		t.Fatal("an interrupted pull left a tag")
 	}
-	partial, _ := os.ReadDir(st.IngestDir())
+	partial, _ := os.ReadDir(partialDir(st))
 	if len(partial) != 1 {
 		t.Fatalf("partial downloads: %v", partial)
 	}
@@ -215,7 +215,7 @@ func TestPullResumes(t *testing.T) {
 	if moved > bigSize-have+(1<<20) {
 		t.Errorf("resumed pull moved %d bytes of the big blob; %d were left", moved, bigSize-have)
 	}
-	if left, _ := os.ReadDir(st.IngestDir()); len(left) != 0 {
+	if left, _ := os.ReadDir(partialDir(st)); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
 	}
 	out := t.TempDir()
@@ -319,13 +319,13 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("store not empty after bad input: %v", entries)
 	}
 
-	// A damaged blob in the store: the registry refuses it (push sends store
-	// files unhashed), and the error says what is wrong and how to recover.
+	// A damaged blob in the store: push refuses it (it reads through the
+	// store's verifying Fetch), and the error says what is wrong and how to recover.
 	packed, err := st.Pack(ctx, modelDir(t, 0, 5), artifact.WithName("hf", "damaged"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := st.BlobPath(digestOfDesc(t, packed.Manifest, "README.md"))
+	blob := blobFile(st, digestOfDesc(t, packed.Manifest, "README.md"))
 	os.Chmod(blob, 0o644)
 	if err := os.WriteFile(blob, []byte("# tinY\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// A blob gone from the store: said as the store's problem, not "not found in the registry".
-	os.Remove(st.BlobPath(digestOfDesc(t, packed.Manifest, "config.json")))
+	os.Remove(blobFile(st, digestOfDesc(t, packed.Manifest, "config.json")))
 	_, err = Push(ctx, st, "hf/damaged@latest", reg+"/hf/other:1", WithCredentials(credentials.NewMemoryStore()))
 	var missing *store.MissingError
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "is missing from the local store; axon rm the package") || strings.Contains(err.Error(), "registry") {
@@ -479,7 +479,15 @@ func TestConcurrentPulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, dir, out)
-	if left, _ := os.ReadDir(st.IngestDir()); len(left) != 0 {
+	if left, _ := os.ReadDir(partialDir(st)); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
 	}
+}
+
+// partialDir is where the store keeps resumable partial downloads.
+func partialDir(st *store.Store) string { return filepath.Join(st.Path(), "ingest", "partial") }
+
+// blobFile is a blob's file in the store's OCI layout, for tests that damage it.
+func blobFile(st *store.Store, d digest.Digest) string {
+	return filepath.Join(st.Path(), "blobs", d.Algorithm().String(), d.Encoded())
 }
