@@ -178,17 +178,17 @@ func (w *Writer) drop() {
 // ErrMismatch: what was written is not the blob it was meant to be.
 var ErrMismatch = errors.New("size or digest mismatch")
 
-// Close releases the writer. Without Commit, a partial file is kept to be
-// continued and a fresh one removed.
+// Close releases the writer. Without Commit, a partial file that holds
+// bytes is kept to be continued; an empty or fresh one is removed.
 func (w *Writer) Close() error {
 	if w.done {
 		return nil
 	}
 	w.done = true
-	err := w.f.Close()
-	if !w.keep {
-		os.Remove(w.f.Name())
+	if !w.keep || w.n == 0 {
+		os.Remove(w.f.Name()) // still locked: no other writer is on it
 	}
+	err := w.f.Close()
 	w.unlock()
 	return err
 }
