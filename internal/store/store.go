@@ -282,7 +282,7 @@ func (s *Store) Stat(d digest.Digest) (int64, bool) {
 }
 
 // Place puts the content of a stored blob at dst: a hard link where it can
-// (blobs are read-only, so the link cannot change them), else a copy.
+// (blobs are read-only files, shared by every link), else a copy.
 func (s *Store) Place(ctx context.Context, d digest.Digest, dst string) error {
 	if _, ok := s.Stat(d); !ok {
 		return &MissingError{Digest: d, Err: errdef.ErrNotFound}
