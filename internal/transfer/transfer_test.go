@@ -491,3 +491,43 @@ func partialDir(st *store.Store) string { return filepath.Join(st.Path(), "inges
 func blobFile(st *store.Store, d digest.Digest) string {
 	return filepath.Join(st.Path(), "blobs", d.Algorithm().String(), d.Encoded())
 }
+
+// ctrl-C while another pull holds a blob's partial download ends the wait at
+// once with how to go on (the wait used to be a blocking flock that ignored it).
+func TestPullInterruptedWhileAnotherHoldsTheBlob(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.StartDistribution(t)
+	src := openStore(t)
+	packed, err := src.Pack(ctx, modelDir(t, 8, 2), artifact.WithName("hf", "held"), artifact.WithVersion("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, src, "hf/held@1", reg, WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	big := digestOfDesc(t, packed.Manifest, "original/weights.bin")
+	other, err := st.Writer(ctx, big.Algorithm().String()+"-"+big.Encoded()) // "another pull"
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Pull(cctx, st, reg+"/hf/held:1", WithCredentials(credentials.NewMemoryStore()))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "interrupted; run the same pull again to resume") {
+			t.Fatalf("pull interrupted while waiting: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("pull ignored ctrl-C while another pull held its blob")
+	}
+	other.Close()
+	if _, err := Pull(ctx, st, reg+"/hf/held:1", WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatalf("pull after the other let go: %v", err)
+	}
+}
