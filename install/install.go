@@ -34,7 +34,6 @@ import (
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/schemas"
 
-	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 )
@@ -152,7 +151,7 @@ func Install(ctx context.Context, rawRef string, opts Options) (*Result, error) 
 		Client:   opts.Client, Parallel: opts.Parallel, Progress: opts.Progress, Log: opts.log(),
 		// Verified downloads land in the store's own blob directory (same sha256
 		// naming): packing then finds every layer present and copies nothing.
-		BlobPath: func(sha string) string { return st.BlobPath(digest.NewDigestFromEncoded(digest.SHA256, sha)) },
+		Blobs: st,
 	}
 	adapter, err := opts.Adapter(ref.Hub, engine)
 	if err != nil {
@@ -299,11 +298,14 @@ func (h hashThenPush) Exists(ctx context.Context, desc ocispec.Descriptor) (bool
 }
 
 func readPackageManifest(ctx context.Context, st *store.Store, desc ocispec.Descriptor) (*schemas.Manifest, error) {
-	om, err := st.ReadManifest(ctx, desc)
+	pkg, err := artifact.Read(ctx, st, desc)
 	if err != nil {
 		return nil, err
 	}
-	return st.ReadPackageManifest(ctx, om)
+	if pkg.Format != artifact.FormatAxon {
+		return nil, fmt.Errorf("%s is a %s artifact, not an axon package", desc.Digest, artifact.FormatTitle(pkg.Format))
+	}
+	return pkg.Manifest, nil
 }
 
 var badChars = regexp.MustCompile(`[^a-z0-9._/-]+`)

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mlos-foundation/axon/adapters"
@@ -79,19 +80,56 @@ type Tracker interface {
 
 // Engine downloads files into a directory through a digest-addressed cache.
 type Engine struct {
-	CacheDir string       // blobs/sha256/<hex>, index/<algo>/<value>, partial/
+	CacheDir string       // index/<algo>/<value>; with Blobs nil also blobs/sha256/<hex>, partial/
 	Client   *http.Client // nil: a client with no transparent decompression
 	Parallel int          // files at once, default 4
 	Retries  int          // resumes after a cut connection in this run: 0 means 5, <0 none
 	Progress Progress     // nil: none
 	Log      *slog.Logger
-	// BlobPath, when set, places verified files by sha256 elsewhere than
-	// CacheDir/blobs/sha256: install points it at the local store's blobs, so a
-	// downloaded file already is the package layer and is never copied again.
-	BlobPath func(sha256hex string) string
+	// Blobs, when set, files verified downloads elsewhere than CacheDir:
+	// install gives the local store, so a downloaded file already is the
+	// package layer and is never copied again.
+	Blobs Blobs
 	// Offline sends no request: a file neither cached nor verified from its
 	// Local copy fails with ErrOffline.
 	Offline bool
+}
+
+// Blobs is a content-addressed (sha256) home for verified files, written
+// only through its own verifying Writer (localstore.Store is one).
+type Blobs interface {
+	// Writer opens a writer that hashes what it is given and files it under
+	// that digest at Commit; a non-empty key is a partial file a later Writer
+	// with the same key continues (one at a time, also across processes).
+	Writer(ctx context.Context, key string) (*fsutil.Writer, error)
+	// Stat reports a blob's size; false when it is absent.
+	Stat(d digest.Digest) (int64, bool)
+	// Place puts a blob's content at dst (a hard link where it can).
+	Place(ctx context.Context, d digest.Digest, dst string) error
+}
+
+// dirBlobs is the engine's own cache: CacheDir/blobs/sha256/<hex>, partial
+// downloads in CacheDir/partial.
+type dirBlobs struct{ root string }
+
+func (b dirBlobs) path(d digest.Digest) string {
+	return filepath.Join(b.root, "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+func (b dirBlobs) Writer(ctx context.Context, key string) (*fsutil.Writer, error) {
+	return fsutil.NewWriter(ctx, filepath.Join(b.root, "partial"), key, b.path)
+}
+
+func (b dirBlobs) Stat(d digest.Digest) (int64, bool) {
+	fi, err := os.Stat(b.path(d))
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0, false
+	}
+	return fi.Size(), true
+}
+
+func (b dirBlobs) Place(ctx context.Context, d digest.Digest, dst string) error {
+	return fsutil.Place(ctx, b.path(d), dst)
 }
 
 // ErrOffline is returned for a file that would have to be downloaded while the
@@ -192,12 +230,14 @@ type result struct {
 	network int64
 }
 
-func (e *Engine) blobPath(sha string) string {
-	if e.BlobPath != nil {
-		return e.BlobPath(sha)
+func (e *Engine) blobs() Blobs {
+	if e.Blobs != nil {
+		return e.Blobs
 	}
-	return filepath.Join(e.CacheDir, "blobs", "sha256", sha)
+	return dirBlobs{e.CacheDir}
 }
+
+func sha256Digest(hex string) digest.Digest { return digest.NewDigestFromEncoded(digest.SHA256, hex) }
 
 // key names a file in the cache before its sha256 is known.
 func key(f File) string {
@@ -247,8 +287,8 @@ func (e *Engine) lookup(f File) (string, bool) {
 	if len(sha) != 64 {
 		return "", false
 	}
-	fi, err := os.Stat(e.blobPath(sha))
-	if err != nil || !fi.Mode().IsRegular() || (f.Size >= 0 && fi.Size() != f.Size) {
+	size, ok := e.blobs().Stat(sha256Digest(sha))
+	if !ok || (f.Size >= 0 && size != f.Size) {
 		return "", false
 	}
 	return sha, true
@@ -260,20 +300,20 @@ func (e *Engine) fetchOne(ctx context.Context, dir string, f File) (result, erro
 	}
 	dst, _ := SafeJoin(dir, f.Path)
 	if sha, ok := e.lookup(f); ok {
-		fi, err := os.Stat(e.blobPath(sha))
-		if err != nil {
-			return result{}, err
+		size, ok := e.blobs().Stat(sha256Digest(sha))
+		if !ok {
+			return result{}, fmt.Errorf("download %s: cached blob %s vanished", f.Path, sha)
 		}
-		if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
+		if err := e.blobs().Place(ctx, sha256Digest(sha), dst); err != nil {
 			return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 		}
 		e.log().Debug("cached", "file", f.Path, "sha256", sha)
-		return result{cached: true, size: fi.Size()}, nil
+		return result{cached: true, size: size}, nil
 	}
 	if f.Local != "" {
 		sha, size, err := e.adopt(ctx, f)
 		if err == nil {
-			if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
+			if err := e.blobs().Place(ctx, sha256Digest(sha), dst); err != nil {
 				return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 			}
 			e.log().Debug("from local copy", "file", f.Path, "local", f.Local, "sha256", sha)
@@ -291,21 +331,20 @@ func (e *Engine) fetchOne(ctx context.Context, dir string, f File) (result, erro
 	if err != nil {
 		return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 	}
-	if err := fsutil.Place(ctx, e.blobPath(sha), dst); err != nil {
+	if err := e.blobs().Place(ctx, sha256Digest(sha), dst); err != nil {
 		return result{}, fmt.Errorf("download %s: %w", f.Path, err)
 	}
 	return result{size: size, network: network}, nil
 }
 
-// place links the cached blob into the target directory (copying across file systems).
-// hashers computes the sha256 (the cache key) and the hub's checksum in one pass.
+// hashers computes the hub's checksum when it is not the sha256 that the
+// blob writer computes anyway (the cache key): a git blob id.
 type hashers struct {
-	sha256 hash.Hash
-	git    hash.Hash // nil unless the checksum is a git blob id
+	git hash.Hash // nil unless the checksum is a git blob id
 }
 
 func newHashers(f File, size int64) *hashers {
-	h := &hashers{sha256: sha256.New()}
+	h := &hashers{}
 	if f.Sum.Algo == GitSHA1 && size >= 0 {
 		h.git = sha1.New()
 		fmt.Fprintf(h.git, "blob %d\x00", size)
@@ -314,15 +353,14 @@ func newHashers(f File, size int64) *hashers {
 }
 
 func (h *hashers) Write(p []byte) (int, error) {
-	h.sha256.Write(p)
 	if h.git != nil {
 		h.git.Write(p)
 	}
 	return len(p), nil
 }
 
-func (h *hashers) verify(f File) (string, error) {
-	sha := hex.EncodeToString(h.sha256.Sum(nil))
+// verify checks f's checksum, given the sha256 (hex) of the content.
+func (h *hashers) verify(f File, sha string) (string, error) {
 	var got string
 	switch f.Sum.Algo {
 	case None:
@@ -350,21 +388,17 @@ func (e errRetry) Error() string { return e.err.Error() }
 func (e errRetry) Unwrap() error { return e.err }
 
 func (e *Engine) download(ctx context.Context, f File) (sha string, size, network int64, err error) {
-	partDir := filepath.Join(e.CacheDir, "partial")
-	if err := os.MkdirAll(partDir, 0o755); err != nil {
-		return "", 0, 0, err
-	}
 	k := sha256.Sum256([]byte(key(f)))
-	part := filepath.Join(partDir, hex.EncodeToString(k[:16])+".part")
-	// One writer per partial file: two installs of the same model share the cache.
-	unlock, err := lockFile(ctx, part+".lock")
+	// One writer per partial file: two installs of the same model share the
+	// cache; waiting for the other ends with ctx (ctrl-C).
+	w, err := e.blobs().Writer(ctx, hex.EncodeToString(k[:16])+".part")
 	if err != nil {
 		return "", 0, 0, err
 	}
-	defer unlock()
+	defer w.Close()
 	if s, ok := e.lookup(f); ok { // another process finished it meanwhile
-		fi, _ := os.Stat(e.blobPath(s))
-		return s, fi.Size(), 0, nil
+		size, _ := e.blobs().Stat(sha256Digest(s))
+		return s, size, 0, nil
 	}
 	var tr Tracker
 	if e.Progress != nil {
@@ -379,7 +413,7 @@ func (e *Engine) download(ctx context.Context, f File) (sha string, size, networ
 	}
 	for attempt := 0; ; attempt++ {
 		var n int64
-		sha, size, n, err = e.attempt(ctx, f, part, tr, attempt == 0)
+		sha, size, n, err = e.attempt(ctx, f, w, tr, attempt == 0)
 		network += n
 		var re errRetry
 		if err == nil || !errors.As(err, &re) || attempt >= retries || ctx.Err() != nil {
@@ -400,17 +434,10 @@ func (e *Engine) download(ctx context.Context, f File) (sha string, size, networ
 	return sha, size, network, nil
 }
 
-// attempt downloads (the rest of) f into part, then verifies and moves it into the cache.
-func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, first bool) (string, int64, int64, error) {
-	out, err := os.OpenFile(part, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return "", 0, 0, err
-	}
-	defer out.Close()
-	have, err := out.Seek(0, io.SeekEnd)
-	if err != nil {
-		return "", 0, 0, err
-	}
+// attempt downloads (the rest of) f into the partial blob w, verifies the
+// hub's checksum and commits it (the writer checks size and sha256 again).
+func (e *Engine) attempt(ctx context.Context, f File, out *fsutil.Writer, tr Tracker, first bool) (string, int64, int64, error) {
+	have := out.Offset()
 	if f.Size >= 0 && have > f.Size {
 		have = 0
 	}
@@ -435,7 +462,7 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 		}
 	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable && have > 0:
 		// The partial file is no prefix of this file: start over.
-		_ = out.Truncate(0)
+		_ = out.Truncate()
 		return "", 0, 0, errRetry{fmt.Errorf("range not satisfiable")}
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		// Rate limits and passing server trouble: worth another try.
@@ -448,17 +475,16 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 			return "", 0, 0, err
 		}
 	}
-	if err := out.Truncate(have); err != nil {
-		return "", 0, 0, err
-	}
-	h := newHashers(f, f.Size)
-	if have > 0 {
-		if _, err := io.Copy(h, io.NewSectionReader(out, 0, have)); err != nil {
+	if have == 0 && out.Offset() > 0 {
+		if err := out.Truncate(); err != nil {
 			return "", 0, 0, err
 		}
 	}
-	if _, err := out.Seek(have, io.SeekStart); err != nil {
-		return "", 0, 0, err
+	h := newHashers(f, f.Size)
+	if have > 0 && h.git != nil {
+		if _, err := io.Copy(h, io.NewSectionReader(out, 0, have)); err != nil {
+			return "", 0, 0, err
+		}
 	}
 	if tr != nil && have > 0 && first { // resumed from an earlier run
 		tr.Add(int(have))
@@ -472,12 +498,12 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 		if total < f.Size {
 			return "", 0, n, errRetry{fmt.Errorf("short body: %d of %d bytes", total, f.Size)}
 		}
-		_ = out.Truncate(0)
+		_ = out.Truncate()
 		return "", 0, n, fmt.Errorf("%w: %d bytes, the hub says %d", adapters.ErrChecksum, total, f.Size)
 	}
-	sha, err := h.verify(f)
+	sha, err := h.verify(f, out.Digest().Encoded())
 	if err != nil {
-		_ = out.Truncate(0) // a wrong file is not worth resuming
+		_ = out.Truncate() // a wrong file is not worth resuming
 		if have > 0 {
 			// The kept prefix may be what was wrong (a file replaced between
 			// runs): one more try from the first byte.
@@ -485,15 +511,7 @@ func (e *Engine) attempt(ctx context.Context, f File, part string, tr Tracker, f
 		}
 		return "", 0, n, err
 	}
-	if err := out.Close(); err != nil {
-		return "", 0, n, err
-	}
-	blob := e.blobPath(sha)
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		return "", 0, n, err
-	}
-	_ = os.Chmod(part, 0o444) // cached blobs are shared by hard links: keep them read-only
-	if err := os.Rename(part, blob); err != nil {
+	if _, err := out.Commit(ctx, total, sha256Digest(sha)); err != nil {
 		return "", 0, n, err
 	}
 	if f.Sum.Algo != SHA256 {
@@ -526,34 +544,21 @@ func (e *Engine) adopt(ctx context.Context, f File) (string, int64, error) {
 	if !fi.Mode().IsRegular() || (f.Size >= 0 && fi.Size() != f.Size) {
 		return "", 0, fmt.Errorf("%w: %d bytes, the hub says %d", adapters.ErrChecksum, fi.Size(), f.Size)
 	}
-	partDir := filepath.Join(e.CacheDir, "partial")
-	if err := os.MkdirAll(partDir, 0o755); err != nil {
-		return "", 0, err
-	}
-	tmp, err := os.CreateTemp(partDir, "local-*.part")
+	tmp, err := e.blobs().Writer(ctx, "")
 	if err != nil {
 		return "", 0, err
 	}
-	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	h := newHashers(f, fi.Size())
 	n, err := pipeCopy(tmp, h, ctxReader{ctx, in}, nil)
 	if err != nil {
 		return "", 0, err
 	}
-	sha, err := h.verify(f)
+	sha, err := h.verify(f, tmp.Digest().Encoded())
 	if err != nil {
 		return "", 0, err
 	}
-	if err := tmp.Close(); err != nil {
-		return "", 0, err
-	}
-	blob := e.blobPath(sha)
-	if err := os.MkdirAll(filepath.Dir(blob), 0o755); err != nil {
-		return "", 0, err
-	}
-	_ = os.Chmod(tmp.Name(), 0o444)
-	if err := os.Rename(tmp.Name(), blob); err != nil {
+	if _, err := tmp.Commit(ctx, n, sha256Digest(sha)); err != nil {
 		return "", 0, err
 	}
 	if f.Sum.Algo != SHA256 {

@@ -20,9 +20,9 @@ import (
 
 	axonstore "github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/version"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/server"
 	"github.com/mlos-foundation/axon/registry/storage"
-	"github.com/mlos-foundation/axon/registry/store"
 	"github.com/mlos-foundation/axon/registry/ui"
 	"github.com/spf13/cobra"
 )
@@ -107,7 +107,7 @@ spared, so it is safe beside a live server when --grace exceeds the longest push
 			if err != nil {
 				return err
 			}
-			rep, err := st.GC(cmd.Context(), store.GCOptions{DryRun: dryRun, GracePeriod: grace, UploadTTL: o.uploadTTL})
+			rep, err := st.GC(cmd.Context(), repostore.GCOptions{DryRun: dryRun, GracePeriod: grace, UploadTTL: o.uploadTTL})
 			if err != nil {
 				return err
 			}
@@ -211,7 +211,7 @@ func redacted(loc string) string {
 
 // openStore opens and checks the storage. mustExist refuses a directory that is
 // not there yet (gc on a mistyped --root would report an empty registry).
-func openStore(ctx context.Context, o options, mustExist bool) (*store.Store, error) {
+func openStore(ctx context.Context, o options, mustExist bool) (*repostore.Store, error) {
 	log, err := logger(o.logLevel)
 	if err != nil {
 		return nil, err
@@ -231,7 +231,7 @@ func openStore(ctx context.Context, o options, mustExist bool) (*store.Store, er
 	if err := storage.Check(cctx, d); err != nil {
 		return nil, err
 	}
-	return store.New(d, store.Options{UploadTTL: o.uploadTTL, Logger: log}), nil
+	return repostore.New(d, repostore.Options{UploadTTL: o.uploadTTL, Logger: log}), nil
 }
 
 func serve(ctx context.Context, o options) error {
@@ -301,7 +301,7 @@ func serve(ctx context.Context, o options) error {
 			return fmt.Errorf("web UI: %w", err)
 		}
 		defer u.Close()
-		st.OnEvent(func(ev store.Event) {
+		st.OnEvent(func(ev repostore.Event) {
 			u.Notify(ui.Event{Action: ev.Action, Repository: ev.Repository, Tag: ev.Tag, Digest: ev.Digest})
 		})
 		u.Register(srv.Echo(), srv.AuthMiddleware())

@@ -28,6 +28,7 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/errdef"
 
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/onnx"
 	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/schemas"
@@ -104,16 +105,13 @@ type entry struct {
 	size  int64
 	dgst  digest.Digest
 	isTmp bool
-	// staged is the file's copy in the store's ingest area (Ingester).
-	staged string
 }
 
-// Ingester is a content store that takes a file in one pass: Ingest copies
-// it into a staging file while hashing it, Commit files the staged copy under
-// its descriptor (*store.Store is one).
+// Ingester is a content store that takes a file in one pass: its Writer
+// hashes what it is given and files it under the digest it computed itself
+// (*localstore.Store is one).
 type Ingester interface {
-	Ingest(ctx context.Context, r io.Reader) (staged string, d digest.Digest, size int64, err error)
-	Commit(staged string, desc ocispec.Descriptor) error
+	Writer(ctx context.Context, key string) (*fsutil.Writer, error)
 }
 
 // Pack reads dir (manifest.yaml if present, else generated), stores the
@@ -165,15 +163,10 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	}
 	ing, oneCopy := dst.(Ingester)
 	if oneCopy {
-		// Copy each file into the store while hashing it: one read instead of
-		// hash-then-push's two, and no second hashing pass.
-		defer func() {
-			for _, e := range entries {
-				if e.staged != "" {
-					os.Remove(e.staged)
-				}
-			}
-		}()
+		// Copy each file into the store while the store hashes it: one read
+		// instead of hash-then-push's two, and no second hashing pass. The
+		// blobs are visible at once but untagged: a failed pack leaves them to
+		// prune, like a failed push.
 		err = ingestAll(ctx, ing, entries, o)
 	} else {
 		err = hashAll(ctx, entries, o.concurrency)
@@ -279,12 +272,8 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	for i, e := range entries {
 		// layers may have one more (manifest.yaml) than entries: pushed above.
 		g.Go(func() error {
-			if e.staged != "" {
-				if err := ing.Commit(e.staged, layers[i]); err != nil {
-					return fmt.Errorf("store %s: %w", e.rel, err)
-				}
-				e.staged = ""
-				return nil
+			if oneCopy {
+				return nil // stored by ingestAll
 			}
 			if err := pushFile(gctx, dst, layers[i], e.abs, o.progress, e.rel); err != nil {
 				return fmt.Errorf("store %s: %w", e.rel, err)
@@ -750,11 +739,19 @@ func ingestAll(ctx context.Context, ing Ingester, entries []*entry, o options) e
 		if o.progress != nil {
 			r = &countingReader{r: r, fn: func(n int64) { o.progress(e.rel, n) }}
 		}
-		staged, d, size, err := ing.Ingest(ctx, r)
+		w, err := ing.Writer(ctx, "")
 		if err != nil {
 			return err
 		}
-		e.staged, e.dgst, e.size = staged, d, size
+		defer w.Close()
+		if _, err := io.CopyBuffer(w, r, make([]byte, 1<<20)); err != nil {
+			return err
+		}
+		d, err := w.Commit(ctx, -1, "")
+		if err != nil {
+			return err
+		}
+		e.dgst, e.size = d, w.Offset()
 		return nil
 	})
 }

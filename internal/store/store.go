@@ -19,18 +19,18 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/schemas"
 )
@@ -51,6 +51,14 @@ type Store struct {
 	blobs   *oci.Storage
 	lockTTL time.Duration
 }
+
+// The store is an oras-go content store and target: oras.Copy and
+// oras.CopyGraph read from and write into it, verified on the way in (Push,
+// Writer) and on the way out (Fetch).
+var (
+	_ content.Storage = (*Store)(nil)
+	_ oras.Target     = (*Store)(nil)
+)
 
 // DefaultHome is $AXON_HOME, or ~/.axon.
 func DefaultHome() string {
@@ -91,60 +99,50 @@ func Open(home string) (*Store, error) {
 // Path is the root of the OCI image layout.
 func (s *Store) Path() string { return s.root }
 
+// ingest is the store's scratch area (same file system as the blobs, so a
+// finished blob is renamed into place); partial downloads wait in
+// ingest/partial to be resumed. Prune empties it.
+func (s *Store) ingest() string { return filepath.Join(s.root, "ingest") }
+
 // TempDir is a scratch directory inside the store (same file system, so
-// finished files can be renamed into place); prune empties it.
+// exported and converted files can be linked without copies); prune empties it.
 func (s *Store) TempDir() (string, error) {
-	d := filepath.Join(s.root, "ingest")
+	d := s.ingest()
 	return d, os.MkdirAll(d, 0o755)
 }
 
-// IngestDir is where partial downloads wait to be resumed.
-func (s *Store) IngestDir() string { return filepath.Join(s.root, "ingest", "partial") }
-
-// BlobPath is the file of a blob in the layout.
-func (s *Store) BlobPath(d digest.Digest) string {
+func (s *Store) blobPath(d digest.Digest) string {
 	return filepath.Join(s.root, "blobs", d.Algorithm().String(), d.Encoded())
 }
 
 // flock takes a file lock on name under the root, waiting up to the store's
-// lock timeout; the returned func releases it.
-func (s *Store) flock(ctx context.Context, name string, how int) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.root, name), os.O_CREATE|os.O_RDWR, 0o644)
+// lock timeout or until ctx ends; the returned func releases it.
+func (s *Store) flock(ctx context.Context, name string, shared bool) (func(), error) {
+	wctx, cancel := context.WithTimeout(ctx, s.lockTTL)
+	defer cancel()
+	lock := fsutil.Lock
+	if shared {
+		lock = fsutil.LockShared
+	}
+	unlock, err := lock(wctx, filepath.Join(s.root, name))
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("the store %s is busy (another axon command holds it); try again", s.root)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("lock store: %w", err)
 	}
-	deadline := time.Now().Add(s.lockTTL)
-	for {
-		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock store: %w", err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("the store %s is busy (another axon command holds it); try again", s.root)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return unlock, nil
 }
 
 // Lease keeps garbage collection (rm, prune) away while a pack or pull writes
 // blobs that no tag references yet. Release it when the package is tagged.
 func (s *Store) Lease(ctx context.Context) (release func(), err error) {
-	return s.flock(ctx, ".gc.lock", syscall.LOCK_SH)
+	return s.flock(ctx, ".gc.lock", true)
 }
 
 // withIndex runs fn on a freshly loaded index under the index lock.
 func (s *Store) withIndex(ctx context.Context, fn func(o *oci.Store) error) error {
-	unlock, err := s.flock(ctx, ".index.lock", syscall.LOCK_EX)
+	unlock, err := s.flock(ctx, ".index.lock", false)
 	if err != nil {
 		return err
 	}
@@ -159,7 +157,7 @@ func (s *Store) withIndex(ctx context.Context, fn func(o *oci.Store) error) erro
 // readIndex loads the index for reading, under a shared lock because oras-go
 // rewrites index.json in place.
 func (s *Store) readIndex(ctx context.Context) (*oci.ReadOnlyStore, error) {
-	unlock, err := s.flock(ctx, ".index.lock", syscall.LOCK_SH)
+	unlock, err := s.flock(ctx, ".index.lock", true)
 	if err != nil {
 		return nil, err
 	}
@@ -170,22 +168,14 @@ func (s *Store) readIndex(ctx context.Context) (*oci.ReadOnlyStore, error) {
 // Fetch returns a blob's content; the reader fails at EOF when the content
 // does not match desc (size and digest are verified).
 func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := s.FetchUnverified(ctx, desc)
-	if err != nil {
-		return nil, err
-	}
-	return &verifyingReadCloser{VerifyReader: content.NewVerifyReader(rc, desc), c: rc, desc: desc}, nil
-}
-
-// FetchUnverified returns a blob's file as it is, for senders whose receiver
-// verifies the digest (a registry upload): no hashing, and an *os.File that
-// net/http can hand to sendfile.
-func (s *Store) FetchUnverified(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	rc, err := s.blobs.Fetch(ctx, desc)
 	if errors.Is(err, errdef.ErrNotFound) {
 		return nil, &MissingError{Digest: desc.Digest, Err: err}
 	}
-	return rc, err
+	if err != nil {
+		return nil, err
+	}
+	return &verifyingReadCloser{VerifyReader: content.NewVerifyReader(rc, desc), c: rc, desc: desc}, nil
 }
 
 // MissingError: a blob a package needs is not in the store (deleted by hand,
@@ -261,49 +251,43 @@ func (s *Store) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) 
 	return err
 }
 
-// Ingest copies r into a staging file of the store while hashing it (sha256);
-// Commit files it under its digest. Unused staging files go at prune.
-func (s *Store) Ingest(ctx context.Context, r io.Reader) (staged string, d digest.Digest, size int64, err error) {
-	dir := filepath.Join(s.root, "ingest")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", "", 0, err
+// Writer opens a writer for one blob whose digest the store computes: Commit
+// checks it against what the caller expects and only then makes it visible.
+// key "" is a one-off writer (a file being packed); any other key names a
+// partial file in the store's ingest area that a later Writer with the same
+// key continues (a download cut off), one writer per key at a time, also
+// across processes. Use it under a Lease; abandoned partials go at prune.
+func (s *Store) Writer(ctx context.Context, key string) (*fsutil.Writer, error) {
+	dir := s.ingest()
+	if key != "" {
+		dir = filepath.Join(dir, "partial")
 	}
-	f, err := os.CreateTemp(dir, "stage-*")
+	w, err := fsutil.NewWriter(ctx, dir, key, s.blobPath)
 	if err != nil {
-		return "", "", 0, err
+		return nil, fmt.Errorf("store: %w", err)
 	}
-	defer func() {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(f.Name())
-		}
-	}()
-	h := digest.SHA256.Digester()
-	buf := make([]byte, 1<<20)
-	size, err = io.CopyBuffer(io.MultiWriter(f, h.Hash()), r, buf)
-	if err != nil {
-		return "", "", 0, err
-	}
-	return f.Name(), h.Digest(), size, nil
+	return w, nil
 }
 
-// Commit moves a verified file into the layout as blob desc (used by resumable
-// downloads that verify while writing); the file is renamed, not copied.
-func (s *Store) Commit(path string, desc ocispec.Descriptor) error {
-	target := s.BlobPath(desc.Digest)
-	if _, err := os.Stat(target); err == nil {
-		os.Remove(path)
-		return nil
+// Stat reports the size of a stored blob; false when it is absent.
+func (s *Store) Stat(d digest.Digest) (int64, bool) {
+	if d.Validate() != nil {
+		return 0, false
 	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
+	fi, err := os.Stat(s.blobPath(d))
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0, false
 	}
-	if err := os.Chmod(path, 0o444); err != nil {
-		return err
+	return fi.Size(), true
+}
+
+// Place puts the content of a stored blob at dst: a hard link where it can
+// (blobs are read-only files, shared by every link), else a copy.
+func (s *Store) Place(ctx context.Context, d digest.Digest, dst string) error {
+	if _, ok := s.Stat(d); !ok {
+		return &MissingError{Digest: d, Err: errdef.ErrNotFound}
 	}
-	return os.Rename(path, target)
+	return fsutil.Place(ctx, s.blobPath(d), dst)
 }
 
 func isManifest(mt string) bool {
@@ -407,7 +391,7 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 		} else {
 			e.Repository = tag
 		}
-		if m, err := s.ReadManifest(ctx, desc); err == nil {
+		if m, err := s.readManifest(ctx, desc); err == nil {
 			e.Size = desc.Size + m.Config.Size
 			for _, l := range m.Layers {
 				e.Size += l.Size
@@ -415,7 +399,7 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 			e.Created = m.Annotations[schemas.AnnotationCreated]
 			e.Artifact = m.ArtifactType
 			if m.Config.MediaType == schemas.MediaTypeManifest {
-				if pm, err := s.ReadPackageManifest(ctx, m); err == nil {
+				if pm, err := s.readPackageManifest(ctx, m); err == nil {
 					e.Manifest = pm
 				}
 			} else if pkg, err := artifact.Read(ctx, s, desc); err == nil {
@@ -427,8 +411,8 @@ func (s *Store) List(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// ReadManifest reads an OCI image manifest from the store.
-func (s *Store) ReadManifest(ctx context.Context, desc ocispec.Descriptor) (*ocispec.Manifest, error) {
+// readManifest reads an OCI image manifest from the store.
+func (s *Store) readManifest(ctx context.Context, desc ocispec.Descriptor) (*ocispec.Manifest, error) {
 	if desc.MediaType != ocispec.MediaTypeImageManifest {
 		return nil, fmt.Errorf("%s is a %s, not an OCI image manifest", desc.Digest, desc.MediaType)
 	}
@@ -443,8 +427,8 @@ func (s *Store) ReadManifest(ctx context.Context, desc ocispec.Descriptor) (*oci
 	return &m, nil
 }
 
-// ReadPackageManifest reads and validates the manifest.yaml (config) of a package.
-func (s *Store) ReadPackageManifest(ctx context.Context, m *ocispec.Manifest) (*schemas.Manifest, error) {
+// readPackageManifest reads and validates the manifest.yaml (config) of a package.
+func (s *Store) readPackageManifest(ctx context.Context, m *ocispec.Manifest) (*schemas.Manifest, error) {
 	if m.Config.MediaType != schemas.MediaTypeManifest {
 		return nil, fmt.Errorf("not an axon package (config is %s)", m.Config.MediaType)
 	}
@@ -462,7 +446,7 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	release, err := s.flock(ctx, ".gc.lock", syscall.LOCK_EX)
+	release, err := s.flock(ctx, ".gc.lock", false)
 	if err != nil {
 		return err
 	}
@@ -510,7 +494,7 @@ type PruneReport struct {
 // abandoned partial downloads.
 func (s *Store) Prune(ctx context.Context) (PruneReport, error) {
 	var rep PruneReport
-	release, err := s.flock(ctx, ".gc.lock", syscall.LOCK_EX)
+	release, err := s.flock(ctx, ".gc.lock", false)
 	if err != nil {
 		return rep, err
 	}
@@ -532,8 +516,8 @@ func (s *Store) Prune(ctx context.Context) (PruneReport, error) {
 			rep.Bytes += n
 		}
 	}
-	ingest := filepath.Join(s.root, "ingest")
-	entries, _ := os.ReadDir(s.IngestDir())
+	ingest := s.ingest()
+	entries, _ := os.ReadDir(filepath.Join(ingest, "partial"))
 	for _, e := range entries {
 		if fi, err := e.Info(); err == nil {
 			rep.Bytes += fi.Size()
@@ -616,22 +600,6 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(f.Name(), path)
-}
-
-// Refs lists the references that name dgst.
-func (s *Store) Refs(ctx context.Context, dgst digest.Digest) ([]string, error) {
-	entries, err := s.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		if e.Digest == dgst {
-			out = append(out, e.Ref)
-		}
-	}
-	sort.Strings(out)
-	return out, nil
 }
 
 // IsNotFound reports whether err means the store lacks a reference.

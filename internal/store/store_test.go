@@ -7,11 +7,17 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/content"
 
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/onnx"
 )
 
@@ -176,8 +182,15 @@ func TestPruneAndFailedPack(t *testing.T) {
 	if _, err := s.Pack(ctx, dir, artifact.WithName("hf", "p")); err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(s.IngestDir(), 0o755)
-	os.WriteFile(filepath.Join(s.IngestDir(), "sha256-dead"), []byte("partial"), 0o644)
+	w, err := s.Writer(ctx, "sha256-dead")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("partial"))
+	w.Close() // kept, to be resumed
+	if _, err := os.Stat(filepath.Join(s.ingest(), "partial", "sha256-dead")); err != nil {
+		t.Fatalf("closed partial not kept: %v", err)
+	}
 	before := blobCount(t, s)
 	if err := s.Remove(ctx, "hf/p@latest"); err != nil {
 		t.Fatal(err)
@@ -189,7 +202,67 @@ func TestPruneAndFailedPack(t *testing.T) {
 	if n := blobCount(t, s); n != 0 || before == 0 {
 		t.Fatalf("%d blobs left after rm + prune (had %d), report %+v", n, before, rep)
 	}
-	if _, err := os.Stat(s.IngestDir()); !os.IsNotExist(err) {
+	if _, err := os.Stat(filepath.Join(s.ingest(), "partial")); !os.IsNotExist(err) {
 		t.Errorf("partial downloads survived prune: %v", err)
+	}
+}
+
+// The only ways in are verified: a writer whose content does not match what
+// its caller expects files nothing, and a partial another writer holds is
+// waited for only as long as ctx lives (ctrl-C).
+func TestWriterVerifiesAndWaitsWithCtx(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob := []byte("layer bytes")
+	desc := ocispec.Descriptor{MediaType: "application/octet-stream", Digest: digest.FromBytes(blob), Size: int64(len(blob))}
+	w, err := s.Writer(ctx, "sha256-"+desc.Digest.Encoded())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write([]byte("other bytes"))
+	if _, err := w.Commit(ctx, desc.Size, desc.Digest); !errors.Is(err, fsutil.ErrMismatch) {
+		t.Fatalf("commit of other content: %v", err)
+	}
+	if ok, _ := s.Exists(ctx, desc); ok {
+		t.Fatal("content that does not match its digest became a blob")
+	}
+	// Held: a second writer on the same key gives up when ctx ends.
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Writer(cctx, "sha256-"+desc.Digest.Encoded())
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("waiting writer after cancel: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a writer waiting for a held partial ignored its cancelled context")
+	}
+	w.Write(blob)
+	if _, err := w.Commit(ctx, desc.Size, desc.Digest); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	got, err := content.FetchAll(ctx, s, desc)
+	if err != nil || string(got) != string(blob) {
+		t.Fatalf("fetch after commit: %q %v", got, err)
+	}
+	dst := filepath.Join(t.TempDir(), "f")
+	if err := s.Place(ctx, desc.Digest, dst); err != nil {
+		t.Fatal(err)
+	}
+	if size, ok := s.Stat(desc.Digest); !ok || size != desc.Size {
+		t.Fatalf("stat: %d %v", size, ok)
+	}
+	var missing *MissingError
+	if err := s.Place(ctx, digest.FromString("absent"), dst); !errors.As(err, &missing) {
+		t.Fatalf("place of an absent blob: %v", err)
 	}
 }

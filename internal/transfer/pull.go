@@ -3,16 +3,11 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
-	"syscall"
 	"time"
 
 	"github.com/opencontainers/go-digest"
@@ -23,6 +18,7 @@ import (
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/internal/store"
@@ -223,54 +219,42 @@ func (p *pullTarget) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader
 	return p.resumable(ctx, d, r, bar)
 }
 
-// resumable downloads into ingest/partial/<alg>-<hex>, continuing a partial
-// file left by an interrupted pull (Range request through the reader's Seek),
-// verifies size and digest, and renames the file into the layout.
+// resumable downloads through the store's resumable writer (partial file
+// <alg>-<hex>), continuing what an interrupted pull left (Range request
+// through the reader's Seek); the store checks size and digest before the
+// blob enters the layout.
 func (p *pullTarget) resumable(ctx context.Context, d ocispec.Descriptor, r io.Reader, bar progress.Bar) error {
 	if err := d.Digest.Validate(); err != nil || d.Digest.Algorithm() != digest.SHA256 {
 		return fmt.Errorf("%s: unsupported digest", d.Digest)
 	}
-	dir := p.st.IngestDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	path := filepath.Join(dir, d.Digest.Algorithm().String()+"-"+d.Digest.Encoded())
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	// One writer per partial file, also across processes; waiting for
+	// another pull's ends with ctx (ctrl-C).
+	w, err := p.st.Writer(ctx, d.Digest.Algorithm().String()+"-"+d.Digest.Encoded())
 	if err != nil {
-		return err
+		return fmt.Errorf("download %s: %w", d.Digest, err)
 	}
-	defer f.Close()
-	// One writer per partial file, also across processes.
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		return err
-	}
+	defer w.Close()
 	if ok, _ := p.st.Exists(ctx, d); ok {
-		os.Remove(path)
+		w.Truncate()
 		return nil
 	}
-	h := sha256.New()
-	have, err := hashPrefix(f, h, d.Size)
-	if err != nil {
-		return err
+	have := w.Offset()
+	if have > d.Size {
+		have = 0
 	}
 	if have > 0 {
 		if s, ok := r.(io.Seeker); !ok || seekTo(s, have) != nil {
 			have = 0
 		}
 	}
-	if have == 0 {
-		h.Reset()
-		if err := f.Truncate(0); err != nil {
+	if have == 0 && w.Offset() > 0 {
+		if err := w.Truncate(); err != nil {
 			return err
 		}
-	}
-	if _, err := f.Seek(have, io.SeekStart); err != nil {
-		return err
 	}
 	if bar != nil {
 		bar.SetCurrent(have)
 	}
-	w := io.MultiWriter(f, h)
 	off := have
 	buf := make([]byte, 1<<20)
 	for attempt := 0; ; attempt++ {
@@ -288,13 +272,13 @@ func (p *pullTarget) resumable(ctx context.Context, d ocispec.Descriptor, r io.R
 	if off != d.Size {
 		return fmt.Errorf("download %s: got %d bytes, want %d (the partial download is kept; pull again to resume)", d.Digest, off, d.Size)
 	}
-	if got := digest.NewDigest(digest.SHA256, h); got != d.Digest {
-		os.Remove(path)
-		return fmt.Errorf("download %s: content has digest %s; discarded", d.Digest, got)
+	if _, err := w.Commit(ctx, d.Size, d.Digest); err != nil {
+		if errors.Is(err, fsutil.ErrMismatch) {
+			return fmt.Errorf("download %s: %w; discarded", d.Digest, err)
+		}
+		return fmt.Errorf("download %s: %w", d.Digest, err)
 	}
-	// No fsync: like oras-go's OCI store, blobs are verified when read, so a
-	// crash-torn blob is caught at use rather than paid for on every pull.
-	return p.st.Commit(path, d)
+	return nil
 }
 
 func seekTo(s io.Seeker, off int64) error {
@@ -306,21 +290,6 @@ func seekTo(s io.Seeker, off int64) error {
 		return errors.New("short seek")
 	}
 	return nil
-}
-
-// hashPrefix feeds the partial file's bytes (at most size) into h.
-func hashPrefix(f *os.File, h hash.Hash, size int64) (int64, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return 0, err
-	}
-	if fi.Size() == 0 || fi.Size() > size {
-		return 0, nil
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return io.Copy(h, io.LimitReader(f, fi.Size()))
 }
 
 // countingCtxReader counts what r gives into bar (when not nil) and stops

@@ -128,7 +128,7 @@ type storeSource struct {
 }
 
 func (s *storeSource) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := s.st.FetchUnverified(ctx, d)
+	rc, err := s.st.Fetch(ctx, d)
 	if err != nil {
 		return nil, err
 	}

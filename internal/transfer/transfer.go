@@ -275,11 +275,16 @@ func explainMsg(err error) string {
 	if errors.As(err, &missing) {
 		return missing.Error()
 	}
+	var corrupt *store.CorruptError
+	if errors.As(err, &corrupt) {
+		// Push reads store blobs through the store's verifying Fetch.
+		return "blob " + corrupt.Digest.String() + ": the local store's copy is damaged; axon rm the package and pull or pack it again"
+	}
 	var ec *errcode.ErrorResponse
 	if errors.As(err, &ec) {
 		for _, e := range ec.Errors {
 			if e.Code == errcode.ErrorCodeDigestInvalid {
-				// Push sends store files unhashed and lets the registry check them.
+				// A blob changed between the store's check and the upload.
 				return "the registry refused a blob whose content does not match its digest: the local store's copy is damaged; axon rm the package and pull or pack it again"
 			}
 		}

@@ -159,7 +159,7 @@ func TestPullResumes(t *testing.T) {
 	if _, err := st.Resolve(ctx, target); err == nil {
 		t.Fatal("an interrupted pull left a tag")
 	}
-	partial, _ := os.ReadDir(st.IngestDir())
+	partial, _ := os.ReadDir(partialDir(st))
 	if len(partial) != 1 {
 		t.Fatalf("partial downloads: %v", partial)
 	}
@@ -215,7 +215,7 @@ func TestPullResumes(t *testing.T) {
 	if moved > bigSize-have+(1<<20) {
 		t.Errorf("resumed pull moved %d bytes of the big blob; %d were left", moved, bigSize-have)
 	}
-	if left, _ := os.ReadDir(st.IngestDir()); len(left) != 0 {
+	if left, _ := os.ReadDir(partialDir(st)); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
 	}
 	out := t.TempDir()
@@ -319,13 +319,13 @@ func TestBadInput(t *testing.T) {
 		t.Errorf("store not empty after bad input: %v", entries)
 	}
 
-	// A damaged blob in the store: the registry refuses it (push sends store
-	// files unhashed), and the error says what is wrong and how to recover.
+	// A damaged blob in the store: push refuses it (it reads through the
+	// store's verifying Fetch), and the error says what is wrong and how to recover.
 	packed, err := st.Pack(ctx, modelDir(t, 0, 5), artifact.WithName("hf", "damaged"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	blob := st.BlobPath(digestOfDesc(t, packed.Manifest, "README.md"))
+	blob := blobFile(st, digestOfDesc(t, packed.Manifest, "README.md"))
 	os.Chmod(blob, 0o644)
 	if err := os.WriteFile(blob, []byte("# tinY\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -362,7 +362,7 @@ func TestBadInput(t *testing.T) {
 	}
 
 	// A blob gone from the store: said as the store's problem, not "not found in the registry".
-	os.Remove(st.BlobPath(digestOfDesc(t, packed.Manifest, "config.json")))
+	os.Remove(blobFile(st, digestOfDesc(t, packed.Manifest, "config.json")))
 	_, err = Push(ctx, st, "hf/damaged@latest", reg+"/hf/other:1", WithCredentials(credentials.NewMemoryStore()))
 	var missing *store.MissingError
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "is missing from the local store; axon rm the package") || strings.Contains(err.Error(), "registry") {
@@ -479,7 +479,55 @@ func TestConcurrentPulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameTree(t, dir, out)
-	if left, _ := os.ReadDir(st.IngestDir()); len(left) != 0 {
+	if left, _ := os.ReadDir(partialDir(st)); len(left) != 0 {
 		t.Errorf("partial files left: %v", left)
+	}
+}
+
+// partialDir is where the store keeps resumable partial downloads.
+func partialDir(st *store.Store) string { return filepath.Join(st.Path(), "ingest", "partial") }
+
+// blobFile is a blob's file in the store's OCI layout, for tests that damage it.
+func blobFile(st *store.Store, d digest.Digest) string {
+	return filepath.Join(st.Path(), "blobs", d.Algorithm().String(), d.Encoded())
+}
+
+// ctrl-C while another pull holds a blob's partial download ends the wait at
+// once with how to go on (the wait used to be a blocking flock that ignored it).
+func TestPullInterruptedWhileAnotherHoldsTheBlob(t *testing.T) {
+	ctx := context.Background()
+	reg := testutil.StartDistribution(t)
+	src := openStore(t)
+	packed, err := src.Pack(ctx, modelDir(t, 8, 2), artifact.WithName("hf", "held"), artifact.WithVersion("1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Push(ctx, src, "hf/held@1", reg, WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatal(err)
+	}
+	st := openStore(t)
+	big := digestOfDesc(t, packed.Manifest, "original/weights.bin")
+	other, err := st.Writer(ctx, big.Algorithm().String()+"-"+big.Encoded()) // "another pull"
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() { time.Sleep(300 * time.Millisecond); cancel() }()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Pull(cctx, st, reg+"/hf/held:1", WithCredentials(credentials.NewMemoryStore()))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) || !strings.HasSuffix(err.Error(), "interrupted; run the same pull again to resume") {
+			t.Fatalf("pull interrupted while waiting: %v", err)
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("pull ignored ctrl-C while another pull held its blob")
+	}
+	other.Close()
+	if _, err := Pull(ctx, st, reg+"/hf/held:1", WithCredentials(credentials.NewMemoryStore())); err != nil {
+		t.Fatalf("pull after the other let go: %v", err)
 	}
 }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/mlos-foundation/axon/registry/store"
+	"github.com/mlos-foundation/axon/registry/repostore"
 )
 
 // adminGC runs an online garbage collection: POST /admin/gc?dry-run=true&grace=1h.
@@ -27,7 +27,7 @@ func (s *Server) adminGC(c echo.Context) error {
 
 func (s *Server) runGC(c echo.Context) error {
 	q := c.Request().URL.Query()
-	opts := store.GCOptions{GracePeriod: s.cfg.GCGrace}
+	opts := repostore.GCOptions{GracePeriod: s.cfg.GCGrace}
 	if v := q.Get("dry-run"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/registry/names"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
-	"github.com/mlos-foundation/axon/registry/store"
 )
 
 // OCI error codes (distribution-spec "Error Codes").
@@ -73,7 +73,7 @@ func writeError(c echo.Context, e *apiError) error {
 // classify maps store, name and driver errors to spec errors; anything else is a 500.
 func (s *Server) classify(c echo.Context, err error) *apiError {
 	var ae *apiError
-	var bu *store.BlobUnknownError
+	var bu *repostore.BlobUnknownError
 	switch {
 	case errors.As(err, &ae):
 		return ae
@@ -83,29 +83,29 @@ func (s *Server) classify(c echo.Context, err error) *apiError {
 		return errorf(http.StatusBadRequest, codeNameInvalid, err.Error())
 	case errors.Is(err, names.ErrTag):
 		return errorf(http.StatusBadRequest, codeManifestInvalid, err.Error())
-	case errors.Is(err, names.ErrDigest), errors.Is(err, names.ErrUnsupported), errors.Is(err, store.ErrDigestMismatch):
+	case errors.Is(err, names.ErrDigest), errors.Is(err, names.ErrUnsupported), errors.Is(err, repostore.ErrDigestMismatch):
 		return errorf(http.StatusBadRequest, codeDigestInvalid, err.Error())
-	case errors.Is(err, store.ErrBlobUnknown):
+	case errors.Is(err, repostore.ErrBlobUnknown):
 		return errorf(http.StatusNotFound, codeBlobUnknown, err.Error())
-	case errors.Is(err, store.ErrManifestUnknown):
+	case errors.Is(err, repostore.ErrManifestUnknown):
 		return errorf(http.StatusNotFound, codeManifestUnknown, err.Error())
-	case errors.Is(err, store.ErrNameUnknown):
+	case errors.Is(err, repostore.ErrNameUnknown):
 		return errorf(http.StatusNotFound, codeNameUnknown, err.Error())
-	case errors.Is(err, store.ErrUploadUnknown):
+	case errors.Is(err, repostore.ErrUploadUnknown):
 		return errorf(http.StatusNotFound, codeBlobUploadUnknown, err.Error())
-	case errors.Is(err, store.ErrRangeInvalid):
+	case errors.Is(err, repostore.ErrRangeInvalid):
 		return errorf(http.StatusRequestedRangeNotSatisfiable, codeBlobUploadInvalid, err.Error())
-	case errors.Is(err, store.ErrUploadInvalid):
+	case errors.Is(err, repostore.ErrUploadInvalid):
 		return errorf(http.StatusBadRequest, codeBlobUploadInvalid, err.Error())
-	case errors.Is(err, store.ErrManifestInvalid):
+	case errors.Is(err, repostore.ErrManifestInvalid):
 		return errorf(http.StatusBadRequest, codeManifestInvalid, err.Error())
-	case errors.Is(err, store.ErrBodyRead):
+	case errors.Is(err, repostore.ErrBodyRead):
 		return errorf(http.StatusBadRequest, codeBlobUploadInvalid, err.Error())
-	case errors.Is(err, store.ErrSizeInvalid):
+	case errors.Is(err, repostore.ErrSizeInvalid):
 		return errorf(http.StatusBadRequest, codeSizeInvalid, err.Error())
-	case errors.Is(err, store.ErrGCRunning):
+	case errors.Is(err, repostore.ErrGCRunning):
 		return errorf(http.StatusConflict, codeUnsupported, err.Error())
-	case errors.Is(err, store.ErrRetry):
+	case errors.Is(err, repostore.ErrRetry):
 		c.Response().Header().Set("Retry-After", "5")
 		return errorf(http.StatusServiceUnavailable, codeUnavailable, err.Error())
 	case errors.Is(err, driver.ErrInvalidPath):

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/registry/names"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
-	"github.com/mlos-foundation/axon/registry/store"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -82,7 +82,7 @@ func TestGCDuringConcurrentPushes(t *testing.T) {
 	gcDone := make(chan error, 1)
 	go func() {
 		for !stop.Load() {
-			rep, err := ts.Store.GC(ctx, store.GCOptions{GracePeriod: 0})
+			rep, err := ts.Store.GC(ctx, repostore.GCOptions{GracePeriod: 0})
 			if err != nil {
 				gcDone <- err
 				return
@@ -124,7 +124,7 @@ func TestGCDuringConcurrentPushes(t *testing.T) {
 		t.Fatalf("gc: %v", err)
 	}
 	// one more pass after the pushes: everything is settled
-	rep, err := ts.Store.GC(ctx, store.GCOptions{GracePeriod: 0})
+	rep, err := ts.Store.GC(ctx, repostore.GCOptions{GracePeriod: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,11 +170,11 @@ func testGCDryRunAndGrace(t *testing.T, d driver.Driver) {
 	orphan := pushBlob(t, ts.URL, "x/y", randBytes(1234))
 	_, md := pushImage(t, ts.URL, "x/y", "v1")
 
-	rep, err := ts.Store.GC(ctx, store.GCOptions{GracePeriod: time.Hour})
+	rep, err := ts.Store.GC(ctx, repostore.GCOptions{GracePeriod: time.Hour})
 	if err != nil || rep.BlobsDeleted != 0 {
 		t.Fatalf("grace period: deleted %d (%v)", rep.BlobsDeleted, err)
 	}
-	rep, err = ts.Store.GC(ctx, store.GCOptions{DryRun: true})
+	rep, err = ts.Store.GC(ctx, repostore.GCOptions{DryRun: true})
 	if err != nil || rep.BlobsDeleted != 1 || rep.BytesFreed != 1234 || rep.Deleted[0] != orphan {
 		t.Fatalf("dry run: %+v (%v)", rep, err)
 	}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/registry/names"
-	"github.com/mlos-foundation/axon/registry/store"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -159,7 +159,7 @@ func (s *Server) deleteBlob(c echo.Context, rt route) error {
 
 func uploadURL(name, id string) string { return "/v2/" + name + "/blobs/uploads/" + id }
 
-func (s *Server) uploadHeaders(c echo.Context, name string, up store.UploadInfo) {
+func (s *Server) uploadHeaders(c echo.Context, name string, up repostore.UploadInfo) {
 	h := c.Response().Header()
 	h.Set("Location", uploadURL(name, up.ID))
 	end := up.Offset - 1
@@ -197,7 +197,7 @@ func (s *Server) startUpload(c echo.Context, rt route) error {
 			if allowed {
 				if _, err := s.store.Mount(ctx, rt.name, from, d); err == nil {
 					return s.created(c, rt.name, d)
-				} else if !errors.Is(err, store.ErrBlobUnknown) {
+				} else if !errors.Is(err, repostore.ErrBlobUnknown) {
 					return s.fail(c, err)
 				}
 			}
@@ -282,7 +282,7 @@ func (s *Server) patchUpload(c echo.Context, rt route) error {
 	}
 	up, err := s.store.WriteUpload(req.Context(), rt.name, rt.arg, start, length, req.Body)
 	if err != nil {
-		if errors.Is(err, store.ErrRangeInvalid) {
+		if errors.Is(err, repostore.ErrRangeInvalid) {
 			return s.rangeRefused(c, rt, err)
 		}
 		return s.fail(c, err)
@@ -311,7 +311,7 @@ func (s *Server) putUpload(c echo.Context, rt route) error {
 	began := time.Now()
 	bi, err := s.store.FinishUpload(req.Context(), rt.name, rt.arg, d, start, length, req.Body)
 	if err != nil {
-		if errors.Is(err, store.ErrRangeInvalid) {
+		if errors.Is(err, repostore.ErrRangeInvalid) {
 			return s.rangeRefused(c, rt, err)
 		}
 		return s.fail(c, err)
@@ -369,7 +369,7 @@ func (s *Server) getManifest(c echo.Context, rt route) error {
 // servedType is the Content-Type a stored manifest is served with: its own
 // when it is a manifest type, else (stored before types were checked) bytes.
 func servedType(mt string) string {
-	if store.ManifestMediaType(mt) {
+	if repostore.ManifestMediaType(mt) {
 		return mt
 	}
 	return "application/octet-stream"

@@ -9,16 +9,16 @@ import (
 	"testing"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/storage"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
-	"github.com/mlos-foundation/axon/registry/store"
 )
 
 type testServer struct {
 	URL   string // http://127.0.0.1:PORT
 	Host  string // 127.0.0.1:PORT
-	Store *store.Store
+	Store *repostore.Store
 	Srv   *Server
 }
 
@@ -56,7 +56,7 @@ func s3Driver(t testing.TB) driver.Driver {
 // startServer serves a registry over d in-process on a loopback port.
 func startServer(t testing.TB, d driver.Driver, cfg Config) *testServer {
 	t.Helper()
-	st := store.New(d, store.Options{Logger: quietLogger()})
+	st := repostore.New(d, repostore.Options{Logger: quietLogger()})
 	cfg.Store = st
 	if cfg.Logger == nil {
 		cfg.Logger = quietLogger()

@@ -1,5 +1,5 @@
 // Package server is axon-registry's HTTP API: the OCI Distribution Spec v1.1 on
-// labstack/echo over the storage-agnostic registry/store, with optional bearer-token
+// labstack/echo over the storage-agnostic registry/repostore, with optional bearer-token
 // auth, Prometheus metrics, access logs, health and an admin GC endpoint.
 package server
 
@@ -15,14 +15,14 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
-	"github.com/mlos-foundation/axon/registry/store"
 	"golang.org/x/sync/semaphore"
 )
 
 // Config configures a Server.
 type Config struct {
-	Store  *store.Store
+	Store  *repostore.Store
 	Logger *slog.Logger
 	// MaxManifestSize caps manifest bodies (413 beyond); 0 means 4 MiB.
 	MaxManifestSize int64
@@ -52,7 +52,7 @@ type Config struct {
 // Server serves the registry.
 type Server struct {
 	cfg     Config
-	store   *store.Store
+	store   *repostore.Store
 	log     *slog.Logger
 	echo    *echo.Echo
 	auth    *authenticator

@@ -16,8 +16,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	regnames "github.com/mlos-foundation/axon/registry/names"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
-	"github.com/mlos-foundation/axon/registry/store"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
@@ -31,7 +31,7 @@ func TestRestartKeepsPushTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(d, store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	st := repostore.New(d, repostore.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	cfg := []byte("{}")
 	cfgDesc := ocispec.Descriptor{MediaType: "application/vnd.test.config", Digest: digest.FromBytes(cfg), Size: int64(len(cfg))}
 	if _, err := st.PutBlob(ctx, "team/undated", cfgDesc.Digest, cfgDesc.Size, bytes.NewReader(cfg)); err != nil {

@@ -15,9 +15,9 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/server"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
-	"github.com/mlos-foundation/axon/registry/store"
 )
 
 // xssPage is valid manifest JSON that a browser told "text/html" runs.
@@ -33,7 +33,7 @@ func TestManifestURLRunsNoScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	st := store.New(d, store.Options{Logger: log})
+	st := repostore.New(d, repostore.Options{Logger: log})
 	srv, err := server.New(server.Config{Store: st, Logger: log})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package store is the registry's content-addressed store, written once over
+// Package repostore is the registry's content-addressed store, written once over
 // driver.Driver so the filesystem and S3 backends behave the same.
 //
 // Layout (all paths relative to the driver root):
@@ -12,7 +12,7 @@
 //
 // Repository path components never start with '_' (the name grammar forbids it),
 // so the '_'-prefixed directories cannot collide with nested repository names.
-package store
+package repostore
 
 import (
 	"context"
