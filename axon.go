@@ -272,3 +272,20 @@ func Resolve(ctx context.Context, ref string, opts ...Option) (ocispec.Descripto
 	}
 	return st.Resolve(ctx, ref)
 }
+
+// Artifact types List reports (Entry.Artifact) besides axon's own.
+const (
+	ArtifactTypeAxon            = schemas.ArtifactType
+	ArtifactTypeModelPack       = artifact.ArtifactTypeModelPack
+	ArtifactTypeModelPackLegacy = artifact.ArtifactTypeModelPackLegacy
+	ArtifactTypeKit             = artifact.ArtifactTypeKit
+)
+
+// FormatTitle names an Info.Format for people ("CNCF ModelPack", ...).
+func FormatTitle(format string) string { return artifact.FormatTitle(format) }
+
+// IsRemote reports whether ref starts with a registry host (HOST[:PORT]/...,
+// a dot, a port or localhost in the first component) rather than being a
+// package name of the local store. It is the rule every verb uses to decide
+// where a reference points, and it answers for malformed references too.
+func IsRemote(ref string) bool { return reference.HasHost(ref) }

@@ -167,3 +167,7 @@ func remoteTarget(ctx context.Context, ref string, o *options) (string, error) {
 	}
 	return ref, nil
 }
+
+// EnvKeyPassword is the environment variable holding a signing key's
+// password, cosign's name for it.
+const EnvKeyPassword = signing.EnvPassword

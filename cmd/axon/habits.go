@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlos-foundation/axon"
-	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
 )
 
@@ -65,7 +64,7 @@ func completeLocal(cmd *cobra.Command, o *Options, prefix string) []string {
 // printForeign is inspect's text view of a ModelPack, ModelKit or Docker model.
 func printForeign(out io.Writer, ref, from string, pkg *axon.Info, remotes []string) error {
 	f := pkg.Foreign
-	fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n# format: %s\n", ref, from, pkg.Descriptor.Digest, artifact.FormatTitle(pkg.Format))
+	fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n# format: %s\n", ref, from, pkg.Descriptor.Digest, axon.FormatTitle(pkg.Format))
 	for _, r := range remotes {
 		fmt.Fprintf(out, "# in registry: %s\n", r)
 	}

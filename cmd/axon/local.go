@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlos-foundation/axon"
-	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
 )
 
@@ -84,9 +83,9 @@ size, format, task and creation time (the source revision's time; - when unknown
 						task = m.Task
 					}
 					switch e.Artifact {
-					case artifact.ArtifactTypeModelPack, artifact.ArtifactTypeModelPackLegacy:
+					case axon.ArtifactTypeModelPack, axon.ArtifactTypeModelPackLegacy:
 						format += " (ModelPack)"
-					case artifact.ArtifactTypeKit:
+					case axon.ArtifactTypeKit:
 						format += " (ModelKit)"
 					}
 				} else if e.Artifact != "" {

@@ -22,7 +22,6 @@ import (
 
 	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
@@ -191,7 +190,7 @@ func supportsFlag(bin, flag string) bool {
 // ensurePackage returns the stored package ref names, installing it (hub
 // references) or pulling it (registry references) when the store lacks it.
 func ensurePackage(ctx context.Context, o *Options, ref string, log io.Writer, quiet bool) (string, error) {
-	remote := reference.HasHost(ref)
+	remote := axon.IsRemote(ref)
 	if _, err := axon.Resolve(ctx, ref, o.api()...); err == nil {
 		return ref, nil
 	} else if !errors.Is(err, axon.ErrNotFound) {

@@ -10,16 +10,15 @@ import (
 	"golang.org/x/term"
 
 	"github.com/mlos-foundation/axon"
-	"github.com/mlos-foundation/axon/internal/signing"
 )
 
 // keyPassword is $COSIGN_PASSWORD, else asked on the terminal (as cosign does).
 func keyPassword(confirm bool) ([]byte, error) {
-	if p, ok := os.LookupEnv(signing.EnvPassword); ok {
+	if p, ok := os.LookupEnv(axon.EnvKeyPassword); ok {
 		return []byte(p), nil
 	}
 	if !term.IsTerminal(int(os.Stdin.Fd())) {
-		return nil, fmt.Errorf("the key's password: set %s (no terminal to ask on)", signing.EnvPassword)
+		return nil, fmt.Errorf("the key's password: set %s (no terminal to ask on)", axon.EnvKeyPassword)
 	}
 	fmt.Fprint(os.Stderr, "Enter password for private key: ")
 	p, err := term.ReadPassword(int(os.Stdin.Fd()))
@@ -61,7 +60,7 @@ $COSIGN_PASSWORD or the terminal) or an unencrypted PKCS#8 PEM private key.`,
 				return errors.New("sign: --key is required (a cosign.key; make one with axon keygen)")
 			}
 			key, err := axon.ReadSigningKey(keyPath, nil)
-			if err != nil && os.Getenv(signing.EnvPassword) == "" && term.IsTerminal(int(os.Stdin.Fd())) {
+			if err != nil && os.Getenv(axon.EnvKeyPassword) == "" && term.IsTerminal(int(os.Stdin.Fd())) {
 				var pw []byte
 				if pw, err = keyPassword(false); err == nil {
 					key, err = axon.ReadSigningKey(keyPath, pw)
