@@ -251,11 +251,9 @@ func ExampleInstall() {
 	// passthrough text-classification
 }
 
-func ExampleSign() {
-	home, done := tempHome()
-	defer done()
-	registry, stop := startRegistry()
-	defer stop()
+// signed packs the example, pushes it to registry and signs it with a new
+// key pair; it returns the package and the public key's file.
+func signed(home, registry string) (*axon.Package, string) {
 	ctx := context.Background()
 	opts := []axon.Option{axon.WithHome(home)}
 	pkg, err := axon.Pack(ctx, example, append(opts, axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0"))...)
@@ -279,16 +277,111 @@ func ExampleSign() {
 	if _, err := axon.Sign(ctx, pkg.Ref, key, opts...); err != nil {
 		log.Fatal(err)
 	}
-	pubKey, err := axon.ReadPublicKey(filepath.Join(home, "cosign.pub"))
+	return pkg, filepath.Join(home, "cosign.pub")
+}
+
+func ExampleSign() {
+	home, done := tempHome()
+	defer done()
+	registry, stop := startRegistry()
+	defer stop()
+	pkg, _ := signed(home, registry)
+	key, err := axon.ReadSigningKey(filepath.Join(home, "cosign.key"), []byte("secret"))
 	if err != nil {
 		log.Fatal(err)
 	}
-	sigs, desc, err := axon.Verify(ctx, pkg.Ref, []*axon.PublicKey{pubKey}, opts...)
+	// Signing again is harmless; the result names what was signed, by digest.
+	res, err := axon.Sign(context.Background(), pkg.Ref, key, axon.WithHome(home))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Reference == registry+"/examples/tiny-sentiment@"+pkg.Digest().String(), res.Tag == "sha256-"+pkg.Digest().Encoded()+".sig")
+	// Output: true true
+}
+
+func ExampleVerify() {
+	home, done := tempHome()
+	defer done()
+	registry, stop := startRegistry()
+	defer stop()
+	pkg, pubFile := signed(home, registry)
+	pub, err := axon.ReadPublicKey(pubFile)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sigs, desc, err := axon.Verify(context.Background(), registry+"/examples/tiny-sentiment:1.0", []*axon.PublicKey{pub})
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println(len(sigs), desc.Digest == pkg.Digest())
 	// Output: 1 true
+}
+
+func ExamplePrune() {
+	home, done := tempHome()
+	defer done()
+	ctx := context.Background()
+	opts := []axon.Option{axon.WithHome(home)}
+	if _, err := axon.Pack(ctx, example, append(opts, axon.WithName("examples/tiny-sentiment"))...); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := axon.Remove(ctx, []string{"examples/tiny-sentiment@latest"}, opts...); err != nil {
+		log.Fatal(err)
+	}
+	// Remove deleted the package already; nothing is left to prune.
+	rep, err := axon.Prune(ctx, opts...)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rep.Blobs)
+	// Output: 0
+}
+
+func ExampleResolve() {
+	home, done := tempHome()
+	defer done()
+	ctx := context.Background()
+	if _, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment")); err != nil {
+		log.Fatal(err)
+	}
+	desc, err := axon.Resolve(ctx, "examples/tiny-sentiment@latest", axon.WithHome(home))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(desc.ArtifactType)
+	_, err = axon.Resolve(ctx, "examples/tiny-sentiment@2.0", axon.WithHome(home))
+	fmt.Println(errors.Is(err, axon.ErrNotFound))
+	// Output:
+	// application/vnd.axon.model.v1
+	// true
+}
+
+// Login keeps the credentials in docker's store ($DOCKER_CONFIG), shared
+// with docker and oras; compiled, not run, so as not to touch yours.
+func ExampleLogin() {
+	ctx := context.Background()
+	if err := axon.Login(ctx, "registry.example.com", "me", os.Getenv("REGISTRY_TOKEN")); err != nil {
+		log.Fatal(err)
+	}
+	if _, err := axon.Push(ctx, "team/bert@1.0", "registry.example.com/team/bert:1.0"); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// Served and Unregister drive a running mlosd; compiled, not run.
+func ExampleServed() {
+	ctx := context.Background()
+	mlosd := axon.WithMLOSURL("http://localhost:8080")
+	models, err := axon.Served(ctx, mlosd)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, m := range models {
+		fmt.Println(m.Name, m.State, m.Digest)
+		if err := axon.Unregister(ctx, m.Name, mlosd); err != nil {
+			log.Fatal(err)
+		}
+	}
 }
 
 // Register needs a running mlosd (WithMLOSURL, $MLOS_URL or
