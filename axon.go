@@ -181,7 +181,7 @@ func Inspect(ctx context.Context, ref string, opts ...Option) (*Info, error) {
 	}
 	pkg, err := st.Read(ctx, ref)
 	from := FromLocal
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, ErrNotFound) {
 		if r, perr := reference.Parse(ref); perr == nil && r.IsRemote() {
 			pkg, err = inspectRemote(ctx, ref, o)
 			from = FromRegistry

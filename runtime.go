@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/reference"
-	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/runtime"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
@@ -99,7 +98,7 @@ func registrationRef(ctx context.Context, ref string, o *options) (string, error
 			}
 			return LayoutScheme + st.Path() + "@" + desc.Digest.String(), nil
 		}
-		if !errors.Is(rerr, store.ErrNotFound) && !remote {
+		if !errors.Is(rerr, ErrNotFound) && !remote {
 			return "", rerr
 		}
 	}
@@ -109,5 +108,5 @@ func registrationRef(ctx context.Context, ref string, o *options) (string, error
 	if err != nil {
 		return "", fmt.Errorf("open local store: %w", err)
 	}
-	return "", fmt.Errorf("%s: %w; nor is it a registry reference (HOST/REPO:TAG)", ref, store.ErrNotFound)
+	return "", fmt.Errorf("%s: %w; nor is it a registry reference (HOST/REPO:TAG)", ref, ErrNotFound)
 }
