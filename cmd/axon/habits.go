@@ -10,10 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/internal/transfer"
-	"github.com/mlos-foundation/axon/runtime"
 )
 
 // The habits people bring from docker, oras and kit: shell completion of
@@ -26,7 +24,7 @@ var localRefVerbs = map[string]bool{
 }
 
 // addHabits wires completion into the verbs once they are all registered.
-func addHabits(root *cobra.Command) {
+func addHabits(root *cobra.Command, o *Options) {
 	for _, c := range root.Commands() {
 		if !localRefVerbs[c.Name()] || c.ValidArgsFunction != nil {
 			continue
@@ -36,19 +34,15 @@ func addHabits(root *cobra.Command) {
 			if len(args) > 0 && !many {
 				return nil, cobra.ShellCompDirectiveDefault
 			}
-			return completeLocal(cmd, toComplete), cobra.ShellCompDirectiveNoFileComp
+			return completeLocal(cmd, o, toComplete), cobra.ShellCompDirectiveNoFileComp
 		}
 	}
 }
 
 // completeLocal lists the store's references that start with prefix, each
 // with its format and size as the description shells show.
-func completeLocal(cmd *cobra.Command, prefix string) []string {
-	st, err := openStore()
-	if err != nil {
-		return nil
-	}
-	entries, err := st.List(cmd.Context())
+func completeLocal(cmd *cobra.Command, o *Options, prefix string) []string {
+	entries, err := axon.List(cmd.Context(), "", o.api()...)
 	if err != nil {
 		return nil
 	}
@@ -68,9 +62,9 @@ func completeLocal(cmd *cobra.Command, prefix string) []string {
 }
 
 // printForeign is inspect's text view of a ModelPack, ModelKit or Docker model.
-func printForeign(out io.Writer, ref, from string, pkg *artifact.Package, remotes []string) error {
+func printForeign(out io.Writer, ref, from string, pkg *axon.Info, remotes []string) error {
 	f := pkg.Foreign
-	fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n# format: %s\n", ref, from, pkg.Descriptor.Digest, artifact.FormatTitle(pkg.Format))
+	fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n# format: %s\n", ref, from, pkg.Descriptor.Digest, axon.FormatTitle(pkg.Format))
 	for _, r := range remotes {
 		fmt.Fprintf(out, "# in registry: %s\n", r)
 	}
@@ -120,7 +114,7 @@ func printForeign(out io.Writer, ref, from string, pkg *artifact.Package, remote
 }
 
 // resultView is push/pull --json.
-func resultView(res *transfer.Result) map[string]any {
+func resultView(res *axon.Result) map[string]any {
 	return map[string]any{
 		"ref": res.Ref, "digest": res.Descriptor.Digest, "mediaType": res.Descriptor.MediaType, "artifactType": res.Descriptor.ArtifactType,
 		"blobs": res.Blobs, "skipped": res.Skipped, "bytes": res.Bytes, "seconds": res.Elapsed.Seconds(),
@@ -128,20 +122,20 @@ func resultView(res *transfer.Result) map[string]any {
 }
 
 // psView is ps --json: what mlosd serves and the mlosd axon run started.
-func psView(models []runtime.Info) map[string]any {
+func psView(o *Options, models []axon.Model) map[string]any {
 	if models == nil {
-		models = []runtime.Info{}
+		models = []axon.Model{}
 	}
 	v := map[string]any{"models": models}
-	if s, ok := startedMLOSD(); ok {
+	if s, ok := startedMLOSD(o); ok {
 		v["mlosd"] = s
 	}
 	return v
 }
 
 // printStarted says which mlosd axon run started, if one still runs.
-func printStarted(w io.Writer) {
-	if s, ok := startedMLOSD(); ok {
+func printStarted(o *Options, w io.Writer) {
+	if s, ok := startedMLOSD(o); ok {
 		fmt.Fprintf(w, "mlosd started by axon run: pid %d at %s (axon stop stops it)\n", s.PID, s.URL)
 	}
 }

@@ -6,19 +6,21 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlos-foundation/axon/adapters/download"
-	"github.com/mlos-foundation/axon/converter"
-	"github.com/mlos-foundation/axon/install"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
 )
 
-func init() {
-	rootCmd.AddCommand(installCmd())
+// installFlags are axon install's flags.
+type installFlags struct {
+	backend, dtype, name, variant string
+	validate, offline, force      bool
+	include, exclude              []string
+	parallel                      int
 }
 
-func installCmd() *cobra.Command {
-	var opts install.Options
-	var backend string
+// NewCmdInstall is axon install.
+func NewCmdInstall(o *Options) *cobra.Command {
+	var opts installFlags
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "install REFERENCE",
@@ -61,20 +63,12 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
   axon install ./my-model --name team/my-model`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch backend {
-			case converter.BackendAuto, converter.BackendNative, converter.BackendLocal, converter.BackendDocker:
-			default:
-				return fmt.Errorf("--converter %q: auto, native, local or docker", backend)
-			}
-			opts.Converter.Backend = backend
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			opts.Store = st
 			rep := progress.New(cmd.ErrOrStderr(), quiet)
-			opts.Progress = downloadBars{rep}
-			res, err := installAny(cmd.Context(), args[0], opts) // oci://REF too
+			res, err := axon.Install(cmd.Context(), args[0], o.api(
+				axon.WithConverter(opts.backend), axon.WithDType(opts.dtype), axon.WithValidate(opts.validate),
+				axon.WithInclude(opts.include...), axon.WithExclude(opts.exclude...), axon.WithConcurrency(opts.parallel),
+				axon.WithName(opts.name), axon.WithVariant(opts.variant), axon.WithOffline(opts.offline), axon.WithForce(opts.force),
+				axon.WithProgress(rep))...) // oci://REF too
 			rep.Wait()
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "install "+args[0]+": interrupted; run it again to continue (finished downloads are kept)")
@@ -85,7 +79,7 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 			switch {
 			case res.Reused:
 				how = "already packaged"
-			case res.Backend == converter.BackendPassthrough:
+			case res.Backend == axon.ConverterPassthrough:
 				how = "ONNX as shipped"
 				if m.ONNXFile != "" {
 					how += " (variant " + m.Variant + ": " + m.ONNXFile + ")"
@@ -100,38 +94,19 @@ AXON_PYTHON and AXON_CONVERTER_IMAGE (converter).`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&backend, "converter", converter.BackendAuto, "conversion backend: auto (native for the transformers architectures it handles, else docker if it answers, else local), native (Go, no Python), local (python3 here) or docker")
-	f.StringVar(&opts.Converter.DType, "dtype", "fp32", "weight precision of the native converter: fp32 or fp16")
-	f.BoolVar(&opts.Converter.Validate, "validate", false, "compare a native conversion with the transformers model (needs python3 with transformers; without the flag this runs when transformers is importable)")
-	f.StringSliceVar(&opts.Include, "include", nil, "also fetch repository files matching these globs (** spans directories)")
-	f.StringSliceVar(&opts.Exclude, "exclude", nil, "do not fetch repository files matching these globs")
-	f.IntVar(&opts.Parallel, "concurrency", 4, "files downloaded at once")
+	f.StringVar(&opts.backend, "converter", axon.ConverterAuto, "conversion backend: auto (native for the transformers architectures it handles, else docker if it answers, else local), native (Go, no Python), local (python3 here) or docker")
+	f.StringVar(&opts.dtype, "dtype", "fp32", "weight precision of the native converter: fp32 or fp16")
+	f.BoolVar(&opts.validate, "validate", false, "compare a native conversion with the transformers model (needs python3 with transformers; without the flag this runs when transformers is importable)")
+	f.StringSliceVar(&opts.include, "include", nil, "also fetch repository files matching these globs (** spans directories)")
+	f.StringSliceVar(&opts.exclude, "exclude", nil, "do not fetch repository files matching these globs")
+	f.IntVar(&opts.parallel, "concurrency", 4, "files downloaded at once")
 	// --parallel was the first name; --concurrency matches push, pull and oras.
-	f.IntVar(&opts.Parallel, "parallel", 4, "files downloaded at once")
+	f.IntVar(&opts.parallel, "parallel", 4, "files downloaded at once")
 	f.MarkHidden("parallel")
-	f.StringVar(&opts.Name, "name", "", "store the package as NAMESPACE/NAME (default HUB/ID)")
-	f.StringVar(&opts.Variant, "variant", "", "ONNX export to install when the repository ships several: fp32, fp16, q4, q4f16, quantized, int8... or a file name (default: fp32 model.onnx, else decoder_model_merged.onnx)")
-	f.BoolVar(&opts.Offline, "offline", false, "send no request: install from the local store or the Hugging Face cache (like HF_HUB_OFFLINE=1)")
-	f.BoolVar(&opts.Force, "force", false, "convert and package again even if this revision is already stored")
+	f.StringVar(&opts.name, "name", "", "store the package as NAMESPACE/NAME (default HUB/ID)")
+	f.StringVar(&opts.variant, "variant", "", "ONNX export to install when the repository ships several: fp32, fp16, q4, q4f16, quantized, int8... or a file name (default: fp32 model.onnx, else decoder_model_merged.onnx)")
+	f.BoolVar(&opts.offline, "offline", false, "send no request: install from the local store or the Hugging Face cache (like HF_HUB_OFFLINE=1)")
+	f.BoolVar(&opts.force, "force", false, "convert and package again even if this revision is already stored")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
 	return cmd
-}
-
-// downloadBars shows the download engine's progress with the CLI's bars.
-type downloadBars struct{ r progress.Reporter }
-
-func (p downloadBars) Track(name string, total int64) download.Tracker {
-	return downloadBar{p.r.Start(name, total)}
-}
-
-type downloadBar struct{ b progress.Bar }
-
-func (t downloadBar) Add(n int) { t.b.Add(int64(n)) }
-
-func (t downloadBar) Done(err error) {
-	if err != nil {
-		t.b.Abort(err)
-		return
-	}
-	t.b.Done("downloaded")
 }

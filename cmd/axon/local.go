@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -10,18 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlos-foundation/axon/internal/artifact"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/internal/reference"
-	"github.com/mlos-foundation/axon/internal/store"
-	"github.com/mlos-foundation/axon/internal/transfer"
 )
 
-func init() {
-	rootCmd.AddCommand(packCmd(), lsCmd(), inspectCmd(), tagCmd(), rmCmd(), pruneCmd(), exportCmd())
-}
-
-func packCmd() *cobra.Command {
+// NewCmdPack is axon pack.
+func NewCmdPack(o *Options) *cobra.Command {
 	var name, ver, format string
 	var whole []string
 	cmd := &cobra.Command{
@@ -34,33 +27,7 @@ Packing the same directory twice gives the same digest.`,
 		Example: "  axon pack ./bert --name hf/bert-base-uncased --version 1.0",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var opts []artifact.Option
-			if name != "" {
-				r, err := reference.ParseLocal(name + "@x")
-				if err != nil || r.Name() == "" {
-					return fmt.Errorf("--name %q: write NAMESPACE/NAME, e.g. hf/bert-base-uncased", name)
-				}
-				opts = append(opts, artifact.WithName(r.Namespace(), r.Name()))
-			}
-			if ver != "" {
-				if !reference.ValidTag(ver) {
-					return fmt.Errorf("--version %q: letters, digits, '.', '_' and '-' (at most 128)", ver)
-				}
-				opts = append(opts, artifact.WithVersion(ver))
-			}
-			if len(whole) > 0 {
-				opts = append(opts, artifact.WithWholeDirs(whole...))
-			}
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			tmp, err := st.TempDir()
-			if err != nil {
-				return err
-			}
-			opts = append(opts, artifact.WithTempDir(tmp), artifact.WithFormat(format))
-			p, err := st.Pack(cmd.Context(), args[0], opts...)
+			p, err := axon.Pack(cmd.Context(), args[0], o.api(axon.WithName(name), axon.WithVersion(ver), axon.WithWholeDirs(whole...), axon.WithFormat(format))...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "pack "+args[0]+": interrupted; nothing was tagged (axon prune clears what was stored)")
 			}
@@ -75,7 +42,8 @@ Packing the same directory twice gives the same digest.`,
 	return cmd
 }
 
-func lsCmd() *cobra.Command {
+// NewCmdList is axon ls.
+func NewCmdList(o *Options) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:     "ls [REPOSITORY]",
@@ -87,28 +55,18 @@ size, format, task and creation time (the source revision's time; - when unknown
 		Example: "  axon ls\n  axon ls hf/bert-base-uncased\n  axon ls --json | jq -r '.[].digest'",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			entries, err := st.List(cmd.Context())
-			if err != nil {
-				return err
-			}
+			repo := ""
 			if len(args) == 1 {
-				// Like docker images REPOSITORY: only that name's versions.
-				var only []store.Entry
-				for _, e := range entries {
-					if e.Repository == args[0] {
-						only = append(only, e)
-					}
-				}
-				entries = only
+				repo = args[0]
+			}
+			entries, err := axon.List(cmd.Context(), repo, o.api()...)
+			if err != nil {
+				return err
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
 				if entries == nil {
-					entries = []store.Entry{} // [] rather than null for JSON readers
+					entries = []axon.Entry{} // [] rather than null for JSON readers
 				}
 				return writeJSON(out, entries)
 			}
@@ -125,9 +83,9 @@ size, format, task and creation time (the source revision's time; - when unknown
 						task = m.Task
 					}
 					switch e.Artifact {
-					case artifact.ArtifactTypeModelPack, artifact.ArtifactTypeModelPackLegacy:
+					case axon.ArtifactTypeModelPack, axon.ArtifactTypeModelPackLegacy:
 						format += " (ModelPack)"
-					case artifact.ArtifactTypeKit:
+					case axon.ArtifactTypeKit:
 						format += " (ModelKit)"
 					}
 				} else if e.Artifact != "" {
@@ -165,7 +123,8 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func inspectCmd() *cobra.Command {
+// NewCmdInspect is axon inspect.
+func NewCmdInspect(o *Options) *cobra.Command {
 	var asJSON bool
 	var f remoteFlags
 	cmd := &cobra.Command{
@@ -176,28 +135,14 @@ store does not hold it and REF names a registry, from the registry without pulli
 		Example: "  axon inspect hf/bert-base-uncased@latest\n  axon inspect --json localhost:5000/hf/bert-base-uncased:latest",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
+			pkg, err := axon.Inspect(cmd.Context(), args[0], o.api(f.options(nil)...)...)
 			if err != nil {
 				return err
 			}
-			pkg, err := st.Read(cmd.Context(), args[0])
-			from := "local store"
-			if errors.Is(err, store.ErrNotFound) {
-				// Not here, but a registry reference: read it from there.
-				if r, perr := reference.Parse(args[0]); perr == nil && r.IsRemote() {
-					pkg, err = transfer.Inspect(cmd.Context(), args[0], f.options(nil)...)
-					from = "registry"
-				}
-			}
-			if err != nil {
-				return err
-			}
+			from := pkg.From
 			out := cmd.OutOrStdout()
 			if asJSON {
-				remotes := st.Remotes(pkg.Descriptor.Digest)
-				if remotes == nil {
-					remotes = []string{} // [] rather than null for JSON readers
-				}
+				remotes := pkg.Remotes // [] rather than null for JSON readers
 				v := map[string]any{
 					"ref":      args[0],
 					"from":     from,
@@ -216,10 +161,10 @@ store does not hold it and REF names a registry, from the registry without pulli
 				return writeJSON(out, v)
 			}
 			if pkg.Foreign != nil {
-				return printForeign(out, args[0], from, pkg, st.Remotes(pkg.Descriptor.Digest))
+				return printForeign(out, args[0], from, pkg, pkg.Remotes)
 			}
 			fmt.Fprintf(out, "# %s (%s)\n# digest: %s\n", args[0], from, pkg.Descriptor.Digest)
-			for _, r := range st.Remotes(pkg.Descriptor.Digest) {
+			for _, r := range pkg.Remotes {
 				fmt.Fprintf(out, "# in registry: %s\n", r) // pushed there or pulled from there
 			}
 			printTextGeneration(out, pkg.Manifest)
@@ -236,30 +181,21 @@ store does not hold it and REF names a registry, from the registry without pulli
 	return cmd
 }
 
-func tagCmd() *cobra.Command {
+// NewCmdTag is axon tag.
+func NewCmdTag(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:     "tag SRC DST",
 		Short:   "Give a stored package another name",
 		Example: "  axon tag hf/bert@1.0 team/bert@prod\n  axon tag hf/bert@1.0 registry.example.com/team/bert:1.0",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			desc, err := st.Resolve(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if _, err := reference.Parse(args[1]); err != nil {
-				return err
-			}
-			return st.Tag(cmd.Context(), desc, args[1])
+			return axon.Tag(cmd.Context(), args[0], args[1], o.api()...)
 		},
 	}
 }
 
-func rmCmd() *cobra.Command {
+// NewCmdRemove is axon rm.
+func NewCmdRemove(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:     "rm REF...",
 		Aliases: []string{"rmi", "remove"},
@@ -268,35 +204,23 @@ func rmCmd() *cobra.Command {
 		Example: "  axon rm hf/bert-base-uncased@latest\n  axon rm localhost:5000/hf/bert:1.0 sha256:...",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			// Like docker rmi: one bad reference does not stop the others.
-			var errs []error
-			for _, ref := range args {
-				if err := st.Remove(cmd.Context(), ref); err != nil {
-					errs = append(errs, err)
-					continue
-				}
+			removed, err := axon.Remove(cmd.Context(), args, o.api()...)
+			for _, ref := range removed {
 				fmt.Fprintf(cmd.OutOrStdout(), "removed %s\n", ref)
 			}
-			return errors.Join(errs...)
+			return err
 		},
 	}
 }
 
-func pruneCmd() *cobra.Command {
+// NewCmdPrune is axon prune.
+func NewCmdPrune(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "prune",
 		Short: "Delete untagged packages, unreferenced blobs and partial downloads",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			rep, err := st.Prune(cmd.Context())
+			rep, err := axon.Prune(cmd.Context(), o.api()...)
 			if err != nil {
 				return err
 			}
@@ -306,7 +230,8 @@ func pruneCmd() *cobra.Command {
 	}
 }
 
-func exportCmd() *cobra.Command {
+// NewCmdExport is axon export.
+func NewCmdExport(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:   "export REF DIR",
 		Short: "Write a package's files into a directory, by name",
@@ -320,11 +245,7 @@ carries one.`,
 		Example: "  axon export hf/bert-base-uncased@latest ./bert",
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			if err := st.Export(cmd.Context(), args[0], args[1]); err != nil {
+			if err := axon.Export(cmd.Context(), args[0], args[1], o.api()...); err != nil {
 				return ifInterrupted(cmd.Context(), err, "export "+args[0]+": interrupted; the files written so far are complete, run it again for the rest")
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "exported %s to %s\n", args[0], args[1])

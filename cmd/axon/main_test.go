@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,20 +17,14 @@ import (
 	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
-var axonBin string
+// axonBin is the built axon, for the tests that must send it a signal.
+func axonBin(t *testing.T) string {
+	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon")
+}
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "axon-cli-test")
-	if err != nil {
-		panic(err)
-	}
-	axonBin = filepath.Join(dir, "axon")
-	if out, err := exec.Command("go", "build", "-o", axonBin, ".").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		panic(err)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	testutil.RemoveBuilds()
 	os.Exit(code)
 }
 
@@ -37,21 +33,66 @@ type result struct {
 	code     int
 }
 
-func axon(t *testing.T, home string, stdin string, args ...string) result {
+// syncBuffer is a strings.Builder that progress goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// cli runs axon in this process (New() through Main) with the environment
+// variables env set (KEY=VALUE) and unset removed for the call, as the
+// process environment of a separate axon would be.
+func cli(t *testing.T, env, unset []string, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(axonBin, args...)
-	cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"))
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
+	type saved struct {
+		val string
+		ok  bool
 	}
+	old := map[string]saved{}
+	keep := func(k string) {
+		if _, done := old[k]; !done {
+			v, ok := os.LookupEnv(k)
+			old[k] = saved{v, ok}
+		}
+	}
+	for _, k := range unset {
+		keep(k)
+		os.Unsetenv(k)
+	}
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		keep(k)
+		os.Setenv(k, v)
+	}
+	defer func() {
+		for k, s := range old {
+			if s.ok {
+				os.Setenv(k, s.val)
+			} else {
+				os.Unsetenv(k)
+			}
+		}
+	}()
+	var out, errb syncBuffer
+	code := Main(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return result{out.String(), errb.String(), code}
+}
+
+func axonCLI(t *testing.T, home string, stdin string, args ...string) result {
+	t.Helper()
+	return cli(t, []string{"AXON_HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, "docker")}, nil, stdin, args...)
 }
 
 func ok(t *testing.T, r result) result {
@@ -75,13 +116,13 @@ func model(t *testing.T) string {
 func TestVerbs(t *testing.T) {
 	home := t.TempDir()
 	dir := model(t)
-	r := ok(t, axon(t, home, "", "pack", dir, "--name", "local/mlp", "--version", "0.1"))
+	r := ok(t, axonCLI(t, home, "", "pack", dir, "--name", "local/mlp", "--version", "0.1"))
 	if !strings.HasPrefix(r.out, "local/mlp@0.1\tsha256:") {
 		t.Fatalf("pack printed %q", r.out)
 	}
 	digest := strings.Fields(r.out)[1]
-	ok(t, axon(t, home, "", "tag", "local/mlp@0.1", "local/mlp@stable"))
-	r = ok(t, axon(t, home, "", "ls"))
+	ok(t, axonCLI(t, home, "", "tag", "local/mlp@0.1", "local/mlp@stable"))
+	r = ok(t, axonCLI(t, home, "", "ls"))
 	if !strings.Contains(r.out, "NAME") || !strings.Contains(r.out, "stable") || !strings.Contains(r.out, "onnx (opset") {
 		t.Errorf("ls:\n%s", r.out)
 	}
@@ -98,58 +139,58 @@ func TestVerbs(t *testing.T) {
 		}
 	}
 	var entries []map[string]any
-	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "ls", "--json")).out), &entries); err != nil || len(entries) != 2 {
+	if err := json.Unmarshal([]byte(ok(t, axonCLI(t, home, "", "ls", "--json")).out), &entries); err != nil || len(entries) != 2 {
 		t.Fatalf("ls --json: %v %v", entries, err)
 	}
-	if r := ok(t, axon(t, home, "", "ls", "local/mlp")); strings.Count(r.out, "local/mlp") != 2 {
+	if r := ok(t, axonCLI(t, home, "", "ls", "local/mlp")); strings.Count(r.out, "local/mlp") != 2 {
 		t.Errorf("ls local/mlp:\n%s", r.out)
 	}
-	if r := ok(t, axon(t, home, "", "ls", "local/other")); strings.TrimSpace(r.out) != "NAME  VERSION  DIGEST  SIZE  FORMAT  TASK  CREATED" {
+	if r := ok(t, axonCLI(t, home, "", "ls", "local/other")); strings.TrimSpace(r.out) != "NAME  VERSION  DIGEST  SIZE  FORMAT  TASK  CREATED" {
 		t.Errorf("ls of a name not stored:\n%s", r.out)
 	}
 	var insp map[string]any
-	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "inspect", "--json", "local/mlp@stable")).out), &insp); err != nil || insp["digest"] != digest {
+	if err := json.Unmarshal([]byte(ok(t, axonCLI(t, home, "", "inspect", "--json", "local/mlp@stable")).out), &insp); err != nil || insp["digest"] != digest {
 		t.Fatalf("inspect --json: %v %v", insp, err)
 	}
 	if rs, isList := insp["remotes"].([]any); !isList || len(rs) != 0 {
 		t.Errorf("inspect --json of a never-pushed package: remotes %#v, want []", insp["remotes"])
 	}
-	r = ok(t, axon(t, home, "", "inspect", "local/mlp@0.1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", "local/mlp@0.1"))
 	if !strings.Contains(r.out, "apiVersion: axon.mlos.dev/v1") || !strings.Contains(r.out, "application/vnd.axon.model.v1") {
 		t.Errorf("inspect:\n%s", r.out)
 	}
 	out := filepath.Join(t.TempDir(), "x")
-	ok(t, axon(t, home, "", "export", "local/mlp@stable", out))
+	ok(t, axonCLI(t, home, "", "export", "local/mlp@stable", out))
 	for _, f := range []string{"model.onnx", "labels.txt", "manifest.yaml"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("export: %v", err)
 		}
 	}
 	reg := testutil.StartDistribution(t)
-	r = ok(t, axon(t, home, "", "push", "local/mlp@0.1", reg))
+	r = ok(t, axonCLI(t, home, "", "push", "local/mlp@0.1", reg))
 	if strings.TrimSpace(r.out) != reg+"/local/mlp:0.1@"+digest {
 		t.Errorf("push printed %q", r.out)
 	}
 	// rm goes on past a reference it cannot remove, and says which failed.
-	r = axon(t, home, "", "rm", "local/mlp@0.1", "local/absent@1", "local/mlp@stable")
+	r = axonCLI(t, home, "", "rm", "local/mlp@0.1", "local/absent@1", "local/mlp@stable")
 	if r.code == 0 || r.out != "removed local/mlp@0.1\nremoved local/mlp@stable\n" || !strings.Contains(r.err, "rm local/absent@1: no such package") {
 		t.Errorf("rm with one absent reference: exit %d, out %q, err %q", r.code, r.out, r.err)
 	}
-	r = ok(t, axon(t, home, "", "inspect", reg+"/local/mlp:0.1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", reg+"/local/mlp:0.1"))
 	if !strings.Contains(r.out, "(registry)") || !strings.Contains(r.out, digest) || !strings.Contains(r.out, "name: mlp") {
 		t.Errorf("inspect from the registry:\n%s", r.out)
 	}
-	ok(t, axon(t, home, "", "prune"))
-	r = ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
+	ok(t, axonCLI(t, home, "", "prune"))
+	r = ok(t, axonCLI(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
 	if !strings.HasSuffix(strings.TrimSpace(r.out), digest) {
 		t.Errorf("pull printed %q", r.out)
 	}
 	// By digest: printed once, not REF@DIGEST@DIGEST.
-	r = ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp@"+digest))
+	r = ok(t, axonCLI(t, home, "", "pull", "-q", reg+"/local/mlp@"+digest))
 	if strings.TrimSpace(r.out) != reg+"/local/mlp@"+digest {
 		t.Errorf("pull by digest printed %q", r.out)
 	}
-	r = ok(t, axon(t, home, "", "inspect", reg+"/local/mlp:0.1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", reg+"/local/mlp:0.1"))
 	if !strings.Contains(r.out, "# in registry: "+reg+"/local/mlp\n") {
 		t.Errorf("inspect after pull does not name the registry:\n%s", r.out)
 	}
@@ -163,23 +204,23 @@ func TestVerbs(t *testing.T) {
 			break
 		}
 	}
-	r = axon(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir())
+	r = axonCLI(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir())
 	if r.code == 0 || !strings.Contains(r.err, "in the local store is damaged") || !strings.Contains(r.err, "axon rm") {
 		t.Errorf("export of a damaged package: exit %d, %q", r.code, r.err)
 	}
-	ok(t, axon(t, home, "", "rm", reg+"/local/mlp:0.1", reg+"/local/mlp@"+digest))
-	ok(t, axon(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
-	ok(t, axon(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir()))
+	ok(t, axonCLI(t, home, "", "rm", reg+"/local/mlp:0.1", reg+"/local/mlp@"+digest))
+	ok(t, axonCLI(t, home, "", "pull", "-q", reg+"/local/mlp:0.1"))
+	ok(t, axonCLI(t, home, "", "export", reg+"/local/mlp:0.1", t.TempDir()))
 	// Without a terminal the progress is plain lines.
-	r = ok(t, axon(t, t.TempDir(), "", "pull", reg+"/local/mlp:0.1"))
+	r = ok(t, axonCLI(t, t.TempDir(), "", "pull", reg+"/local/mlp:0.1"))
 	if !strings.Contains(r.err, "pulled       model.onnx") {
 		t.Errorf("pull progress: %q", r.err)
 	}
-	r = ok(t, axon(t, home, "", "--version"))
+	r = ok(t, axonCLI(t, home, "", "--version"))
 	if !strings.HasPrefix(r.out, "axon ") {
 		t.Errorf("--version: %q", r.out)
 	}
-	r = ok(t, axon(t, home, "", "--help"))
+	r = ok(t, axonCLI(t, home, "", "--help"))
 	for _, verb := range []string{"pack", "push", "pull", "tag", "ls", "inspect", "rm", "prune", "export", "login", "logout"} {
 		if !strings.Contains(r.out, "  "+verb+" ") {
 			t.Errorf("--help does not list %s", verb)
@@ -230,7 +271,7 @@ func TestBadInput(t *testing.T) {
 		{[]string{"pull", "http://localhost:5000/a/b:1"}, "without http://"},
 		{[]string{"pack", filepath.Join(dir, "model.onnx"), "--name", "a/b"}, "give the directory that holds model.onnx"},
 	} {
-		r := axon(t, home, "pw\n", tc.args...)
+		r := axonCLI(t, home, "pw\n", tc.args...)
 		if r.code == 0 {
 			t.Errorf("axon %v: exit 0", tc.args)
 			continue
@@ -241,18 +282,18 @@ func TestBadInput(t *testing.T) {
 		}
 	}
 	t.Setenv("AXON_REGISTRY", "localhost:1")
-	if r := axon(t, home, "", "pull", "hf/absent@1"); r.code == 0 || !strings.Contains(r.err, "a package name is pulled from $AXON_REGISTRY, now localhost:1; set it to your registry") {
+	if r := axonCLI(t, home, "", "pull", "hf/absent@1"); r.code == 0 || !strings.Contains(r.err, "a package name is pulled from $AXON_REGISTRY, now localhost:1; set it to your registry") {
 		t.Errorf("pull of a package name with no registry up: exit %d, %q", r.code, r.err)
 	}
-	ok(t, axon(t, home, "", "pack", dir, "--name", "a/b"))
-	if r := axon(t, home, "", "push", "a/b"); r.code == 0 || !strings.Contains(r.err, "without TARGET, packages go to $AXON_REGISTRY, now localhost:1") {
+	ok(t, axonCLI(t, home, "", "pack", dir, "--name", "a/b"))
+	if r := axonCLI(t, home, "", "push", "a/b"); r.code == 0 || !strings.Contains(r.err, "without TARGET, packages go to $AXON_REGISTRY, now localhost:1") {
 		t.Errorf("push with no target and no registry up: exit %d, %q", r.code, r.err)
 	}
-	ok(t, axon(t, home, "", "rm", "a/b"))
-	if r := axon(t, home, "", "login", "localhost:1", "-u", "x", "--password-stdin"); r.code == 0 || !strings.Contains(r.err, "--password-stdin read an empty password") {
+	ok(t, axonCLI(t, home, "", "rm", "a/b"))
+	if r := axonCLI(t, home, "", "login", "localhost:1", "-u", "x", "--password-stdin"); r.code == 0 || !strings.Contains(r.err, "--password-stdin read an empty password") {
 		t.Errorf("login with an empty stdin: exit %d, %q", r.code, r.err)
 	}
-	r := ok(t, axon(t, home, "", "ls", "--json"))
+	r := ok(t, axonCLI(t, home, "", "ls", "--json"))
 	if strings.TrimSpace(r.out) != "[]" {
 		t.Errorf("store not empty after bad input: %s", r.out)
 	}
@@ -279,7 +320,7 @@ func TestInterrupt(t *testing.T) {
 		{[]string{"install", "hf/acme/slow"}, "axon: install hf/acme/slow: interrupted; run it again to continue"},
 	} {
 		home := t.TempDir()
-		cmd := exec.Command(axonBin, tc.args...)
+		cmd := exec.Command(axonBin(t), tc.args...)
 		cmd.Env = append(os.Environ(), "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"), "HF_ENDPOINT="+srv.URL)
 		var errb strings.Builder
 		cmd.Stderr = &errb
@@ -316,7 +357,7 @@ func TestInterruptPack(t *testing.T) {
 	f.Truncate(8 << 30)
 	f.Close()
 	home := t.TempDir()
-	cmd := exec.Command(axonBin, "pack", dir, "--name", "a/big")
+	cmd := exec.Command(axonBin(t), "pack", dir, "--name", "a/big")
 	cmd.Env = append(os.Environ(), "AXON_HOME="+home)
 	var errb strings.Builder
 	cmd.Stderr = &errb
@@ -338,7 +379,7 @@ func TestInterruptPack(t *testing.T) {
 	if line := strings.TrimSpace(errb.String()); line != "axon: pack "+dir+": interrupted; nothing was tagged (axon prune clears what was stored)" {
 		t.Errorf("stderr after ctrl-C: %q", errb.String())
 	}
-	if r := ok(t, axon(t, home, "", "ls", "--json")); strings.TrimSpace(r.out) != "[]" {
+	if r := ok(t, axonCLI(t, home, "", "ls", "--json")); strings.TrimSpace(r.out) != "[]" {
 		t.Errorf("an interrupted pack left a tag: %s", r.out)
 	}
 }

@@ -11,13 +11,9 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/internal/transfer"
 )
-
-func init() {
-	rootCmd.AddCommand(pushCmd(), pullCmd(), loginCmd(), logoutCmd())
-}
 
 // remoteFlags are the flags of every verb that talks to a registry.
 type remoteFlags struct {
@@ -36,19 +32,19 @@ func (f *remoteFlags) add(cmd *cobra.Command, transfers bool) {
 	cmd.Flags().BoolVar(&f.tlsVerify, "tls-verify", true, "verify TLS certificates (--tls-verify=false is --insecure, as in podman and skopeo)")
 	cmd.Flags().StringVar(&f.caFile, "ca-file", "", "PEM file of certificate authorities to trust besides the system's")
 	if transfers {
-		cmd.Flags().IntVar(&f.concurrency, "concurrency", transfer.DefaultConcurrency, "number of files moved at once")
+		cmd.Flags().IntVar(&f.concurrency, "concurrency", axon.DefaultConcurrency, "number of files moved at once")
 		cmd.Flags().BoolVarP(&f.quiet, "quiet", "q", false, "print only the result")
 		cmd.Flags().BoolVar(&f.json, "json", false, "print the result as JSON (reference, digest, blobs moved)")
 	}
 }
 
-func (f *remoteFlags) options(out io.Writer) []transfer.Option {
-	return []transfer.Option{
-		transfer.WithPlainHTTP(f.plainHTTP),
-		transfer.WithInsecure(f.insecure || !f.tlsVerify),
-		transfer.WithCAFile(f.caFile),
-		transfer.WithConcurrency(f.concurrency),
-		transfer.WithProgress(progressFor(out, f.quiet)),
+func (f *remoteFlags) options(out io.Writer) []axon.Option {
+	return []axon.Option{
+		axon.WithPlainHTTP(f.plainHTTP),
+		axon.WithInsecure(f.insecure || !f.tlsVerify),
+		axon.WithCAFile(f.caFile),
+		axon.WithConcurrency(f.concurrency),
+		axon.WithProgress(progressFor(out, f.quiet)),
 	}
 }
 
@@ -61,7 +57,8 @@ func progressFor(out io.Writer, quiet bool) progress.Reporter {
 	return progress.New(out, quiet)
 }
 
-func pushCmd() *cobra.Command {
+// NewCmdPush is axon push.
+func NewCmdPush(o *Options) *cobra.Command {
 	var f remoteFlags
 	var format string
 	cmd := &cobra.Command{
@@ -78,15 +75,11 @@ Docker Model Runner read; the same package always gives the same digest.
 		Example: "  axon push hf/bert-base-uncased@latest\n  axon push hf/bert@1.0 registry.example.com/team/bert:1.0",
 		Args:    cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
 			target := ""
 			if len(args) == 2 {
 				target = args[1]
 			}
-			res, err := transfer.PushFormat(cmd.Context(), st, args[0], target, format, f.options(cmd.ErrOrStderr())...)
+			res, err := axon.Push(cmd.Context(), args[0], target, o.api(append(f.options(cmd.ErrOrStderr()), axon.WithFormat(format))...)...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "push "+args[0]+": interrupted; push again to finish (blobs already sent are skipped)")
 			}
@@ -105,7 +98,8 @@ Docker Model Runner read; the same package always gives the same digest.
 	return cmd
 }
 
-func pullCmd() *cobra.Command {
+// NewCmdPull is axon pull.
+func NewCmdPull(o *Options) *cobra.Command {
 	var f remoteFlags
 	cmd := &cobra.Command{
 		Use:   "pull TARGET",
@@ -120,11 +114,7 @@ it holds.`,
 		Example: "  axon pull localhost:5000/hf/bert-base-uncased:latest\n  axon pull hf/bert-base-uncased@latest",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := openStore()
-			if err != nil {
-				return err
-			}
-			res, err := transfer.Pull(cmd.Context(), st, args[0], f.options(cmd.ErrOrStderr())...)
+			res, err := axon.Pull(cmd.Context(), args[0], o.api(f.options(cmd.ErrOrStderr())...)...)
 			if err != nil {
 				return ifInterrupted(cmd.Context(), err, "pull "+args[0]+": interrupted; run the same pull again to resume")
 			}
@@ -147,7 +137,8 @@ it holds.`,
 	return cmd
 }
 
-func loginCmd() *cobra.Command {
+// NewCmdLogin is axon login.
+func NewCmdLogin(o *Options) *cobra.Command {
 	var f remoteFlags
 	var user, pass string
 	var passStdin bool
@@ -176,18 +167,19 @@ the credential helper or store named in ~/.docker/config.json ($DOCKER_CONFIG), 
 				return errors.New("login: give the user name with --username (-u)")
 			}
 			if pass == "" {
-				if !term.IsTerminal(int(os.Stdin.Fd())) {
+				in, isFile := cmd.InOrStdin().(*os.File)
+				if !isFile || !term.IsTerminal(int(in.Fd())) {
 					return errors.New("login: no terminal to ask for the password; give --password-stdin (or --password)")
 				}
 				fmt.Fprint(cmd.ErrOrStderr(), "Password: ")
-				b, err := term.ReadPassword(int(os.Stdin.Fd()))
+				b, err := term.ReadPassword(int(in.Fd()))
 				fmt.Fprintln(cmd.ErrOrStderr())
 				if err != nil {
 					return fmt.Errorf("read password: %w", err)
 				}
 				pass = string(b)
 			}
-			if err := transfer.Login(cmd.Context(), args[0], user, pass, f.options(nil)...); err != nil {
+			if err := axon.Login(cmd.Context(), args[0], user, pass, f.options(nil)...); err != nil {
 				return err
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), "Login Succeeded")
@@ -201,7 +193,8 @@ the credential helper or store named in ~/.docker/config.json ($DOCKER_CONFIG), 
 	return cmd
 }
 
-func logoutCmd() *cobra.Command {
+// NewCmdLogout is axon logout.
+func NewCmdLogout(o *Options) *cobra.Command {
 	return &cobra.Command{
 		Use:     "logout REGISTRY",
 		Short:   "Forget the credentials of a registry",
@@ -209,7 +202,7 @@ func logoutCmd() *cobra.Command {
 		Example: "  axon logout registry.example.com",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := transfer.Logout(cmd.Context(), args[0]); err != nil {
+			if err := axon.Logout(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "Removed login credentials for %s\n", args[0])
@@ -218,7 +211,7 @@ func logoutCmd() *cobra.Command {
 	}
 }
 
-func report(w io.Writer, verb, there string, res *transfer.Result) {
+func report(w io.Writer, verb, there string, res *axon.Result) {
 	if res.Blobs == 0 {
 		fmt.Fprintf(w, "up to date (%s)\n", res.Elapsed.Round(1e7))
 		return

@@ -20,21 +20,13 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/mlos-foundation/axon/converter"
-	"github.com/mlos-foundation/axon/install"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/internal/store"
-	"github.com/mlos-foundation/axon/internal/transfer"
-	"github.com/mlos-foundation/axon/runtime"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
 // EnvMLOSD names the mlosd binary axon run starts (default: next to axon, then $PATH).
 const EnvMLOSD = "AXON_MLOSD"
-
-func init() {
-	rootCmd.AddCommand(runCmd(), stopCmd())
-}
 
 // mlosdState is what axon run records of the mlosd it started, in
 // $AXON_HOME/run/mlosd.json, for the next run, ps and stop.
@@ -46,17 +38,17 @@ type mlosdState struct {
 	Started time.Time `json:"started"`
 }
 
-func statePath() (string, error) {
-	st, err := openStore()
+func statePath(o *Options) (string, error) {
+	home, err := axon.Home(o.api()...)
 	if err != nil {
 		return "", err
 	}
-	return filepath.Join(st.Path(), "run", "mlosd.json"), nil
+	return filepath.Join(home, "run", "mlosd.json"), nil
 }
 
 // startedMLOSD is the mlosd axon run started, when it still runs and answers.
-func startedMLOSD() (*mlosdState, bool) {
-	p, err := statePath()
+func startedMLOSD(o *Options) (*mlosdState, bool) {
+	p, err := statePath(o)
 	if err != nil {
 		return nil, false
 	}
@@ -86,11 +78,11 @@ func healthy(url string) bool {
 
 // defaultMLOSURL is url, else $MLOS_URL, else the mlosd axon run started
 // ("" leaves the client's default).
-func defaultMLOSURL(url string) string {
+func defaultMLOSURL(o *Options, url string) string {
 	if url != "" || os.Getenv(client.EnvURL) != "" {
 		return url
 	}
-	if s, ok := startedMLOSD(); ok {
+	if s, ok := startedMLOSD(o); ok {
 		return s.URL
 	}
 	return ""
@@ -117,7 +109,7 @@ func mlosdBinary() (string, error) {
 // ensureMLOSD returns the URL of an mlosd to serve from: --mlos-url or
 // $MLOS_URL when given, else the one a previous axon run started, else a new
 // one in the background on loopback reading the store's OCI layout.
-func ensureMLOSD(ctx context.Context, st *store.Store, url string, log io.Writer) (string, error) {
+func ensureMLOSD(ctx context.Context, o *Options, home, url string, log io.Writer) (string, error) {
 	if url == "" {
 		url = os.Getenv(client.EnvURL)
 	}
@@ -128,7 +120,7 @@ func ensureMLOSD(ctx context.Context, st *store.Store, url string, log io.Writer
 		}
 		return c.URL(), nil
 	}
-	if s, ok := startedMLOSD(); ok {
+	if s, ok := startedMLOSD(o); ok {
 		fmt.Fprintf(log, "using mlosd at %s (pid %d, started by axon run)\n", s.URL, s.PID)
 		return s.URL, nil
 	}
@@ -142,15 +134,15 @@ func ensureMLOSD(ctx context.Context, st *store.Store, url string, log io.Writer
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	runDir := filepath.Join(st.Path(), "run")
+	runDir := filepath.Join(home, "run")
 	if err := os.MkdirAll(runDir, 0o755); err != nil {
 		return "", err
 	}
-	s := mlosdState{URL: "http://" + addr, Data: filepath.Join(st.Path(), "mlosd"), Log: filepath.Join(runDir, "mlosd.log"), Started: time.Now().UTC()}
+	s := mlosdState{URL: "http://" + addr, Data: filepath.Join(home, "mlosd"), Log: filepath.Join(runDir, "mlosd.log"), Started: time.Now().UTC()}
 	args := []string{"--addr", addr, "--data", s.Data}
 	if supportsFlag(bin, "allow-layout") {
 		// mlosd reads oci-layout:// only under the directories it is told.
-		args = append(args, "--allow-layout", st.Path())
+		args = append(args, "--allow-layout", home)
 	}
 	logf, err := os.OpenFile(s.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -197,16 +189,17 @@ func supportsFlag(bin, flag string) bool {
 
 // ensurePackage returns the stored package ref names, installing it (hub
 // references) or pulling it (registry references) when the store lacks it.
-func ensurePackage(ctx context.Context, st *store.Store, ref string, log io.Writer, quiet bool) (string, error) {
-	if _, err := st.Resolve(ctx, ref); err == nil {
+func ensurePackage(ctx context.Context, o *Options, ref string, log io.Writer, quiet bool) (string, error) {
+	remote := axon.IsRemote(ref)
+	if _, err := axon.Resolve(ctx, ref, o.api()...); err == nil {
 		return ref, nil
-	} else if !errors.Is(err, store.ErrNotFound) {
-		if !looksRemote(ref) {
+	} else if !errors.Is(err, axon.ErrNotFound) {
+		if !remote {
 			return "", err
 		}
 	}
-	if looksRemote(ref) {
-		res, err := transfer.Pull(ctx, st, ref, transfer.WithProgress(progressFor(log, quiet)))
+	if remote {
+		res, err := axon.Pull(ctx, ref, o.api(axon.WithProgress(progressFor(log, quiet)))...)
 		if err != nil {
 			return "", err
 		}
@@ -214,7 +207,7 @@ func ensurePackage(ctx context.Context, st *store.Store, ref string, log io.Writ
 		return ref, nil
 	}
 	rep := progress.New(log, quiet)
-	res, err := install.Install(ctx, ref, install.Options{Store: st, Progress: downloadBars{rep}, Converter: converter.Options{Backend: converter.BackendAuto}})
+	res, err := axon.Install(ctx, ref, o.api(axon.WithProgress(rep))...)
 	rep.Wait()
 	if err != nil {
 		return "", err
@@ -225,8 +218,8 @@ func ensurePackage(ctx context.Context, st *store.Store, ref string, log io.Writ
 
 // serveModel registers the package with mlosd unless mlosd already serves
 // that digest, and returns the name it is served under.
-func serveModel(ctx context.Context, cmd *cobra.Command, c *client.Client, st *store.Store, ref string) (*runtime.Info, error) {
-	desc, err := st.Resolve(ctx, ref)
+func serveModel(ctx context.Context, cmd *cobra.Command, o *Options, c *client.Client, ref string) (*axon.Model, error) {
+	desc, err := axon.Resolve(ctx, ref, o.api()...)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +232,7 @@ func serveModel(ctx context.Context, cmd *cobra.Command, c *client.Client, st *s
 			return &m, nil
 		}
 	}
-	rref, err := registrationRef(cmd, ref)
+	rref, err := axon.RegistrationRef(ctx, ref, o.api()...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,7 +257,8 @@ func parseInput(s string) any {
 	return s
 }
 
-func runCmd() *cobra.Command {
+// NewCmdRun is axon run.
+func NewCmdRun(o *Options) *cobra.Command {
 	var asJSON, quiet bool
 	var maxTokens int
 	var url string
@@ -291,21 +285,20 @@ read INPUT from stdin. --json prints mlosd's raw answer.`,
 			if quiet {
 				log = io.Discard
 			}
-			st, err := openStore()
+			home, err := axon.Home(o.api()...)
 			if err != nil {
 				return err
 			}
-			ref, err := ensurePackage(ctx, st, args[0], log, quiet)
+			ref, err := ensurePackage(ctx, o, args[0], log, quiet)
 			if err != nil {
 				return ifInterrupted(ctx, err, "run "+args[0]+": interrupted; run it again to continue")
 			}
-			base, err := ensureMLOSD(ctx, st, url, log)
+			base, err := ensureMLOSD(ctx, o, home, url, log)
 			if err != nil {
 				return fmt.Errorf("run %s: %w", args[0], err)
 			}
 			c := client.New(base)
-			// registrationRef reads the --mlos-url flag of register; run has its own.
-			info, err := serveModel(ctx, cmd, c, st, ref)
+			info, err := serveModel(ctx, cmd, o, c, ref)
 			if err != nil {
 				return fmt.Errorf("run %s: %w", args[0], err)
 			}
@@ -361,7 +354,8 @@ func orUnknown(s string) string {
 	return s
 }
 
-func stopCmd() *cobra.Command {
+// NewCmdStop is axon stop.
+func NewCmdStop(o *Options) *cobra.Command {
 	var url string
 	cmd := &cobra.Command{
 		Use:   "stop [NAME...]",
@@ -371,7 +365,7 @@ axon run started in the background is stopped (SIGTERM, then SIGKILL after 10s).
 		Example: "  axon stop hf/bert-base-uncased\n  axon stop",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				c := client.New(defaultMLOSURL(url))
+				c := client.New(defaultMLOSURL(o, url))
 				var errs []error
 				for _, n := range args {
 					if err := c.Unregister(cmd.Context(), n); err != nil {
@@ -382,11 +376,11 @@ axon run started in the background is stopped (SIGTERM, then SIGKILL after 10s).
 				}
 				return errors.Join(errs...)
 			}
-			p, err := statePath()
+			p, err := statePath(o)
 			if err != nil {
 				return err
 			}
-			s, ok := startedMLOSD()
+			s, ok := startedMLOSD(o)
 			if !ok {
 				os.Remove(p)
 				return errors.New("stop: no mlosd started by axon run is running (axon stop NAME stops serving one model)")

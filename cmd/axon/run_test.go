@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -21,25 +20,8 @@ import (
 // axonEnv runs axon with extra environment (and without $MLOS_URL unless given).
 func axonEnv(t *testing.T, home string, env []string, stdin string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(axonBin, args...)
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "MLOS_URL=") {
-			cmd.Env = append(cmd.Env, e)
-		}
-	}
-	cmd.Env = append(cmd.Env, "AXON_HOME="+home, "DOCKER_CONFIG="+filepath.Join(home, "docker"))
-	cmd.Env = append(cmd.Env, env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{out.String(), errb.String(), code}
+	env = append([]string{"AXON_HOME=" + home, "DOCKER_CONFIG=" + filepath.Join(home, "docker")}, env...)
+	return cli(t, env, []string{"MLOS_URL"}, stdin, args...)
 }
 
 func okEnv(t *testing.T, home string, env []string, stdin string, args ...string) result {
@@ -149,32 +131,32 @@ func TestFormatsCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	artifacttest.WriteFile(t, dir, "README.md", "# mlp\n")
-	a := ok(t, axon(t, home, "", "pack", dir, "--name", "team/mlp", "--version", "1", "--format", "modelpack"))
-	b := ok(t, axon(t, home, "", "pack", dir, "--name", "team/mlp", "--version", "1", "--format", "modelpack"))
+	a := ok(t, axonCLI(t, home, "", "pack", dir, "--name", "team/mlp", "--version", "1", "--format", "modelpack"))
+	b := ok(t, axonCLI(t, home, "", "pack", dir, "--name", "team/mlp", "--version", "1", "--format", "modelpack"))
 	if strings.Fields(a.out)[1] != strings.Fields(b.out)[1] {
 		t.Fatalf("packing twice: %s vs %s", a.out, b.out)
 	}
-	r := ok(t, axon(t, home, "", "ls"))
+	r := ok(t, axonCLI(t, home, "", "ls"))
 	if !strings.Contains(r.out, "(ModelPack)") {
 		t.Errorf("ls does not say the package is a ModelPack:\n%s", r.out)
 	}
-	r = ok(t, axon(t, home, "", "inspect", "team/mlp@1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", "team/mlp@1"))
 	for _, want := range []string{"format: ModelPack", "manifest.yaml (carried as a layer)", "model.onnx", "mlosd serves it:  yes"} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("inspect does not show %q:\n%s", want, r.out)
 		}
 	}
 	// Completion of local package names (cobra's __complete, what shells call).
-	r = ok(t, axon(t, home, "", "__complete", "inspect", "team/"))
+	r = ok(t, axonCLI(t, home, "", "__complete", "inspect", "team/"))
 	if !strings.Contains(r.out, "team/mlp@1") {
 		t.Errorf("completion does not offer team/mlp@1:\n%s", r.out)
 	}
-	r = ok(t, axon(t, home, "", "inspect", "--json", "team/mlp@1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", "--json", "team/mlp@1"))
 	var ij map[string]any
 	if json.Unmarshal([]byte(r.out), &ij); ij["format"] != "modelpack" {
 		t.Errorf("inspect --json format %v", ij["format"])
 	}
-	if r := axon(t, home, "", "pack", dir, "--name", "team/mlp", "--format", "tar"); r.code == 0 {
+	if r := axonCLI(t, home, "", "pack", dir, "--name", "team/mlp", "--format", "tar"); r.code == 0 {
 		t.Error("an unknown --format was accepted")
 	}
 
@@ -188,17 +170,17 @@ func TestFormatsCLI(t *testing.T) {
 	repo, _ := remote.NewRepository(reg + "/kits/mlp")
 	repo.PlainHTTP = true
 	artifacttest.Push(t, ctx, repo, "1", dir, kit)
-	r = ok(t, axon(t, home, "", "inspect", reg+"/kits/mlp:1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", reg+"/kits/mlp:1"))
 	if !strings.Contains(r.out, "format: KitOps ModelKit") {
 		t.Errorf("inspect of a ModelKit in a registry:\n%s", r.out)
 	}
 	out := t.TempDir()
-	r = ok(t, axon(t, home, "", "pull", "--json", reg+"/kits/mlp:1"))
+	r = ok(t, axonCLI(t, home, "", "pull", "--json", reg+"/kits/mlp:1"))
 	var pj map[string]any
 	if err := json.Unmarshal([]byte(r.out), &pj); err != nil || pj["digest"] == nil || pj["blobs"] == nil {
 		t.Errorf("pull --json: %s (%v)", r.out, err)
 	}
-	ok(t, axon(t, home, "", "export", reg+"/kits/mlp:1", out))
+	ok(t, axonCLI(t, home, "", "export", reg+"/kits/mlp:1", out))
 	artifacttest.SameTree(t, dir, out)
 	// axon run of the ModelKit itself: mlosd serves its ONNX model.
 	killStarted(t, home)
@@ -210,16 +192,16 @@ func TestFormatsCLI(t *testing.T) {
 	okEnv(t, home, env, "", "stop")
 
 	// --tls-verify=false is accepted as --insecure; a missing --ca-file is named.
-	ok(t, axon(t, home, "", "inspect", "--tls-verify=false", reg+"/kits/mlp:1"))
-	if r := axon(t, home, "", "pull", "--ca-file", filepath.Join(home, "none.pem"), reg+"/kits/mlp:1"); r.code == 0 || !strings.Contains(r.err, "--ca-file") {
+	ok(t, axonCLI(t, home, "", "inspect", "--tls-verify=false", reg+"/kits/mlp:1"))
+	if r := axonCLI(t, home, "", "pull", "--ca-file", filepath.Join(home, "none.pem"), reg+"/kits/mlp:1"); r.code == 0 || !strings.Contains(r.err, "--ca-file") {
 		t.Errorf("pull with a missing --ca-file: %d %s", r.code, r.err)
 	}
 
-	r = ok(t, axon(t, home, "", "install", "oci://"+reg+"/kits/mlp:1", "--name", "kits/mlp"))
+	r = ok(t, axonCLI(t, home, "", "install", "oci://"+reg+"/kits/mlp:1", "--name", "kits/mlp"))
 	if !strings.Contains(r.out, "kits/mlp@") {
 		t.Fatalf("install oci:// of a ModelKit: %s%s", r.out, r.err)
 	}
-	r = ok(t, axon(t, home, "", "ls", "--json"))
+	r = ok(t, axonCLI(t, home, "", "ls", "--json"))
 	if !strings.Contains(r.out, `"kits/mlp"`) {
 		t.Errorf("the installed package is not listed: %s", r.out)
 	}
@@ -240,7 +222,7 @@ func TestFormatsCLI(t *testing.T) {
 	repo, _ = remote.NewRepository(reg + "/dmr/bert")
 	repo.PlainHTTP = true
 	artifacttest.Push(t, ctx, repo, "1", st, dm)
-	r = axon(t, home, "", "install", "oci://"+reg+"/dmr/bert:1", "--converter", "local")
+	r = axonCLI(t, home, "", "install", "oci://"+reg+"/dmr/bert:1", "--converter", "local")
 	t.Logf("install oci:// of safetensors: exit %d: %s%s", r.code, r.out, r.err)
 	if r.code == 0 {
 		return // a converter stack that can convert it: fine

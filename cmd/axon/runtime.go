@@ -1,28 +1,25 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/mlos-foundation/axon/internal/store"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
 // The runtime verbs drive mlosd over HTTP (MLOS_URL, default http://localhost:8080).
-var psJSON bool
 
-var runtimeFlags struct {
-	url  string
-	name string
+func mlosURLFlag(c *cobra.Command, url *string) {
+	c.Flags().StringVar(url, "mlos-url", "", "mlosd address (env "+client.EnvURL+", default "+client.DefaultURL+")")
 }
 
-func init() {
-	register := &cobra.Command{
+// NewCmdRegister is axon register.
+func NewCmdRegister(o *Options) *cobra.Command {
+	var url, name string
+	cmd := &cobra.Command{
 		Use:   "register REF",
 		Short: "Have mlosd pull a package by digest and serve it",
 		Long: `register asks mlosd to pull a package by digest, load it and serve it.
@@ -37,46 +34,55 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
   MLOS_URL=http://mlosd:8080 axon register registry.example.com/hf/bert@sha256:...`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref, err := registrationRef(cmd, args[0])
+			reg, err := axon.Register(cmd.Context(), args[0], o.api(axon.WithMLOSURL(url), axon.WithName(name))...)
 			if err != nil {
 				return err
 			}
-			info, err := client.New(runtimeFlags.url).Register(cmd.Context(), ref, runtimeFlags.name)
-			if err != nil {
-				return fmt.Errorf("register %s: %w", args[0], err)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "registered %s (%s) from %s\n", info.Name, info.Digest, ref)
+			fmt.Fprintf(cmd.OutOrStdout(), "registered %s (%s) from %s\n", reg.Model.Name, reg.Model.Digest, reg.Ref)
 			return nil
 		},
 	}
-	register.Flags().StringVar(&runtimeFlags.name, "name", "", "serve under this name (default: the package's NAMESPACE/NAME)")
+	cmd.Flags().StringVar(&name, "name", "", "serve under this name (default: the package's NAMESPACE/NAME)")
+	mlosURLFlag(cmd, &url)
+	return cmd
+}
 
-	unregister := &cobra.Command{
+// NewCmdUnregister is axon unregister.
+func NewCmdUnregister(o *Options) *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
 		Use:   "unregister NAME",
 		Short: "Stop serving a model in mlosd",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := client.New(runtimeFlags.url).Unregister(cmd.Context(), args[0]); err != nil {
-				return fmt.Errorf("unregister %s: %w", args[0], err)
+			if err := axon.Unregister(cmd.Context(), args[0], o.api(axon.WithMLOSURL(url))...); err != nil {
+				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "unregistered %s\n", args[0])
 			return nil
 		},
 	}
+	mlosURLFlag(cmd, &url)
+	return cmd
+}
 
-	ps := &cobra.Command{
+// NewCmdPs is axon ps.
+func NewCmdPs(o *Options) *cobra.Command {
+	var url string
+	var asJSON bool
+	cmd := &cobra.Command{
 		Use:   "ps",
 		Short: "List the models mlosd serves",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			models, err := client.New(defaultMLOSURL(runtimeFlags.url)).List(cmd.Context())
+			models, err := axon.Served(cmd.Context(), o.api(axon.WithMLOSURL(defaultMLOSURL(o, url)))...)
 			if err != nil {
 				return err
 			}
-			if psJSON {
-				return writeJSON(cmd.OutOrStdout(), psView(models))
+			if asJSON {
+				return writeJSON(cmd.OutOrStdout(), psView(o, models))
 			}
-			printStarted(cmd.ErrOrStderr())
+			printStarted(o, cmd.ErrOrStderr())
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tVERSION\tSTATE\tTASK\tDIGEST\tREF")
 			for _, m := range models {
@@ -89,44 +95,7 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
 			return w.Flush()
 		},
 	}
-	ps.Flags().BoolVar(&psJSON, "json", false, "print JSON (the models, and the mlosd axon run started)")
-	for _, c := range []*cobra.Command{register, unregister, ps} {
-		c.Flags().StringVar(&runtimeFlags.url, "mlos-url", "", "mlosd address (env "+client.EnvURL+", default "+client.DefaultURL+")")
-		rootCmd.AddCommand(c)
-	}
-}
-
-// registrationRef turns what the user typed into a reference mlosd can pull
-// by digest: a package in the local store becomes its registry digest when it
-// was pushed, else the store's OCI layout; anything else passes through.
-func registrationRef(cmd *cobra.Command, ref string) (string, error) {
-	if strings.HasPrefix(ref, runtime.LayoutScheme) {
-		return ref, nil
-	}
-	st, err := openStore()
-	if err == nil {
-		desc, rerr := st.Resolve(cmd.Context(), ref)
-		if rerr == nil {
-			if remotes := st.Remotes(desc.Digest); len(remotes) > 0 {
-				return remotes[0] + "@" + desc.Digest.String(), nil
-			}
-			return runtime.LayoutScheme + st.Path() + "@" + desc.Digest.String(), nil
-		}
-		if !errors.Is(rerr, store.ErrNotFound) && !looksRemote(ref) {
-			return "", rerr
-		}
-	}
-	if looksRemote(ref) {
-		return ref, nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("open local store: %w", err)
-	}
-	return "", fmt.Errorf("%s: %w; nor is it a registry reference (HOST/REPO:TAG)", ref, store.ErrNotFound)
-}
-
-// looksRemote reports whether ref starts with a registry host (a dot, a port or localhost).
-func looksRemote(ref string) bool {
-	host, _, ok := strings.Cut(ref, "/")
-	return ok && (strings.ContainsAny(host, ".:") || host == "localhost")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the models, and the mlosd axon run started)")
+	mlosURLFlag(cmd, &url)
+	return cmd
 }

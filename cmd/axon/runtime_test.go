@@ -31,9 +31,9 @@ func TestRegisterPsUnregister(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), runtimetest.AffineModel(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ok(t, axon(t, home, "", "pack", dir, "--name", "test/affine", "--version", "1"))
+	ok(t, axonCLI(t, home, "", "pack", dir, "--name", "test/affine", "--version", "1"))
 
-	r := ok(t, axon(t, home, "", "register", "test/affine@1", "--mlos-url", ts.URL))
+	r := ok(t, axonCLI(t, home, "", "register", "test/affine@1", "--mlos-url", ts.URL))
 	if !strings.Contains(r.out, "registered test/affine (sha256:") || !strings.Contains(r.out, "oci-layout://") {
 		t.Fatalf("register from the store: %s", r.out)
 	}
@@ -46,31 +46,31 @@ func TestRegisterPsUnregister(t *testing.T) {
 	}
 
 	reg := testutil.StartDistribution(t)
-	ok(t, axon(t, home, "", "push", "test/affine@1", reg+"/test/affine:1"))
-	r = ok(t, axon(t, home, "", "register", "test/affine@1", "--name", "test/affine-remote", "--mlos-url", ts.URL))
+	ok(t, axonCLI(t, home, "", "push", "test/affine@1", reg+"/test/affine:1"))
+	r = ok(t, axonCLI(t, home, "", "register", "test/affine@1", "--name", "test/affine-remote", "--mlos-url", ts.URL))
 	if !strings.Contains(r.out, "from "+reg+"/test/affine@sha256:") {
 		t.Fatalf("register after push should use the registry digest: %s", r.out)
 	}
 	// An OCI reference passes straight through.
-	r = ok(t, axon(t, home, "", "register", reg+"/test/affine:1", "--name", "test/affine-tag", "--mlos-url", ts.URL))
+	r = ok(t, axonCLI(t, home, "", "register", reg+"/test/affine:1", "--name", "test/affine-tag", "--mlos-url", ts.URL))
 	if !strings.Contains(r.out, "registered test/affine-tag") {
 		t.Fatalf("register by tag: %s", r.out)
 	}
 
-	r = ok(t, axon(t, home, "", "ps", "--mlos-url", ts.URL))
+	r = ok(t, axonCLI(t, home, "", "ps", "--mlos-url", ts.URL))
 	for _, name := range []string{"test/affine ", "test/affine-remote", "test/affine-tag", "ready"} {
 		if !strings.Contains(r.out, name) {
 			t.Fatalf("ps lacks %q:\n%s", name, r.out)
 		}
 	}
-	ok(t, axon(t, home, "", "unregister", "test/affine", "--mlos-url", ts.URL))
+	ok(t, axonCLI(t, home, "", "unregister", "test/affine", "--mlos-url", ts.URL))
 	if _, found := m.Get("test/affine"); found {
 		t.Fatal("unregister left the model")
 	}
-	if r := axon(t, home, "", "unregister", "test/affine", "--mlos-url", ts.URL); r.code == 0 || !strings.Contains(r.err, "404") {
+	if r := axonCLI(t, home, "", "unregister", "test/affine", "--mlos-url", ts.URL); r.code == 0 || !strings.Contains(r.err, "404") {
 		t.Fatalf("unregistering twice: %d %s", r.code, r.err)
 	}
-	if r := axon(t, home, "", "register", "no/such@1", "--mlos-url", ts.URL); r.code == 0 {
+	if r := axonCLI(t, home, "", "register", "no/such@1", "--mlos-url", ts.URL); r.code == 0 {
 		t.Fatalf("registering an unknown package succeeded: %s", r.out)
 	}
 }

@@ -9,39 +9,16 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/mlos-foundation/axon/internal/signing"
-	"github.com/mlos-foundation/axon/internal/transfer"
+	"github.com/mlos-foundation/axon"
 )
-
-func init() {
-	rootCmd.AddCommand(signCmd(), verifyCmd(), keygenCmd())
-}
-
-// remoteTarget turns a package of the local store that was pushed into the
-// registry reference it was pushed to, pinned by digest; a registry
-// reference passes. Signatures live in the registry, next to the package.
-func remoteTarget(cmd *cobra.Command, ref string) (string, error) {
-	if looksRemote(ref) {
-		return ref, nil
-	}
-	if st, err := openStore(); err == nil {
-		if desc, err := st.Resolve(cmd.Context(), ref); err == nil {
-			if remotes := st.Remotes(desc.Digest); len(remotes) > 0 {
-				return remotes[0] + "@" + desc.Digest.String(), nil
-			}
-			return "", fmt.Errorf("%s is only in the local store: axon push it first (signatures are stored in the registry, next to the package)", ref)
-		}
-	}
-	return ref, nil
-}
 
 // keyPassword is $COSIGN_PASSWORD, else asked on the terminal (as cosign does).
 func keyPassword(confirm bool) ([]byte, error) {
-	if p, ok := os.LookupEnv(signing.EnvPassword); ok {
+	if p, ok := os.LookupEnv(axon.EnvKeyPassword); ok {
 		return []byte(p), nil
 	}
 	if !term.IsTerminal(int(os.Stdin.Fd())) {
-		return nil, fmt.Errorf("the key's password: set %s (no terminal to ask on)", signing.EnvPassword)
+		return nil, fmt.Errorf("the key's password: set %s (no terminal to ask on)", axon.EnvKeyPassword)
 	}
 	fmt.Fprint(os.Stderr, "Enter password for private key: ")
 	p, err := term.ReadPassword(int(os.Stdin.Fd()))
@@ -61,7 +38,8 @@ func keyPassword(confirm bool) ([]byte, error) {
 	return p, nil
 }
 
-func signCmd() *cobra.Command {
+// NewCmdSign is axon sign.
+func NewCmdSign(o *Options) *cobra.Command {
 	var f remoteFlags
 	var keyPath string
 	cmd := &cobra.Command{
@@ -81,21 +59,17 @@ $COSIGN_PASSWORD or the terminal) or an unencrypted PKCS#8 PEM private key.`,
 			if keyPath == "" {
 				return errors.New("sign: --key is required (a cosign.key; make one with axon keygen)")
 			}
-			key, err := signing.ReadKey(keyPath, nil)
-			if err != nil && os.Getenv(signing.EnvPassword) == "" && term.IsTerminal(int(os.Stdin.Fd())) {
+			key, err := axon.ReadSigningKey(keyPath, nil)
+			if err != nil && os.Getenv(axon.EnvKeyPassword) == "" && term.IsTerminal(int(os.Stdin.Fd())) {
 				var pw []byte
 				if pw, err = keyPassword(false); err == nil {
-					key, err = signing.ReadKey(keyPath, pw)
+					key, err = axon.ReadSigningKey(keyPath, pw)
 				}
 			}
 			if err != nil {
 				return fmt.Errorf("sign: %w", err)
 			}
-			target, err := remoteTarget(cmd, args[0])
-			if err != nil {
-				return fmt.Errorf("sign: %w", err)
-			}
-			res, err := transfer.Sign(cmd.Context(), target, key, f.options(cmd.ErrOrStderr())...)
+			res, err := axon.Sign(cmd.Context(), args[0], key, o.api(f.options(cmd.ErrOrStderr())...)...)
 			if err != nil {
 				return err
 			}
@@ -109,7 +83,8 @@ $COSIGN_PASSWORD or the terminal) or an unencrypted PKCS#8 PEM private key.`,
 	return cmd
 }
 
-func verifyCmd() *cobra.Command {
+// NewCmdVerify is axon verify.
+func NewCmdVerify(o *Options) *cobra.Command {
 	var f remoteFlags
 	var keyPaths []string
 	cmd := &cobra.Command{
@@ -125,19 +100,15 @@ non-zero when none does.`,
 			if len(keyPaths) == 0 {
 				return errors.New("verify: --key is required (a public key such as cosign.pub)")
 			}
-			var keys []*signing.PublicKey
+			var keys []*axon.PublicKey
 			for _, p := range keyPaths {
-				k, err := signing.ReadPublicKey(p)
+				k, err := axon.ReadPublicKey(p)
 				if err != nil {
 					return fmt.Errorf("verify: %w", err)
 				}
 				keys = append(keys, k)
 			}
-			target, err := remoteTarget(cmd, args[0])
-			if err != nil {
-				return fmt.Errorf("verify: %w", err)
-			}
-			sigs, desc, err := transfer.Verify(cmd.Context(), target, keys, f.options(cmd.ErrOrStderr())...)
+			sigs, desc, err := axon.Verify(cmd.Context(), args[0], keys, o.api(f.options(cmd.ErrOrStderr())...)...)
 			if err != nil {
 				return err
 			}
@@ -152,7 +123,8 @@ non-zero when none does.`,
 	return cmd
 }
 
-func keygenCmd() *cobra.Command {
+// NewCmdKeygen is axon keygen.
+func NewCmdKeygen(o *Options) *cobra.Command {
 	var prefix string
 	var force bool
 	cmd := &cobra.Command{
@@ -176,7 +148,7 @@ files are those 'cosign generate-key-pair' writes, so either tool uses them.`,
 			if err != nil {
 				return fmt.Errorf("keygen: %w", err)
 			}
-			priv, pub, err := signing.GenerateKeyPair(pw)
+			priv, pub, err := axon.GenerateKeyPair(pw)
 			if err != nil {
 				return fmt.Errorf("keygen: %w", err)
 			}

@@ -3,19 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/mlos-foundation/axon/runtime/client"
+	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
 // mlosURL is the mlosd address the printed OpenAI call uses.
-func mlosURL() string {
-	if u := os.Getenv(client.EnvURL); u != "" {
-		return u
-	}
-	return client.DefaultURL
-}
+func mlosURL() string { return axon.MLOSURL() }
 
 // printTextGeneration is inspect's summary of a text-generation package: KV
 // cache, chat template, which ONNX export, and the OpenAI call to try it.

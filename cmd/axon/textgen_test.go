@@ -30,8 +30,8 @@ func TestInspectTextGeneration(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ok(t, axon(t, home, "", "pack", dir, "--name", "hf/tiny-qwen", "--version", "1"))
-	r := axon(t, home, "", "inspect", "hf/tiny-qwen@1")
+	ok(t, axonCLI(t, home, "", "pack", dir, "--name", "hf/tiny-qwen", "--version", "1"))
+	r := axonCLI(t, home, "", "inspect", "hf/tiny-qwen@1")
 	ok(t, r)
 	for _, want := range []string{
 		"# text generation: KV cache yes, chat template yes",
@@ -48,7 +48,7 @@ func TestInspectTextGeneration(t *testing.T) {
 			Curl                  string
 		} `json:"textGeneration"`
 	}
-	if err := json.Unmarshal([]byte(ok(t, axon(t, home, "", "inspect", "--json", "hf/tiny-qwen@1")).out), &insp); err != nil ||
+	if err := json.Unmarshal([]byte(ok(t, axonCLI(t, home, "", "inspect", "--json", "hf/tiny-qwen@1")).out), &insp); err != nil ||
 		!insp.TextGeneration.KVCache || !insp.TextGeneration.ChatTemplate || !strings.Contains(insp.TextGeneration.Curl, "/v1/chat/completions") {
 		t.Fatalf("inspect --json: %+v %v", insp, err)
 	}
@@ -57,14 +57,14 @@ func TestInspectTextGeneration(t *testing.T) {
 	os.Remove(filepath.Join(dir, "tokenizer_config.json"))
 	mlp := model(t)
 	os.WriteFile(filepath.Join(mlp, "config.json"), []byte(`{"architectures": ["GPT2LMHeadModel"]}`), 0o644)
-	ok(t, axon(t, home, "", "pack", mlp, "--name", "hf/tiny-gpt", "--version", "1"))
-	r = ok(t, axon(t, home, "", "inspect", "hf/tiny-gpt@1"))
+	ok(t, axonCLI(t, home, "", "pack", mlp, "--name", "hf/tiny-gpt", "--version", "1"))
+	r = ok(t, axonCLI(t, home, "", "inspect", "hf/tiny-gpt@1"))
 	if !strings.Contains(r.out, "# text generation: KV cache no, chat template no") || !strings.Contains(r.out, "/v1/completions") {
 		t.Errorf("inspect of a decoder without cache or template:\n%s", r.out)
 	}
 	// Not a text generator: nothing of the kind.
-	ok(t, axon(t, home, "", "pack", model(t), "--name", "local/mlp", "--version", "1"))
-	if r := ok(t, axon(t, home, "", "inspect", "local/mlp@1")); strings.Contains(r.out, "text generation") || strings.Contains(r.out, "OpenAI") {
+	ok(t, axonCLI(t, home, "", "pack", model(t), "--name", "local/mlp", "--version", "1"))
+	if r := ok(t, axonCLI(t, home, "", "inspect", "local/mlp@1")); strings.Contains(r.out, "text generation") || strings.Contains(r.out, "OpenAI") {
 		t.Errorf("inspect of an MLP:\n%s", r.out)
 	}
 }
