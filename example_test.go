@@ -15,7 +15,7 @@ import (
 	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/registry/server"
 	"github.com/mlos-foundation/axon/registry/storage"
-	"github.com/mlos-foundation/axon/registry/store"
+	"github.com/mlos-foundation/axon/registry/repostore"
 )
 
 // example is the model shipped in the repository: a few KB of ONNX text
@@ -42,7 +42,7 @@ func startRegistry() (string, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv, err := server.New(server.Config{Store: store.New(d, store.Options{}), Logger: slog.New(slog.DiscardHandler)})
+	srv, err := server.New(server.Config{Store: repostore.New(d, repostore.Options{}), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		log.Fatal(err)
 	}
