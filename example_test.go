@@ -13,9 +13,9 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon"
+	"github.com/mlos-foundation/axon/registry/repostore"
 	"github.com/mlos-foundation/axon/registry/server"
 	"github.com/mlos-foundation/axon/registry/storage"
-	"github.com/mlos-foundation/axon/registry/repostore"
 )
 
 // example is the model shipped in the repository: a few KB of ONNX text
