@@ -82,17 +82,11 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return ctcDec{pad: pad, wd: wd, cleanup: boolOr(j.Cleanup, true)}, nil
 	case "Sequence":
-		var seq seqDec
-		for _, r := range j.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
+		seq, err := parseSequence(j.Decoders, parseDecoder)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return seqDec(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported decoder type %q", j.Type)
 }

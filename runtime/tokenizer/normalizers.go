@@ -87,17 +87,11 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return newPrecompiled(data)
 	case "Sequence":
-		var seq seqNormalizer
-		for _, r := range j.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
+		seq, err := parseSequence(j.Normalizers, parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return seqNormalizer(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported normalizer type %q", j.Type)
 }

@@ -96,17 +96,11 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		}
 		return t, nil
 	case "Sequence":
-		var seq seqPost
-		for _, r := range j.Processors {
-			p, err := parsePostProcessor(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
+		seq, err := parseSequence(j.Processors, parsePostProcessor)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return seqPost(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported post_processor type %q", j.Type)
 }

@@ -212,17 +212,11 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		}
 		return splitPre{m: m, beh: b, invert: j.Invert}, nil
 	case "Sequence":
-		var seq seqPre
-		for _, r := range j.PreTokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
+		seq, err := parseSequence(j.PreTokenizers, parsePreTokenizer)
+		if err != nil {
+			return nil, err
 		}
-		return seq, nil
+		return seqPre(seq), nil
 	}
 	return nil, fmt.Errorf("unsupported pre_tokenizer type %q", j.Type)
 }

@@ -71,6 +71,23 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
+// parseSequence parses the members of a "Sequence" normalizer, pre-tokenizer,
+// post-processor or decoder with that component's parser; null members
+// (which parse to nil) are left out, as the tokenizers library does.
+func parseSequence[T any](members []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
+	var seq []T
+	for _, raw := range members {
+		c, err := parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		if any(c) != nil {
+			seq = append(seq, c)
+		}
+	}
+	return seq, nil
+}
+
 // FromFile loads a tokenizer.json file.
 func FromFile(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
