@@ -71,14 +71,14 @@ func readPooling(dir string) Pooling {
 func (m *Model) CanEmbed() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.pipe != nil && m.task() == TaskFeatureExtraction
+	return m.text != nil && m.task() == TaskFeatureExtraction
 }
 
 // Embed answers one sentence embedding per text, pooled and normalized as
 // the package says, and the number of tokens read.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, int, error) {
 	m.mu.RLock()
-	pipe := m.pipe
+	text := m.text
 	m.mu.RUnlock()
 	if !m.CanEmbed() {
 		return nil, 0, BadRequest("model %s does not answer embeddings (task %q)", m.Name, m.Task())
@@ -86,17 +86,9 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, int, er
 	pool := readPooling(m.Dir)
 	out := make([][]float64, len(texts))
 	tokens := 0
-	for i, text := range texts {
-		enc, err := pipe.encode(text)
-		if err != nil {
-			return nil, tokens, err
-		}
+	for i, in := range texts {
+		outs, enc, _, err := text.run(ctx, m, in)
 		tokens += len(enc.IDs)
-		inputs := pipe.tensors(enc)
-		if _, err := m.Check(namedOf(inputs)); err != nil {
-			return nil, tokens, err
-		}
-		outs, _, err := m.Run(ctx, inputs)
 		if err != nil {
 			return nil, tokens, err
 		}

@@ -356,10 +356,10 @@ func (m *Model) MaxPositions() int {
 func (m *Model) Tokenizer() TextTokenizer {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.pipe == nil {
+	if m.text == nil {
 		return nil
 	}
-	return m.pipe.tok
+	return m.text.tok
 }
 
 // Generate runs one generation; emit, when not nil, gets each token as it is
@@ -555,7 +555,7 @@ func containsID(ids []int64, id int64) bool {
 // newGenerator sets up generation for a loaded model: nil when the model
 // does not generate text, an error when its KV cache cannot be driven
 // (refused at register time rather than at the first request).
-func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap, maxRows int) (*generator, error) {
+func newGenerator(pkg *Package, b Backend, pipe *textEncoder, cap, maxRows int) (*generator, error) {
 	var kc kvConfig
 	if raw, err := os.ReadFile(filepath.Join(pkg.Dir, "config.json")); err == nil {
 		_ = json.Unmarshal(raw, &kc)

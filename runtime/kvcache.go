@@ -426,7 +426,7 @@ func (s *cacheState) close() {
 // step: what a decoder exported without past_key_values allows.
 type recomputeDecoder struct {
 	b    Backend
-	pipe *textPipeline
+	pipe *textEncoder
 }
 
 func (d *recomputeDecoder) cached() bool { return false }
