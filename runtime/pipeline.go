@@ -304,38 +304,6 @@ func Softmax(v []float64) []float64 {
 	return out
 }
 
-// embed mean-pools token embeddings over the attention mask and L2-normalises.
-func embed(outs []*Tensor, mask []int64) ([]float64, error) {
-	o := pickOutput(outs, "last_hidden_state", "token_embeddings", "sentence_embedding", "embeddings", "pooler_output")
-	v := o.Float64s()
-	var vec []float64
-	switch len(o.Shape) {
-	case 3: // [1, seq, hidden]
-		seq, hid := int(o.Shape[1]), int(o.Shape[2])
-		vec = make([]float64, hid)
-		count := 0.0
-		for s := 0; s < seq; s++ {
-			if s < len(mask) && mask[s] == 0 {
-				continue
-			}
-			count++
-			for h := 0; h < hid; h++ {
-				vec[h] += v[s*hid+h]
-			}
-		}
-		if count > 0 {
-			for h := range vec {
-				vec[h] /= count
-			}
-		}
-	case 2: // already pooled: [1, hidden]
-		vec = v[:o.Shape[1]]
-	default:
-		return nil, Unprocessable("output %s has shape %v; feature extraction needs [1,sequence,hidden] or [1,hidden]", o.Name, o.Shape)
-	}
-	return L2Normalize(vec), nil
-}
-
 // L2Normalize scales v to unit length (zero vectors stay zero).
 func L2Normalize(v []float64) []float64 {
 	n := 0.0

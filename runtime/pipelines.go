@@ -112,7 +112,8 @@ func (p *FeatureExtractionPipeline) Extract(ctx context.Context, m *Model, text 
 	if err != nil {
 		return nil, stats, err
 	}
-	vec, err := embed(outs, enc.Mask)
+	o := pickOutput(outs, "last_hidden_state", "token_embeddings", "sentence_embedding", "embeddings", "pooler_output")
+	vec, err := Pooling{Mode: "mean", Normalize: true}.apply(o, enc.Mask)
 	return vec, stats, err
 }
 

@@ -82,11 +82,7 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return ctcDec{pad: pad, wd: wd, cleanup: boolOr(j.Cleanup, true)}, nil
 	case "Sequence":
-		seq, err := parseSequence(j.Decoders, parseDecoder)
-		if err != nil {
-			return nil, err
-		}
-		return seqDec(seq), nil
+		return parseSequence[seqDec](j.Decoders, parseDecoder)
 	}
 	return nil, fmt.Errorf("unsupported decoder type %q", j.Type)
 }

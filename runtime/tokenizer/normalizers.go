@@ -87,11 +87,7 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return newPrecompiled(data)
 	case "Sequence":
-		seq, err := parseSequence(j.Normalizers, parseNormalizer)
-		if err != nil {
-			return nil, err
-		}
-		return seqNormalizer(seq), nil
+		return parseSequence[seqNormalizer](j.Normalizers, parseNormalizer)
 	}
 	return nil, fmt.Errorf("unsupported normalizer type %q", j.Type)
 }

@@ -96,11 +96,7 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		}
 		return t, nil
 	case "Sequence":
-		seq, err := parseSequence(j.Processors, parsePostProcessor)
-		if err != nil {
-			return nil, err
-		}
-		return seqPost(seq), nil
+		return parseSequence[seqPost](j.Processors, parsePostProcessor)
 	}
 	return nil, fmt.Errorf("unsupported post_processor type %q", j.Type)
 }

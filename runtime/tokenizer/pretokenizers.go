@@ -212,11 +212,7 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		}
 		return splitPre{m: m, beh: b, invert: j.Invert}, nil
 	case "Sequence":
-		seq, err := parseSequence(j.PreTokenizers, parsePreTokenizer)
-		if err != nil {
-			return nil, err
-		}
-		return seqPre(seq), nil
+		return parseSequence[seqPre](j.PreTokenizers, parsePreTokenizer)
 	}
 	return nil, fmt.Errorf("unsupported pre_tokenizer type %q", j.Type)
 }

@@ -72,10 +72,11 @@ func isNull(raw json.RawMessage) bool {
 }
 
 // parseSequence parses the members of a "Sequence" normalizer, pre-tokenizer,
-// post-processor or decoder with that component's parser; null members
-// (which parse to nil) are left out, as the tokenizers library does.
-func parseSequence[T any](members []json.RawMessage, parse func(json.RawMessage) (T, error)) ([]T, error) {
-	var seq []T
+// post-processor or decoder with that component's parser into the
+// component's sequence type S; null members (which parse to nil) are left
+// out, as the tokenizers library does.
+func parseSequence[S ~[]T, T any](members []json.RawMessage, parse func(json.RawMessage) (T, error)) (S, error) {
+	var seq S
 	for _, raw := range members {
 		c, err := parse(raw)
 		if err != nil {
