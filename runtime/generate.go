@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/runtime/chattemplate"
+	"github.com/mlos-foundation/axon/schemas"
 )
 
 // DefaultMaxNewTokensCap is the server cap on max_new_tokens when
@@ -557,8 +558,8 @@ func containsID(ids []int64, id int64) bool {
 // (refused at register time rather than at the first request).
 func newGenerator(pkg *Package, b Backend, pipe *textEncoder, cap, maxRows int) (*generator, error) {
 	var kc kvConfig
-	if raw, err := os.ReadFile(filepath.Join(pkg.Dir, "config.json")); err == nil {
-		_ = json.Unmarshal(raw, &kc)
+	if cfg, err := schemas.ReadHFConfig(pkg.Dir); err == nil {
+		kc = cfg.AttentionShape
 	}
 	layout, err := detectCache(b.Inputs(), b.Outputs(), kc)
 	if err != nil {

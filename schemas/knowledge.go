@@ -99,6 +99,18 @@ type HFConfig struct {
 	ModelType     string            `json:"model_type"`
 	MaxPosition   int               `json:"max_position_embeddings"`
 	EOSTokenID    json.RawMessage   `json:"eos_token_id"`
+	AttentionShape
+}
+
+// AttentionShape is what sizes a decoder's KV cache, under the names of
+// most architectures and of GPT-2 (n_head, n_embd).
+type AttentionShape struct {
+	Heads   int `json:"num_attention_heads"`
+	KVHeads int `json:"num_key_value_heads"`
+	Hidden  int `json:"hidden_size"`
+	HeadDim int `json:"head_dim"`
+	NHead   int `json:"n_head"`
+	NEmbd   int `json:"n_embd"`
 }
 
 // ReadHFConfig reads dir/config.json; a directory without one gives an empty
