@@ -93,19 +93,9 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 			extra[k] = v
 		}
 	}
-	task, head := in.Task, (*schemas.TransformersHead)(nil)
-	if in.Kind == KindTransformers {
-		if task == "" {
-			// The task manifest.yaml will say (artifact.DescribeFromConfig), so
-			// that the exported head is the one the runtime serves.
-			cfg, err := schemas.ReadHFConfig(inDir)
-			if err != nil {
-				return nil, fmt.Errorf("convert: %w", err)
-			}
-			task = schemas.TaskFromArchitectures(cfg.Architectures)
-		}
-		h := schemas.HeadForTask(task)
-		head = &h
+	task, head, err := scriptTask(in, inDir)
+	if err != nil {
+		return nil, err
 	}
 	j := &job{
 		inDir: inDir, work: work, torchHome: torchHome,
@@ -196,4 +186,24 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 		res.Files = append(res.Files, orig...)
 	}
 	return res, nil
+}
+
+// scriptTask is the task and, for a transformers checkpoint, the head the
+// script exports: decided here, not in convert.py, from the input's task or
+// else config.json's architecture — the task manifest.yaml will say
+// (artifact.DescribeFromConfig), so the graph answers what the runtime serves.
+func scriptTask(in Input, dir string) (string, *schemas.TransformersHead, error) {
+	if in.Kind != KindTransformers {
+		return in.Task, nil, nil
+	}
+	task := in.Task
+	if task == "" {
+		cfg, err := schemas.ReadHFConfig(dir)
+		if err != nil {
+			return "", nil, fmt.Errorf("convert: %w", err)
+		}
+		task = schemas.TaskFromArchitectures(cfg.Architectures)
+	}
+	h := schemas.HeadForTask(task)
+	return task, &h, nil
 }
