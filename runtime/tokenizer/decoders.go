@@ -31,13 +31,10 @@ type decoderJSON struct {
 }
 
 func parseDecoder(raw json.RawMessage) (decoder, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j decoderJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("decoder: %w", err)
-	}
+	return parseComponent(raw, "decoder", buildDecoder)
+}
+
+func buildDecoder(j *decoderJSON) (decoder, error) {
 	switch j.Type {
 	case "WordPiece":
 		d := wordPieceDec{prefix: "##", cleanup: boolOr(j.Cleanup, true)}

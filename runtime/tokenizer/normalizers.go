@@ -38,13 +38,10 @@ func boolOr(p *bool, d bool) bool {
 }
 
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j normalizerJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("normalizer: %w", err)
-	}
+	return parseComponent(raw, "normalizer", buildNormalizer)
+}
+
+func buildNormalizer(j *normalizerJSON) (normalizer, error) {
 	switch j.Type {
 	case "BertNormalizer":
 		lower := boolOr(j.Lowercase, true)

@@ -57,13 +57,10 @@ func parseTokenPair(raw []json.RawMessage, what string) (string, int, error) {
 }
 
 func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j postJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("post_processor: %w", err)
-	}
+	return parseComponent(raw, "post_processor", buildPostProcessor)
+}
+
+func buildPostProcessor(j *postJSON) (postProcessor, error) {
 	switch j.Type {
 	case "BertProcessing", "RobertaProcessing":
 		sep, sepID, err := parseTokenPair(j.Sep, j.Type+" sep")

@@ -158,13 +158,10 @@ type preTokenizerJSON struct {
 }
 
 func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j preTokenizerJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("pre_tokenizer: %w", err)
-	}
+	return parseComponent(raw, "pre_tokenizer", buildPreTokenizer)
+}
+
+func buildPreTokenizer(j *preTokenizerJSON) (preTokenizer, error) {
 	switch j.Type {
 	case "BertPreTokenizer":
 		return bertPre{}, nil
