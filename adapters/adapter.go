@@ -81,67 +81,34 @@ func ParseRef(s string) (Ref, error) {
 	}
 	hub, rest, ok := strings.Cut(s, "/")
 	if !ok {
-		return bad("expected hub/id[@version] (hubs: hf, pytorch, tfhub, modelscope) or a directory")
+		return bad("expected hub/id[@version] (hubs: " + strings.Join(Hubs(), ", ") + ") or a directory")
 	}
+	g, known := lookupHub(hub)
 	id, version, _ := strings.Cut(rest, "@")
-	// HF revisions may contain '/' (refs/pr/1); no other hub's do.
-	if strings.ContainsAny(version, "@ \t\n\\?#") || (hub != HubHF && strings.Contains(version, "/")) {
+	if strings.ContainsAny(version, "@ \t\n\\?#") || (!g.SlashedVersions && strings.Contains(version, "/")) {
 		return bad("malformed version")
 	}
 	parts := strings.Split(id, "/")
 	for _, p := range parts {
 		if p == "" || p == "." || p == ".." || strings.ContainsAny(p, " \t\n\\?#%") {
-			if form, ok := refForms[hub]; ok {
-				return bad("malformed id; expected " + form)
+			if known {
+				return bad("malformed id; expected " + g.Form)
 			}
 			return bad("malformed id")
 		}
 	}
-	want := map[string][]int{
-		HubHF:         {1, 2},
-		HubPyTorch:    {3},
-		HubTFHub:      nil, // PUBLISHER/MODEL[/MORE...][/VERSION]: checked below
-		HubModelScope: {2},
+	if !known {
+		return bad(fmt.Sprintf("unknown hub %q (hubs: %s, or a local directory)", hub, strings.Join(Hubs(), ", ")))
 	}
-	if _, known := want[hub]; !known {
-		return bad("unknown hub " + strconv(hub) + " (hubs: hf, pytorch, tfhub, modelscope, or a local directory)")
-	}
-	okLen := hub == HubTFHub && len(parts) >= 2
-	for _, n := range want[hub] {
-		okLen = okLen || len(parts) == n
-	}
-	if !okLen {
-		return bad("expected " + refForms[hub])
-	}
-	if hub == HubHF && strings.HasPrefix(version, "/") {
-		return bad("malformed version")
-	}
-	// TF Hub handles are PUBLISHER/MODEL/VERSION where MODEL may have several
-	// elements (google/imagenet/mobilenet_v2_100_224/classification/5).
-	if hub == HubTFHub && len(parts) >= 3 && isDigits(parts[len(parts)-1]) {
-		if version != "" {
-			return bad("give the TF Hub version either as a path element or after @, not both")
-		}
-		version = parts[len(parts)-1]
-		id = strings.Join(parts[:len(parts)-1], "/")
-	}
-	if hub == HubTFHub && version != "" && version != "latest" && !isDigits(version) {
-		return bad("a TF Hub version is a number")
+	id, version, err := g.Parse(parts, version)
+	if err != nil {
+		return bad(err.Error())
 	}
 	return Ref{Hub: hub, ID: id, Version: version, Raw: raw}, nil
 }
 
-// refForms is how each hub's references are written, for error messages.
-var refForms = map[string]string{
-	HubHF:         "hf/ORG/NAME@REV or hf/NAME@REV",
-	HubPyTorch:    "pytorch/OWNER/REPO/MODEL@REF",
-	HubTFHub:      "tfhub/PUBLISHER/MODEL/VERSION or tfhub/PUBLISHER/MODEL@latest",
-	HubModelScope: "modelscope/OWNER/NAME@REV",
-}
-
-func strconv(s string) string { return fmt.Sprintf("%q", s) }
-
-func isDigits(s string) bool {
+// IsDigits reports whether s is a non-empty run of ASCII digits.
+func IsDigits(s string) bool {
 	for _, c := range s {
 		if c < '0' || c > '9' {
 			return false

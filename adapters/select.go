@@ -30,16 +30,15 @@ func Select(files []string, include, exclude []string) []string {
 			hasSafetensors = true
 		}
 	}
+	return pick(files, include, exclude, func(f string) bool { return wanted(f, onnxDir, hasSafetensors) })
+}
+
+// pick keeps the files keep wants, then those include matches, less those
+// exclude matches; sorted.
+func pick(files, include, exclude []string, keep func(string) bool) []string {
 	var out []string
 	for _, f := range files {
-		keep := wanted(f, onnxDir, hasSafetensors)
-		if matchAny(include, f) {
-			keep = true
-		}
-		if matchAny(exclude, f) {
-			keep = false
-		}
-		if keep {
+		if (keep(f) || matchAny(include, f)) && !matchAny(exclude, f) {
 			out = append(out, f)
 		}
 	}

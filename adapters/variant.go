@@ -166,23 +166,12 @@ func SelectVariant(files []string, include, exclude []string, variant string) ([
 	if onnxDir == "./" {
 		onnxDir = "."
 	}
-	var out []string
-	for _, f := range files {
-		k := keep[f]
+	out := pick(files, include, exclude, func(f string) bool {
 		if !isONNXFile(f) {
-			k = wanted(f, onnxDir, false)
+			return wanted(f, onnxDir, false)
 		}
-		if matchAny(include, f) {
-			k = true
-		}
-		if matchAny(exclude, f) {
-			k = false
-		}
-		if k {
-			out = append(out, f)
-		}
-	}
-	sort.Strings(out)
+		return keep[f]
+	})
 	return out, choice, nil
 }
 

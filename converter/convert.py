@@ -453,37 +453,16 @@ def convert_hubconf(spec):
 
 # ---------------------------------------------------------------- transformers
 
-TASK_CLASSES = {
-    "text-classification": "AutoModelForSequenceClassification",
-    "sentiment-analysis": "AutoModelForSequenceClassification",
-    "zero-shot-classification": "AutoModelForSequenceClassification",
-    "token-classification": "AutoModelForTokenClassification",
-    "fill-mask": "AutoModelForMaskedLM",
-    "question-answering": "AutoModelForQuestionAnswering",
-    "image-classification": "AutoModelForImageClassification",
-    "feature-extraction": "AutoModel",
-    "sentence-similarity": "AutoModel",
-}
-
-
-# optimum's task names for the heads above.
-OPTIMUM_TASKS = {
-    "text-classification": "text-classification",
-    "sentiment-analysis": "text-classification",
-    "zero-shot-classification": "text-classification",
-    "token-classification": "token-classification",
-    "fill-mask": "fill-mask",
-    "question-answering": "question-answering",
-    "image-classification": "image-classification",
-    "feature-extraction": "feature-extraction",
-    "sentence-similarity": "feature-extraction",
-}
+def head(spec):
+    """The export axon decided for the task (schemas.HeadForTask): the auto
+    class of the reference model and optimum's task, so both build one head."""
+    h = spec.get("head") or {}
+    return h.get("auto_class") or "AutoModel", h.get("optimum_task") or "feature-extraction"
 
 
 def transformers_model(spec):
     transformers = need("transformers", None, "transformers")
-    task = spec.get("task") or ""
-    cls = getattr(transformers, TASK_CLASSES.get(task, "AutoModel"))
+    cls = getattr(transformers, head(spec)[0])
     log("loading %s with transformers %s" % (cls.__name__, transformers.__version__))
     return transformers, cls.from_pretrained(spec["input_dir"], local_files_only=True).eval()
 
@@ -536,7 +515,7 @@ def convert_transformers(spec):
     tmp = tempfile.mkdtemp(prefix="axon-optimum-")
     log("exporting with optimum")
     # The same head as the reference model above, so that the outputs compare.
-    task = OPTIMUM_TASKS.get(spec.get("task") or "", "feature-extraction")
+    task = head(spec)[1]
     kwargs = dict(model_name_or_path=spec["input_dir"], output=tmp, task=task, opset=int(spec.get("opset") or 17), device="cpu", local_files_only=True)
     accepted = inspect.signature(main_export).parameters
     if "do_validation" in accepted:

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,13 +14,13 @@ import (
 	"github.com/mlos-foundation/axon/schemas"
 )
 
-// Model kinds (Input.Kind).
+// Model kinds (Input.Kind), as schemas defines them.
 const (
-	KindONNX         = "onnx"
-	KindTorchScript  = "torchscript"
-	KindHubconf      = "hubconf"
-	KindTransformers = "transformers"
-	KindSavedModel   = "savedmodel"
+	KindONNX         = schemas.KindONNX
+	KindTorchScript  = schemas.KindTorchScript
+	KindHubconf      = schemas.KindHubconf
+	KindTransformers = schemas.KindTransformers
+	KindSavedModel   = schemas.KindSavedModel
 )
 
 // Backends (Options.Backend).
@@ -244,39 +243,12 @@ func (o Options) withDefaults() Options {
 }
 
 // Detect guesses the model kind and framework from the files (all of dir when
-// files is nil): an ONNX file, hubconf.py, a transformers config.json, a
-// SavedModel, a TorchScript archive. It returns "" when nothing fits.
+// files is nil) with schemas.Detect, the rule the adapters use too.
 func Detect(dir string, files []string) (kind, framework string) {
 	if files == nil {
 		files = listFiles(dir)
 	}
-	has := func(pred func(f string) bool) bool {
-		for _, f := range files {
-			if pred(filepath.ToSlash(f)) {
-				return true
-			}
-		}
-		return false
-	}
-	base := func(f string) string { return f[strings.LastIndex(f, "/")+1:] }
-	switch {
-	case has(func(f string) bool { return strings.HasSuffix(strings.ToLower(f), ".onnx") }):
-		return KindONNX, "onnx"
-	case has(func(f string) bool { return base(f) == "hubconf.py" && strings.Count(f, "/") <= 1 }):
-		return KindHubconf, "pytorch"
-	case has(func(f string) bool { return base(f) == "saved_model.pb" }):
-		return KindSavedModel, "tensorflow"
-	case has(func(f string) bool { return f == "config.json" }) && has(func(f string) bool {
-		b := base(f)
-		return strings.HasSuffix(b, ".safetensors") || b == "pytorch_model.bin" || strings.HasPrefix(b, "pytorch_model-")
-	}):
-		return KindTransformers, "transformers"
-	case has(func(f string) bool {
-		return isTorchScript(filepath.Join(dir, filepath.FromSlash(f)))
-	}):
-		return KindTorchScript, "pytorch"
-	}
-	return "", ""
+	return schemas.Detect(dir, files)
 }
 
 // fileList names what was looked at: the files (a few of them) when known,

@@ -1,7 +1,6 @@
 package converter
 
 import (
-	"archive/zip"
 	"context"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,6 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/internal/onnx"
@@ -31,27 +29,6 @@ func listFiles(dir string) []string {
 	})
 	sort.Strings(out)
 	return out
-}
-
-// isTorchScript reports whether p is a TorchScript archive: a zip holding
-// code/ and constants.pkl (a plain torch.save state dict has neither).
-func isTorchScript(p string) bool {
-	switch strings.ToLower(path.Ext(p)) {
-	case ".pt", ".pth", ".torchscript", ".ptl", ".zip":
-	default:
-		return false
-	}
-	z, err := zip.OpenReader(p)
-	if err != nil {
-		return false
-	}
-	defer z.Close()
-	var code, consts bool
-	for _, f := range z.File {
-		code = code || strings.Contains(f.Name, "/code/")
-		consts = consts || strings.HasSuffix(f.Name, "/constants.pkl")
-	}
-	return code && consts
 }
 
 // copyOriginals places the input's files under outDir/original/ and returns

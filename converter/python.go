@@ -40,19 +40,22 @@ type Python struct {
 func (p *Python) Name() string { return p.runner.name() }
 
 type scriptSpec struct {
-	Kind           string            `json:"kind"`
-	Framework      string            `json:"framework,omitempty"`
-	InputDir       string            `json:"input_dir"`
-	Files          []string          `json:"files,omitempty"`
-	Entrypoint     string            `json:"entrypoint,omitempty"`
-	Task           string            `json:"task,omitempty"`
-	Extra          map[string]string `json:"extra,omitempty"`
-	OutputDir      string            `json:"output_dir"`
-	ValidationDir  string            `json:"validation_dir"`
-	Result         string            `json:"result"`
-	Opset          int               `json:"opset"`
-	SkipValidation bool              `json:"skip_validation"`
-	TorchHome      string            `json:"torch_home,omitempty"`
+	Kind       string   `json:"kind"`
+	Framework  string   `json:"framework,omitempty"`
+	InputDir   string   `json:"input_dir"`
+	Files      []string `json:"files,omitempty"`
+	Entrypoint string   `json:"entrypoint,omitempty"`
+	Task       string   `json:"task,omitempty"`
+	// Head is the transformers export for Task, decided here so that the
+	// script and the manifest agree on what the graph answers.
+	Head           *schemas.TransformersHead `json:"head,omitempty"`
+	Extra          map[string]string         `json:"extra,omitempty"`
+	OutputDir      string                    `json:"output_dir"`
+	ValidationDir  string                    `json:"validation_dir"`
+	Result         string                    `json:"result"`
+	Opset          int                       `json:"opset"`
+	SkipValidation bool                      `json:"skip_validation"`
+	TorchHome      string                    `json:"torch_home,omitempty"`
 }
 
 type scriptResult struct {
@@ -90,13 +93,17 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 			extra[k] = v
 		}
 	}
+	task, head, err := scriptTask(in, inDir)
+	if err != nil {
+		return nil, err
+	}
 	j := &job{
 		inDir: inDir, work: work, torchHome: torchHome,
 		progress: &tailWriter{fwd: o.Progress},
 		spec: func(in2, work2, th string) ([]byte, error) {
 			return json.MarshalIndent(scriptSpec{
 				Kind: in.Kind, Framework: in.Framework, InputDir: in2, Files: in.Files,
-				Entrypoint: in.Entrypoint, Task: in.Task, Extra: extra,
+				Entrypoint: in.Entrypoint, Task: task, Head: head, Extra: extra,
 				OutputDir: work2 + "/onnx", ValidationDir: work2 + "/validation", Result: work2 + "/result.json",
 				Opset: o.Opset, SkipValidation: o.SkipValidation, TorchHome: th,
 			}, "", " ")
@@ -179,4 +186,24 @@ func (p *Python) Convert(ctx context.Context, in Input, outDir string) (*Result,
 		res.Files = append(res.Files, orig...)
 	}
 	return res, nil
+}
+
+// scriptTask is the task and, for a transformers checkpoint, the head the
+// script exports: decided here, not in convert.py, from the input's task or
+// else config.json's architecture — the task manifest.yaml will say
+// (artifact.DescribeFromConfig), so the graph answers what the runtime serves.
+func scriptTask(in Input, dir string) (string, *schemas.TransformersHead, error) {
+	if in.Kind != KindTransformers {
+		return in.Task, nil, nil
+	}
+	task := in.Task
+	if task == "" {
+		cfg, err := schemas.ReadHFConfig(dir)
+		if err != nil {
+			return "", nil, fmt.Errorf("convert: %w", err)
+		}
+		task = schemas.TaskFromArchitectures(cfg.Architectures)
+	}
+	h := schemas.HeadForTask(task)
+	return task, &h, nil
 }

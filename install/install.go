@@ -417,7 +417,7 @@ func Manifest(ref adapters.Ref, m *adapters.Model, cres *converter.Result, out s
 	if err := artifact.DescribeFromConfig(out, man); err != nil {
 		return nil, err
 	}
-	cfg, err := artifact.ReadHFConfig(out)
+	cfg, err := schemas.ReadHFConfig(out)
 	if err != nil {
 		return nil, err
 	}

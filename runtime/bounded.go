@@ -21,14 +21,14 @@ const (
 )
 
 // limit is the longest token sequence the model takes (0 = no limit known).
-func (p *textPipeline) limit() int {
+func (p *textEncoder) limit() int {
 	if p.seqLen > 0 {
 		return int(p.seqLen)
 	}
 	return p.maxLen
 }
 
-func (p *textPipeline) encodeBounded(text string) (Encoding, error) {
+func (p *textEncoder) encodeBounded(text string) (Encoding, error) {
 	limit := p.limit()
 	if limit <= 1 || len(text) <= limit*boundedStart {
 		return p.tok.Encode(text)
@@ -71,7 +71,7 @@ func closesEncodings(tok TextTokenizer) bool {
 // checkSequence refuses token tensors ([batch, sequence] ids, mask, types,
 // positions) longer than the model's maximum length before they reach ONNX
 // Runtime, where a huge sequence would cost memory quadratic in its length.
-func (p *textPipeline) checkSequence(i int, name string, shape []int64) error {
+func (p *textEncoder) checkSequence(i int, name string, shape []int64) error {
 	if p == nil || len(shape) != 2 {
 		return nil
 	}

@@ -51,7 +51,7 @@ func TestBoundedEncodeMatchesWholeText(t *testing.T) {
 		tok := testTokenizer(t, name)
 		for tname, text := range texts {
 			for _, limit := range []int{8, 128, 512} {
-				p := &textPipeline{tok: tok, maxLen: limit, closes: closesEncodings(tok)}
+				p := &textEncoder{tok: tok, maxLen: limit, closes: closesEncodings(tok)}
 				got, err := p.encode(text)
 				if err != nil {
 					t.Fatal(err)
@@ -80,7 +80,7 @@ func TestBoundedEncodeMatchesWholeText(t *testing.T) {
 func TestBoundedEncodeReadsAPrefix(t *testing.T) {
 	var longest int
 	rec := recordingTokenizer{TextTokenizer: testTokenizer(t, "bert-uncased"), longest: &longest}
-	p := &textPipeline{tok: rec, maxLen: 512}
+	p := &textEncoder{tok: rec, maxLen: 512}
 	if _, err := p.encode(strings.Repeat("x", 10<<20)); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,11 @@
 // Requests reach a Model as named tensors (checked against the I/O specs: a
 // wrong shape, datatype or name is a 400 naming the input), or as text, which
 // the package's tokenizer.json turns into tensors and task post-processing
-// turns back into labels, embeddings or generated text. Models whose tensors
+// turns back into labels, embeddings or generated text: each task is its own
+// TextPipeline type with a typed API (Model.Pipeline: ClassificationPipeline,
+// FeatureExtractionPipeline, TextGenerationPipeline, TensorPipeline for the
+// tasks answered with raw outputs), chosen at load from the manifest's task or
+// config.json's architecture (schemas.TaskFromArchitectures). Models whose tensors
 // all have a batch first dimension get dynamic batching. Errors carry the
 // HTTP status they map to (StatusOf), so the servers never answer bad input
 // with a 500.

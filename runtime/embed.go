@@ -71,14 +71,14 @@ func readPooling(dir string) Pooling {
 func (m *Model) CanEmbed() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return m.pipe != nil && m.task() == TaskFeatureExtraction
+	return m.text != nil && m.task() == TaskFeatureExtraction
 }
 
 // Embed answers one sentence embedding per text, pooled and normalized as
 // the package says, and the number of tokens read.
 func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, int, error) {
 	m.mu.RLock()
-	pipe := m.pipe
+	text := m.text
 	m.mu.RUnlock()
 	if !m.CanEmbed() {
 		return nil, 0, BadRequest("model %s does not answer embeddings (task %q)", m.Name, m.Task())
@@ -86,17 +86,9 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, int, er
 	pool := readPooling(m.Dir)
 	out := make([][]float64, len(texts))
 	tokens := 0
-	for i, text := range texts {
-		enc, err := pipe.encode(text)
-		if err != nil {
-			return nil, tokens, err
-		}
+	for i, in := range texts {
+		outs, enc, _, err := text.run(ctx, m, in)
 		tokens += len(enc.IDs)
-		inputs := pipe.tensors(enc)
-		if _, err := m.Check(namedOf(inputs)); err != nil {
-			return nil, tokens, err
-		}
-		outs, _, err := m.Run(ctx, inputs)
 		if err != nil {
 			return nil, tokens, err
 		}
@@ -110,66 +102,71 @@ func (m *Model) Embed(ctx context.Context, texts []string) ([][]float64, int, er
 }
 
 func poolOutputs(outs []*Tensor, mask []int64, pool Pooling) ([]float64, error) {
+	o := findOutput(outs, "sentence_embedding")
+	if o == nil || len(o.Shape) != 2 {
+		o = pickOutput(outs, "last_hidden_state", "token_embeddings", "embeddings", "pooler_output")
+	}
+	return pool.apply(o, mask)
+}
+
+// apply pools o, token embeddings [1, sequence, hidden] (positions whose
+// mask is 0 left out) or an embedding already pooled [1, hidden].
+func (pool Pooling) apply(o *Tensor, mask []int64) ([]float64, error) {
 	var vec []float64
-	if o := findOutput(outs, "sentence_embedding"); o != nil && len(o.Shape) == 2 {
-		vec = append([]float64(nil), o.Float64s()[:o.Shape[1]]...)
-	} else {
-		o := pickOutput(outs, "last_hidden_state", "token_embeddings", "embeddings", "pooler_output")
-		v := o.Float64s()
-		switch len(o.Shape) {
-		case 3:
-			seq, hid := int(o.Shape[1]), int(o.Shape[2])
-			vec = make([]float64, hid)
-			on := func(s int) bool { return s >= len(mask) || mask[s] != 0 }
-			switch pool.Mode {
-			case "cls":
-				copy(vec, v[:hid])
-			case "lasttoken":
-				last := 0
-				for s := 0; s < seq; s++ {
-					if on(s) {
-						last = s
-					}
-				}
-				copy(vec, v[last*hid:(last+1)*hid])
-			case "max":
-				for h := range vec {
-					vec[h] = math.Inf(-1)
-				}
-				for s := 0; s < seq; s++ {
-					if !on(s) {
-						continue
-					}
-					for h := 0; h < hid; h++ {
-						vec[h] = math.Max(vec[h], v[s*hid+h])
-					}
-				}
-			default:
-				count := 0.0
-				for s := 0; s < seq; s++ {
-					if !on(s) {
-						continue
-					}
-					count++
-					for h := 0; h < hid; h++ {
-						vec[h] += v[s*hid+h]
-					}
-				}
-				div := count
-				if pool.Mode == "mean_sqrt_len" {
-					div = math.Sqrt(count)
-				}
-				if div > 0 {
-					for h := range vec {
-						vec[h] /= div
-					}
+	v := o.Float64s()
+	switch len(o.Shape) {
+	case 3:
+		seq, hid := int(o.Shape[1]), int(o.Shape[2])
+		vec = make([]float64, hid)
+		on := func(s int) bool { return s >= len(mask) || mask[s] != 0 }
+		switch pool.Mode {
+		case "cls":
+			copy(vec, v[:hid])
+		case "lasttoken":
+			last := 0
+			for s := 0; s < seq; s++ {
+				if on(s) {
+					last = s
 				}
 			}
-		case 2:
-			vec = append([]float64(nil), v[:o.Shape[1]]...)
+			copy(vec, v[last*hid:(last+1)*hid])
+		case "max":
+			for h := range vec {
+				vec[h] = math.Inf(-1)
+			}
+			for s := 0; s < seq; s++ {
+				if !on(s) {
+					continue
+				}
+				for h := 0; h < hid; h++ {
+					vec[h] = math.Max(vec[h], v[s*hid+h])
+				}
+			}
 		default:
-			return nil, Unprocessable("output %s has shape %v; embeddings need [1,sequence,hidden] or [1,hidden]", o.Name, o.Shape)
+			count := 0.0
+			for s := 0; s < seq; s++ {
+				if !on(s) {
+					continue
+				}
+				count++
+				for h := 0; h < hid; h++ {
+					vec[h] += v[s*hid+h]
+				}
+			}
+			div := count
+			if pool.Mode == "mean_sqrt_len" {
+				div = math.Sqrt(count)
+			}
+			if div > 0 {
+				for h := range vec {
+					vec[h] /= div
+				}
+			}
 		}
+	case 2:
+		vec = append([]float64(nil), v[:o.Shape[1]]...)
+	default:
+		return nil, Unprocessable("output %s has shape %v; embeddings need [1,sequence,hidden] or [1,hidden]", o.Name, o.Shape)
 	}
 	if pool.Normalize {
 		vec = L2Normalize(vec)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/runtime/chattemplate"
+	"github.com/mlos-foundation/axon/schemas"
 )
 
 // DefaultMaxNewTokensCap is the server cap on max_new_tokens when
@@ -356,10 +357,10 @@ func (m *Model) MaxPositions() int {
 func (m *Model) Tokenizer() TextTokenizer {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	if m.pipe == nil {
+	if m.text == nil {
 		return nil
 	}
-	return m.pipe.tok
+	return m.text.tok
 }
 
 // Generate runs one generation; emit, when not nil, gets each token as it is
@@ -555,10 +556,10 @@ func containsID(ids []int64, id int64) bool {
 // newGenerator sets up generation for a loaded model: nil when the model
 // does not generate text, an error when its KV cache cannot be driven
 // (refused at register time rather than at the first request).
-func newGenerator(pkg *Package, b Backend, pipe *textPipeline, cap, maxRows int) (*generator, error) {
+func newGenerator(pkg *Package, b Backend, pipe *textEncoder, cap, maxRows int) (*generator, error) {
 	var kc kvConfig
-	if raw, err := os.ReadFile(filepath.Join(pkg.Dir, "config.json")); err == nil {
-		_ = json.Unmarshal(raw, &kc)
+	if cfg, err := schemas.ReadHFConfig(pkg.Dir); err == nil {
+		kc = cfg.AttentionShape
 	}
 	layout, err := detectCache(b.Inputs(), b.Outputs(), kc)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/mlos-foundation/axon/schemas"
 	ortgo "github.com/yalue/onnxruntime_go"
 )
 
@@ -91,14 +92,7 @@ type cacheSlot struct {
 	name    string
 }
 
-type kvConfig struct {
-	Heads   int `json:"num_attention_heads"`
-	KVHeads int `json:"num_key_value_heads"`
-	Hidden  int `json:"hidden_size"`
-	HeadDim int `json:"head_dim"`
-	NHead   int `json:"n_head"`
-	NEmbd   int `json:"n_embd"`
-}
+type kvConfig = schemas.AttentionShape
 
 // detectCache answers nil for a graph without cache inputs, and an error
 // (a 422 at register time) for one whose cache cannot be driven.
@@ -426,7 +420,7 @@ func (s *cacheState) close() {
 // step: what a decoder exported without past_key_values allows.
 type recomputeDecoder struct {
 	b    Backend
-	pipe *textPipeline
+	pipe *textEncoder
 }
 
 func (d *recomputeDecoder) cached() bool { return false }

@@ -201,18 +201,20 @@ func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, thr
 	if err != nil {
 		return Unprocessable("load %s with %s: %v", file, plugin.Name(), err)
 	}
-	pipe, err := newTextPipeline(pkg, b.Inputs())
+	text, err := newTextEncoder(pkg, b.Inputs())
 	if err != nil {
 		// Tensors still work; text input will say why it cannot.
 		m.log.Warn("text pipeline unavailable", "model", model.Name, "err", err)
-		pipe = nil
+		text = nil
 	}
-	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, batch.MaxBatchSize)
+	// newGenerator settles the task of a graph with a KV cache; the task's
+	// pipeline is chosen after it.
+	gen, err := newGenerator(pkg, b, text, m.opts.MaxNewTokens, batch.MaxBatchSize)
 	if err != nil {
 		b.Close()
 		return Unprocessable("%s: %v", file, err)
 	}
-	model.attach(b, batch, pipe, gen)
+	model.attach(b, batch, text, gen)
 	return nil
 }
 
@@ -459,5 +461,5 @@ func (m *Model) InferText(ctx context.Context, text string, params map[string]an
 		}
 		return nil, RunStats{}, BadRequest("model %s has no tokenizer; send a number array or {input name: tensor}", m.Name)
 	}
-	return pipe.Run(ctx, m, text, params)
+	return pipe.seed(ctx, m, text, params)
 }

@@ -43,7 +43,8 @@ type Model struct {
 	outputs  []TensorSpec
 	inIndex  map[string]int
 	batcher  *batcher
-	pipe     *textPipeline
+	text     *textEncoder // nil when the model has no tokenizer
+	pipe     TextPipeline // the task's pipeline over text
 	gen      *generator
 	metrics  *Metrics
 }
@@ -83,8 +84,8 @@ func (m *Model) Task() string {
 }
 
 func (m *Model) task() string {
-	if m.pipe != nil && m.pipe.task != "" {
-		return m.pipe.task
+	if m.text != nil && m.text.task != "" {
+		return m.text.task
 	}
 	if m.Manifest == nil {
 		return ""
@@ -162,7 +163,7 @@ func (m *Model) setState(state, errMsg string) {
 }
 
 // attach installs a loaded backend.
-func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline, gen *generator) {
+func (m *Model) attach(b Backend, batch BatchOptions, text *textEncoder, gen *generator) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.backend = b
@@ -176,7 +177,11 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline, gen *g
 		name, version := m.Name, m.Version
 		m.batcher = newBatcher(b, batch, func(rows int, ph Phases) { m.metrics.executed(name, version, rows, ph) })
 	}
-	m.pipe, m.gen = pipe, gen
+	m.text, m.gen = text, gen
+	m.pipe = nil
+	if text != nil {
+		m.pipe = newTaskPipeline(text)
+	}
 	m.state, m.err = StateReady, ""
 	m.loadedAt = time.Now()
 	m.metrics.ready(m.Name, m.Version, true)
@@ -186,7 +191,7 @@ func (m *Model) attach(b Backend, batch BatchOptions, pipe *textPipeline, gen *g
 func (m *Model) detach(state string) {
 	m.mu.Lock()
 	b, bt := m.backend, m.batcher
-	m.backend, m.batcher, m.pipe, m.gen = nil, nil, nil, nil
+	m.backend, m.batcher, m.text, m.pipe, m.gen = nil, nil, nil, nil, nil
 	m.state, m.err = state, ""
 	m.mu.Unlock()
 	m.metrics.ready(m.Name, m.Version, false)
@@ -204,7 +209,7 @@ func (m *Model) detach(state string) {
 // in the model's input order. Errors are 400s naming the input and what was expected.
 func (m *Model) Check(inputs map[string]*Tensor) ([]*Tensor, error) {
 	m.mu.RLock()
-	specs, index, pipe := m.inputs, m.inIndex, m.pipe
+	specs, index, pipe := m.inputs, m.inIndex, m.text
 	m.mu.RUnlock()
 	ordered := make([]*Tensor, len(specs))
 	for name, t := range inputs {

@@ -2,24 +2,22 @@ package runtime
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/mlos-foundation/axon/schemas"
 )
 
-// Tasks with post-processing; anything else answers raw output tensors.
+// Tasks with a pipeline of their own (schemas names them all); any other task
+// answers the raw output tensors (TensorPipeline).
 const (
-	TaskTextClassification = "text-classification"
-	TaskFeatureExtraction  = "feature-extraction"
-	TaskTextGeneration     = "text-generation"
+	TaskTextClassification = schemas.TaskTextClassification
+	TaskFeatureExtraction  = schemas.TaskFeatureExtraction
+	TaskTextGeneration     = schemas.TaskTextGeneration
 )
 
 // Encoding is a tokenized text.
@@ -33,9 +31,10 @@ type TextTokenizer interface {
 	Decode(ids []int64) string
 }
 
-// textPipeline is text → tokenizer → tensors → model → task post-processing.
-// It only prepares and interprets tensors; sessions stay in the backend.
-type textPipeline struct {
+// textEncoder is the part every text pipeline shares: text → tokenizer →
+// the model's input tensors. It only prepares tensors; sessions stay in the
+// backend, and what the outputs mean is each task pipeline's business.
+type textEncoder struct {
 	tok      TextTokenizer
 	task     string
 	labels   []string
@@ -52,8 +51,9 @@ type textPipeline struct {
 	closes bool
 }
 
-// newTextPipeline returns nil when the package has no tokenizer.
-func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
+// newTextEncoder returns nil when the package has no tokenizer. The task and
+// labels are the manifest's, else config.json's (read as describe.go does).
+func newTextEncoder(pkg *Package, ins []TensorSpec) (*textEncoder, error) {
 	path := tokenizerPath(pkg)
 	if path == "" {
 		return nil, nil
@@ -62,7 +62,7 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s: %w", filepath.Base(path), err)
 	}
-	p := &textPipeline{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins, closes: closesEncodings(tok)}
+	p := &textEncoder{tok: tok, ids: -1, mask: -1, types: -1, position: -1, eos: -1, specs: ins, closes: closesEncodings(tok)}
 	if pkg.Manifest != nil {
 		p.task = pkg.Manifest.Task
 		p.labels = pkg.Manifest.Labels
@@ -70,17 +70,20 @@ func newTextPipeline(pkg *Package, ins []TensorSpec) (*textPipeline, error) {
 			p.maxLen = t.Tokenizer.MaxLength
 		}
 	}
-	cfg := readConfig(pkg.Dir)
+	cfg, err := schemas.ReadHFConfig(pkg.Dir)
+	if err != nil {
+		cfg = &schemas.HFConfig{} // a broken config.json only loses the guesses
+	}
 	if p.task == "" {
-		p.task = cfg.task()
+		p.task = schemas.TaskFromArchitectures(cfg.Architectures)
 	}
 	if len(p.labels) == 0 {
-		p.labels = cfg.labels()
+		p.labels, _ = cfg.Labels()
 	}
-	p.eos = cfg.EOS
+	p.eos = cfg.EOS()
 	// Longer inputs would index past the position embeddings.
-	if p.maxLen == 0 && cfg.MaxPos > 0 && p.task != TaskTextGeneration {
-		p.maxLen = cfg.MaxPos
+	if p.maxLen == 0 && cfg.MaxPosition > 0 && p.task != TaskTextGeneration {
+		p.maxLen = cfg.MaxPosition
 	}
 	for i, s := range ins {
 		switch s.Name {
@@ -151,63 +154,7 @@ func tokenizerPath(pkg *Package) string {
 	return ""
 }
 
-type modelConfig struct {
-	Architectures []string          `json:"architectures"`
-	ID2Label      map[string]string `json:"id2label"`
-	MaxPos        int               `json:"max_position_embeddings"`
-	EOS           int64             `json:"-"`
-	RawEOS        json.RawMessage   `json:"eos_token_id"`
-}
-
-func readConfig(dir string) modelConfig {
-	c := modelConfig{EOS: -1}
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err != nil {
-		return c
-	}
-	if json.Unmarshal(b, &c) != nil {
-		return modelConfig{EOS: -1}
-	}
-	var one int64
-	var many []int64
-	if json.Unmarshal(c.RawEOS, &one) == nil {
-		c.EOS = one
-	} else if json.Unmarshal(c.RawEOS, &many) == nil && len(many) > 0 {
-		c.EOS = many[0]
-	}
-	return c
-}
-
-// task guesses the task of a package whose manifest names none from the
-// transformers architecture, the way Hugging Face pipelines pick one.
-func (c modelConfig) task() string {
-	for _, a := range c.Architectures {
-		switch {
-		case strings.HasSuffix(a, "ForSequenceClassification"):
-			return TaskTextClassification
-		case strings.HasSuffix(a, "ForCausalLM") || strings.HasSuffix(a, "LMHeadModel"):
-			return TaskTextGeneration
-		}
-	}
-	return ""
-}
-
-func (c modelConfig) labels() []string {
-	if len(c.ID2Label) == 0 {
-		return nil
-	}
-	out := make([]string, len(c.ID2Label))
-	for k, v := range c.ID2Label {
-		i, err := strconv.Atoi(k)
-		if err != nil || i < 0 || i >= len(out) {
-			return nil
-		}
-		out[i] = v
-	}
-	return out
-}
-
-func (p *textPipeline) encode(text string) (Encoding, error) {
+func (p *textEncoder) encode(text string) (Encoding, error) {
 	enc, err := p.encodeBounded(text)
 	if err != nil {
 		return Encoding{}, BadRequest("tokenize: %v", err)
@@ -246,7 +193,7 @@ func (p *textPipeline) encode(text string) (Encoding, error) {
 	return enc, nil
 }
 
-func (p *textPipeline) tensors(enc Encoding) []*Tensor {
+func (p *textEncoder) tensors(enc Encoding) []*Tensor {
 	out := make([]*Tensor, len(p.specs))
 	n := int64(len(enc.IDs))
 	mk := func(i int, vals []int64) {
@@ -282,38 +229,18 @@ func (p *textPipeline) tensors(enc Encoding) []*Tensor {
 	return out
 }
 
-// Label is one class and its score.
-type Label struct {
-	Label string  `json:"label"`
-	Score float64 `json:"score"`
-}
-
-// Run answers a text input according to the task.
-func (p *textPipeline) Run(ctx context.Context, m *Model, text string, params map[string]any) (any, RunStats, error) {
-	if p.task == TaskTextGeneration && m.CanGenerate() {
-		return p.generate(ctx, m, text, params)
-	}
+// run tokenizes text, checks the tensors against the model and runs it.
+func (p *textEncoder) run(ctx context.Context, m *Model, text string) ([]*Tensor, Encoding, RunStats, error) {
 	enc, err := p.encode(text)
 	if err != nil {
-		return nil, RunStats{}, err
+		return nil, Encoding{}, RunStats{}, err
 	}
 	inputs := p.tensors(enc)
 	if _, err := m.Check(namedOf(inputs)); err != nil {
-		return nil, RunStats{}, err
+		return nil, enc, RunStats{}, err
 	}
 	outs, stats, err := m.Run(ctx, inputs)
-	if err != nil {
-		return nil, stats, err
-	}
-	switch p.task {
-	case TaskTextClassification:
-		res, err := p.classify(outs, params)
-		return res, stats, err
-	case TaskFeatureExtraction:
-		res, err := embed(outs, enc.Mask)
-		return res, stats, err
-	}
-	return RawOutputs(outs), stats, nil
+	return outs, enc, stats, err
 }
 
 func namedOf(ts []*Tensor) map[string]*Tensor {
@@ -342,40 +269,6 @@ func pickOutput(outs []*Tensor, names ...string) *Tensor {
 		}
 	}
 	return outs[0]
-}
-
-func (p *textPipeline) classify(outs []*Tensor, params map[string]any) ([]Label, error) {
-	o := pickOutput(outs, "logits", "probs", "probabilities", "scores")
-	v := o.Float64s()
-	if len(v) == 0 {
-		return nil, Unprocessable("output %s is empty", o.Name)
-	}
-	if len(o.Shape) > 0 {
-		v = v[:o.Shape[len(o.Shape)-1]]
-	}
-	if !looksLikeProbabilities(o.Name, v) {
-		v = Softmax(v)
-	}
-	res := make([]Label, len(v))
-	for i, s := range v {
-		name := fmt.Sprintf("LABEL_%d", i)
-		if i < len(p.labels) && p.labels[i] != "" {
-			name = p.labels[i]
-		}
-		res[i] = Label{Label: name, Score: s}
-	}
-	sort.SliceStable(res, func(a, b int) bool { return res[a].Score > res[b].Score })
-	k, ok, err := intParam(params, "top_k")
-	if err != nil {
-		return nil, err
-	}
-	if ok && k < 1 {
-		return nil, BadRequest("top_k must be at least 1, got %d", k)
-	}
-	if ok && k < len(res) {
-		res = res[:k]
-	}
-	return res, nil
 }
 
 // looksLikeProbabilities avoids a second softmax on models that end in one.
@@ -411,38 +304,6 @@ func Softmax(v []float64) []float64 {
 	return out
 }
 
-// embed mean-pools token embeddings over the attention mask and L2-normalises.
-func embed(outs []*Tensor, mask []int64) ([]float64, error) {
-	o := pickOutput(outs, "last_hidden_state", "token_embeddings", "sentence_embedding", "embeddings", "pooler_output")
-	v := o.Float64s()
-	var vec []float64
-	switch len(o.Shape) {
-	case 3: // [1, seq, hidden]
-		seq, hid := int(o.Shape[1]), int(o.Shape[2])
-		vec = make([]float64, hid)
-		count := 0.0
-		for s := 0; s < seq; s++ {
-			if s < len(mask) && mask[s] == 0 {
-				continue
-			}
-			count++
-			for h := 0; h < hid; h++ {
-				vec[h] += v[s*hid+h]
-			}
-		}
-		if count > 0 {
-			for h := range vec {
-				vec[h] /= count
-			}
-		}
-	case 2: // already pooled: [1, hidden]
-		vec = v[:o.Shape[1]]
-	default:
-		return nil, Unprocessable("output %s has shape %v; feature extraction needs [1,sequence,hidden] or [1,hidden]", o.Name, o.Shape)
-	}
-	return L2Normalize(vec), nil
-}
-
 // L2Normalize scales v to unit length (zero vectors stay zero).
 func L2Normalize(v []float64) []float64 {
 	n := 0.0
@@ -457,22 +318,6 @@ func L2Normalize(v []float64) []float64 {
 		}
 	}
 	return out
-}
-
-func (p *textPipeline) generate(ctx context.Context, m *Model, text string, params map[string]any) (any, RunStats, error) {
-	gp, err := ParamsFromMap(params)
-	if err != nil {
-		return nil, RunStats{}, err
-	}
-	start := time.Now()
-	res, err := m.Generate(ctx, GenerateRequest{Prompt: text, Params: gp}, nil)
-	if err != nil {
-		return nil, RunStats{}, err
-	}
-	// The seed API answers the prompt and its continuation, as the
-	// transformers pipeline does by default.
-	return Generation{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason},
-		RunStats{Compute: time.Since(start), BatchSize: 1}, nil
 }
 
 // intParam reads an integer parameter; one that is there but not an
@@ -498,5 +343,3 @@ func intParam(params map[string]any, name string) (int, bool, error) {
 	}
 	return 0, false, BadRequest("parameter %s must be an integer, got %v", name, v)
 }
-
-var _ = schemas.RoleTokenizer

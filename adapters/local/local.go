@@ -11,11 +11,14 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
 	"github.com/mlos-foundation/axon/adapters"
+	"github.com/mlos-foundation/axon/schemas"
 )
 
 // Adapter reads local directories.
@@ -81,8 +84,44 @@ func (Adapter) Fetch(ctx context.Context, ref adapters.Ref, _ string) (*adapters
 		URL: "file://" + filepath.ToSlash(root), Files: files,
 	}
 	adapters.Detect(m)
+	if m.Kind == schemas.KindHubconf {
+		if m.Entrypoint, err = hubconfEntrypoint(root, files); err != nil {
+			return nil, fmt.Errorf("local: %s: %w", ref.ID, err)
+		}
+	}
 	if m.Kind == "" {
-		return nil, fmt.Errorf("local: %s holds no model axon knows (model.onnx, a transformers checkpoint, a SavedModel, TorchScript)", ref.ID)
+		return nil, fmt.Errorf("local: %s holds no model axon knows (model.onnx, a transformers checkpoint, a SavedModel, TorchScript, a PyTorch Hub hubconf.py)", ref.ID)
 	}
 	return m, nil
+}
+
+// defRE finds the top-level functions of a hubconf.py: its entrypoints,
+// those whose name does not start with "_".
+var defRE = regexp.MustCompile(`(?m)^def ([A-Za-z][A-Za-z0-9_]*)\s*\(`)
+
+// hubconfEntrypoint is the entrypoint of a local PyTorch Hub directory: a
+// local path names no entrypoint, as pytorch/OWNER/REPO/MODEL does, so the
+// hubconf.py must define exactly one.
+func hubconfEntrypoint(root string, files []string) (string, error) {
+	rel := ""
+	for _, f := range files {
+		if path.Base(f) == "hubconf.py" && (rel == "" || len(f) < len(rel)) {
+			rel = f
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+	if err != nil {
+		return "", err
+	}
+	var names []string
+	for _, m := range defRE.FindAllSubmatch(b, -1) {
+		names = append(names, string(m[1]))
+	}
+	switch len(names) {
+	case 1:
+		return names[0], nil
+	case 0:
+		return "", fmt.Errorf("%s defines no entrypoint (a top-level function)", rel)
+	}
+	return "", fmt.Errorf("%s defines %d entrypoints (%s); a local directory installs one: keep one, or install it from its repository as pytorch/OWNER/REPO/MODEL", rel, len(names), strings.Join(names, ", "))
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/onnx"
+	"github.com/mlos-foundation/axon/schemas"
 )
 
 // Heads of an encoder graph.
@@ -16,25 +17,28 @@ const (
 	HeadCausalLM = "causal-lm"
 )
 
-// encoderHead picks the head from the architecture and the hub's task.
+// encoderHead picks the head from the hub's task, else from the task of the
+// architecture (schemas.TaskFromArchitectures, as the manifest will say).
 func encoderHead(c *Config, task string) string {
-	switch task {
-	case "feature-extraction", "sentence-similarity", "fill-mask":
-		return HeadBase
-	case "text-classification", "zero-shot-classification":
-		return HeadSequence
-	case "token-classification":
-		return HeadToken
+	if h, ok := headOfTask(task); ok {
+		return h
 	}
-	for _, a := range c.Architectures {
-		switch {
-		case strings.HasSuffix(a, "ForSequenceClassification"):
-			return HeadSequence
-		case strings.HasSuffix(a, "ForTokenClassification"):
-			return HeadToken
-		}
+	if h, ok := headOfTask(schemas.TaskFromArchitectures(c.Architectures)); ok && h != HeadBase {
+		return h
 	}
 	return HeadBase
+}
+
+func headOfTask(task string) (string, bool) {
+	switch task {
+	case schemas.TaskFeatureExtraction, "sentence-similarity", schemas.TaskFillMask:
+		return HeadBase, true
+	case schemas.TaskTextClassification, "zero-shot-classification":
+		return HeadSequence, true
+	case schemas.TaskTokenClassification:
+		return HeadToken, true
+	}
+	return "", false
 }
 
 // prefix finds how the checkpoint names the base model: "bert." in

@@ -2,43 +2,14 @@ package artifact
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/mlos-foundation/axon/schemas"
 )
-
-// HFConfig is what a package's manifest.yaml takes from a transformers config.json.
-type HFConfig struct {
-	Architectures []string          `json:"architectures"`
-	ID2Label      map[string]string `json:"id2label"`
-	ModelType     string            `json:"model_type"`
-	MaxPosition   int               `json:"max_position_embeddings"`
-}
-
-// ReadHFConfig reads dir/config.json; a directory without one gives an empty
-// config, a config.json that is not a JSON object an error.
-func ReadHFConfig(dir string) (*HFConfig, error) {
-	var cfg HFConfig
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return &cfg, nil
-	case err != nil:
-		return nil, fmt.Errorf("config.json: %w", err)
-	}
-	if err := json.Unmarshal(b, &cfg); err != nil {
-		return nil, fmt.Errorf("config.json: %w", err)
-	}
-	return &cfg, nil
-}
 
 // DescribeFromConfig fills the fields of m that are still empty from the
 // Hugging Face files in dir: task (from config.json's architectures), labels
@@ -47,15 +18,15 @@ func ReadHFConfig(dir string) (*HFConfig, error) {
 // so a user's manifest.yaml always wins. `axon install` and `axon pack` both
 // describe a model this way, so the same directory gets the same manifest.
 func DescribeFromConfig(dir string, m *schemas.Manifest) error {
-	cfg, err := ReadHFConfig(dir)
+	cfg, err := schemas.ReadHFConfig(dir)
 	if err != nil {
 		return err
 	}
 	if m.Task == "" {
-		m.Task = TaskFromArchitectures(cfg.Architectures)
+		m.Task = schemas.TaskFromArchitectures(cfg.Architectures)
 	}
 	if len(m.Labels) == 0 {
-		labels, err := labelsOf(cfg.ID2Label)
+		labels, err := cfg.Labels()
 		if err != nil {
 			return err
 		}
@@ -88,59 +59,9 @@ func DescribeFromConfig(dir string, m *schemas.Manifest) error {
 	return nil
 }
 
-func labelsOf(id2label map[string]string) ([]string, error) {
-	if len(id2label) == 0 {
-		return nil, nil
-	}
-	labels := make([]string, len(id2label))
-	for k, v := range id2label {
-		i, err := strconv.Atoi(k)
-		if err != nil || i < 0 || i >= len(id2label) {
-			return nil, fmt.Errorf("config.json: id2label key %q is no class index 0..%d", k, len(id2label)-1)
-		}
-		labels[i] = v
-	}
-	return labels, nil
-}
-
-// archTasks maps a transformers architecture's suffix to its pipeline task;
-// the first match wins, so the bare "Model" (a base encoder) comes last.
-var archTasks = []struct{ suffix, task string }{
-	{"ForSequenceClassification", "text-classification"},
-	{"ForTokenClassification", "token-classification"},
-	{"ForQuestionAnswering", "question-answering"},
-	{"ForMaskedLM", "fill-mask"},
-	{"ForCausalLM", "text-generation"},
-	{"ForConditionalGeneration", "text2text-generation"},
-	{"ForImageClassification", "image-classification"},
-	{"ForObjectDetection", "object-detection"},
-	{"ForMultipleChoice", "multiple-choice"},
-	{"LMHeadModel", "text-generation"}, // GPT2LMHeadModel and kin: a language model, not a bare encoder
-	{"Model", "feature-extraction"},
-}
-
-// TaskFromArchitectures is the task of a transformers model from config.json's
-// architectures (BertForSequenceClassification → text-classification), "" when
-// none is known.
-func TaskFromArchitectures(archs []string) string {
-	for _, a := range archs {
-		for _, at := range archTasks {
-			if strings.HasSuffix(a, at.suffix) {
-				return at.task
-			}
-		}
-	}
-	return ""
-}
-
-// tokenizerNames are the files a transformers tokenizer is made of.
-var tokenizerNames = []string{"tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "merges.txt",
-	"special_tokens_map.json", "added_tokens.json", "spiece.model", "sentencepiece.bpe.model", "tokenizer.model",
-	"chat_template.jinja"}
-
 func tokenizerOf(dir string) *schemas.Tokenizer {
 	var files []string
-	for _, n := range tokenizerNames {
+	for _, n := range schemas.TokenizerFiles {
 		if fi, err := os.Stat(filepath.Join(dir, n)); err == nil && fi.Mode().IsRegular() {
 			files = append(files, n)
 		}

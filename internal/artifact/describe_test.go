@@ -118,7 +118,7 @@ func TestDescribeFromConfig(t *testing.T) {
 	for _, c := range []struct{ arch, task string }{
 		{"GPT2ForCausalLM", "text-generation"}, {"GPT2LMHeadModel", "text-generation"}, {"BertModel", "feature-extraction"}, {"T5ForConditionalGeneration", "text2text-generation"}, {"Unknown", ""},
 	} {
-		if got := TaskFromArchitectures([]string{c.arch}); got != c.task {
+		if got := schemas.TaskFromArchitectures([]string{c.arch}); got != c.task {
 			t.Errorf("%s: task %q, want %q", c.arch, got, c.task)
 		}
 	}

@@ -595,12 +595,6 @@ func tarDir(root, abs, rel, prefix, tempDir string) (*entry, error) {
 	return e, nil
 }
 
-var tokenizerFiles = map[string]bool{
-	"tokenizer.json": true, "tokenizer_config.json": true, "vocab.txt": true, "vocab.json": true,
-	"merges.txt": true, "special_tokens_map.json": true, "added_tokens.json": true,
-	"spiece.model": true, "sentencepiece.bpe.model": true, "tokenizer.model": true,
-}
-
 // describeModel finds the model file, reads its graph and assigns roles.
 func describeModel(root string, m *schemas.Manifest, entries []*entry) error {
 	model := m.ModelPath()
@@ -722,7 +716,7 @@ func guessRole(rel string, tok map[string]bool) string {
 	switch {
 	case strings.HasPrefix(rel, "original/"):
 		return schemas.RoleOriginal
-	case tok[rel] || tokenizerFiles[lower]:
+	case tok[rel] || schemas.IsTokenizerFile(base):
 		return schemas.RoleTokenizer
 	case strings.HasPrefix(lower, "readme") || strings.HasPrefix(lower, "license") || strings.HasPrefix(lower, "notice") || ext == ".md" || ext == ".rst":
 		return schemas.RoleDoc

@@ -12,25 +12,20 @@ import (
 
 	"github.com/mlos-foundation/axon/registry/names"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/schemas"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
-// Manifest media types the registry understands structurally; others are stored as given.
+// Docker manifest media types the registry understands structurally; others are stored as given.
 const (
-	mtDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
-	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+	mtDockerManifest = schemas.MediaTypeDockerManifest
+	mtDockerList     = schemas.MediaTypeDockerManifestList
 )
 
 // ManifestMediaType reports whether mt is one of the manifest media types the
 // registry accepts (OCI image manifest and index, Docker schema 2 manifest and list).
-func ManifestMediaType(mt string) bool {
-	switch mt {
-	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex, mtDockerManifest, mtDockerList:
-		return true
-	}
-	return false
-}
+func ManifestMediaType(mt string) bool { return schemas.IsManifestMediaType(mt) }
 
 // manifestDoc is the union of image manifest and index fields the registry reads.
 type manifestDoc struct {

@@ -586,9 +586,9 @@ type ociManifest struct {
 
 // Docker media types, recognised so images pushed by docker show as images.
 const (
-	dockerManifest     = "application/vnd.docker.distribution.manifest.v2+json"
-	dockerManifestList = "application/vnd.docker.distribution.manifest.list.v2+json"
-	dockerConfig       = "application/vnd.docker.container.image.v1+json"
+	dockerManifest     = schemas.MediaTypeDockerManifest
+	dockerManifestList = schemas.MediaTypeDockerManifestList
+	dockerConfig       = schemas.MediaTypeDockerImageConfig
 )
 
 func loadManifest(ctx context.Context, src Source, repo string, d digest.Digest) (*manifestInfo, error) {

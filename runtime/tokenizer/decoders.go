@@ -31,13 +31,10 @@ type decoderJSON struct {
 }
 
 func parseDecoder(raw json.RawMessage) (decoder, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j decoderJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("decoder: %w", err)
-	}
+	return parseComponent(raw, "decoder", buildDecoder)
+}
+
+func buildDecoder(j *decoderJSON) (decoder, error) {
 	switch j.Type {
 	case "WordPiece":
 		d := wordPieceDec{prefix: "##", cleanup: boolOr(j.Cleanup, true)}
@@ -82,17 +79,7 @@ func parseDecoder(raw json.RawMessage) (decoder, error) {
 		}
 		return ctcDec{pad: pad, wd: wd, cleanup: boolOr(j.Cleanup, true)}, nil
 	case "Sequence":
-		var seq seqDec
-		for _, r := range j.Decoders {
-			d, err := parseDecoder(r)
-			if err != nil {
-				return nil, err
-			}
-			if d != nil {
-				seq = append(seq, d)
-			}
-		}
-		return seq, nil
+		return parseSequence[seqDec](j.Decoders, parseDecoder)
 	}
 	return nil, fmt.Errorf("unsupported decoder type %q", j.Type)
 }

@@ -38,13 +38,10 @@ func boolOr(p *bool, d bool) bool {
 }
 
 func parseNormalizer(raw json.RawMessage) (normalizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j normalizerJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("normalizer: %w", err)
-	}
+	return parseComponent(raw, "normalizer", buildNormalizer)
+}
+
+func buildNormalizer(j *normalizerJSON) (normalizer, error) {
 	switch j.Type {
 	case "BertNormalizer":
 		lower := boolOr(j.Lowercase, true)
@@ -87,17 +84,7 @@ func parseNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		return newPrecompiled(data)
 	case "Sequence":
-		var seq seqNormalizer
-		for _, r := range j.Normalizers {
-			n, err := parseNormalizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if n != nil {
-				seq = append(seq, n)
-			}
-		}
-		return seq, nil
+		return parseSequence[seqNormalizer](j.Normalizers, parseNormalizer)
 	}
 	return nil, fmt.Errorf("unsupported normalizer type %q", j.Type)
 }

@@ -57,13 +57,10 @@ func parseTokenPair(raw []json.RawMessage, what string) (string, int, error) {
 }
 
 func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j postJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("post_processor: %w", err)
-	}
+	return parseComponent(raw, "post_processor", buildPostProcessor)
+}
+
+func buildPostProcessor(j *postJSON) (postProcessor, error) {
 	switch j.Type {
 	case "BertProcessing", "RobertaProcessing":
 		sep, sepID, err := parseTokenPair(j.Sep, j.Type+" sep")
@@ -96,17 +93,7 @@ func parsePostProcessor(raw json.RawMessage) (postProcessor, error) {
 		}
 		return t, nil
 	case "Sequence":
-		var seq seqPost
-		for _, r := range j.Processors {
-			p, err := parsePostProcessor(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		return parseSequence[seqPost](j.Processors, parsePostProcessor)
 	}
 	return nil, fmt.Errorf("unsupported post_processor type %q", j.Type)
 }

@@ -158,13 +158,10 @@ type preTokenizerJSON struct {
 }
 
 func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var j preTokenizerJSON
-	if err := json.Unmarshal(raw, &j); err != nil {
-		return nil, fmt.Errorf("pre_tokenizer: %w", err)
-	}
+	return parseComponent(raw, "pre_tokenizer", buildPreTokenizer)
+}
+
+func buildPreTokenizer(j *preTokenizerJSON) (preTokenizer, error) {
 	switch j.Type {
 	case "BertPreTokenizer":
 		return bertPre{}, nil
@@ -212,17 +209,7 @@ func parsePreTokenizer(raw json.RawMessage) (preTokenizer, error) {
 		}
 		return splitPre{m: m, beh: b, invert: j.Invert}, nil
 	case "Sequence":
-		var seq seqPre
-		for _, r := range j.PreTokenizers {
-			p, err := parsePreTokenizer(r)
-			if err != nil {
-				return nil, err
-			}
-			if p != nil {
-				seq = append(seq, p)
-			}
-		}
-		return seq, nil
+		return parseSequence[seqPre](j.PreTokenizers, parsePreTokenizer)
 	}
 	return nil, fmt.Errorf("unsupported pre_tokenizer type %q", j.Type)
 }

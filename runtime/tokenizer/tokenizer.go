@@ -71,6 +71,39 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(raw) == "null"
 }
 
+// parseComponent decodes the JSON of a normalizer, pre-tokenizer,
+// post-processor or decoder into its JSON type J and builds it; null is no
+// component (nil).
+func parseComponent[J, T any](raw json.RawMessage, what string, build func(*J) (T, error)) (T, error) {
+	var zero T
+	if isNull(raw) {
+		return zero, nil
+	}
+	var j J
+	if err := json.Unmarshal(raw, &j); err != nil {
+		return zero, fmt.Errorf("%s: %w", what, err)
+	}
+	return build(&j)
+}
+
+// parseSequence parses the members of a "Sequence" normalizer, pre-tokenizer,
+// post-processor or decoder with that component's parser into the
+// component's sequence type S; null members (which parse to nil) are left
+// out, as the tokenizers library does.
+func parseSequence[S ~[]T, T any](members []json.RawMessage, parse func(json.RawMessage) (T, error)) (S, error) {
+	var seq S
+	for _, raw := range members {
+		c, err := parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		if any(c) != nil {
+			seq = append(seq, c)
+		}
+	}
+	return seq, nil
+}
+
 // FromFile loads a tokenizer.json file.
 func FromFile(path string) (*Tokenizer, error) {
 	b, err := os.ReadFile(path)
