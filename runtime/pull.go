@@ -15,6 +15,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/fsutil"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -31,7 +32,7 @@ import (
 )
 
 // LayoutScheme prefixes references read straight from an OCI image layout on disk.
-const LayoutScheme = "oci-layout://"
+const LayoutScheme = api.LayoutScheme
 
 // Ref is a parsed package reference.
 type Ref struct {

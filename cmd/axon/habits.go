@@ -13,7 +13,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/transfer"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 )
 
 // The habits people bring from docker, oras and kit: shell completion of
@@ -128,9 +128,9 @@ func resultView(res *transfer.Result) map[string]any {
 }
 
 // psView is ps --json: what mlosd serves and the mlosd axon run started.
-func psView(models []runtime.Info) map[string]any {
+func psView(models []api.Info) map[string]any {
 	if models == nil {
-		models = []runtime.Info{}
+		models = []api.Info{}
 	}
 	v := map[string]any{"models": models}
 	if s, ok := startedMLOSD(); ok {

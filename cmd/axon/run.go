@@ -25,7 +25,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/transfer"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
@@ -225,7 +225,7 @@ func ensurePackage(ctx context.Context, st *store.Store, ref string, log io.Writ
 
 // serveModel registers the package with mlosd unless mlosd already serves
 // that digest, and returns the name it is served under.
-func serveModel(ctx context.Context, cmd *cobra.Command, c *client.Client, st *store.Store, ref string) (*runtime.Info, error) {
+func serveModel(ctx context.Context, cmd *cobra.Command, c *client.Client, st *store.Store, ref string) (*api.Info, error) {
 	desc, err := st.Resolve(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlos-foundation/axon/internal/store"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
@@ -100,7 +100,7 @@ oci-layout://PATH[:TAG|@sha256:...]; tags are resolved to a digest by mlosd.`,
 // by digest: a package in the local store becomes its registry digest when it
 // was pushed, else the store's OCI layout; anything else passes through.
 func registrationRef(cmd *cobra.Command, ref string) (string, error) {
-	if strings.HasPrefix(ref, runtime.LayoutScheme) {
+	if strings.HasPrefix(ref, api.LayoutScheme) {
 		return ref, nil
 	}
 	st, err := openStore()
@@ -110,7 +110,7 @@ func registrationRef(cmd *cobra.Command, ref string) (string, error) {
 			if remotes := st.Remotes(desc.Digest); len(remotes) > 0 {
 				return remotes[0] + "@" + desc.Digest.String(), nil
 			}
-			return runtime.LayoutScheme + st.Path() + "@" + desc.Digest.String(), nil
+			return api.LayoutScheme + st.Path() + "@" + desc.Digest.String(), nil
 		}
 		if !errors.Is(rerr, store.ErrNotFound) && !looksRemote(ref) {
 			return "", rerr

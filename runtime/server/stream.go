@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 )
 
 // sse writes Server-Sent Events. The response starts with the first event,
@@ -72,7 +73,7 @@ type seedStreamEnd struct {
 // token and a final event carrying the whole text. A client that goes away
 // cancels the request's context, which stops the generation before its next
 // step.
-func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) error {
+func (s *Server) seedStream(c echo.Context, m *runtime.Model, req api.InferenceRequest) error {
 	var text string
 	if err := json.Unmarshal(req.Input, &text); err != nil {
 		return runtime.BadRequest(`"stream": true needs "input" to be a text`)
@@ -95,7 +96,7 @@ func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) e
 		// Mid-stream failures end the stream with an error event; a client
 		// that left gets nothing more.
 		if c.Request().Context().Err() == nil {
-			out.event("error", errorBody{Error: err.Error()})
+			out.event("error", api.ErrorResponse{Error: err.Error()})
 		}
 		return nil
 	}
