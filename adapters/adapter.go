@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/reference"
@@ -104,7 +105,7 @@ func ParseRef(s string) (Ref, error) {
 		HubModelScope: {2},
 	}
 	if _, known := want[hub]; !known {
-		return bad("unknown hub " + strconv(hub) + " (hubs: hf, pytorch, tfhub, modelscope, or a local directory)")
+		return bad("unknown hub " + strconv.Quote(hub) + " (hubs: hf, pytorch, tfhub, modelscope, or a local directory)")
 	}
 	okLen := hub == HubTFHub && len(parts) >= 2
 	for _, n := range want[hub] {
@@ -138,8 +139,6 @@ var refForms = map[string]string{
 	HubTFHub:      "tfhub/PUBLISHER/MODEL/VERSION or tfhub/PUBLISHER/MODEL@latest",
 	HubModelScope: "modelscope/OWNER/NAME@REV",
 }
-
-func strconv(s string) string { return fmt.Sprintf("%q", s) }
 
 func isDigits(s string) bool {
 	for _, c := range s {

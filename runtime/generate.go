@@ -192,10 +192,10 @@ func (g *generator) resolve(req GenerateRequest, promptLen int) (genSettings, er
 	}
 	if p.MaxNewTokens != nil {
 		if *p.MaxNewTokens < 0 {
-			return s, BadRequest("max_new_tokens must not be negative, got %d", *p.MaxNewTokens)
+			return s, BadParam("max_new_tokens", "max_new_tokens must not be negative, got %d", *p.MaxNewTokens)
 		}
 		if *p.MaxNewTokens > g.cap {
-			return s, BadRequest("max_new_tokens %d is above this server's cap of %d", *p.MaxNewTokens, g.cap)
+			return s, BadParam("max_new_tokens", "max_new_tokens %d is above this server's cap of %d", *p.MaxNewTokens, g.cap)
 		}
 		s.maxNew = *p.MaxNewTokens
 	}
@@ -279,7 +279,7 @@ func ParamsFromMap(params map[string]any) (GenerateParams, error) {
 	}
 	b, err := json.Marshal(params)
 	if err != nil {
-		return p, BadRequest("parameters: %v", err)
+		return p, BadRequest("parameters: %w", err)
 	}
 	// A single stop string is accepted as well as a list.
 	if s, ok := params["stop"].(string); ok {
@@ -292,7 +292,7 @@ func ParamsFromMap(params map[string]any) (GenerateParams, error) {
 		if errors.As(err, &te) {
 			return p, BadRequest("parameter %s must be %s, not %s", te.Field, kindOf(te.Type.Kind().String()), te.Value)
 		}
-		return p, BadRequest("parameters: %v", err)
+		return p, BadRequest("parameters: %w", err)
 	}
 	return p, nil
 }
@@ -395,7 +395,7 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 			enc, err = plain.EncodePlain(req.Prompt)
 		}
 		if err != nil {
-			return nil, BadRequest("tokenize: %v", err)
+			return nil, BadRequest("tokenize: %w", err)
 		}
 		prompt = enc.IDs
 	}
@@ -432,7 +432,7 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 	feed := prompt
 	for len(res.TokenIDs) < set.maxNew {
 		if err := ctx.Err(); err != nil {
-			return res, Unavailable("generation stopped: %v", err)
+			return res, Unavailable("generation stopped: %w", err)
 		}
 		decodeSteps.Add(1)
 		logits, err := st.step(ctx, feed)

@@ -184,7 +184,7 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, threads Threads, batch BatchOptions) error {
 	plugin, err := PluginFor(pkg.Manifest.Format.Name)
 	if err != nil {
-		return Unprocessable("%v", err)
+		return Unprocessable("%w", err)
 	}
 	file := pkg.Manifest.Format.Model
 	if file == "" {
@@ -199,7 +199,7 @@ func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, thr
 	}
 	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: threads})
 	if err != nil {
-		return Unprocessable("load %s with %s: %v", file, plugin.Name(), err)
+		return Unprocessable("load %s with %s: %w", file, plugin.Name(), err)
 	}
 	pipe, err := newTextPipeline(pkg, b.Inputs())
 	if err != nil {
@@ -210,7 +210,7 @@ func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, thr
 	gen, err := newGenerator(pkg, b, pipe, m.opts.MaxNewTokens, batch.MaxBatchSize)
 	if err != nil {
 		b.Close()
-		return Unprocessable("%s: %v", file, err)
+		return Unprocessable("%s: %w", file, err)
 	}
 	model.attach(b, batch, pipe, gen)
 	return nil
@@ -340,7 +340,7 @@ func (m *Manager) Unregister(name string) error {
 	delete(m.declared, name)
 	m.mu.Unlock()
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	model.detach(StateUnloaded)
 	m.Metrics.forget(model.Name, model.Version)
@@ -352,7 +352,7 @@ func (m *Manager) Unregister(name string) error {
 func (m *Manager) Load(ctx context.Context, name string) error {
 	model, ok := m.Get(name)
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	if model.Ready() {
 		return nil
@@ -373,7 +373,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 func (m *Manager) Unload(name string) error {
 	model, ok := m.Get(name)
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	model.detach(StateUnloaded)
 	m.log.Info("model unloaded", "model", name)

@@ -291,9 +291,9 @@ func runError(err error) error {
 		return err
 	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
-		return Unavailable("%v", err)
+		return Unavailable("%w", err)
 	}
-	return Unprocessable("the model could not run on this input: %v", err)
+	return Unprocessable("the model could not run on this input: %w", err)
 }
 
 // Infer checks and runs named inputs and returns the outputs by name.

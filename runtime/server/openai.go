@@ -92,7 +92,7 @@ func (s *Server) oa(h echo.HandlerFunc) echo.HandlerFunc {
 		}
 		code := ""
 		switch {
-		case status == http.StatusNotFound && strings.Contains(msg, "is not registered"):
+		case status == http.StatusNotFound && errors.Is(err, runtime.ErrNotRegistered):
 			code = "model_not_found"
 		case status == http.StatusServiceUnavailable:
 			body.Error.Type = "server_error"
@@ -164,7 +164,7 @@ func (s *Server) oaLookup(name string) (*runtime.Model, error) {
 	}
 	m, ok := s.m.Get(name)
 	if !ok {
-		return nil, &paramError{param: "model", err: runtime.NotFound("the model %q is not registered; GET /v1/models lists those that are", name)}
+		return nil, &paramError{param: "model", err: runtime.NotFound("the model %q is %w; GET /v1/models lists those that are", name, runtime.ErrNotRegistered)}
 	}
 	return m, nil
 }
@@ -262,7 +262,8 @@ func (f samplingFields) params() (runtime.GenerateParams, error) {
 func (s *Server) oaGenerate(c echo.Context, m *runtime.Model, req runtime.GenerateRequest, emit func(runtime.Token) error) (*runtime.GenerateResult, error) {
 	req.DefaultToCap = true
 	res, err := m.Generate(c.Request().Context(), req, emit)
-	if err != nil && strings.Contains(err.Error(), "max_new_tokens") {
+	var re *runtime.Error
+	if errors.As(err, &re) && re.Param == "max_new_tokens" {
 		return res, badParam("max_tokens", "%s", strings.ReplaceAll(err.Error(), "max_new_tokens", "max_tokens"))
 	}
 	return res, err

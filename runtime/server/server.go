@@ -141,7 +141,7 @@ func (s *Server) model(name string) (*runtime.Model, error) {
 	}
 	m, ok := s.m.Get(name)
 	if !ok {
-		return nil, runtime.NotFound("model %q is not registered", name)
+		return nil, runtime.NotFound("model %q is %w", name, runtime.ErrNotRegistered)
 	}
 	return m, nil
 }
@@ -161,10 +161,11 @@ func readBody(c echo.Context) ([]byte, error) {
 		if errors.As(err, &he) {
 			return nil, he
 		}
-		if strings.Contains(err.Error(), "too large") {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
 			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		return nil, runtime.BadRequest("read body: %v", err)
+		return nil, runtime.BadRequest("read body: %w", err)
 	}
 	return b, nil
 }
@@ -182,7 +183,7 @@ func decodeJSON(b []byte, v any) error {
 			}
 			return runtime.BadRequest("field %q must be %s, not %s", te.Field, jsonKind(te.Type), article(te.Value))
 		}
-		return runtime.BadRequest("body is not valid JSON: %v", err)
+		return runtime.BadRequest("body is not valid JSON: %w", err)
 	}
 	return nil
 }
