@@ -26,8 +26,8 @@ type Options struct {
 	Batch   BatchOptions
 	// MaxNewTokens caps max_new_tokens per generation (0 = DefaultMaxNewTokensCap).
 	MaxNewTokens int
-	// PlainHTTP reports whether a registry host is spoken to over HTTP
-	// (default: loopback hosts only).
+	// PlainHTTP names further registry hosts spoken to over plain HTTP
+	// (nil: none); loopback hosts always are (reference.IsLoopback).
 	PlainHTTP func(host string) bool
 	Logger    *slog.Logger
 	Metrics   *Metrics

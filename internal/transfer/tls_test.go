@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"oras.land/oras-go/v2/registry/remote/credentials"
 )
 
 // --ca-file: a registry whose certificate a private CA signed is trusted
-// with the CA's PEM, and not without it.
+// with the CA's PEM, and not without it (the transports are regclient's:
+// TestCAFile there); a CA file that cannot be used fails the transfer's options.
 func TestCAFile(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
@@ -20,16 +23,20 @@ func TestCAFile(t *testing.T) {
 	if err := os.WriteFile(ca, pemBytes, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := caTransport(ca, false)
+	o, err := build([]Option{WithCAFile(ca), WithCredentials(credentials.NewMemoryStore())})
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := (&http.Client{Transport: rt}).Get(srv.URL)
+	resp, err := o.reg.HTTP().Client.Get(srv.URL)
 	if err != nil {
 		t.Fatalf("with --ca-file: %v", err)
 	}
 	resp.Body.Close()
-	if _, err := (&http.Client{Transport: transport(false)}).Get(srv.URL); err == nil {
+	o, err = build([]Option{WithCredentials(credentials.NewMemoryStore())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := o.reg.HTTP().Client.Get(srv.URL); err == nil {
 		t.Fatal("the private CA was trusted without --ca-file")
 	}
 	if _, err := build([]Option{WithCAFile(filepath.Join(t.TempDir(), "none.pem"))}); err == nil || !strings.Contains(err.Error(), "--ca-file") {
