@@ -43,9 +43,29 @@ func BadRequest(format string, args ...any) error {
 
 // BadParam is a 400 about one request parameter.
 func BadParam(param, format string, args ...any) error {
-	err := newErr(http.StatusBadRequest, format, args...)
-	err.(*Error).Param = param
+	return WithParam(param, newErr(http.StatusBadRequest, format, args...))
+}
+
+// WithParam names the request parameter an error of this package is about;
+// other errors are returned as they are.
+func WithParam(param string, err error) error {
+	if e, ok := err.(*Error); ok {
+		c := *e
+		c.Param = param
+		return &c
+	}
 	return err
+}
+
+// ParamOf is the request parameter err names (the first in its chain that
+// names one), or "".
+func ParamOf(err error) string {
+	for ; err != nil; err = errors.Unwrap(err) {
+		if e, ok := err.(*Error); ok && e.Param != "" {
+			return e.Param
+		}
+	}
+	return ""
 }
 
 // ErrNotRegistered is wrapped by the 404 for a model name the manager does not

@@ -29,9 +29,17 @@ func TestErrorUnwrap(t *testing.T) {
 	if plain := runtime.BadRequest("input %q: %v", "x", cause); errors.Is(plain, cause) || errors.Unwrap(plain) != nil {
 		t.Fatalf("%v unwraps to %v", plain, errors.Unwrap(plain))
 	}
-	var re *runtime.Error
-	if p := runtime.BadParam("max_new_tokens", "max_new_tokens %d is too many", 9); !errors.As(p, &re) || re.Param != "max_new_tokens" || runtime.StatusOf(p) != 400 {
+	p := runtime.BadParam("max_new_tokens", "max_new_tokens %d is too many", 9)
+	if runtime.ParamOf(p) != "max_new_tokens" || runtime.StatusOf(p) != http.StatusBadRequest {
 		t.Fatalf("BadParam: %#v", p)
+	}
+	// Named further down the chain, under an error that names none.
+	if outer := runtime.Unavailable("generation: %w", p); runtime.ParamOf(outer) != "max_new_tokens" || runtime.ParamOf(err) != "" {
+		t.Fatalf("ParamOf(%v) = %q", outer, runtime.ParamOf(outer))
+	}
+	nf := runtime.WithParam("model", runtime.NotFound("the model %q is %w", "x", runtime.ErrNotRegistered))
+	if runtime.ParamOf(nf) != "model" || runtime.StatusOf(nf) != http.StatusNotFound || !errors.Is(nf, runtime.ErrNotRegistered) {
+		t.Fatalf("WithParam: %#v", nf)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/runtime/chattemplate"
 )
 
@@ -68,13 +69,8 @@ type GenerateRequest struct {
 	DefaultToCap bool
 }
 
-// Token is one generated token as streamed: Text is the text it completes,
-// which may be empty while a multi-byte character or a possible stop string
-// is held back, and may also hold text held back earlier.
-type Token struct {
-	ID   int64  `json:"id"`
-	Text string `json:"text"`
-}
+// Token is one generated token as streamed (the wire type, api.Token).
+type Token = api.Token
 
 // Finish reasons, as the OpenAI API names them.
 const (
@@ -92,12 +88,8 @@ type GenerateResult struct {
 	FirstToken       time.Duration // time to the first token
 }
 
-// Generation is the seed API's text-generation answer.
-type Generation struct {
-	GeneratedText string  `json:"generated_text"`
-	TokenIDs      []int64 `json:"token_ids"`
-	FinishReason  string  `json:"finish_reason,omitempty"`
-}
+// Generation is the seed API's text-generation answer (the wire type, api.Generation).
+type Generation = api.Generation
 
 // genDefaults are a package's generation defaults.
 type genDefaults struct {

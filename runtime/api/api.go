@@ -107,3 +107,35 @@ type InferenceResponse struct {
 type ErrorResponse struct {
 	Error string `json:"error"`
 }
+
+// Generation is the Output of a text-generation model.
+type Generation struct {
+	GeneratedText string  `json:"generated_text"`
+	TokenIDs      []int64 `json:"token_ids"`
+	FinishReason  string  `json:"finish_reason,omitempty"`
+}
+
+// Token is one generated token as streamed: Text is the text it completes,
+// which may be empty while a multi-byte character or a possible stop string
+// is held back, and may also hold text held back earlier.
+type Token struct {
+	ID   int64  `json:"id"`
+	Text string `json:"text"`
+}
+
+// StreamToken is one Server-Sent Event of a streamed generation
+// ({"input": "text", "stream": true}); a failure mid-stream is an event named
+// "error" carrying an ErrorResponse.
+type StreamToken struct {
+	Token Token `json:"token"`
+}
+
+// StreamEnd is the last event of a streamed generation: the whole text
+// (prompt included) and why it ended.
+type StreamEnd struct {
+	GeneratedText    string  `json:"generated_text"`
+	TokenIDs         []int64 `json:"token_ids"`
+	FinishReason     string  `json:"finish_reason"`
+	PromptTokens     int     `json:"prompt_tokens"`
+	CompletionTokens int     `json:"completion_tokens"`
+}

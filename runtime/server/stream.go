@@ -55,20 +55,6 @@ func (s *sse) raw(name string, data []byte) error {
 	return nil
 }
 
-// seedStreamToken is one event of the seed API's generation stream.
-type seedStreamToken struct {
-	Token runtime.Token `json:"token"`
-}
-
-// seedStreamEnd is the last event: the whole text and why it ended.
-type seedStreamEnd struct {
-	GeneratedText    string  `json:"generated_text"`
-	TokenIDs         []int64 `json:"token_ids"`
-	FinishReason     string  `json:"finish_reason"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-}
-
 // seedStream answers {"input": "text", "stream": true} with one event per
 // token and a final event carrying the whole text. A client that goes away
 // cancels the request's context, which stops the generation before its next
@@ -87,7 +73,7 @@ func (s *Server) seedStream(c echo.Context, m *runtime.Model, req api.InferenceR
 	}
 	out := &sse{c: c}
 	res, err := m.Generate(c.Request().Context(), runtime.GenerateRequest{Prompt: text, Params: params}, func(tok runtime.Token) error {
-		return out.event("", seedStreamToken{Token: tok})
+		return out.event("", api.StreamToken{Token: tok})
 	})
 	if err != nil {
 		if !out.started {
@@ -100,5 +86,5 @@ func (s *Server) seedStream(c echo.Context, m *runtime.Model, req api.InferenceR
 		}
 		return nil
 	}
-	return out.event("", seedStreamEnd{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason, PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens})
+	return out.event("", api.StreamEnd{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason, PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens})
 }
