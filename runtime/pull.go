@@ -107,7 +107,7 @@ type Puller struct {
 	root  string
 	cache *oci.Store
 	// PlainHTTP names further registry hosts spoken to over plain HTTP
-	// (mlosd --insecure-registry); loopback hosts always are (regclient's rule).
+	// (mlosd --plain-http); loopback hosts always are (regclient's rule).
 	PlainHTTP func(host string) bool
 	reg       *regclient.Client
 

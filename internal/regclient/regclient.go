@@ -27,7 +27,7 @@ type Options struct {
 	// PlainHTTP speaks plain HTTP to every registry.
 	PlainHTTP bool
 	// PlainHosts names further hosts spoken to over plain HTTP (mlosd
-	// --insecure-registry, AXON_REGISTRY=http://HOST); nil = none.
+	// --plain-http, AXON_REGISTRY=http://HOST); nil = none.
 	// Loopback hosts get plain HTTP without asking.
 	PlainHosts func(host string) bool
 	// Insecure skips TLS certificate verification.
