@@ -8,16 +8,16 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/reference"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/runtime/client"
 )
 
 // Model is what mlosd says of a model it serves.
-type Model = runtime.Info
+type Model = api.Info
 
 // LayoutScheme prefixes a reference into an OCI image layout on the machine
 // mlosd runs on (oci-layout://PATH@sha256:...).
-const LayoutScheme = runtime.LayoutScheme
+const LayoutScheme = api.LayoutScheme
 
 // Registration is what Register did: the model mlosd now serves and the
 // reference (pinned by digest where axon could) it was asked to pull.

@@ -35,7 +35,7 @@ func (m *Model) RenderChat(messages []map[string]any, tools []map[string]any) (s
 		return "", BadRequest("model %s does not generate text", m.Name)
 	}
 	if g.chatErr != nil {
-		return "", BadRequest("model %s has a chat template that cannot be used: %v", m.Name, g.chatErr)
+		return "", BadRequest("model %s has a chat template that cannot be used: %w", m.Name, g.chatErr)
 	}
 	if g.chat == nil {
 		return "", BadRequest("model %s has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja); use /v1/completions with a prompt instead", m.Name)
@@ -46,7 +46,7 @@ func (m *Model) RenderChat(messages []map[string]any, tools []map[string]any) (s
 		if errors.As(err, &te) {
 			return "", BadRequest("the chat template refuses these messages: %s", te.Msg)
 		}
-		return "", BadRequest("render the chat template: %v", err)
+		return "", BadRequest("render the chat template: %w", err)
 	}
 	return out, nil
 }

@@ -377,7 +377,7 @@ func readPackageDir(dir string) (*Package, string, error) {
 	}
 	man, err := schemas.Parse(raw)
 	if err != nil {
-		return nil, "", Unprocessable("%s/manifest.yaml: %v", dir, err)
+		return nil, "", Unprocessable("%s/manifest.yaml: %w", dir, err)
 	}
 	for _, f := range man.Files {
 		p := filepath.FromSlash(f.Path)
@@ -386,13 +386,13 @@ func readPackageDir(dir string) (*Package, string, error) {
 		}
 		fi, err := os.Stat(filepath.Join(abs, p))
 		if err != nil {
-			return nil, "", Unprocessable("%s: %s is missing: %v", dir, f.Path, err)
+			return nil, "", Unprocessable("%s: %s is missing: %w", dir, f.Path, err)
 		}
 		if fi.IsDir() || f.Digest == "" {
 			continue // a directory packed whole is checked by its files' use
 		}
 		if err := verifyFile(filepath.Join(abs, p), f); err != nil {
-			return nil, "", Unprocessable("%s: %v", dir, err)
+			return nil, "", Unprocessable("%s: %w", dir, err)
 		}
 	}
 	sum := sha256.Sum256(raw)

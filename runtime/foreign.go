@@ -39,11 +39,11 @@ func checkServable(ctx context.Context, src content.Fetcher, r Ref, m *ocispec.M
 	}
 	cfg, err := content.FetchAll(ctx, src, m.Config)
 	if err != nil {
-		return BadGateway("fetch config of %s: %v", r, err)
+		return BadGateway("fetch config of %s: %w", r, err)
 	}
 	f, err := artifact.DescribeForeign(format, m, cfg)
 	if err != nil {
-		return Unprocessable("%s: %v", r, err)
+		return Unprocessable("%s: %w", r, err)
 	}
 	if !f.HasONNX() {
 		convert := "axon install oci://" + r.String()
@@ -66,7 +66,7 @@ func (p *Puller) unpackForeign(ctx context.Context, d digest.Digest, raw []byte,
 	}
 	pkg, err := artifact.Read(ctx, p.cache, desc)
 	if err != nil {
-		return nil, Unprocessable("%s: %v", d, err)
+		return nil, Unprocessable("%s: %w", d, err)
 	}
 	if pkg.Foreign != nil && !pkg.Foreign.HasONNX() {
 		return nil, Unprocessable("%s is %s; mlosd serves ONNX models (axon install oci://REF converts it)", d, pkg.Foreign.Summary())
@@ -80,12 +80,12 @@ func (p *Puller) unpackForeign(ctx context.Context, d digest.Digest, raw []byte,
 	}
 	defer os.RemoveAll(tmp)
 	if err := artifact.Export(ctx, p.cache, desc, tmp); err != nil {
-		return nil, Unprocessable("unpack %s: %v", d, err)
+		return nil, Unprocessable("unpack %s: %w", d, err)
 	}
 	man := pkg.Manifest
 	if pkg.EmbeddedManifest == nil {
 		if man, err = artifact.DescribeDir(ctx, tmp, pkg.Manifest); err != nil {
-			return nil, Unprocessable("%s (%s): %v", d, artifact.FormatTitle(pkg.Format), err)
+			return nil, Unprocessable("%s (%s): %w", d, artifact.FormatTitle(pkg.Format), err)
 		}
 		b, err := man.Marshal()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/runtime/chattemplate"
 	"github.com/mlos-foundation/axon/schemas"
 )
@@ -69,13 +70,8 @@ type GenerateRequest struct {
 	DefaultToCap bool
 }
 
-// Token is one generated token as streamed: Text is the text it completes,
-// which may be empty while a multi-byte character or a possible stop string
-// is held back, and may also hold text held back earlier.
-type Token struct {
-	ID   int64  `json:"id"`
-	Text string `json:"text"`
-}
+// Token is one generated token as streamed (the wire type, api.Token).
+type Token = api.Token
 
 // Finish reasons, as the OpenAI API names them.
 const (
@@ -93,12 +89,8 @@ type GenerateResult struct {
 	FirstToken       time.Duration // time to the first token
 }
 
-// Generation is the seed API's text-generation answer.
-type Generation struct {
-	GeneratedText string  `json:"generated_text"`
-	TokenIDs      []int64 `json:"token_ids"`
-	FinishReason  string  `json:"finish_reason,omitempty"`
-}
+// Generation is the seed API's text-generation answer (the wire type, api.Generation).
+type Generation = api.Generation
 
 // genDefaults are a package's generation defaults.
 type genDefaults struct {
@@ -193,10 +185,10 @@ func (g *generator) resolve(req GenerateRequest, promptLen int) (genSettings, er
 	}
 	if p.MaxNewTokens != nil {
 		if *p.MaxNewTokens < 0 {
-			return s, BadRequest("max_new_tokens must not be negative, got %d", *p.MaxNewTokens)
+			return s, BadParam("max_new_tokens", "max_new_tokens must not be negative, got %d", *p.MaxNewTokens)
 		}
 		if *p.MaxNewTokens > g.cap {
-			return s, BadRequest("max_new_tokens %d is above this server's cap of %d", *p.MaxNewTokens, g.cap)
+			return s, BadParam("max_new_tokens", "max_new_tokens %d is above this server's cap of %d", *p.MaxNewTokens, g.cap)
 		}
 		s.maxNew = *p.MaxNewTokens
 	}
@@ -280,7 +272,7 @@ func ParamsFromMap(params map[string]any) (GenerateParams, error) {
 	}
 	b, err := json.Marshal(params)
 	if err != nil {
-		return p, BadRequest("parameters: %v", err)
+		return p, BadRequest("parameters: %w", err)
 	}
 	// A single stop string is accepted as well as a list.
 	if s, ok := params["stop"].(string); ok {
@@ -293,7 +285,7 @@ func ParamsFromMap(params map[string]any) (GenerateParams, error) {
 		if errors.As(err, &te) {
 			return p, BadRequest("parameter %s must be %s, not %s", te.Field, kindOf(te.Type.Kind().String()), te.Value)
 		}
-		return p, BadRequest("parameters: %v", err)
+		return p, BadRequest("parameters: %w", err)
 	}
 	return p, nil
 }
@@ -396,7 +388,7 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 			enc, err = plain.EncodePlain(req.Prompt)
 		}
 		if err != nil {
-			return nil, BadRequest("tokenize: %v", err)
+			return nil, BadRequest("tokenize: %w", err)
 		}
 		prompt = enc.IDs
 	}
@@ -433,7 +425,7 @@ func (g *generator) generate(ctx context.Context, req GenerateRequest, emit func
 	feed := prompt
 	for len(res.TokenIDs) < set.maxNew {
 		if err := ctx.Err(); err != nil {
-			return res, Unavailable("generation stopped: %v", err)
+			return res, Unavailable("generation stopped: %w", err)
 		}
 		decodeSteps.Add(1)
 		logits, err := st.step(ctx, feed)

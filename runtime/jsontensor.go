@@ -147,7 +147,7 @@ func DecodeJSON(raw []byte, dt DType) (data any, shape []int64, err error) {
 	}
 	var v any
 	if err := json.Unmarshal(raw, &v); err != nil {
-		return nil, nil, fmt.Errorf("not JSON: %v", err)
+		return nil, nil, fmt.Errorf("not JSON: %w", err)
 	}
 	return FromJSON(v, dt)
 }

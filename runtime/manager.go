@@ -26,8 +26,8 @@ type Options struct {
 	Batch   BatchOptions
 	// MaxNewTokens caps max_new_tokens per generation (0 = DefaultMaxNewTokensCap).
 	MaxNewTokens int
-	// PlainHTTP reports whether a registry host is spoken to over HTTP
-	// (default: loopback hosts only).
+	// PlainHTTP names further registry hosts spoken to over plain HTTP
+	// (nil: none); loopback hosts always are (reference.IsLoopback).
 	PlainHTTP func(host string) bool
 	Logger    *slog.Logger
 	Metrics   *Metrics
@@ -184,7 +184,7 @@ func (m *Manager) start(ctx context.Context, model *Model, pkg *Package) error {
 func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, threads Threads, batch BatchOptions) error {
 	plugin, err := PluginFor(pkg.Manifest.Format.Name)
 	if err != nil {
-		return Unprocessable("%v", err)
+		return Unprocessable("%w", err)
 	}
 	file := pkg.Manifest.Format.Model
 	if file == "" {
@@ -199,7 +199,7 @@ func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, thr
 	}
 	b, err := plugin.Load(ctx, LoadRequest{Dir: pkg.Dir, ModelPath: modelPath, Manifest: pkg.Manifest, Threads: threads})
 	if err != nil {
-		return Unprocessable("load %s with %s: %v", file, plugin.Name(), err)
+		return Unprocessable("load %s with %s: %w", file, plugin.Name(), err)
 	}
 	text, err := newTextEncoder(pkg, b.Inputs())
 	if err != nil {
@@ -212,7 +212,7 @@ func (m *Manager) startWith(ctx context.Context, model *Model, pkg *Package, thr
 	gen, err := newGenerator(pkg, b, text, m.opts.MaxNewTokens, batch.MaxBatchSize)
 	if err != nil {
 		b.Close()
-		return Unprocessable("%s: %v", file, err)
+		return Unprocessable("%s: %w", file, err)
 	}
 	model.attach(b, batch, text, gen)
 	return nil
@@ -342,7 +342,7 @@ func (m *Manager) Unregister(name string) error {
 	delete(m.declared, name)
 	m.mu.Unlock()
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	model.detach(StateUnloaded)
 	m.Metrics.forget(model.Name, model.Version)
@@ -354,7 +354,7 @@ func (m *Manager) Unregister(name string) error {
 func (m *Manager) Load(ctx context.Context, name string) error {
 	model, ok := m.Get(name)
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	if model.Ready() {
 		return nil
@@ -375,7 +375,7 @@ func (m *Manager) Load(ctx context.Context, name string) error {
 func (m *Manager) Unload(name string) error {
 	model, ok := m.Get(name)
 	if !ok {
-		return NotFound("model %q is not registered", name)
+		return NotFound("model %q is %w", name, ErrNotRegistered)
 	}
 	model.detach(StateUnloaded)
 	m.log.Info("model unloaded", "model", name)

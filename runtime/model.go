@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/signing"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
-// Model states.
+// Model states (api's, which Info reports).
 const (
-	StateLoading  = "loading"
-	StateReady    = "ready"
-	StateFailed   = "failed"
-	StateUnloaded = "unloaded"
+	StateLoading  = api.StateLoading
+	StateReady    = api.StateReady
+	StateFailed   = api.StateFailed
+	StateUnloaded = api.StateUnloaded
 )
 
 // Model is one registered package.
@@ -93,40 +94,13 @@ func (m *Model) task() string {
 	return m.Manifest.Task
 }
 
-// Info is the JSON view of a model (GET /models).
-type Info struct {
-	Name     string       `json:"name"`
-	Version  string       `json:"version,omitempty"`
-	Ref      string       `json:"ref"`
-	Digest   string       `json:"digest"`
-	State    string       `json:"state"`
-	Error    string       `json:"error,omitempty"`
-	Task     string       `json:"task,omitempty"`
-	Format   string       `json:"format,omitempty"`
-	Batching bool         `json:"batching"`
-	Inputs   []TensorInfo `json:"inputs,omitempty"`
-	Outputs  []TensorInfo `json:"outputs,omitempty"`
-	LoadedAt *time.Time   `json:"loadedAt,omitempty"`
-	// Signer is the verified signature (key fingerprint) under --require-signature.
-	Signer *signing.Signature `json:"signer,omitempty"`
-	// Generation is there for models that generate text.
-	Generation *GenerationInfo `json:"generation,omitempty"`
-}
-
-// GenerationInfo says how a text-generation model runs.
-type GenerationInfo struct {
-	KVCache      bool `json:"kvCache"`
-	ChatTemplate bool `json:"chatTemplate"`
-	Batched      bool `json:"batchedDecode"`
-	MaxPositions int  `json:"maxPositions,omitempty"`
-}
-
-// TensorInfo is a tensor spec as JSON: the shape keeps symbolic names.
-type TensorInfo struct {
-	Name     string `json:"name"`
-	Datatype string `json:"datatype"`
-	Shape    string `json:"shape"`
-}
+// The wire types of the seed API live in runtime/api, so clients need not
+// link the runtime; these names keep the server's code reading as before.
+type (
+	Info           = api.Info
+	TensorInfo     = api.TensorInfo
+	GenerationInfo = api.GenerationInfo
+)
 
 // Info returns the model's JSON view.
 func (m *Model) Info() Info {
@@ -134,15 +108,17 @@ func (m *Model) Info() Info {
 	defer m.mu.RUnlock()
 	in := Info{Name: m.Name, Version: m.Version, Ref: m.Ref, Digest: m.Digest, State: m.state, Error: m.err, Batching: m.batcher != nil}
 	in.Task = m.task()
-	in.Signer = m.Signer
+	if sg := m.Signer; sg != nil {
+		in.Signer = &api.Signer{Key: sg.Key, KeySource: sg.KeySource, DockerReference: sg.DockerReference, Manifest: sg.Manifest}
+	}
 	if m.Manifest != nil {
 		in.Format = m.Manifest.Format.Name
 	}
 	for _, s := range m.inputs {
-		in.Inputs = append(in.Inputs, TensorInfo{s.Name, string(s.DType), s.ShapeString()})
+		in.Inputs = append(in.Inputs, TensorInfo{Name: s.Name, Datatype: string(s.DType), Shape: s.ShapeString()})
 	}
 	for _, s := range m.outputs {
-		in.Outputs = append(in.Outputs, TensorInfo{s.Name, string(s.DType), s.ShapeString()})
+		in.Outputs = append(in.Outputs, TensorInfo{Name: s.Name, Datatype: string(s.DType), Shape: s.ShapeString()})
 	}
 	if !m.loadedAt.IsZero() {
 		t := m.loadedAt
@@ -320,9 +296,9 @@ func runError(err error) error {
 		return err
 	}
 	if err == context.Canceled || err == context.DeadlineExceeded {
-		return Unavailable("%v", err)
+		return Unavailable("%w", err)
 	}
-	return Unprocessable("the model could not run on this input: %v", err)
+	return Unprocessable("the model could not run on this input: %w", err)
 }
 
 // Infer checks and runs named inputs and returns the outputs by name.

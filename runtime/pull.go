@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +14,10 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/fsutil"
+	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/regclient"
+	"github.com/mlos-foundation/axon/internal/version"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,16 +25,13 @@ import (
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
-	"oras.land/oras-go/v2/registry"
-	"oras.land/oras-go/v2/registry/remote"
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
-	"oras.land/oras-go/v2/registry/remote/retry"
 )
 
 // LayoutScheme prefixes references read straight from an OCI image layout on disk.
-const LayoutScheme = "oci-layout://"
+const LayoutScheme = api.LayoutScheme
 
 // Ref is a parsed package reference.
 type Ref struct {
@@ -65,7 +65,9 @@ func (r Ref) Pinned() string {
 	return p.String()
 }
 
-// ParseRef parses HOST/REPO[:TAG|@DIGEST], oci-layout://PATH[:TAG|@DIGEST].
+// ParseRef parses HOST/REPO[:TAG][@DIGEST] (with axon's reference parser, the
+// one rule for tag@digest: the digest is pulled, the tag kept for the record)
+// and oci-layout://PATH[:TAG|@DIGEST].
 func ParseRef(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -76,7 +78,7 @@ func ParseRef(s string) (Ref, error) {
 		if i := strings.LastIndex(rest, "@"); i >= 0 {
 			d, err := digest.Parse(rest[i+1:])
 			if err != nil {
-				return Ref{}, BadRequest("reference %q: bad digest: %v", s, err)
+				return Ref{}, BadRequest("reference %q: bad digest: %w", s, err)
 			}
 			r.Digest, rest = d, rest[:i]
 		}
@@ -92,18 +94,11 @@ func ParseRef(s string) (Ref, error) {
 		r.Layout = rest
 		return r, nil
 	}
-	pr, err := registry.ParseReference(s)
+	pr, err := reference.ParseOCI(s)
 	if err != nil {
-		return Ref{}, BadRequest("reference %q: %v (want HOST/REPO:TAG, HOST/REPO@sha256:..., or oci-layout://PATH@sha256:...)", s, err)
+		return Ref{}, BadRequest("%w (want HOST/REPO:TAG, HOST/REPO@sha256:..., or oci-layout://PATH@sha256:...)", err)
 	}
-	r := Ref{Registry: pr.Registry, Repository: pr.Repository}
-	// registry.ParseReference keeps only the digest of "repo:tag@digest".
-	if d, err := pr.Digest(); err == nil {
-		r.Digest = d
-	} else {
-		r.Tag = pr.ReferenceOrDefault()
-	}
-	return r, nil
+	return Ref{Registry: pr.Registry, Repository: pr.Repository, Tag: pr.Tag, Digest: pr.Digest}, nil
 }
 
 // Puller fetches packages into a content-addressed cache (an OCI image layout)
@@ -111,10 +106,10 @@ func ParseRef(s string) (Ref, error) {
 type Puller struct {
 	root  string
 	cache *oci.Store
-	// PlainHTTP reports whether a registry host is spoken to over plain HTTP.
+	// PlainHTTP names further registry hosts spoken to over plain HTTP
+	// (mlosd --plain-http); loopback hosts always are (regclient's rule).
 	PlainHTTP func(host string) bool
-	creds     credentials.Store
-	client    *http.Client
+	reg       *regclient.Client
 
 	// locks serialises pulls of the same reference, so two registrations
 	// of one package do not race each other into the cache.
@@ -144,27 +139,22 @@ func NewPuller(ctx context.Context, dir string) (*Puller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open cache %s: %w", cacheDir, err)
 	}
-	p := &Puller{root: dir, cache: st, PlainHTTP: IsLoopback, client: retry.DefaultClient}
+	p := &Puller{root: dir, cache: st}
 	// Docker's credential store (config.json, credential helpers); a broken
 	// config must not stop anonymous pulls.
-	if cs, err := credentials.NewStoreFromDocker(credentials.StoreOptions{}); err == nil {
-		p.creds = cs
+	creds, err := regclient.DockerCredentials()
+	if err != nil {
+		creds = credentials.NewMemoryStore()
+	}
+	p.reg, err = regclient.New(regclient.Options{
+		PlainHosts:  func(host string) bool { return p.PlainHTTP != nil && p.PlainHTTP(host) },
+		Credentials: creds,
+		UserAgent:   "mlosd/" + version.String(),
+	})
+	if err != nil {
+		return nil, err
 	}
 	return p, nil
-}
-
-// IsLoopback reports whether host names this machine: such registries are
-// spoken to over plain HTTP.
-func IsLoopback(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // CacheDir is the OCI layout the puller caches into.
@@ -178,21 +168,14 @@ func (p *Puller) source(ctx context.Context, r Ref) (oras.ReadOnlyTarget, error)
 		}
 		st, err := oci.NewFromFS(ctx, os.DirFS(r.Layout))
 		if err != nil {
-			return nil, BadRequest("read OCI layout %s: %v", r.Layout, err)
+			return nil, BadRequest("read OCI layout %s: %w", r.Layout, err)
 		}
 		return st, nil
 	}
-	repo, err := remote.NewRepository(r.Registry + "/" + r.Repository)
+	repo, err := p.reg.Repository(r.Registry + "/" + r.Repository)
 	if err != nil {
-		return nil, BadRequest("%v", err)
+		return nil, BadRequest("%w", err)
 	}
-	repo.PlainHTTP = p.PlainHTTP != nil && p.PlainHTTP(r.Registry)
-	ac := &auth.Client{Client: p.client, Cache: auth.NewCache()}
-	ac.SetUserAgent("mlosd")
-	if p.creds != nil {
-		ac.Credential = credentials.Credential(p.creds)
-	}
-	repo.Client = ac
 	return repo, nil
 }
 
@@ -214,16 +197,16 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	reference := r.Tag
+	want := r.Tag
 	if r.Digest != "" {
-		reference = r.Digest.String()
+		want = r.Digest.String()
 	}
-	desc, err := src.Resolve(ctx, reference)
+	desc, err := src.Resolve(ctx, want)
 	if err != nil {
 		if errors.Is(err, errdef.ErrNotFound) {
 			return ocispec.Descriptor{}, NotFound("%s not found", r)
 		}
-		return ocispec.Descriptor{}, BadGateway("resolve %s: %v%s", r, err, authHint(err))
+		return ocispec.Descriptor{}, BadGateway("resolve %s: %w%s", r, err, authHint(err))
 	}
 	if r.Digest != "" && desc.Digest != r.Digest {
 		return ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
@@ -232,11 +215,11 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 	// manifest itself, verified against the digest.
 	raw, err := content.FetchAll(ctx, src, desc)
 	if err != nil {
-		return ocispec.Descriptor{}, Unprocessable("fetch manifest of %s: %v", r, err)
+		return ocispec.Descriptor{}, Unprocessable("fetch manifest of %s: %w", r, err)
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return ocispec.Descriptor{}, Unprocessable("%s: manifest is not JSON: %v", r, err)
+		return ocispec.Descriptor{}, Unprocessable("%s: manifest is not JSON: %w", r, err)
 	}
 	if m.MediaType != "" {
 		desc.MediaType = m.MediaType
@@ -255,11 +238,14 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 	// oras-go verifies size and digest of every blob on its way into the
 	// cache, and skips nodes the cache already holds.
 	if err := oras.CopyGraph(ctx, src, p.cache, desc, oras.CopyGraphOptions{Concurrency: 4}); err != nil {
-		var mismatch = errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) || strings.Contains(err.Error(), "mismatch")
-		if mismatch {
-			return ocispec.Descriptor{}, Unprocessable("pull %s: refused: %v", r, err)
+		// Bytes that do not hash to their descriptor are refused (422); a
+		// registry that answers with headers contradicting the manifest
+		// (oras-go's "mismatch Content-Length", without a sentinel) is an upstream
+		// that failed, a 502 like any other.
+		if errors.Is(err, content.ErrMismatchedDigest) || errors.Is(err, content.ErrTrailingData) {
+			return ocispec.Descriptor{}, Unprocessable("pull %s: refused: %w", r, err)
 		}
-		return ocispec.Descriptor{}, BadGateway("pull %s: %v", r, err)
+		return ocispec.Descriptor{}, BadGateway("pull %s: %w", r, err)
 	}
 	return desc, nil
 }
@@ -339,16 +325,16 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 	// trust is refused with the field paths at fault.
 	mp, err := schemas.Parse(cfg)
 	if err != nil {
-		return nil, Unprocessable("manifest.yaml of %s: %v", d, err)
+		return nil, Unprocessable("manifest.yaml of %s: %w", d, err)
 	}
 	man := *mp
 	// The same path rules as axon's (one function), and manifest.yaml's
 	// digests must be the layers' verified bytes.
 	if err := artifact.CheckLayerPaths(m.Layers); err != nil {
-		return nil, Unprocessable("package %s: %v", d, err)
+		return nil, Unprocessable("package %s: %w", d, err)
 	}
 	if err := artifact.CheckFileDigests(m.Layers, &man); err != nil {
-		return nil, Unprocessable("package %s: %v", d, err)
+		return nil, Unprocessable("package %s: %w", d, err)
 	}
 	dir := filepath.Join(p.root, "models", d.Encoded())
 	if _, err := os.Stat(dir); err == nil {
@@ -370,7 +356,7 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 		dst := filepath.Join(tmp, filepath.FromSlash(name))
 		if strings.HasSuffix(l.MediaType, ".tar") {
 			if err := untar(p.blobPath(l.Digest), dst); err != nil {
-				return nil, Unprocessable("layer %s (%s): %v", l.Digest, name, err)
+				return nil, Unprocessable("layer %s (%s): %w", l.Digest, name, err)
 			}
 			continue
 		}

@@ -11,7 +11,7 @@ import (
 func (m *Model) InferJSON(ctx context.Context, input any, params map[string]any) (any, RunStats, error) {
 	raw, err := json.Marshal(input)
 	if err != nil {
-		return nil, RunStats{}, BadRequest("input: %v", err)
+		return nil, RunStats{}, BadRequest("input: %w", err)
 	}
 	return m.InferRawJSON(ctx, raw, params)
 }
@@ -30,7 +30,7 @@ func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params ma
 	case '"':
 		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return nil, RunStats{}, BadRequest("input: %v", err)
+			return nil, RunStats{}, BadRequest("input: %w", err)
 		}
 		return m.InferText(ctx, text, params)
 	case '[':
@@ -41,7 +41,7 @@ func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params ma
 	case '{':
 		var named map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &named); err != nil {
-			return nil, RunStats{}, BadRequest("input: %v", err)
+			return nil, RunStats{}, BadRequest("input: %w", err)
 		}
 		specs := m.Inputs()
 		inputs := make(map[string]*Tensor, len(named))
@@ -112,7 +112,7 @@ func specByName(specs []TensorSpec, name string) (TensorSpec, bool) {
 func tensorFromRaw(spec TensorSpec, raw []byte) (*Tensor, error) {
 	data, shape, err := DecodeJSON(raw, spec.DType)
 	if err != nil {
-		return nil, BadRequest("input %q: %v (expected %s %s)", spec.Name, err, spec.DType.V2(), spec.ShapeString())
+		return nil, BadRequest("input %q: %w (expected %s %s)", spec.Name, err, spec.DType.V2(), spec.ShapeString())
 	}
 	if len(shape) == len(spec.Shape)-1 && len(spec.Shape) > 0 && (spec.Shape[0] < 0 || spec.Shape[0] == 1) {
 		shape = append([]int64{1}, shape...)

@@ -32,7 +32,7 @@ func (m *Manager) verifySignature(ctx context.Context, r Ref) (Ref, *signing.Sig
 		if errors.Is(err, errdef.ErrNotFound) {
 			return r, nil, NotFound("%s not found", r)
 		}
-		return r, nil, BadGateway("resolve %s: %v%s", r, err, authHint(err))
+		return r, nil, BadGateway("resolve %s: %w%s", r, err, authHint(err))
 	}
 	if r.Digest != "" && desc.Digest != r.Digest {
 		return r, nil, Unprocessable("%s resolved to %s", r, desc.Digest)
@@ -43,7 +43,7 @@ func (m *Manager) verifySignature(ctx context.Context, r Ref) (Ref, *signing.Sig
 		if errors.As(err, &ns) {
 			return r, nil, Forbidden("signature required: %v", err)
 		}
-		return r, nil, BadGateway("verify the signature of %s: %v", r, err)
+		return r, nil, BadGateway("verify the signature of %s: %w", r, err)
 	}
 	r.Digest = desc.Digest
 	s := sigs[0]

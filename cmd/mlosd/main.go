@@ -156,7 +156,7 @@ Flags:
 		Threads:      runtime.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
 		Batch:        runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
 		MaxNewTokens: *maxNew,
-		PlainHTTP:    func(host string) bool { return plain[host] || runtime.IsLoopback(host) },
+		PlainHTTP:    func(host string) bool { return plain[host] },
 		Logger:       log,
 		// oci-layout:// reads only where the operator allows (see layouts.go).
 		RestrictLayouts:  true,

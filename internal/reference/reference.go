@@ -49,14 +49,8 @@ func invalid(s, why string) error {
 
 // Parse parses an axon-style or OCI-style reference.
 func Parse(s string) (Ref, error) {
-	if s == "" {
-		return Ref{}, invalid(s, "empty")
-	}
-	if len(s) > 1024 {
-		return Ref{}, invalid(s[:32]+"...", "longer than 1024 characters")
-	}
-	if strings.ContainsAny(s, " \t\r\n\x00") {
-		return Ref{}, invalid(s, "contains white space")
+	if err := checkText(s); err != nil {
+		return Ref{}, err
 	}
 	// hf://ORG/NAME, hf.co/ORG/NAME, ms://...: the package installed from there.
 	if hub, ok := HubSpelling(s); ok {
@@ -70,6 +64,35 @@ func Parse(s string) (Ref, error) {
 		return parseOCI(s)
 	}
 	return parseLocal(s)
+}
+
+func checkText(s string) error {
+	if s == "" {
+		return invalid(s, "empty")
+	}
+	if len(s) > 1024 {
+		return invalid(s[:32]+"...", "longer than 1024 characters")
+	}
+	if strings.ContainsAny(s, " \t\r\n\x00") {
+		return invalid(s, "contains white space")
+	}
+	return nil
+}
+
+// ParseOCI parses HOST[:PORT]/REPO[:TAG][@DIGEST] taking the first component as
+// the registry host whatever it looks like ("registry/team/bert:1", a cluster's
+// service name, names a host here), for programs such as mlosd that only ever
+// pull from registries. A reference with both keeps both: the digest is what
+// is pulled, the tag is what the user wrote. No tag and no digest means
+// "latest".
+func ParseOCI(s string) (Ref, error) {
+	if err := checkText(s); err != nil {
+		return Ref{}, err
+	}
+	if !strings.Contains(s, "/") {
+		return Ref{}, invalid(s, "write HOST[:PORT]/REPOSITORY[:TAG] or HOST[:PORT]/REPOSITORY@sha256:...")
+	}
+	return parseOCI(s)
 }
 
 // ParseRemote parses an OCI-style reference (HOST/REPO[:TAG|@DIGEST]).
@@ -115,6 +138,9 @@ func parseOCI(s string) (Ref, error) {
 		if i := strings.LastIndex(s, "@"); i > 0 {
 			if j := strings.LastIndex(s[:i], ":"); j > strings.LastIndex(s[:i], "/") {
 				out.Tag = s[j+1 : i]
+				if !tagRE.MatchString(out.Tag) {
+					return Ref{}, invalid(s, fmt.Sprintf("%q is not a valid tag", out.Tag))
+				}
 			}
 		}
 	} else if r.Reference != "" {

@@ -5,15 +5,12 @@ package transfer
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,10 +19,10 @@ import (
 	"oras.land/oras-go/v2/registry/remote/auth"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 	"oras.land/oras-go/v2/registry/remote/errcode"
-	"oras.land/oras-go/v2/registry/remote/retry"
 
 	"github.com/mlos-foundation/axon/internal/progress"
 	"github.com/mlos-foundation/axon/internal/reference"
+	"github.com/mlos-foundation/axon/internal/regclient"
 	"github.com/mlos-foundation/axon/internal/store"
 	"github.com/mlos-foundation/axon/internal/version"
 )
@@ -55,6 +52,8 @@ type Options struct {
 	Credentials credentials.Store
 	// HTTPClient replaces the base HTTP client (tests, proxies).
 	HTTPClient *http.Client
+
+	reg *regclient.Client // built from the fields above
 }
 
 // Option sets an Option field.
@@ -92,101 +91,20 @@ func build(opts []Option) (*Options, error) {
 	if o.Progress == nil {
 		o.Progress = progress.New(nil, true)
 	}
-	if o.CAFile != "" && o.HTTPClient == nil {
-		t, err := caTransport(o.CAFile, o.Insecure)
-		if err != nil {
-			return nil, err
-		}
-		o.HTTPClient = &http.Client{Transport: retry.NewTransport(t)}
-	}
-	if o.Credentials == nil {
-		cs, err := DockerCredentials()
-		if err != nil {
-			return nil, err
-		}
-		o.Credentials = cs
-	}
-	return o, nil
-}
-
-// DockerCredentials opens docker's credential store (config.json, helpers).
-func DockerCredentials() (credentials.Store, error) {
-	cs, err := credentials.NewStoreFromDocker(credentials.StoreOptions{AllowPlaintextPut: true})
-	if err != nil {
-		return nil, fmt.Errorf("read docker credentials: %w", err)
-	}
-	return cs, nil
-}
-
-// IsLocalHost reports whether a registry host[:port] is on this machine, where
-// plain HTTP is the norm.
-func IsLocalHost(hostport string) bool {
-	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
-		host = h
-	}
-	host = strings.Trim(host, "[]")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-var (
-	transportOnce sync.Once
-	baseTransport *http.Transport
-)
-
-// transport is shared so connections are reused across repositories.
-func transport(insecure bool) http.RoundTripper {
-	transportOnce.Do(func() {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 32
-		// Big blobs: larger socket buffers than the 4 KiB default copy size.
-		t.WriteBufferSize = 256 << 10
-		t.ReadBufferSize = 256 << 10
-		baseTransport = t
+	reg, err := regclient.New(regclient.Options{
+		PlainHTTP:   o.PlainHTTP,
+		PlainHosts:  plainDefault,
+		Insecure:    o.Insecure,
+		CAFile:      o.CAFile,
+		Credentials: o.Credentials,
+		HTTPClient:  o.HTTPClient,
+		UserAgent:   "axon/" + version.String(),
 	})
-	if insecure {
-		t := baseTransport.Clone()
-		t.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
-		return t
-	}
-	return baseTransport
-}
-
-// caTransport is the shared transport trusting the system's CAs and those in caFile.
-func caTransport(caFile string, insecure bool) (http.RoundTripper, error) {
-	pem, err := os.ReadFile(caFile)
 	if err != nil {
-		return nil, fmt.Errorf("--ca-file: %w", err)
+		return nil, err
 	}
-	pool, err := x509.SystemCertPool()
-	if err != nil || pool == nil {
-		pool = x509.NewCertPool()
-	}
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("--ca-file %s: no PEM certificate in it", caFile)
-	}
-	transport(false) // make sure the base exists
-	t := baseTransport.Clone()
-	t.TLSClientConfig = &tls.Config{RootCAs: pool, InsecureSkipVerify: insecure}
-	return t, nil
-}
-
-func client(o *Options) *auth.Client {
-	base := o.HTTPClient
-	if base == nil {
-		base = &http.Client{Transport: retry.NewTransport(transport(o.Insecure))}
-	}
-	c := &auth.Client{
-		Client:     base,
-		Cache:      auth.NewCache(),
-		Credential: credentials.Credential(o.Credentials),
-	}
-	c.SetUserAgent("axon/" + version.String())
-	return c
+	o.reg, o.Credentials = reg, reg.Credentials()
+	return o, nil
 }
 
 // Repository returns an oras-go client for a registry reference's repository.
@@ -199,12 +117,10 @@ func Repository(ref reference.Ref, opts ...Option) (*remote.Repository, error) {
 }
 
 func repository(ref reference.Ref, o *Options) (*remote.Repository, error) {
-	repo, err := remote.NewRepository(ref.RepositoryURL())
+	repo, err := o.reg.Repository(ref.RepositoryURL())
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref.RepositoryURL(), err)
+		return nil, err
 	}
-	repo.PlainHTTP = o.PlainHTTP || IsLocalHost(ref.Registry) || plainDefault(ref.Registry)
-	repo.Client = client(o)
 	repo.SkipReferrersGC = true
 	return repo, nil
 }
@@ -215,12 +131,10 @@ func Login(ctx context.Context, registry, username, password string, opts ...Opt
 	if err != nil {
 		return err
 	}
-	reg, err := remote.NewRegistry(registry)
+	reg, err := o.reg.Registry(registry)
 	if err != nil {
 		return fmt.Errorf("login %s: %w", registry, err)
 	}
-	reg.PlainHTTP = o.PlainHTTP || IsLocalHost(registry)
-	reg.Client = client(o)
 	if err := credentials.Login(ctx, o.Credentials, reg, auth.Credential{Username: username, Password: password}); err != nil {
 		var ec *errcode.ErrorResponse
 		if errors.As(err, &ec) && ec.StatusCode == http.StatusUnauthorized {

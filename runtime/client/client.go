@@ -1,5 +1,7 @@
 // Package client talks to mlosd's seed API: register, unregister, list and
-// infer, callable from Go without the CLI.
+// infer, callable from Go without the CLI. It speaks the wire types of
+// runtime/api and nothing else of the runtime, so it links no ONNX Runtime and
+// no cgo (client_test.go holds it to that).
 package client
 
 import (
@@ -14,7 +16,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 )
 
 // EnvURL names the environment variable with mlosd's address.
@@ -102,9 +104,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
 	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
+		var e api.ErrorResponse
 		msg := strings.TrimSpace(string(b))
 		if json.Unmarshal(b, &e) == nil && e.Error != "" {
 			msg = e.Error
@@ -120,9 +120,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 }
 
 // Register asks mlosd to pull ref and serve it (name "" = the package's own).
-func (c *Client) Register(ctx context.Context, ref, name string) (*runtime.Info, error) {
-	var info runtime.Info
-	if err := c.do(ctx, http.MethodPost, "/models", map[string]string{"ref": ref, "name": name}, &info); err != nil {
+func (c *Client) Register(ctx context.Context, ref, name string) (*api.Info, error) {
+	var info api.Info
+	if err := c.do(ctx, http.MethodPost, "/models", api.RegisterRequest{Ref: ref, Name: name}, &info); err != nil {
 		return nil, err
 	}
 	return &info, nil
@@ -134,10 +134,8 @@ func (c *Client) Unregister(ctx context.Context, name string) error {
 }
 
 // List returns the registered models.
-func (c *Client) List(ctx context.Context) ([]runtime.Info, error) {
-	var out struct {
-		Models []runtime.Info `json:"models"`
-	}
+func (c *Client) List(ctx context.Context) ([]api.Info, error) {
+	var out api.ModelList
 	if err := c.do(ctx, http.MethodGet, "/models", nil, &out); err != nil {
 		return nil, err
 	}
@@ -145,8 +143,8 @@ func (c *Client) List(ctx context.Context) ([]runtime.Info, error) {
 }
 
 // Get returns one model.
-func (c *Client) Get(ctx context.Context, name string) (*runtime.Info, error) {
-	var info runtime.Info
+func (c *Client) Get(ctx context.Context, name string) (*api.Info, error) {
+	var info api.Info
 	if err := c.do(ctx, http.MethodGet, "/models/"+escapeName(name), nil, &info); err != nil {
 		return nil, err
 	}
@@ -161,13 +159,15 @@ type Result struct {
 
 // Infer sends {"input": input, "parameters": params} to the seed API.
 func (c *Client) Infer(ctx context.Context, name string, input any, params map[string]any) (*Result, error) {
-	var res Result
-	req := map[string]any{"input": input}
-	if len(params) > 0 {
-		req["parameters"] = params
+	in, err := json.Marshal(input)
+	if err != nil {
+		return nil, fmt.Errorf("infer %s: encode input: %w", name, err)
 	}
+	var out json.RawMessage
+	res := api.InferenceResponse{Output: &out}
+	req := api.InferenceRequest{Input: in, Parameters: params}
 	if err := c.do(ctx, http.MethodPost, "/models/"+escapeName(name)+"/inference", req, &res); err != nil {
 		return nil, err
 	}
-	return &res, nil
+	return &Result{Output: out, Latency: res.Latency}, nil
 }

@@ -6,6 +6,7 @@ package runtimetest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"path"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote"
 )
 
@@ -95,7 +97,7 @@ func (p Package) Push(t testing.TB, target oras.Target, tag string) ocispec.Desc
 	push := func(mediaType string, b []byte, annotations map[string]string) ocispec.Descriptor {
 		desc := content.NewDescriptorFromBytes(mediaType, b)
 		desc.Annotations = annotations
-		if err := target.Push(ctx, desc, bytes.NewReader(b)); err != nil && !strings.Contains(err.Error(), "already exists") {
+		if err := target.Push(ctx, desc, bytes.NewReader(b)); err != nil && !errors.Is(err, errdef.ErrAlreadyExists) {
 			t.Fatalf("push blob: %v", err)
 		}
 		return desc

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+	"github.com/mlos-foundation/axon/runtime/api"
 )
 
 // AdminOptions guard the imperative API: POST /models, DELETE /models/{name},
@@ -42,7 +43,7 @@ func adminGuard(o AdminOptions) echo.MiddlewareFunc {
 				return next(c)
 			}
 			if o.Disabled {
-				return c.JSON(http.StatusForbidden, errorBody{Error: "the admin API is off (mlosd --admin-api=false): models are declared with --model, --models or --model-dir"})
+				return c.JSON(http.StatusForbidden, api.ErrorResponse{Error: "the admin API is off (mlosd --admin-api=false): models are declared with --model, --models or --model-dir"})
 			}
 			if o.Token == "" {
 				return next(c)
@@ -52,7 +53,7 @@ func adminGuard(o AdminOptions) echo.MiddlewareFunc {
 			got := sha256.Sum256([]byte(strings.TrimSpace(tok)))
 			if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="mlosd admin"`)
-				return c.JSON(http.StatusUnauthorized, errorBody{Error: "the admin API needs Authorization: Bearer TOKEN (mlosd --admin-token)"})
+				return c.JSON(http.StatusUnauthorized, api.ErrorResponse{Error: "the admin API needs Authorization: Bearer TOKEN (mlosd --admin-token)"})
 			}
 			return next(c)
 		}

@@ -56,17 +56,9 @@ type oaError struct {
 	Code    *string `json:"code"`
 }
 
-// paramError is a 400 about one request field, answered with its name in "param".
-type paramError struct {
-	param string
-	err   error
-}
-
-func (p *paramError) Error() string { return p.err.Error() }
-func (p *paramError) Unwrap() error { return p.err }
-
+// badParam is a 400 about one request field, answered with its name in "param".
 func badParam(param, format string, args ...any) error {
-	return &paramError{param: param, err: runtime.BadRequest(format, args...)}
+	return runtime.BadParam(param, format, args...)
 }
 
 // oa answers a handler's errors in OpenAI's shape with the runtime's status.
@@ -86,13 +78,12 @@ func (s *Server) oa(h echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		body := oaErrorBody{Error: oaError{Message: msg, Type: "invalid_request_error"}}
-		var pe *paramError
-		if errors.As(err, &pe) {
-			body.Error.Param = &pe.param
+		if param := runtime.ParamOf(err); param != "" {
+			body.Error.Param = &param
 		}
 		code := ""
 		switch {
-		case status == http.StatusNotFound && strings.Contains(msg, "is not registered"):
+		case status == http.StatusNotFound && errors.Is(err, runtime.ErrNotRegistered):
 			code = "model_not_found"
 		case status == http.StatusServiceUnavailable:
 			body.Error.Type = "server_error"
@@ -164,7 +155,7 @@ func (s *Server) oaLookup(name string) (*runtime.Model, error) {
 	}
 	m, ok := s.m.Get(name)
 	if !ok {
-		return nil, &paramError{param: "model", err: runtime.NotFound("the model %q is not registered; GET /v1/models lists those that are", name)}
+		return nil, runtime.WithParam("model", runtime.NotFound("the model %q is %w; GET /v1/models lists those that are", name, runtime.ErrNotRegistered))
 	}
 	return m, nil
 }
@@ -262,7 +253,7 @@ func (f samplingFields) params() (runtime.GenerateParams, error) {
 func (s *Server) oaGenerate(c echo.Context, m *runtime.Model, req runtime.GenerateRequest, emit func(runtime.Token) error) (*runtime.GenerateResult, error) {
 	req.DefaultToCap = true
 	res, err := m.Generate(c.Request().Context(), req, emit)
-	if err != nil && strings.Contains(err.Error(), "max_new_tokens") {
+	if runtime.ParamOf(err) == "max_new_tokens" {
 		return res, badParam("max_tokens", "%s", strings.ReplaceAll(err.Error(), "max_new_tokens", "max_tokens"))
 	}
 	return res, err

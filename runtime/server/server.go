@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -98,10 +99,6 @@ func (s *Server) Handler() http.Handler { return s.e }
 // SetReady flips /v2/health/ready.
 func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
 
-type errorBody struct {
-	Error string `json:"error"`
-}
-
 // errorHandler answers every failure as {"error": "..."} with the status the
 // runtime assigned; only the unexpected is a 500.
 func (s *Server) errorHandler(err error, c echo.Context) {
@@ -121,7 +118,7 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if status >= 500 && status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "err", err)
 	}
-	c.JSON(status, errorBody{Error: msg})
+	c.JSON(status, api.ErrorResponse{Error: msg})
 }
 
 // wrongMethod is a 405 that says which methods the route takes.
@@ -144,7 +141,7 @@ func (s *Server) model(name string) (*runtime.Model, error) {
 	}
 	m, ok := s.m.Get(name)
 	if !ok {
-		return nil, runtime.NotFound("model %q is not registered", name)
+		return nil, runtime.NotFound("model %q is %w", name, runtime.ErrNotRegistered)
 	}
 	return m, nil
 }
@@ -164,10 +161,11 @@ func readBody(c echo.Context) ([]byte, error) {
 		if errors.As(err, &he) {
 			return nil, he
 		}
-		if strings.Contains(err.Error(), "too large") {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
 			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		return nil, runtime.BadRequest("read body: %v", err)
+		return nil, runtime.BadRequest("read body: %w", err)
 	}
 	return b, nil
 }
@@ -185,7 +183,7 @@ func decodeJSON(b []byte, v any) error {
 			}
 			return runtime.BadRequest("field %q must be %s, not %s", te.Field, jsonKind(te.Type), article(te.Value))
 		}
-		return runtime.BadRequest("body is not valid JSON: %v", err)
+		return runtime.BadRequest("body is not valid JSON: %w", err)
 	}
 	return nil
 }
@@ -219,17 +217,12 @@ func jsonKind(t reflect.Type) string {
 
 // --- seed API ---
 
-type registerRequest struct {
-	Ref  string `json:"ref"`
-	Name string `json:"name,omitempty"`
-}
-
 func (s *Server) register(c echo.Context) error {
 	b, err := readBody(c)
 	if err != nil {
 		return err
 	}
-	var req registerRequest
+	var req api.RegisterRequest
 	if err := decodeJSON(b, &req); err != nil {
 		return err
 	}
@@ -244,11 +237,11 @@ func (s *Server) register(c echo.Context) error {
 }
 
 func (s *Server) list(c echo.Context) error {
-	infos := []runtime.Info{}
+	list := api.ModelList{Models: []api.Info{}}
 	for _, m := range s.m.List() {
-		infos = append(infos, m.Info())
+		list.Models = append(list.Models, m.Info())
 	}
-	return c.JSON(http.StatusOK, map[string]any{"models": infos})
+	return c.JSON(http.StatusOK, list)
 }
 
 func (s *Server) getModel(c echo.Context) error {
@@ -270,19 +263,7 @@ func (s *Server) deleteModel(c echo.Context) error {
 	if err := s.m.Unregister(name); err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]string{"deleted": name})
-}
-
-type seedRequest struct {
-	Input      json.RawMessage `json:"input"`
-	Parameters map[string]any  `json:"parameters,omitempty"`
-	// Stream answers a generation as Server-Sent Events, one per token.
-	Stream bool `json:"stream,omitempty"`
-}
-
-type seedResponse struct {
-	Output  any    `json:"output"`
-	Latency string `json:"latency"`
+	return c.JSON(http.StatusOK, api.Deleted{Deleted: name})
 }
 
 func (s *Server) seedInfer(c echo.Context) error {
@@ -307,7 +288,7 @@ func (s *Server) seedInfer(c echo.Context) error {
 	if c.Response().Committed { // streamed
 		return nil
 	}
-	return c.JSON(http.StatusOK, seedResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
+	return c.JSON(http.StatusOK, api.InferenceResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
 }
 
 func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
@@ -315,7 +296,7 @@ func (s *Server) seedRun(c echo.Context, m *runtime.Model) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var req seedRequest
+	var req api.InferenceRequest
 	if err := decodeJSON(b, &req); err != nil {
 		return nil, err
 	}

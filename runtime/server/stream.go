@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/runtime/api"
 )
 
 // sse writes Server-Sent Events. The response starts with the first event,
@@ -54,25 +55,11 @@ func (s *sse) raw(name string, data []byte) error {
 	return nil
 }
 
-// seedStreamToken is one event of the seed API's generation stream.
-type seedStreamToken struct {
-	Token runtime.Token `json:"token"`
-}
-
-// seedStreamEnd is the last event: the whole text and why it ended.
-type seedStreamEnd struct {
-	GeneratedText    string  `json:"generated_text"`
-	TokenIDs         []int64 `json:"token_ids"`
-	FinishReason     string  `json:"finish_reason"`
-	PromptTokens     int     `json:"prompt_tokens"`
-	CompletionTokens int     `json:"completion_tokens"`
-}
-
 // seedStream answers {"input": "text", "stream": true} with one event per
 // token and a final event carrying the whole text. A client that goes away
 // cancels the request's context, which stops the generation before its next
 // step.
-func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) error {
+func (s *Server) seedStream(c echo.Context, m *runtime.Model, req api.InferenceRequest) error {
 	var text string
 	if err := json.Unmarshal(req.Input, &text); err != nil {
 		return runtime.BadRequest(`"stream": true needs "input" to be a text`)
@@ -86,7 +73,7 @@ func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) e
 	}
 	out := &sse{c: c}
 	res, err := m.Generate(c.Request().Context(), runtime.GenerateRequest{Prompt: text, Params: params}, func(tok runtime.Token) error {
-		return out.event("", seedStreamToken{Token: tok})
+		return out.event("", api.StreamToken{Token: tok})
 	})
 	if err != nil {
 		if !out.started {
@@ -95,9 +82,9 @@ func (s *Server) seedStream(c echo.Context, m *runtime.Model, req seedRequest) e
 		// Mid-stream failures end the stream with an error event; a client
 		// that left gets nothing more.
 		if c.Request().Context().Err() == nil {
-			out.event("error", errorBody{Error: err.Error()})
+			out.event("error", api.ErrorResponse{Error: err.Error()})
 		}
 		return nil
 	}
-	return out.event("", seedStreamEnd{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason, PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens})
+	return out.event("", api.StreamEnd{GeneratedText: text + res.Text, TokenIDs: res.TokenIDs, FinishReason: res.FinishReason, PromptTokens: res.PromptTokens, CompletionTokens: res.CompletionTokens})
 }

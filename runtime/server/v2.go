@@ -311,7 +311,7 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 	}
 	// A shape the model cannot take is refused before its data is decoded.
 	if err := fitsSpec(in.Shape, spec); err != nil {
-		return nil, nil, runtime.BadRequest("input %q: %v", in.Name, err)
+		return nil, nil, runtime.BadRequest("input %q: %w", in.Name, err)
 	}
 	t := &runtime.Tensor{Name: in.Name, DType: dt, Shape: in.Shape}
 	if size, ok := in.Parameters["binary_data_size"]; ok {
@@ -321,7 +321,7 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 		}
 		data, err := runtime.FromBytes(dt, int(n), binary[:int(sz)])
 		if err != nil {
-			return nil, nil, runtime.BadRequest("input %q: %v", in.Name, err)
+			return nil, nil, runtime.BadRequest("input %q: %w", in.Name, err)
 		}
 		t.Data = data
 		return t, binary[int(sz):], nil
@@ -332,7 +332,7 @@ func v2Input(in v2InTensor, binary []byte, specs []runtime.TensorSpec) (*runtime
 	// Straight into a tensor of the declared size: no intermediate values.
 	data, err := runtime.DecodeJSONCount(in.Data, dt, n)
 	if err != nil {
-		return nil, nil, runtime.BadRequest("input %q: %v (shape %v, %s)", in.Name, err, in.Shape, dt.V2())
+		return nil, nil, runtime.BadRequest("input %q: %w (shape %v, %s)", in.Name, err, in.Shape, dt.V2())
 	}
 	t.Data = data
 	return t, binary, nil
