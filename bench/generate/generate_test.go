@@ -73,7 +73,7 @@ func TestGenerateBench(t *testing.T) {
 	lib := testutil.ORTLibrary(t)
 	addr := testutil.FreeAddr(t)
 	testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + lib}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"),
-		"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "512", "--log-level", "warn")
+		"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "512", "--log-level", "warn", "--allow-layout", os.TempDir())
 	base := "http://" + addr
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)
 	b, _ := json.Marshal(map[string]string{"ref": "oci-layout://" + layout + ":bench"})
