@@ -774,25 +774,13 @@ func eachFile(ctx context.Context, entries []*entry, n int, fn func(context.Cont
 				return err
 			}
 			defer f.Close()
-			if err := fn(ctx, e, ctxReader{ctx, f}); err != nil {
+			if err := fn(ctx, e, fsutil.ContextReader(ctx, f)); err != nil {
 				return fmt.Errorf("%s: %w", e.rel, err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 type existser interface {
@@ -826,7 +814,7 @@ func pushFile(ctx context.Context, dst content.Pusher, desc ocispec.Descriptor, 
 		return err
 	}
 	defer f.Close()
-	var r io.Reader = ctxReader{ctx, f}
+	var r io.Reader = fsutil.ContextReader(ctx, f)
 	if progress != nil {
 		r = &countingReader{r: r, fn: func(n int64) { progress(name, n) }}
 	}
