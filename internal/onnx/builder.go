@@ -302,6 +302,12 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 		m = appendString(m, 3, b.producerVersion)
 	}
 	m = appendMsg(m, 7, g)
+	return b.appendModelTail(m), nil
+}
+
+// appendModelTail appends the ModelProto fields that follow the graph:
+// opset_import (8, sorted by domain) and metadata_props (14).
+func (b *Builder) appendModelTail(m []byte) []byte {
 	domains := make([]string, 0, len(b.opsets))
 	for d := range b.opsets {
 		domains = append(domains, d)
@@ -317,7 +323,7 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 		e = appendString(e, 2, kv[1])
 		m = appendMsg(m, 14, e)
 	}
-	return m, nil
+	return m
 }
 
 func valueInfo(name, dtype string, dims []any) ([]byte, error) {

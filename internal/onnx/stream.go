@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -183,23 +182,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 	if _, err := w.Write(tail); err != nil {
 		return nil, err
 	}
-	var rest []byte
-	domains := make([]string, 0, len(b.opsets))
-	for d := range b.opsets {
-		domains = append(domains, d)
-	}
-	slices.Sort(domains)
-	for _, d := range domains {
-		o := appendString(nil, 1, d)
-		o = appendVarint(o, 2, uint64(b.opsets[d]))
-		rest = appendMsg(rest, 8, o)
-	}
-	for _, kv := range b.metadata {
-		e := appendString(nil, 1, kv[0])
-		e = appendString(e, 2, kv[1])
-		rest = appendMsg(rest, 14, e)
-	}
-	if _, err := w.Write(rest); err != nil {
+	if _, err := w.Write(b.appendModelTail(nil)); err != nil {
 		return nil, err
 	}
 	if dw != nil {
