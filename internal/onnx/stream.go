@@ -107,13 +107,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 	graphLen := int64(len(head) + len(tail))
 	var off int64
 	for i, in := range b.inits {
-		var t []byte
-		for _, d := range in.dims {
-			t = protowire.AppendTag(t, 1, protowire.VarintType)
-			t = protowire.AppendVarint(t, uint64(d))
-		}
-		t = appendVarint(t, 2, uint64(in.dtype))
-		t = appendString(t, 8, in.name)
+		t := in.header()
 		size := in.dataSize()
 		tlen := int64(len(t))
 		if ext == "" || in.write == nil {
@@ -122,12 +116,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 			tlen = int64(len(t)) + size
 		} else {
 			off = (off + 63) &^ 63
-			for _, kv := range [][2]string{{"location", ext}, {"offset", fmt.Sprint(off)}, {"length", fmt.Sprint(size)}} {
-				e := appendString(nil, 1, kv[0])
-				e = appendString(e, 2, kv[1])
-				t = appendMsg(t, 13, e)
-			}
-			t = appendVarint(t, 14, 1)
+			t = appendExternal(t, ext, off, size)
 			off += size
 			tlen = int64(len(t))
 		}
