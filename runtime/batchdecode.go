@@ -289,25 +289,11 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 	l := d.l
 	rows := int64(len(bc.rows))
 	width := bc.width + 1
-	ins := make([]ortgo.Value, l.nIn)
-	outs := make([]ortgo.Value, l.nOut)
-	var fresh []ortgo.Value
-	defer func() { release(fresh...) }()
-	fail := func(err error) ([][]float32, error) {
-		release(outs...)
-		return nil, err
-	}
-	add := func(i int, v ortgo.Value, err error) error {
-		if err != nil {
-			return err
-		}
-		ins[i] = v
-		fresh = append(fresh, v)
-		return nil
-	}
+	st := newStepIO(l)
+	defer st.close()
 	v, err := intTensor(l.idsType, []int64{rows, 1}, func(i int) int64 { return bc.rows[i].token })
-	if err := add(l.ids, v, err); err != nil {
-		return fail(err)
+	if err := st.add(l.ids, v, err); err != nil {
+		return nil, err
 	}
 	v, err = intTensor(d.b.inputs[l.mask].DType, []int64{rows, width}, func(i int) int64 {
 		r, c := i/int(width), int64(i%int(width))
@@ -316,66 +302,33 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 		}
 		return 1
 	})
-	if err := add(l.mask, v, err); err != nil {
-		return fail(err)
+	if err := st.add(l.mask, v, err); err != nil {
+		return nil, err
 	}
 	v, err = intTensor(d.b.inputs[l.pos].DType, []int64{rows, 1}, func(i int) int64 { return bc.rows[i].length })
-	if err := add(l.pos, v, err); err != nil {
-		return fail(err)
+	if err := st.add(l.pos, v, err); err != nil {
+		return nil, err
 	}
-	if l.branch >= 0 {
-		var v ortgo.Value
-		var err error
-		if l.branchScalar {
-			v, err = tracked(ortgo.NewScalar(true))
-		} else {
-			v, err = tracked(ortgo.NewTensor(ortgo.Shape{1}, []bool{true}))
-		}
-		if err := add(l.branch, v, err); err != nil {
-			return fail(err)
-		}
+	if err := st.addBranch(l, true); err != nil {
+		return nil, err
 	}
 	for k, slot := range l.slots {
-		ins[slot.in] = bc.past[k]
+		st.ins[slot.in] = bc.past[k]
 	}
-	if l.vocab > 0 {
-		v, err := floatTensor(l.logitsType, []int64{rows, 1, l.vocab})
-		if err != nil {
-			return fail(err)
-		}
-		outs[l.logits] = v
+	if err := st.allocOutputs(l, []int64{rows, 1, l.vocab}, []int64{rows, l.kvHeads, width, l.headDim}); err != nil {
+		return nil, err
 	}
-	for _, slot := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{rows, l.kvHeads, width, l.headDim})
-		if err != nil {
-			return fail(err)
-		}
-		outs[slot.out] = v
-	}
-	auto := make([]bool, l.nOut)
-	for i, o := range outs {
-		auto[i] = o == nil
-	}
-	if err := d.b.session.Run(ins, outs); err != nil {
-		return fail(err)
+	if err := st.run(d.b.session); err != nil {
+		return nil, err
 	}
 	batchRuns.Add(1)
 	batchRows.Add(rows)
-	for i := range outs {
-		if auto[i] && outs[i] != nil {
-			liveValues.Add(1)
-		}
-	}
-	all, err := rowsOfLogits(outs[l.logits], l.logitsType, int(rows))
+	all, err := rowsOfLogits(st.outs[l.logits], l.logitsType, int(rows))
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
 	release(bc.past...)
-	for k, slot := range l.slots {
-		bc.past[k] = outs[slot.out]
-		outs[slot.out] = nil
-	}
-	release(outs...)
+	st.takePresent(l, bc.past)
 	bc.width = width
 	for _, r := range bc.rows {
 		r.length++

@@ -273,109 +273,148 @@ func floatTensor(dt DType, shape []int64) (ortgo.Value, error) {
 	return tracked(ortgo.NewTensor(ortgo.Shape(shape), make([]float32, n)))
 }
 
+// stepIO holds one decode step's inputs and outputs while they are built and
+// run; close releases the inputs made for the step and any outputs still held.
+type stepIO struct {
+	ins, outs []ortgo.Value
+	fresh     []ortgo.Value // inputs made for this step
+}
+
+func newStepIO(l *cacheLayout) *stepIO {
+	return &stepIO{ins: make([]ortgo.Value, l.nIn), outs: make([]ortgo.Value, l.nOut)}
+}
+
+func (st *stepIO) close() {
+	release(st.fresh...)
+	release(st.outs...)
+}
+
+// add sets input i to v, a value made for this step (or passes err on).
+func (st *stepIO) add(i int, v ortgo.Value, err error) error {
+	if err != nil {
+		return err
+	}
+	st.ins[i] = v
+	st.fresh = append(st.fresh, v)
+	return nil
+}
+
+// addBranch feeds a merged decoder's use_cache_branch (a scalar or [1]), when
+// the graph has one.
+func (st *stepIO) addBranch(l *cacheLayout, useCache bool) error {
+	if l.branch < 0 {
+		return nil
+	}
+	if l.branchScalar {
+		v, err := tracked(ortgo.NewScalar(useCache))
+		return st.add(l.branch, v, err)
+	}
+	v, err := tracked(ortgo.NewTensor(ortgo.Shape{1}, []bool{useCache}))
+	return st.add(l.branch, v, err)
+}
+
+// allocOutputs allocates the logits (when the vocabulary is known) and every
+// present key/value up front with the given shapes.
+func (st *stepIO) allocOutputs(l *cacheLayout, logits, present []int64) error {
+	if l.vocab > 0 {
+		v, err := floatTensor(l.logitsType, logits)
+		if err != nil {
+			return err
+		}
+		st.outs[l.logits] = v
+	}
+	for _, slot := range l.slots {
+		v, err := floatTensor(l.pastType, present)
+		if err != nil {
+			return err
+		}
+		st.outs[slot.out] = v
+	}
+	return nil
+}
+
+// run runs the session; the outputs left to ONNX Runtime are counted as live
+// once it has allocated them.
+func (st *stepIO) run(session *ortgo.DynamicAdvancedSession) error {
+	auto := make([]bool, len(st.outs))
+	for i, o := range st.outs {
+		auto[i] = o == nil
+	}
+	if err := session.Run(st.ins, st.outs); err != nil {
+		for i := range st.outs {
+			if auto[i] {
+				st.outs[i] = nil // not allocated by ONNX Runtime on failure
+			}
+		}
+		return err
+	}
+	for i := range st.outs {
+		if auto[i] && st.outs[i] != nil {
+			liveValues.Add(1)
+		}
+	}
+	return nil
+}
+
+// takePresent moves the present key/values out of the outputs into past (one
+// per slot): the next step's past_key_values.
+func (st *stepIO) takePresent(l *cacheLayout, past []ortgo.Value) {
+	for k, slot := range l.slots {
+		past[k] = st.outs[slot.out]
+		st.outs[slot.out] = nil
+	}
+}
+
 func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 	l := s.d.l
 	n := int64(len(ids))
 	total := s.pastLen + n
-	ins := make([]ortgo.Value, l.nIn)
-	outs := make([]ortgo.Value, l.nOut)
-	var fresh []ortgo.Value // inputs made for this step
-	fail := func(err error) ([]float32, error) {
-		release(fresh...)
-		release(outs...)
-		return nil, err
-	}
-	add := func(i int, v ortgo.Value, err error) error {
-		if err != nil {
-			return err
-		}
-		ins[i] = v
-		fresh = append(fresh, v)
-		return nil
-	}
+	st := newStepIO(l)
+	defer st.close()
 	v, err := intTensor(l.idsType, []int64{1, n}, func(i int) int64 { return ids[i] })
-	if err := add(l.ids, v, err); err != nil {
-		return fail(err)
+	if err := st.add(l.ids, v, err); err != nil {
+		return nil, err
 	}
 	if l.mask >= 0 {
 		v, err := intTensor(s.d.b.inputs[l.mask].DType, []int64{1, total}, func(int) int64 { return 1 })
-		if err := add(l.mask, v, err); err != nil {
-			return fail(err)
+		if err := st.add(l.mask, v, err); err != nil {
+			return nil, err
 		}
 	}
 	if l.pos >= 0 {
 		v, err := intTensor(s.d.b.inputs[l.pos].DType, []int64{1, n}, func(i int) int64 { return s.pastLen + int64(i) })
-		if err := add(l.pos, v, err); err != nil {
-			return fail(err)
+		if err := st.add(l.pos, v, err); err != nil {
+			return nil, err
 		}
 	}
-	if l.branch >= 0 {
-		var v ortgo.Value
-		var err error
-		if l.branchScalar {
-			v, err = tracked(ortgo.NewScalar(s.past != nil))
-		} else {
-			v, err = tracked(ortgo.NewTensor(ortgo.Shape{1}, []bool{s.past != nil}))
-		}
-		if err := add(l.branch, v, err); err != nil {
-			return fail(err)
-		}
+	if err := st.addBranch(l, s.past != nil); err != nil {
+		return nil, err
 	}
 	for k, slot := range l.slots {
 		if s.past != nil {
-			ins[slot.in] = s.past[k]
+			st.ins[slot.in] = s.past[k]
 			continue
 		}
 		v, err := floatTensor(l.pastType, []int64{1, l.kvHeads, 0, l.headDim})
-		if err := add(slot.in, v, err); err != nil {
-			return fail(err)
+		if err := st.add(slot.in, v, err); err != nil {
+			return nil, err
 		}
 	}
-	if l.vocab > 0 {
-		v, err := floatTensor(l.logitsType, []int64{1, n, l.vocab})
-		if err != nil {
-			return fail(err)
-		}
-		outs[l.logits] = v
+	if err := st.allocOutputs(l, []int64{1, n, l.vocab}, []int64{1, l.kvHeads, total, l.headDim}); err != nil {
+		return nil, err
 	}
-	for _, slot := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{1, l.kvHeads, total, l.headDim})
-		if err != nil {
-			return fail(err)
-		}
-		outs[slot.out] = v
+	if err := st.run(s.d.b.session); err != nil {
+		return nil, err
 	}
-	auto := make([]bool, l.nOut)
-	for i, o := range outs {
-		auto[i] = o == nil
-	}
-	if err := s.d.b.session.Run(ins, outs); err != nil {
-		for i := range outs {
-			if auto[i] {
-				outs[i] = nil // not allocated by ONNX Runtime on failure
-			}
-		}
-		return fail(err)
-	}
-	for i := range outs {
-		if auto[i] && outs[i] != nil {
-			liveValues.Add(1)
-		}
-	}
-	logits, err := lastRow(outs[l.logits], l.logitsType)
+	logits, err := lastRow(st.outs[l.logits], l.logitsType)
 	if err != nil {
-		return fail(err)
+		return nil, err
 	}
-	release(fresh...)
 	if s.past != nil {
 		release(s.past...)
 	}
 	past := make([]ortgo.Value, len(l.slots))
-	for k, slot := range l.slots {
-		past[k] = outs[slot.out]
-		outs[slot.out] = nil
-	}
-	release(outs...)
+	st.takePresent(l, past)
 	s.past, s.pastLen = past, total
 	return logits, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/mlos-foundation/axon/internal/safetensors"
 )
 
 // DType is an element type, named as in manifest.yaml (ONNX types in lower case).
@@ -462,66 +464,15 @@ func FromBytes(dt DType, n int, b []byte) (any, error) {
 	return data, nil
 }
 
-// Float16ToFloat32 decodes IEEE 754 half precision bits.
-func Float16ToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	frac := uint32(h) & 0x3ff
-	switch {
-	case exp == 0 && frac == 0:
-		return math.Float32frombits(sign)
-	case exp == 0: // subnormal
-		f := float32(frac) / 1024 * float32(math.Pow(2, -14))
-		if sign != 0 {
-			return -f
-		}
-		return f
-	case exp == 0x1f:
-		return math.Float32frombits(sign | 0x7f800000 | frac<<13)
-	}
-	return math.Float32frombits(sign | (exp+112)<<23 | frac<<13)
-}
+// Float16ToFloat32 decodes IEEE 754 half precision bits. The conversions
+// below have one implementation, in internal/safetensors.
+func Float16ToFloat32(h uint16) float32 { return safetensors.Float16ToFloat32(h) }
 
 // Float32ToFloat16 encodes half precision bits, rounding to nearest even.
-func Float32ToFloat16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int32(b>>23) & 0xff
-	frac := b & 0x7fffff
-	if exp == 0xff { // Inf or NaN
-		if frac != 0 {
-			return sign | 0x7e00
-		}
-		return sign | 0x7c00
-	}
-	e := exp - 127 + 15
-	if e >= 0x1f {
-		return sign | 0x7c00
-	}
-	if e <= 0 {
-		if e < -10 {
-			return sign
-		}
-		frac |= 0x800000
-		shift := uint32(14 - e)
-		half := uint32(1) << (shift - 1)
-		r := frac >> shift
-		rem := frac & (1<<shift - 1)
-		if rem > half || (rem == half && r&1 == 1) {
-			r++
-		}
-		return sign | uint16(r)
-	}
-	r := uint32(e)<<10 | frac>>13
-	rem := frac & 0x1fff
-	if rem > 0x1000 || (rem == 0x1000 && r&1 == 1) {
-		r++
-	}
-	return sign | uint16(r)
-}
+func Float32ToFloat16(f float32) uint16 { return safetensors.Float32ToFloat16(f) }
 
 // BFloat16ToFloat32 decodes bfloat16 bits.
-func BFloat16ToFloat32(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
+func BFloat16ToFloat32(h uint16) float32 { return safetensors.BFloat16ToFloat32(h) }
 
 // Float32ToBFloat16 encodes bfloat16 bits, rounding to nearest even.
 func Float32ToBFloat16(f float32) uint16 {

@@ -550,7 +550,7 @@ func (e *Engine) adopt(ctx context.Context, f File) (string, int64, error) {
 	}
 	defer tmp.Close()
 	h := newHashers(f, fi.Size())
-	n, err := pipeCopy(tmp, h, ctxReader{ctx, in}, nil)
+	n, err := pipeCopy(tmp, h, fsutil.ContextReader(ctx, in), nil)
 	if err != nil {
 		return "", 0, err
 	}
@@ -571,19 +571,6 @@ func (e *Engine) adopt(ctx context.Context, f File) (string, int64, error) {
 		}
 	}
 	return sha, n, nil
-}
-
-// ctxReader stops a long local copy when the context ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // pipeCopy writes body to out while another goroutine hashes what was written,

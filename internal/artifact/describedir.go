@@ -43,17 +43,8 @@ func DescribeDir(ctx context.Context, dir string, base *schemas.Manifest) (*sche
 	if err != nil {
 		return nil, err
 	}
-	if err := DescribeFromConfig(root, m); err != nil {
-		return nil, err
-	}
-	entries, err := collect(root, m, &o)
-	defer func() {
-		for _, e := range entries {
-			if e.isTmp {
-				os.Remove(e.abs)
-			}
-		}
-	}()
+	entries, cleanup, err := describeAndCollect(root, m, &o)
+	defer cleanup()
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	digest "github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/content"
+
+	"github.com/mlos-foundation/axon/internal/fsutil"
 )
 
 // A ModelPack config lists the DiffID (digest uncompressed) of every layer,
@@ -76,7 +78,7 @@ func verifyDiffID(ctx context.Context, src content.Fetcher, x File) error {
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, x.Layer)
-	r := io.Reader(ctxReader{ctx, vr})
+	r := fsutil.ContextReader(ctx, vr)
 	ur, done, err := uncompressed(x, r)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", x.Path, err)

@@ -10,6 +10,8 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	"oras.land/oras-go/v2/content"
+
+	"github.com/mlos-foundation/axon/internal/fsutil"
 )
 
 // exportForeign writes a foreign artifact's files under root: raw layers at
@@ -43,7 +45,7 @@ func exportForeignFile(ctx context.Context, src content.Fetcher, x File, root st
 	}
 	defer rc.Close()
 	vr := content.NewVerifyReader(rc, x.Layer)
-	r := io.Reader(ctxReader{ctx, vr})
+	r := fsutil.ContextReader(ctx, vr)
 	if x.Archive == ArchiveNone {
 		if err := checkNoSymlinkParents(root, x.Path); err != nil {
 			return err

@@ -143,18 +143,8 @@ func Pack(ctx context.Context, dir string, dst content.Pusher, opts ...Option) (
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
-	// Before roles are assigned: the tokenizer files found here get theirs.
-	if err := DescribeFromConfig(root, m); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
-	}
-	entries, err := collect(root, m, &o)
-	defer func() {
-		for _, e := range entries {
-			if e.isTmp {
-				os.Remove(e.abs)
-			}
-		}
-	}()
+	entries, cleanup, err := describeAndCollect(root, m, &o)
+	defer cleanup()
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("pack %s: %w", dir, err)
 	}
@@ -398,6 +388,24 @@ func baseManifest(root string, o *options) (*schemas.Manifest, error) {
 		m.Framework.Name = "onnx"
 	}
 	return m, nil
+}
+
+// describeAndCollect fills m from the directory's config files (before roles
+// are assigned, so that the tokenizer files found get theirs) and collects its
+// entries. cleanup, never nil, removes the temporary files collect made.
+func describeAndCollect(root string, m *schemas.Manifest, o *options) (entries []*entry, cleanup func(), err error) {
+	cleanup = func() {
+		for _, e := range entries {
+			if e.isTmp {
+				os.Remove(e.abs)
+			}
+		}
+	}
+	if err := DescribeFromConfig(root, m); err != nil {
+		return nil, cleanup, err
+	}
+	entries, err = collect(root, m, o)
+	return entries, cleanup, err
 }
 
 // collect lists the package's files: regular files under root (hidden ones and
@@ -774,25 +782,13 @@ func eachFile(ctx context.Context, entries []*entry, n int, fn func(context.Cont
 				return err
 			}
 			defer f.Close()
-			if err := fn(ctx, e, ctxReader{ctx, f}); err != nil {
+			if err := fn(ctx, e, fsutil.ContextReader(ctx, f)); err != nil {
 				return fmt.Errorf("%s: %w", e.rel, err)
 			}
 			return nil
 		})
 	}
 	return g.Wait()
-}
-
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 type existser interface {
@@ -826,7 +822,7 @@ func pushFile(ctx context.Context, dst content.Pusher, desc ocispec.Descriptor, 
 		return err
 	}
 	defer f.Close()
-	var r io.Reader = ctxReader{ctx, f}
+	var r io.Reader = fsutil.ContextReader(ctx, f)
 	if progress != nil {
 		r = &countingReader{r: r, fn: func(n int64) { progress(name, n) }}
 	}

@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
 
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/schemas"
 )
 
@@ -195,7 +196,7 @@ func exportLayer(ctx context.Context, src content.Fetcher, l ocispec.Descriptor,
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		if err := Untar(ctxReader{ctx, vr}, tmp); err != nil {
+		if err := Untar(fsutil.ContextReader(ctx, vr), tmp); err != nil {
 			return err
 		}
 		if err := vr.Verify(); err != nil {
@@ -207,7 +208,7 @@ func exportLayer(ctx context.Context, src content.Fetcher, l ocispec.Descriptor,
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return err
 	}
-	return writeAtomicVerified(target, ctxReader{ctx, vr}, vr.Verify)
+	return writeAtomicVerified(target, fsutil.ContextReader(ctx, vr), vr.Verify)
 }
 
 func ensureParent(p string) string {

@@ -47,6 +47,29 @@ type initializer struct {
 	write func(io.Writer) error
 }
 
+// header is the initializer's TensorProto without its data: dims (1),
+// data_type (2) and name (8).
+func (in *initializer) header() []byte {
+	var t []byte
+	for _, d := range in.dims {
+		t = protowire.AppendTag(t, 1, protowire.VarintType)
+		t = protowire.AppendVarint(t, uint64(d))
+	}
+	t = appendVarint(t, 2, uint64(in.dtype))
+	return appendString(t, 8, in.name)
+}
+
+// appendExternal appends a TensorProto's external_data (13: location, offset,
+// length) and data_location EXTERNAL (14).
+func appendExternal(t []byte, location string, off, length int64) []byte {
+	for _, kv := range [][2]string{{"location", location}, {"offset", fmt.Sprint(off)}, {"length", fmt.Sprint(length)}} {
+		e := appendString(nil, 1, kv[0])
+		e = appendString(e, 2, kv[1])
+		t = appendMsg(t, 13, e)
+	}
+	return appendVarint(t, 14, 1)
+}
+
 // Attr is a node attribute; make one with AttrInt, AttrInts, AttrFloat, AttrFloats or AttrString.
 type Attr struct {
 	enc []byte
@@ -263,13 +286,7 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 	}
 	g = appendString(g, 2, b.name)
 	for _, in := range b.inits {
-		var t []byte
-		for _, d := range in.dims {
-			t = protowire.AppendTag(t, 1, protowire.VarintType)
-			t = protowire.AppendVarint(t, uint64(d))
-		}
-		t = appendVarint(t, 2, uint64(in.dtype))
-		t = appendString(t, 8, in.name)
+		t := in.header()
 		if external == "" {
 			t = protowire.AppendTag(t, 9, protowire.BytesType)
 			t = protowire.AppendBytes(t, in.raw)
@@ -280,12 +297,7 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 			}
 			off := len(*data)
 			*data = append(*data, in.raw...)
-			for _, kv := range [][2]string{{"location", external}, {"offset", fmt.Sprint(off)}, {"length", fmt.Sprint(len(in.raw))}} {
-				e := appendString(nil, 1, kv[0])
-				e = appendString(e, 2, kv[1])
-				t = appendMsg(t, 13, e)
-			}
-			t = appendVarint(t, 14, 1)
+			t = appendExternal(t, external, int64(off), int64(len(in.raw)))
 		}
 		g = appendMsg(g, 5, t)
 	}
@@ -302,6 +314,12 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 		m = appendString(m, 3, b.producerVersion)
 	}
 	m = appendMsg(m, 7, g)
+	return b.appendModelTail(m), nil
+}
+
+// appendModelTail appends the ModelProto fields that follow the graph:
+// opset_import (8, sorted by domain) and metadata_props (14).
+func (b *Builder) appendModelTail(m []byte) []byte {
 	domains := make([]string, 0, len(b.opsets))
 	for d := range b.opsets {
 		domains = append(domains, d)
@@ -317,7 +335,7 @@ func (b *Builder) encode(external string, data *[]byte) ([]byte, error) {
 		e = appendString(e, 2, kv[1])
 		m = appendMsg(m, 14, e)
 	}
-	return m, nil
+	return m
 }
 
 func valueInfo(name, dtype string, dims []any) ([]byte, error) {

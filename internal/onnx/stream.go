@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -108,13 +107,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 	graphLen := int64(len(head) + len(tail))
 	var off int64
 	for i, in := range b.inits {
-		var t []byte
-		for _, d := range in.dims {
-			t = protowire.AppendTag(t, 1, protowire.VarintType)
-			t = protowire.AppendVarint(t, uint64(d))
-		}
-		t = appendVarint(t, 2, uint64(in.dtype))
-		t = appendString(t, 8, in.name)
+		t := in.header()
 		size := in.dataSize()
 		tlen := int64(len(t))
 		if ext == "" || in.write == nil {
@@ -123,12 +116,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 			tlen = int64(len(t)) + size
 		} else {
 			off = (off + 63) &^ 63
-			for _, kv := range [][2]string{{"location", ext}, {"offset", fmt.Sprint(off)}, {"length", fmt.Sprint(size)}} {
-				e := appendString(nil, 1, kv[0])
-				e = appendString(e, 2, kv[1])
-				t = appendMsg(t, 13, e)
-			}
-			t = appendVarint(t, 14, 1)
+			t = appendExternal(t, ext, off, size)
 			off += size
 			tlen = int64(len(t))
 		}
@@ -183,23 +171,7 @@ func (b *Builder) WriteModel(dir, name string, threshold int64) (external []stri
 	if _, err := w.Write(tail); err != nil {
 		return nil, err
 	}
-	var rest []byte
-	domains := make([]string, 0, len(b.opsets))
-	for d := range b.opsets {
-		domains = append(domains, d)
-	}
-	slices.Sort(domains)
-	for _, d := range domains {
-		o := appendString(nil, 1, d)
-		o = appendVarint(o, 2, uint64(b.opsets[d]))
-		rest = appendMsg(rest, 8, o)
-	}
-	for _, kv := range b.metadata {
-		e := appendString(nil, 1, kv[0])
-		e = appendString(e, 2, kv[1])
-		rest = appendMsg(rest, 14, e)
-	}
-	if _, err := w.Write(rest); err != nil {
+	if _, err := w.Write(b.appendModelTail(nil)); err != nil {
 		return nil, err
 	}
 	if dw != nil {

@@ -314,17 +314,9 @@ func (c *countingCtxReader) Read(b []byte) (int, error) {
 // Inspect reads a package's manifest and manifest.yaml from a registry
 // without pulling its files.
 func Inspect(ctx context.Context, target string, opts ...Option) (*artifact.Package, error) {
-	o, err := build(opts)
+	ref, repo, err := openTarget("inspect", target, opts)
 	if err != nil {
 		return nil, err
-	}
-	ref, err := reference.ParseRemote(target)
-	if err != nil {
-		return nil, err
-	}
-	repo, err := repository(ref, o)
-	if err != nil {
-		return nil, fmt.Errorf("inspect %s: %w", target, err)
 	}
 	desc, raw, man, format, err := packageManifest(ctx, repo, ref)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/mlos-foundation/axon/internal/reference"
 	"github.com/mlos-foundation/axon/internal/signing"
 )
 
@@ -22,24 +21,13 @@ type SignResult struct {
 // resolved and the digest signed) with key, in cosign's format, and stores
 // the signature in the same repository.
 func Sign(ctx context.Context, target string, key *signing.Key, opts ...Option) (*SignResult, error) {
-	o, err := build(opts)
+	ref, repo, err := openTarget("sign", target, opts)
 	if err != nil {
 		return nil, err
 	}
-	ref, err := reference.ParseRemote(target)
+	desc, err := resolveExact(ctx, repo, ref, "sign", target)
 	if err != nil {
 		return nil, err
-	}
-	repo, err := repository(ref, o)
-	if err != nil {
-		return nil, fmt.Errorf("sign %s: %w", target, err)
-	}
-	desc, err := repo.Resolve(ctx, ref.Reference())
-	if err != nil {
-		return nil, fmt.Errorf("sign %s: %w", target, explain(err))
-	}
-	if ref.Digest != "" && desc.Digest != ref.Digest {
-		return nil, fmt.Errorf("sign %s: the registry answered with %s", target, desc.Digest)
 	}
 	repoName := ref.Registry + "/" + ref.Repository
 	sig, err := signing.Sign(ctx, repo, desc, repoName, key)
@@ -53,24 +41,13 @@ func Sign(ctx context.Context, target string, key *signing.Key, opts ...Option) 
 // that verifies with one of keys; it returns the verified signatures and the
 // manifest's descriptor.
 func Verify(ctx context.Context, target string, keys []*signing.PublicKey, opts ...Option) ([]signing.Signature, ocispec.Descriptor, error) {
-	o, err := build(opts)
+	ref, repo, err := openTarget("verify", target, opts)
 	if err != nil {
 		return nil, ocispec.Descriptor{}, err
 	}
-	ref, err := reference.ParseRemote(target)
+	desc, err := resolveExact(ctx, repo, ref, "verify", target)
 	if err != nil {
-		return nil, ocispec.Descriptor{}, err
-	}
-	repo, err := repository(ref, o)
-	if err != nil {
-		return nil, ocispec.Descriptor{}, fmt.Errorf("verify %s: %w", target, err)
-	}
-	desc, err := repo.Resolve(ctx, ref.Reference())
-	if err != nil {
-		return nil, ocispec.Descriptor{}, fmt.Errorf("verify %s: %w", target, explain(err))
-	}
-	if ref.Digest != "" && desc.Digest != ref.Digest {
-		return nil, desc, fmt.Errorf("verify %s: the registry answered with %s", target, desc.Digest)
+		return nil, desc, err
 	}
 	sigs, err := signing.Verify(ctx, repo, desc, keys)
 	if err != nil {

@@ -116,6 +116,37 @@ func Repository(ref reference.Ref, opts ...Option) (*remote.Repository, error) {
 	return repository(ref, o)
 }
 
+// openTarget parses target (HOST/REPO:TAG or @DIGEST) and opens its
+// repository; verb prefixes a client error ("sign TARGET: ...").
+func openTarget(verb, target string, opts []Option) (reference.Ref, *remote.Repository, error) {
+	o, err := build(opts)
+	if err != nil {
+		return reference.Ref{}, nil, err
+	}
+	ref, err := reference.ParseRemote(target)
+	if err != nil {
+		return reference.Ref{}, nil, err
+	}
+	repo, err := repository(ref, o)
+	if err != nil {
+		return reference.Ref{}, nil, fmt.Errorf("%s %s: %w", verb, target, err)
+	}
+	return ref, repo, nil
+}
+
+// resolveExact resolves ref in repo and, when ref names a digest, checks that
+// the registry answered with that manifest.
+func resolveExact(ctx context.Context, repo *remote.Repository, ref reference.Ref, verb, target string) (ocispec.Descriptor, error) {
+	desc, err := repo.Resolve(ctx, ref.Reference())
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("%s %s: %w", verb, target, explain(err))
+	}
+	if ref.Digest != "" && desc.Digest != ref.Digest {
+		return desc, fmt.Errorf("%s %s: the registry answered with %s", verb, target, desc.Digest)
+	}
+	return desc, nil
+}
+
 func repository(ref reference.Ref, o *Options) (*remote.Repository, error) {
 	repo, err := o.reg.Repository(ref.RepositoryURL())
 	if err != nil {

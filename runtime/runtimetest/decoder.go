@@ -3,7 +3,6 @@ package runtimetest
 import (
 	"compress/gzip"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -12,7 +11,6 @@ import (
 	"runtime"
 	"testing"
 
-	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/runtime/tokenizer"
 )
 
@@ -93,22 +91,7 @@ func decoderFixture(t testing.TB, mode string) (string, *DecoderReference) {
 	}
 	pj, _ := json.Marshal(prompts)
 	sum := sha256.Sum256(append(append(append(src, pj...), tokJSON...), mode...))
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "axon-tests", "decoder"+mode+"-"+hex.EncodeToString(sum[:8]))
-	refPath := filepath.Join(dir, "reference.json")
-	if _, err := os.Stat(refPath); err != nil {
-		py := testutil.Python(t)
-		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), ".decoder-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer os.RemoveAll(tmp)
+	return cachedFixture[DecoderReference](t, "decoder"+mode, sum[:], func(py, tmp string) {
 		promptsPath := filepath.Join(tmp, "prompts.json")
 		if err := os.WriteFile(promptsPath, pj, 0o644); err != nil {
 			t.Fatal(err)
@@ -124,21 +107,7 @@ func decoderFixture(t testing.TB, mode string) (string, *DecoderReference) {
 		if err != nil {
 			t.Fatalf("make_decoder.py: %v\n%s", err, out)
 		}
-		if err := os.Rename(tmp, dir); err != nil {
-			if _, serr := os.Stat(refPath); serr != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	b, err := os.ReadFile(refPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var ref DecoderReference
-	if err := json.Unmarshal(b, &ref); err != nil {
-		t.Fatal(err)
-	}
-	return dir, &ref
+	})
 }
 
 // DecoderPackage builds test/NAME from the fixture's VARIANT.onnx

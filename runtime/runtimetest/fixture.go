@@ -40,26 +40,38 @@ func BertFixture(t testing.TB) (string, *BertReference) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(src)
+	return cachedFixture[BertReference](t, "bert", sum[:], func(py, tmp string) {
+		out, err := exec.Command(py, script, tmp).CombinedOutput()
+		if err != nil {
+			t.Fatalf("make_bert.py: %v\n%s", err, out)
+		}
+	})
+}
+
+// cachedFixture returns the directory NAME-HASH under the user cache dir
+// (axon-tests/) and its reference.json decoded as R. When the directory is
+// missing, build writes it into a temporary sibling (with testutil.Python's
+// interpreter) that is renamed into place, so that concurrent test processes
+// never see half a fixture.
+func cachedFixture[R any](t testing.TB, name string, sum []byte, build func(py, tmp string)) (string, *R) {
+	t.Helper()
 	base, err := os.UserCacheDir()
 	if err != nil {
 		base = os.TempDir()
 	}
-	dir := filepath.Join(base, "axon-tests", "bert-"+hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(base, "axon-tests", name+"-"+hex.EncodeToString(sum[:8]))
 	refPath := filepath.Join(dir, "reference.json")
 	if _, err := os.Stat(refPath); err != nil {
 		py := testutil.Python(t)
 		if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		tmp, err := os.MkdirTemp(filepath.Dir(dir), ".bert-")
+		tmp, err := os.MkdirTemp(filepath.Dir(dir), "."+name+"-")
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer os.RemoveAll(tmp)
-		out, err := exec.Command(py, script, tmp).CombinedOutput()
-		if err != nil {
-			t.Fatalf("make_bert.py: %v\n%s", err, out)
-		}
+		build(py, tmp)
 		if err := os.Rename(tmp, dir); err != nil {
 			if _, serr := os.Stat(refPath); serr != nil {
 				t.Fatal(err)
@@ -70,7 +82,7 @@ func BertFixture(t testing.TB) (string, *BertReference) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ref BertReference
+	var ref R
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
 	}

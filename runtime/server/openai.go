@@ -248,6 +248,24 @@ func (f samplingFields) params() (runtime.GenerateParams, error) {
 	return p, nil
 }
 
+// oaGenerator looks up a chat or completions request's model, which must
+// generate text, and reads its sampling parameters.
+func (s *Server) oaGenerator(c echo.Context, f samplingFields) (*runtime.Model, runtime.GenerateParams, error) {
+	m, err := s.oaLookup(f.Model)
+	if err != nil {
+		return nil, runtime.GenerateParams{}, err
+	}
+	c.Set("oa-model", m)
+	if !m.CanGenerate() {
+		return nil, runtime.GenerateParams{}, badParam("model", "model %s does not generate text (task %q)", m.Name, m.Task())
+	}
+	params, err := f.params()
+	if err != nil {
+		return nil, runtime.GenerateParams{}, err
+	}
+	return m, params, nil
+}
+
 // generate runs one generation for chat or completions, mapping the
 // runtime's max_new_tokens wording to the OpenAI field.
 func (s *Server) oaGenerate(c echo.Context, m *runtime.Model, req runtime.GenerateRequest, emit func(runtime.Token) error) (*runtime.GenerateResult, error) {
@@ -385,15 +403,7 @@ func (s *Server) oaChat(c echo.Context) error {
 	if err := s.oaDecode(c, &req); err != nil {
 		return err
 	}
-	m, err := s.oaLookup(req.Model)
-	if err != nil {
-		return err
-	}
-	c.Set("oa-model", m)
-	if !m.CanGenerate() {
-		return badParam("model", "model %s does not generate text (task %q)", m.Name, m.Task())
-	}
-	params, err := req.params()
+	m, params, err := s.oaGenerator(c, req.samplingFields)
 	if err != nil {
 		return err
 	}
@@ -546,15 +556,7 @@ func (s *Server) oaCompletions(c echo.Context) error {
 	if err := s.oaDecode(c, &req); err != nil {
 		return err
 	}
-	m, err := s.oaLookup(req.Model)
-	if err != nil {
-		return err
-	}
-	c.Set("oa-model", m)
-	if !m.CanGenerate() {
-		return badParam("model", "model %s does not generate text (task %q)", m.Name, m.Task())
-	}
-	params, err := req.params()
+	m, params, err := s.oaGenerator(c, req.samplingFields)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mlos-foundation/axon/internal/fsutil"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
 )
 
@@ -21,7 +22,7 @@ var _ driver.Putter = (*Driver)(nil)
 func (d *Driver) PutStream(ctx context.Context, p string, r io.Reader, size int64) (int64, error) {
 	return d.writeFile(ctx, p, func(f *os.File) (int64, error) {
 		buf := copyBufs.Get().(*[]byte)
-		n, err := io.CopyBuffer(writerOnly{f}, ctxReader{ctx, r}, *buf)
+		n, err := io.CopyBuffer(writerOnly{f}, fsutil.ContextReader(ctx, r), *buf)
 		copyBufs.Put(buf)
 		if err == nil && size >= 0 && n != size {
 			err = fmt.Errorf("got %d bytes, want %d: %w", n, size, driver.ErrSizeMismatch)
@@ -147,17 +148,3 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }
 
 // writerOnly hides *os.File's ReadFrom, which would ignore our buffer.
 type writerOnly struct{ io.Writer }
-
-// ctxReader stops a copy when the context ends. It hides r's WriterTo on
-// purpose, so that a network body is read in our buffer-sized steps.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(b []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(b)
-}
