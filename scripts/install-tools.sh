@@ -38,7 +38,7 @@ apt_pkgs() {
 what="${1:-all}"
 case "$what" in
   all|apt)
-    apt_pkgs chromium python3-torch python3-onnx python3-numpy ;;&
+    apt_pkgs chromium python3-torch python3-onnx python3-numpy python3-jinja2 ;;&
   all|go)
     go_tool oras oras.land/oras/cmd/oras@v1.3.6
     go_tool versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0
