@@ -144,6 +144,7 @@ type batchCache struct {
 	past []ortgo.Value // per slot, [len(rows), kv, width, head_dim]
 	// width is the cache's sequence length (the longest row).
 	width int64
+	kv    kvBuffers // memory under past and the next step's (or repack's) cache
 }
 
 // loop runs batched steps while any row is joined; it ends when the last
@@ -189,13 +190,13 @@ func (d *batchingDecoder) loop() {
 		if err != nil {
 			// Every row got the error, ended and replied leave.
 			release(bc.past...)
-			bc = batchCache{}
+			bc = batchCache{kv: bc.kv}
 			continue
 		}
 		if len(stay) < len(bc.rows) {
 			if len(stay) == 0 {
 				release(bc.past...)
-				bc = batchCache{}
+				bc = batchCache{kv: bc.kv}
 			} else if err := d.repack(&bc, stay, nil); err != nil {
 				bc.rows = stay // the others have left and reply no more
 				d.failAll(&bc, nil, err)
@@ -236,9 +237,12 @@ func (d *batchingDecoder) repack(bc *batchCache, keep, joiners []*batchRow) erro
 	}
 	es := int64(l.pastType.Size())
 	hd := l.headDim
+	if bc.kv.bufs == nil {
+		bc.kv = newKVBuffers(len(l.slots))
+	}
 	past := make([]ortgo.Value, len(l.slots))
 	for k := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{int64(len(rows)), l.kvHeads, width, hd})
+		v, err := bc.kv.present(k, l.pastType, []int64{int64(len(rows)), l.kvHeads, width, hd})
 		if err != nil {
 			release(past...)
 			return err
@@ -266,6 +270,7 @@ func (d *batchingDecoder) repack(bc *batchCache, keep, joiners []*batchRow) erro
 		r.solo.close()
 	}
 	bc.rows, bc.past, bc.width = rows, past, width
+	bc.kv.swap()
 	return nil
 }
 
@@ -345,8 +350,8 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 		}
 		outs[l.logits] = v
 	}
-	for _, slot := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{rows, l.kvHeads, width, l.headDim})
+	for k, slot := range l.slots {
+		v, err := bc.kv.present(k, l.pastType, []int64{rows, l.kvHeads, width, l.headDim})
 		if err != nil {
 			return fail(err)
 		}
@@ -377,6 +382,7 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 	}
 	release(outs...)
 	bc.width = width
+	bc.kv.swap()
 	for _, r := range bc.rows {
 		r.length++
 	}

@@ -244,6 +244,7 @@ type cacheState struct {
 	d       *cacheDecoder
 	past    []ortgo.Value // one per slot; nil before the first step
 	pastLen int64
+	kv      kvBuffers // the memory under past and the next present
 }
 
 func intTensor(dt DType, shape []int64, fill func(i int) int64) (ortgo.Value, error) {
@@ -272,6 +273,40 @@ func floatTensor(dt DType, shape []int64) (ortgo.Value, error) {
 	}
 	return tracked(ortgo.NewTensor(ortgo.Shape(shape), make([]float32, n)))
 }
+
+// kvBuffers are the Go memory behind one cache's present.* tensors, reused
+// across steps: each slot has two buffers, the one under the current past
+// and a spare that the next step's present is written into, so a step
+// allocates no cache memory (no per-step zeroing, no garbage to collect).
+type kvBuffers struct {
+	bufs [][2][]float32 // per slot
+	cur  int            // which of the two holds the past
+}
+
+// present makes slot k's output tensor over the spare buffer, grown when
+// too small. ONNX Runtime writes every element, so it is not cleared.
+func (b *kvBuffers) present(k int, dt DType, shape []int64) (ortgo.Value, error) {
+	n := int(NumElements(shape))
+	words := n
+	if dt == Float16 {
+		words = (n + 1) / 2
+	}
+	words = max(words, 1)
+	buf := &b.bufs[k][1-b.cur]
+	if cap(*buf) < words {
+		*buf = make([]float32, words+words/2)
+	}
+	d := (*buf)[:words]
+	if dt == Float16 {
+		return tracked(ortgo.NewCustomDataTensor(ortgo.Shape(shape), unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), max(2*n, 2)), ortgo.TensorElementDataTypeFloat16))
+	}
+	return tracked(ortgo.NewTensor(ortgo.Shape(shape), d[:n]))
+}
+
+// swap makes the spare buffers (now under the past) current.
+func (b *kvBuffers) swap() { b.cur = 1 - b.cur }
+
+func newKVBuffers(slots int) kvBuffers { return kvBuffers{bufs: make([][2][]float32, slots)} }
 
 func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 	l := s.d.l
@@ -338,8 +373,11 @@ func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 		}
 		outs[l.logits] = v
 	}
-	for _, slot := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{1, l.kvHeads, total, l.headDim})
+	if s.kv.bufs == nil {
+		s.kv = newKVBuffers(len(l.slots))
+	}
+	for k, slot := range l.slots {
+		v, err := s.kv.present(k, l.pastType, []int64{1, l.kvHeads, total, l.headDim})
 		if err != nil {
 			return fail(err)
 		}
@@ -377,6 +415,7 @@ func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 	}
 	release(outs...)
 	s.past, s.pastLen = past, total
+	s.kv.swap()
 	return logits, nil
 }
 
