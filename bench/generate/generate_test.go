@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,7 +77,14 @@ func TestGenerateBench(t *testing.T) {
 	// comparing settings.
 	args := append([]string{"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "512", "--log-level", "warn", "--allow-layout", os.TempDir()},
 		strings.Fields(os.Getenv("BENCH_MLOSD_FLAGS"))...)
-	testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + lib}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"), args...)
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + lib}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"), args...)
+	// A graceful stop lets mlosd write a --cpu-profile; Start's cleanup kills it after.
+	t.Cleanup(func() {
+		p.Cmd.Process.Signal(syscall.SIGTERM)
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && p.Cmd.Process.Signal(syscall.Signal(0)) == nil; {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	base := "http://" + addr
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)
 	b, _ := json.Marshal(map[string]string{"ref": "oci-layout://" + layout + ":bench"})
@@ -252,7 +260,17 @@ func newRawLoop(t *testing.T, path string) *rawLoop {
 		r.outNames = append(r.outNames, o.Name)
 	}
 	r.layers = (len(ins) - 3) / 2
-	r.s, err = ortgo.NewDynamicAdvancedSession(path, r.inNames, r.outNames, nil)
+	// The session options mlosd uses by default: intra-op threads that
+	// sleep rather than spin between runs (its --intra-op-spin is off).
+	opts, err := ortgo.NewSessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		t.Fatal(err)
+	}
+	r.s, err = ortgo.NewDynamicAdvancedSession(path, r.inNames, r.outNames, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
