@@ -144,6 +144,7 @@ type batchCache struct {
 	past []ortgo.Value // per slot, [len(rows), kv, width, head_dim]
 	// width is the cache's sequence length (the longest row).
 	width int64
+	kv    kvBuffers // memory under past and the next step's (or repack's) cache
 }
 
 // loop runs batched steps while any row is joined; it ends when the last
@@ -189,13 +190,13 @@ func (d *batchingDecoder) loop() {
 		if err != nil {
 			// Every row got the error, ended and replied leave.
 			release(bc.past...)
-			bc = batchCache{}
+			bc = batchCache{kv: bc.kv}
 			continue
 		}
 		if len(stay) < len(bc.rows) {
 			if len(stay) == 0 {
 				release(bc.past...)
-				bc = batchCache{}
+				bc = batchCache{kv: bc.kv}
 			} else if err := d.repack(&bc, stay, nil); err != nil {
 				bc.rows = stay // the others have left and reply no more
 				d.failAll(&bc, nil, err)
@@ -236,15 +237,19 @@ func (d *batchingDecoder) repack(bc *batchCache, keep, joiners []*batchRow) erro
 	}
 	es := int64(l.pastType.Size())
 	hd := l.headDim
+	if bc.kv.bufs == nil {
+		bc.kv = newKVBuffers(len(l.slots))
+	}
 	past := make([]ortgo.Value, len(l.slots))
 	for k := range l.slots {
-		v, err := floatTensor(l.pastType, []int64{int64(len(rows)), l.kvHeads, width, hd})
+		v, err := bc.kv.present(k, l.pastType, []int64{int64(len(rows)), l.kvHeads, width, hd})
 		if err != nil {
 			release(past...)
 			return err
 		}
 		past[k] = v
 		dst := valueBytes(v)
+		clear(dst) // a reused buffer: the left padding must not hold an old row's keys
 		for i, r := range rows {
 			var src []byte
 			var srcRow, srcWidth int64
@@ -266,6 +271,7 @@ func (d *batchingDecoder) repack(bc *batchCache, keep, joiners []*batchRow) erro
 		r.solo.close()
 	}
 	bc.rows, bc.past, bc.width = rows, past, width
+	bc.kv.swap()
 	return nil
 }
 
@@ -315,7 +321,7 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 	for k, slot := range l.slots {
 		st.ins[slot.in] = bc.past[k]
 	}
-	if err := st.allocOutputs(l, []int64{rows, 1, l.vocab}, []int64{rows, l.kvHeads, width, l.headDim}); err != nil {
+	if err := st.allocOutputs(l, []int64{rows, 1, l.vocab}, []int64{rows, l.kvHeads, width, l.headDim}, &bc.kv); err != nil {
 		return nil, err
 	}
 	if err := st.run(d.b.session); err != nil {
@@ -330,6 +336,7 @@ func (d *batchingDecoder) batchStep(bc *batchCache) ([][]float32, error) {
 	release(bc.past...)
 	st.takePresent(l, bc.past)
 	bc.width = width
+	bc.kv.swap()
 	for _, r := range bc.rows {
 		r.length++
 	}

@@ -244,6 +244,7 @@ type cacheState struct {
 	d       *cacheDecoder
 	past    []ortgo.Value // one per slot; nil before the first step
 	pastLen int64
+	kv      kvBuffers // the memory under past and the next present
 }
 
 func intTensor(dt DType, shape []int64, fill func(i int) int64) (ortgo.Value, error) {
@@ -314,8 +315,9 @@ func (st *stepIO) addBranch(l *cacheLayout, useCache bool) error {
 }
 
 // allocOutputs allocates the logits (when the vocabulary is known) and every
-// present key/value up front with the given shapes.
-func (st *stepIO) allocOutputs(l *cacheLayout, logits, present []int64) error {
+// present key/value up front with the given shapes, the latter over kv's
+// spare buffers.
+func (st *stepIO) allocOutputs(l *cacheLayout, logits, present []int64, kv *kvBuffers) error {
 	if l.vocab > 0 {
 		v, err := floatTensor(l.logitsType, logits)
 		if err != nil {
@@ -323,8 +325,8 @@ func (st *stepIO) allocOutputs(l *cacheLayout, logits, present []int64) error {
 		}
 		st.outs[l.logits] = v
 	}
-	for _, slot := range l.slots {
-		v, err := floatTensor(l.pastType, present)
+	for k, slot := range l.slots {
+		v, err := kv.present(k, l.pastType, present)
 		if err != nil {
 			return err
 		}
@@ -355,6 +357,43 @@ func (st *stepIO) run(session *ortgo.DynamicAdvancedSession) error {
 	}
 	return nil
 }
+
+// kvBuffers are the Go memory behind one cache's present.* tensors, reused
+// across steps: each slot has two buffers, the one under the current past
+// and a spare that the next step's present is written into, so a step
+// allocates no cache memory (no per-step zeroing, no garbage to collect).
+type kvBuffers struct {
+	bufs [][2][]float32 // per slot
+	cur  int            // which of the two holds the past
+}
+
+// present makes slot k's output tensor over the spare buffer, grown when
+// too small. ONNX Runtime writes every element, so it is not cleared.
+func (b *kvBuffers) present(k int, dt DType, shape []int64) (ortgo.Value, error) {
+	if b.bufs == nil {
+		return floatTensor(dt, shape)
+	}
+	n := int(NumElements(shape))
+	words := n
+	if dt == Float16 {
+		words = (n + 1) / 2
+	}
+	words = max(words, 1)
+	buf := &b.bufs[k][1-b.cur]
+	if cap(*buf) < words {
+		*buf = make([]float32, words+words/2)
+	}
+	d := (*buf)[:words]
+	if dt == Float16 {
+		return tracked(ortgo.NewCustomDataTensor(ortgo.Shape(shape), unsafe.Slice((*byte)(unsafe.Pointer(&d[0])), max(2*n, 2)), ortgo.TensorElementDataTypeFloat16))
+	}
+	return tracked(ortgo.NewTensor(ortgo.Shape(shape), d[:n]))
+}
+
+// swap makes the spare buffers (now under the past) current.
+func (b *kvBuffers) swap() { b.cur = 1 - b.cur }
+
+func newKVBuffers(slots int) kvBuffers { return kvBuffers{bufs: make([][2][]float32, slots)} }
 
 // takePresent moves the present key/values out of the outputs into past (one
 // per slot): the next step's past_key_values.
@@ -400,7 +439,10 @@ func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 			return nil, err
 		}
 	}
-	if err := st.allocOutputs(l, []int64{1, n, l.vocab}, []int64{1, l.kvHeads, total, l.headDim}); err != nil {
+	if s.kv.bufs == nil {
+		s.kv = newKVBuffers(len(l.slots))
+	}
+	if err := st.allocOutputs(l, []int64{1, n, l.vocab}, []int64{1, l.kvHeads, total, l.headDim}, &s.kv); err != nil {
 		return nil, err
 	}
 	if err := st.run(s.d.b.session); err != nil {
@@ -416,6 +458,7 @@ func (s *cacheState) step(ctx context.Context, ids []int64) ([]float32, error) {
 	past := make([]ortgo.Value, len(l.slots))
 	st.takePresent(l, past)
 	s.past, s.pastLen = past, total
+	s.kv.swap()
 	return logits, nil
 }
 

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -72,8 +73,18 @@ func TestGenerateBench(t *testing.T) {
 
 	lib := testutil.ORTLibrary(t)
 	addr := testutil.FreeAddr(t)
-	testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + lib}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"),
-		"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "512", "--log-level", "warn", "--allow-layout", os.TempDir())
+	// BENCH_MLOSD_FLAGS adds mlosd flags (e.g. "--intra-op-threads 2") for
+	// comparing settings.
+	args := append([]string{"--addr", addr, "--data", t.TempDir(), "--max-new-tokens", "512", "--log-level", "warn", "--allow-layout", os.TempDir()},
+		strings.Fields(os.Getenv("BENCH_MLOSD_FLAGS"))...)
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + lib}, testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd"), args...)
+	// A graceful stop lets mlosd write a --cpu-profile; Start's cleanup kills it after.
+	t.Cleanup(func() {
+		p.Cmd.Process.Signal(syscall.SIGTERM)
+		for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && p.Cmd.Process.Signal(syscall.Signal(0)) == nil; {
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
 	base := "http://" + addr
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)
 	b, _ := json.Marshal(map[string]string{"ref": "oci-layout://" + layout + ":bench"})
@@ -222,7 +233,7 @@ func stream(t *testing.T, url string, body any) run {
 
 // rawLoop is the peer: onnxruntime_go driven directly, prefill then one
 // token per step, present.* fed back as past_key_values.*, outputs
-// preallocated, greedy argmax.
+// preallocated (the cache in two reused buffers per slot), greedy argmax.
 type rawLoop struct {
 	s        *ortgo.DynamicAdvancedSession
 	inNames  []string
@@ -249,7 +260,17 @@ func newRawLoop(t *testing.T, path string) *rawLoop {
 		r.outNames = append(r.outNames, o.Name)
 	}
 	r.layers = (len(ins) - 3) / 2
-	r.s, err = ortgo.NewDynamicAdvancedSession(path, r.inNames, r.outNames, nil)
+	// The session options mlosd uses by default: intra-op threads that
+	// sleep rather than spin between runs (its --intra-op-spin is off).
+	opts, err := ortgo.NewSessionOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer opts.Destroy()
+	if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+		t.Fatal(err)
+	}
+	r.s, err = ortgo.NewDynamicAdvancedSession(path, r.inNames, r.outNames, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,6 +287,15 @@ func (r *rawLoop) generate(t *testing.T, prompt []int64, n int) run {
 		v, _ := ortgo.NewTensor(ortgo.Shape{1, kvHeads, 0, headDim}, []float32{})
 		past[i] = v
 	}
+	// Two buffers per cache slot, alternating between past and present, as
+	// mlosd keeps them: no cache memory is allocated per step.
+	bufs := make([][2][]float32, len(past))
+	for i := range bufs {
+		for j := range bufs[i] {
+			bufs[i][j] = make([]float32, kvHeads*(int64(len(prompt)+n))*headDim)
+		}
+	}
+	cur := 0
 	feed, pastLen := prompt, int64(0)
 	for res.tokens < n {
 		m := int64(len(feed))
@@ -284,8 +314,8 @@ func (r *rawLoop) generate(t *testing.T, prompt []int64, n int) run {
 		ins := append([]ortgo.Value{idsT, maskT, posT}, past...)
 		logits, _ := ortgo.NewTensor(ortgo.Shape{1, m, vocab}, make([]float32, m*vocab))
 		outs := []ortgo.Value{logits}
-		for range past {
-			v, _ := ortgo.NewTensor(ortgo.Shape{1, kvHeads, total, headDim}, make([]float32, kvHeads*total*headDim))
+		for i := range past {
+			v, _ := ortgo.NewTensor(ortgo.Shape{1, kvHeads, total, headDim}, bufs[i][1-cur][:kvHeads*total*headDim])
 			outs = append(outs, v)
 		}
 		if err := r.s.Run(ins, outs); err != nil {
@@ -310,7 +340,7 @@ func (r *rawLoop) generate(t *testing.T, prompt []int64, n int) run {
 			past[i].Destroy()
 			past[i] = outs[1+i]
 		}
-		feed, pastLen = []int64{int64(best)}, total
+		feed, pastLen, cur = []int64{int64(best)}, total, 1-cur
 	}
 	for _, v := range past {
 		v.Destroy()
