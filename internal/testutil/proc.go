@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -17,9 +19,20 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
 
-// FreeAddr returns a free loopback host:port.
+// FreeAddr returns a free loopback host:port for a server a test starts.
+// It is picked below Linux's ephemeral range (32768-60999): a port the kernel
+// hands out for ":0" is also what it hands every outgoing connection, so in a
+// busy test run another test's client could take it between this check and
+// the server's bind ("address already in use").
 func FreeAddr(t testing.TB) string {
 	t.Helper()
+	for range 100 {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		if l, err := net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
