@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,24 +30,6 @@ func TestMain(m *testing.M) {
 type result struct {
 	out, err string
 	code     int
-}
-
-// syncBuffer is a strings.Builder that progress goroutines may write to.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // cli runs axon in this process (New() through Main) with the environment
@@ -85,7 +66,7 @@ func cli(t *testing.T, env, unset []string, stdin string, args ...string) result
 			}
 		}
 	}()
-	var out, errb syncBuffer
+	var out, errb testutil.SyncBuffer
 	code := Main(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return result{out.String(), errb.String(), code}
 }

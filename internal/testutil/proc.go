@@ -45,21 +45,23 @@ func FreeAddr(t testing.TB) string {
 // Process is a program started for a test; its output is kept for failure reports.
 type Process struct {
 	Cmd *exec.Cmd
-	out syncBuffer
+	out SyncBuffer
 }
 
-type syncBuffer struct {
+// SyncBuffer is a buffer several goroutines may write to (a process's
+// output, progress bars) while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
