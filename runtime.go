@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/mlos-foundation/axon/internal/reference"
-	"github.com/mlos-foundation/axon/runtime/api"
-	"github.com/mlos-foundation/axon/runtime/client"
+	"github.com/mlos-foundation/axon/mlos/api"
+	"github.com/mlos-foundation/axon/mlos/client"
 )
 
 // Model is what mlosd says of a model it serves.

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/mlos"
 	"gopkg.in/yaml.v3"
 )
 
@@ -186,7 +186,7 @@ func TestCompose(t *testing.T) {
 	}
 	for _, v := range c.Services["mlosd"].Volumes {
 		if src, _, ok := strings.Cut(v, ":"); ok && strings.HasPrefix(src, ".") {
-			if _, err := runtime.ReadModelsFile(src); err != nil {
+			if _, err := mlos.ReadModelsFile(src); err != nil {
 				t.Errorf("compose mounts %s: %v", src, err)
 			}
 		}

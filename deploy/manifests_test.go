@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mlos-foundation/axon/runtime"
+	"github.com/mlos-foundation/axon/mlos"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -469,7 +469,7 @@ func checkChartAgreement(t *testing.T, name string, objs []any, values map[strin
 	// models.yaml is what mlosd reads.
 	f := filepath.Join(t.TempDir(), "models.yaml")
 	os.WriteFile(f, []byte(models.Data["models.yaml"]), 0o644)
-	decls, err := runtime.ReadModelsFile(f)
+	decls, err := mlos.ReadModelsFile(f)
 	if err != nil {
 		t.Fatalf("%s: the chart's models.yaml: %v\n%s", name, err, models.Data["models.yaml"])
 	}

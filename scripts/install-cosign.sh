@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real cosign CLI (sigstore) into $AXON_TOOLS/bin for the signing
-# interoperability tests (internal/signing, cmd/axon, runtime/mlosd). Built from
+# interoperability tests (internal/signing, cmd/axon, mlos/mlosd). Built from
 # the Go module proxy; cached by version, so a second run does nothing.
 set -euo pipefail
 

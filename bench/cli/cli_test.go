@@ -14,7 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -124,7 +124,7 @@ func TestCLIBench(t *testing.T) {
 	var b strings.Builder
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Fprintf(&b, "\nCLI benchmark: %d MiB in %d files, concurrency %s, median of %d, one machine (loopback), %d CPUs, load %s\n",
-		mib, len(files), concurrency, reps, goruntime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+		mib, len(files), concurrency, reps, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(&b, "axon pack (hash + store, not part of push): %s\n", packTime.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "registry\top\taxon wall\toras wall\toras/axon wall\taxon MiB/s\taxon cpu\toras cpu\toras/axon cpu")

@@ -18,7 +18,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	goruntime "runtime"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -28,8 +28,8 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/ort"
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
-	"github.com/mlos-foundation/axon/runtime/tokenizer"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
+	"github.com/mlos-foundation/axon/mlos/tokenizer"
 	ortgo "github.com/yalue/onnxruntime_go"
 )
 
@@ -58,7 +58,7 @@ func TestGenerateBench(t *testing.T) {
 	if os.Getenv("AXON_BENCH") == "" {
 		t.Skip("benchmark: set AXON_BENCH=1 (go tool task bench:generate)")
 	}
-	dir := runtimetest.BenchDecoderFixture(t)
+	dir := mlostest.BenchDecoderFixture(t)
 	read := func(n string) []byte {
 		b, err := os.ReadFile(filepath.Join(dir, n))
 		if err != nil {
@@ -68,7 +68,7 @@ func TestGenerateBench(t *testing.T) {
 	}
 	tcfg, _ := json.Marshal(map[string]any{"bos_token": "<s>", "eos_token": "</s>", "chat_template": chatTemplate})
 	layout := t.TempDir()
-	runtimetest.Package{Namespace: "bench", Name: "decoder", Version: "1", Task: "text-generation", Model: read("bench.onnx"),
+	mlostest.Package{Namespace: "bench", Name: "decoder", Version: "1", Task: "text-generation", Model: read("bench.onnx"),
 		Files: map[string][]byte{"tokenizer.json": read("tokenizer.json"), "config.json": read("config.json"), "tokenizer_config.json": tcfg}}.Layout(t, layout, "bench")
 
 	lib := testutil.ORTLibrary(t)
@@ -165,7 +165,7 @@ func TestGenerateBench(t *testing.T) {
 
 	tjs, tjsErr := transformersJS(t, dir, ids)
 
-	t.Logf("decoder: 4 layers, hidden 256, 8 heads / 4 kv heads, vocab 912; prompt %d tokens, %d new tokens, greedy, median of %d; %d CPUs", len(ids), newTok, reps, goruntime.NumCPU())
+	t.Logf("decoder: 4 layers, hidden 256, 8 heads / 4 kv heads, vocab 912; prompt %d tokens, %d new tokens, greedy, median of %d; %d CPUs", len(ids), newTok, reps, runtime.NumCPU())
 	t.Logf("%-44s %10s %10s", "", "tokens/s", "TTFT")
 	t.Logf("%-44s %10.0f %10s", "raw onnxruntime_go loop (in process)", rawRun.tps(), rawRun.first.Round(10*time.Microsecond))
 	t.Logf("%-44s %10.0f %10s   %.2fx raw", "mlosd seed API, SSE stream", seedRun.tps(), seedRun.first.Round(10*time.Microsecond), seedRun.tps()/rawRun.tps())
@@ -371,7 +371,7 @@ func transformersJS(t *testing.T, dir string, ids []int64) (run, error) {
 	os.WriteFile(filepath.Join(md, "tokenizer_config.json"), []byte(`{"bos_token":"<s>","eos_token":"</s>","tokenizer_class":"LlamaTokenizer"}`), 0o644)
 	b, _ := os.ReadFile(filepath.Join(dir, "bench.onnx"))
 	os.WriteFile(filepath.Join(md, "onnx", "model.onnx"), b, 0o644)
-	_, self, _, _ := goruntime.Caller(0)
+	_, self, _, _ := runtime.Caller(0)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	idsJSON, _ := json.Marshal(ids)

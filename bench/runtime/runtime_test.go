@@ -25,10 +25,10 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/ort"
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 	ortgo "github.com/yalue/onnxruntime_go"
-	goruntime "runtime"
+	"runtime"
 )
 
 // intraThreads is BENCH_INTRA_OP_THREADS; the default 0 keeps ONNX
@@ -103,7 +103,7 @@ func summarize(name string, conc int, lat []time.Duration, elapsed time.Duration
 // serve starts mlosd as its own process (as users run it) and registers the
 // benchmark's package from an OCI layout. With BENCH_PROFILE=DIR, mlosd
 // writes a CPU profile DIR/mlosd-NAME.pprof when the benchmark ends.
-func serve(t *testing.T, bin, name, layout string, threads runtime.Threads, batch runtime.BatchOptions) string {
+func serve(t *testing.T, bin, name, layout string, threads mlos.Threads, batch mlos.BatchOptions) string {
 	t.Helper()
 	addr := testutil.FreeAddr(t)
 	args := []string{"--addr", addr, "--data", t.TempDir(), "--ort-lib", testutil.ORTLibrary(t), "--log-level", "warn",
@@ -195,12 +195,12 @@ type suite struct {
 
 // newSuite loads an MLP in→hidden→out into a raw session and into two
 // mlosd servers, one with dynamic batching.
-func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *suite {
+func newSuite(t *testing.T, in, hidden, out int, batch mlos.BatchOptions) *suite {
 	s := &suite{t: t, in: in, dur: time.Duration(envInt("BENCH_SECONDS", 3)) * time.Second, intra: intraThreads(), results: map[string]result{}}
-	threads := runtime.Threads{IntraOp: s.intra}
-	model := runtimetest.MLP(t, in, hidden, out)
+	threads := mlos.Threads{IntraOp: s.intra}
+	model := mlostest.MLP(t, in, hidden, out)
 	layout := t.TempDir()
-	runtimetest.Package{Namespace: "bench", Name: "mlp", Version: "1", Model: model}.Layout(t, layout, "bench")
+	mlostest.Package{Namespace: "bench", Name: "mlp", Version: "1", Model: model}.Layout(t, layout, "bench")
 	modelPath := filepath.Join(t.TempDir(), "model.onnx")
 	if err := os.WriteFile(modelPath, model, 0o644); err != nil {
 		t.Fatal(err)
@@ -240,10 +240,10 @@ func newSuite(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) *su
 	t.Cleanup(func() { s.sess.Destroy() })
 	s.cl = &http.Client{Transport: &http.Transport{MaxIdleConns: 64, MaxIdleConnsPerHost: 64}}
 	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")
-	s.plain = serve(t, bin, fmt.Sprintf("plain-%d", hidden), layout, threads, runtime.BatchOptions{})
+	s.plain = serve(t, bin, fmt.Sprintf("plain-%d", hidden), layout, threads, mlos.BatchOptions{})
 	s.batched = serve(t, bin, fmt.Sprintf("batched-%d", hidden), layout, threads, batch)
 	if base := os.Getenv("BENCH_BASELINE_MLOSD"); base != "" {
-		s.basePlain = serve(t, base, fmt.Sprintf("baseline-plain-%d", hidden), layout, threads, runtime.BatchOptions{})
+		s.basePlain = serve(t, base, fmt.Sprintf("baseline-plain-%d", hidden), layout, threads, mlos.BatchOptions{})
 		s.baseBatched = serve(t, base, fmt.Sprintf("baseline-batched-%d", hidden), layout, threads, batch)
 	}
 	s.floor = floor(t)
@@ -378,7 +378,7 @@ func TestRuntimeBench(t *testing.T) {
 	if os.Getenv("AXON_BENCH") != "1" {
 		t.Skip("set AXON_BENCH=1 to run benchmarks")
 	}
-	batch := runtime.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: envInt("BENCH_EXECUTORS", 1)}
+	batch := mlos.BatchOptions{MaxBatchSize: 32, MaxQueueDelay: time.Duration(envInt("BENCH_QUEUE_DELAY_US", 0)) * time.Microsecond, Executors: envInt("BENCH_EXECUTORS", 1)}
 
 	part := os.Getenv("BENCH_PART") // "overhead", "batching" or both
 	// 1. Overhead: a small model, where the serving path is most of the time.
@@ -392,10 +392,10 @@ func TestRuntimeBench(t *testing.T) {
 	batching(t, batch)
 }
 
-func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
+func overhead(t *testing.T, in, hidden, out int, batch mlos.BatchOptions) {
 	s := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== overhead: MLP %d→%d→%d float32, ONNX Runtime %s, intra-op threads %d, %d CPUs, %s per cell\n",
-		in, hidden, out, ort.RuntimeVersion(), s.intra, goruntime.NumCPU(), s.dur)
+		in, hidden, out, ort.RuntimeVersion(), s.intra, runtime.NumCPU(), s.dur)
 	var cells []cell
 	for _, c := range []int{1, 16} {
 		cells = append(cells,
@@ -436,7 +436,7 @@ func overhead(t *testing.T, in, hidden, out int, batch runtime.BatchOptions) {
 // batching compares throughput with and without dynamic batching on a model
 // whose single-row run is memory-bound (the weights are read once per
 // execution), as larger models are at batch size 1.
-func batching(t *testing.T, batch runtime.BatchOptions) {
+func batching(t *testing.T, batch mlos.BatchOptions) {
 	in, hidden, out := envInt("BENCH_BATCH_IN", 64), envInt("BENCH_BATCH_HIDDEN", 65536), envInt("BENCH_OUT", 10)
 	b := newSuite(t, in, hidden, out, batch)
 	fmt.Printf("\n== dynamic batching (max %d rows, queue delay %s, %d executors): MLP %d→%d→%d float32 (%.1f MB of weights), concurrency 16\n",

@@ -22,7 +22,7 @@ import (
 
 	"github.com/mlos-foundation/axon"
 	"github.com/mlos-foundation/axon/internal/progress"
-	"github.com/mlos-foundation/axon/runtime/client"
+	"github.com/mlos-foundation/axon/mlos/client"
 )
 
 // EnvMLOSD names the mlosd binary axon run starts (default: next to axon, then $PATH).

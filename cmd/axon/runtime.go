@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mlos-foundation/axon"
-	"github.com/mlos-foundation/axon/runtime/client"
+	"github.com/mlos-foundation/axon/mlos/client"
 )
 
 // The runtime verbs drive mlosd over HTTP (MLOS_URL, default http://localhost:8080).

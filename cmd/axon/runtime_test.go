@@ -9,16 +9,16 @@ import (
 	"testing"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
-	"github.com/mlos-foundation/axon/runtime/server"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
+	"github.com/mlos-foundation/axon/mlos/server"
 )
 
 // TestRegisterPsUnregister drives a real mlosd (in-process server over real
 // ONNX Runtime) with axon: a local package registers from the store's OCI
 // layout, and by registry digest once pushed.
 func TestRegisterPsUnregister(t *testing.T) {
-	m, err := runtime.NewManager(context.Background(), runtime.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t)})
+	m, err := mlos.NewManager(context.Background(), mlos.Options{DataDir: t.TempDir(), ORTLib: testutil.ORTLibrary(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestRegisterPsUnregister(t *testing.T) {
 
 	home := t.TempDir()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), runtimetest.AffineModel(t), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), mlostest.AffineModel(t), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ok(t, axonCLI(t, home, "", "pack", dir, "--name", "test/affine", "--version", "1"))

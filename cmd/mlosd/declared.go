@@ -11,19 +11,19 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/server"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/server"
 )
 
 // declaredFlags collects --model, --model-dir and --models.
 type declaredFlags struct {
-	flags []runtime.DeclaredModel
+	flags []mlos.DeclaredModel
 	file  string
 	poll  time.Duration // re-read file this often (0: only on SIGHUP)
 }
 
 func (d *declaredFlags) addRef(s string) error {
-	m, err := runtime.ParseModelFlag(s)
+	m, err := mlos.ParseModelFlag(s)
 	if err != nil {
 		return err
 	}
@@ -32,7 +32,7 @@ func (d *declaredFlags) addRef(s string) error {
 }
 
 func (d *declaredFlags) addDir(s string) error {
-	m := runtime.DeclaredModel{Dir: s}
+	m := mlos.DeclaredModel{Dir: s}
 	if i := strings.LastIndex(s, "="); i >= 0 {
 		m.Dir, m.Name = s[:i], s[i+1:]
 	}
@@ -44,10 +44,10 @@ func (d *declaredFlags) addDir(s string) error {
 }
 
 // list is what is declared now: the flags, then the file as it reads now.
-func (d *declaredFlags) list() ([]runtime.DeclaredModel, error) {
-	out := append([]runtime.DeclaredModel(nil), d.flags...)
+func (d *declaredFlags) list() ([]mlos.DeclaredModel, error) {
+	out := append([]mlos.DeclaredModel(nil), d.flags...)
 	if d.file != "" {
-		more, err := runtime.ReadModelsFile(d.file)
+		more, err := mlos.ReadModelsFile(d.file)
 		if err != nil {
 			return nil, err
 		}
@@ -62,7 +62,7 @@ const retryEvery = 10 * time.Second
 // serveDeclared applies the declared models, keeps readiness equal to "every
 // declared model loaded", retries failures and re-reads the file on SIGHUP.
 // A file that no longer parses on SIGHUP changes nothing.
-func serveDeclared(ctx context.Context, mgr *runtime.Manager, srv *server.Server, d *declaredFlags, hup <-chan os.Signal, log *slog.Logger) {
+func serveDeclared(ctx context.Context, mgr *mlos.Manager, srv *server.Server, d *declaredFlags, hup <-chan os.Signal, log *slog.Logger) {
 	decls, err := d.list()
 	if err != nil {
 		log.Error("declared models", "err", err)

@@ -16,24 +16,24 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/client"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/client"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 // modelsState is GET /models reduced to name → (state, digest).
-func modelsState(t *testing.T, base string) map[string]runtime.Info {
+func modelsState(t *testing.T, base string) map[string]mlos.Info {
 	t.Helper()
 	resp, err := http.Get(base + "/models")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct{ Models []runtime.Info }
+	var body struct{ Models []mlos.Info }
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]runtime.Info{}
+	out := map[string]mlos.Info{}
 	for _, m := range body.Models {
 		out[m.Name] = m
 	}
@@ -85,7 +85,7 @@ func inferAffine(base, name string) error {
 	if resp.StatusCode != 200 {
 		return fmt.Errorf("%s: %s", resp.Status, out.Error)
 	}
-	want := runtimetest.AffineRef([3]float32{1, 2, 3})
+	want := mlostest.AffineRef([3]float32{1, 2, 3})
 	if len(out.Outputs) != 1 || len(out.Outputs[0].Data) != 2 || out.Outputs[0].Data[0] != want[0] || out.Outputs[0].Data[1] != want[1] {
 		return fmt.Errorf("outputs %+v, want %v", out.Outputs, want)
 	}
@@ -102,10 +102,10 @@ func TestDeclaredModels(t *testing.T) {
 	}
 	bin := build(t)
 	layout := filepath.Join(t.TempDir(), "layout")
-	affine1 := runtimetest.Package{Namespace: "test", Name: "affine", Version: "1", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "v1")
-	affine2 := runtimetest.Package{Namespace: "test", Name: "affine", Version: "2", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "v2")
-	mlp := runtimetest.Package{Namespace: "test", Name: "mlp", Version: "1", Model: runtimetest.MLP(t, 4, 8, 2)}.Layout(t, layout, "mlp")
-	ident := runtimetest.Package{Namespace: "test", Name: "identity", Version: "1", Model: runtimetest.IdentityModel(t)}.Layout(t, layout, "identity")
+	affine1 := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	affine2 := mlostest.Package{Namespace: "test", Name: "affine", Version: "2", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v2")
+	mlp := mlostest.Package{Namespace: "test", Name: "mlp", Version: "1", Model: mlostest.MLP(t, 4, 8, 2)}.Layout(t, layout, "mlp")
+	ident := mlostest.Package{Namespace: "test", Name: "identity", Version: "1", Model: mlostest.IdentityModel(t)}.Layout(t, layout, "identity")
 	ref := func(d fmt.Stringer) string { return "oci-layout://" + layout + "@" + d.String() }
 
 	file := filepath.Join(t.TempDir(), "models.yaml")
@@ -128,7 +128,7 @@ func TestDeclaredModels(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	st := modelsState(t, base)
-	if st["affine"].State != runtime.StateReady || st["test/mlp"].State != runtime.StateReady || len(st) != 2 {
+	if st["affine"].State != mlos.StateReady || st["test/mlp"].State != mlos.StateReady || len(st) != 2 {
 		t.Fatalf("ready with models %+v, want affine and test/mlp loaded", st)
 	}
 	if st["affine"].Digest != affine1.Digest.String() {
@@ -181,7 +181,7 @@ func TestDeclaredModels(t *testing.T) {
 	for {
 		st = modelsState(t, base)
 		_, mlpLeft := st["test/mlp"]
-		if !mlpLeft && st["ident"].State == runtime.StateReady && st["affine"].Digest == affine2.Digest.String() {
+		if !mlpLeft && st["ident"].State == mlos.StateReady && st["affine"].Digest == affine2.Digest.String() {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -193,7 +193,7 @@ func TestDeclaredModels(t *testing.T) {
 		t.Errorf("not ready after the reload")
 	}
 	// Past the drain grace, the old copy's session is freed under load.
-	time.Sleep(runtime.DrainGrace + time.Second)
+	time.Sleep(mlos.DrainGrace + time.Second)
 	close(stopLoad)
 	wg.Wait()
 	if failed.Load() != 0 || ok.Load() == 0 {
@@ -250,7 +250,7 @@ func TestDeclaredNotReady(t *testing.T) {
 	}
 	bin := build(t)
 	layout := filepath.Join(t.TempDir(), "layout")
-	affine := runtimetest.Package{Namespace: "test", Name: "affine", Version: "1", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "v1")
+	affine := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	token := "s3cret-token"
@@ -259,13 +259,13 @@ func TestDeclaredNotReady(t *testing.T) {
 		"--model", "oci-layout://"+filepath.Join(t.TempDir(), "absent")+":v1=absent")
 	testutil.WaitHTTP(t, base+"/healthz", 30*time.Second)
 	deadline := time.Now().Add(60 * time.Second)
-	for modelsState(t, base)["absent"].State != runtime.StateFailed {
+	for modelsState(t, base)["absent"].State != mlos.StateFailed {
 		if time.Now().After(deadline) {
 			t.Fatalf("absent model never failed: %+v\n%s", modelsState(t, base), p.Output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for modelsState(t, base)["affine"].State != runtime.StateReady {
+	for modelsState(t, base)["affine"].State != mlos.StateReady {
 		if time.Now().After(deadline) {
 			t.Fatalf("affine never loaded\n%s", p.Output())
 		}
@@ -314,7 +314,7 @@ func TestDeclaredNotReady(t *testing.T) {
 		t.Fatal("register without the token succeeded")
 	}
 	t.Setenv(client.EnvToken, token)
-	if info, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err != nil || info.State != runtime.StateReady {
+	if info, err := client.New(base).Register(context.Background(), "oci-layout://"+layout+"@"+affine.Digest.String(), "extra"); err != nil || info.State != mlos.StateReady {
 		t.Fatalf("register with $%s: %+v %v", client.EnvToken, info, err)
 	}
 	// Inference needs no token.
@@ -331,8 +331,8 @@ func TestDeclaredModelsPoll(t *testing.T) {
 	}
 	bin := build(t)
 	layout := filepath.Join(t.TempDir(), "layout")
-	affine := runtimetest.Package{Namespace: "test", Name: "affine", Version: "1", Model: runtimetest.AffineModel(t)}.Layout(t, layout, "v1")
-	ident := runtimetest.Package{Namespace: "test", Name: "identity", Version: "1", Model: runtimetest.IdentityModel(t)}.Layout(t, layout, "identity")
+	affine := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	ident := mlostest.Package{Namespace: "test", Name: "identity", Version: "1", Model: mlostest.IdentityModel(t)}.Layout(t, layout, "identity")
 	file := filepath.Join(t.TempDir(), "models.yaml")
 	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+affine.Digest.String()+"\n    name: affine\n")
 	addr := testutil.FreeAddr(t)
@@ -353,7 +353,7 @@ func TestDeclaredModelsPoll(t *testing.T) {
 	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+ident.Digest.String()+"\n    name: ident\n")
 	for {
 		st := modelsState(t, base)
-		if _, left := st["affine"]; !left && st["ident"].State == runtime.StateReady {
+		if _, left := st["affine"]; !left && st["ident"].State == mlos.StateReady {
 			break
 		}
 		if time.Now().After(deadline) {

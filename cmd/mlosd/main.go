@@ -22,8 +22,8 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/ort"
 	"github.com/mlos-foundation/axon/internal/version"
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/server"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/server"
 )
 
 func main() {
@@ -69,7 +69,7 @@ Flags:
 	maxBatch := fs.Int("max-batch-size", 32, "dynamic batching: most rows per execution for models with a dynamic batch dimension (0 or 1 = off)")
 	delay := fs.Duration("max-queue-delay", 0, "dynamic batching: how long a request waits for others to share its execution (0 = only what is already queued)")
 	executors := fs.Int("batch-executors", 1, "dynamic batching: batches that may run at once per model (one lets the queue fill the next batch while ONNX Runtime uses its own threads)")
-	maxNew := fs.Int("max-new-tokens", runtime.DefaultMaxNewTokensCap, "generation: the most tokens one request may ask for (larger max_new_tokens/max_tokens get 400)")
+	maxNew := fs.Int("max-new-tokens", mlos.DefaultMaxNewTokensCap, "generation: the most tokens one request may ask for (larger max_new_tokens/max_tokens get 400)")
 	maxBody := fs.Int64("max-body", 64<<20, "largest request body in bytes (larger gets 413)")
 	insecure := fs.String("plain-http", "", "comma-separated registry hosts spoken to over plain HTTP (loopback always is)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -150,11 +150,11 @@ Flags:
 		return err
 	}
 
-	mgr, err := runtime.NewManager(ctx, runtime.Options{
+	mgr, err := mlos.NewManager(ctx, mlos.Options{
 		DataDir:      *data,
 		ORTLib:       *ortLib,
-		Threads:      runtime.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
-		Batch:        runtime.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
+		Threads:      mlos.Threads{IntraOp: *intra, InterOp: *inter, Spin: *spin},
+		Batch:        mlos.BatchOptions{MaxBatchSize: *maxBatch, MaxQueueDelay: *delay, Executors: *executors},
 		MaxNewTokens: *maxNew,
 		PlainHTTP:    func(host string) bool { return plain[host] },
 		Logger:       log,

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime"
-	"github.com/mlos-foundation/axon/runtime/client"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos"
+	"github.com/mlos-foundation/axon/mlos/client"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 func build(t *testing.T) string {
@@ -121,8 +121,8 @@ func TestEndToEnd(t *testing.T) {
 		t.Skip("starts a registry and mlosd")
 	}
 	bin := build(t)
-	fixture, ref := runtimetest.BertFixture(t)
-	cls, _, _ := runtimetest.TextPackages(t, fixture)
+	fixture, ref := mlostest.BertFixture(t)
+	cls, _, _ := mlostest.TextPackages(t, fixture)
 	reg := testutil.StartDistribution(t)
 	desc := cls.PushRemote(t, reg, "models/bert-cls", "v1")
 	proxy := newProxy(t, reg)
@@ -136,7 +136,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Name != "test/bert-cls" || info.Digest != desc.Digest.String() || info.State != runtime.StateReady {
+	if info.Name != "test/bert-cls" || info.Digest != desc.Digest.String() || info.State != mlos.StateReady {
 		t.Fatalf("registered %+v, want test/bert-cls at %s", info, desc.Digest)
 	}
 	blobs, manifests := proxy.blobs.Load(), proxy.manifests.Load()
@@ -149,7 +149,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var labels []runtime.Label
+	var labels []mlos.Label
 	if err := json.Unmarshal(res.Output, &labels); err != nil {
 		t.Fatalf("output %s: %v", res.Output, err)
 	}
@@ -166,7 +166,7 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var many [][]runtime.Label
+	var many [][]mlos.Label
 	if err := json.Unmarshal(res.Output, &many); err != nil || len(many) != 2 || len(many[1]) != len(ref.Labels) {
 		t.Fatalf("two texts gave %s: %v", res.Output, err)
 	}
@@ -199,9 +199,9 @@ func TestEndToEnd(t *testing.T) {
 	if err := json.Unmarshal(body, &v2); err != nil || v2.ID != "e2e" || len(v2.Outputs) != 1 {
 		t.Fatalf("v2 answer %s: %v", body, err)
 	}
-	for j, p := range runtime.Softmax(v2.Outputs[0].Data) {
+	for j, p := range mlos.Softmax(v2.Outputs[0].Data) {
 		if math.Abs(p-ref.Probs[1][j]) > 1e-4 {
-			t.Fatalf("v2 probabilities %v, torch %v", runtime.Softmax(v2.Outputs[0].Data), ref.Probs[1])
+			t.Fatalf("v2 probabilities %v, torch %v", mlos.Softmax(v2.Outputs[0].Data), ref.Probs[1])
 		}
 	}
 
@@ -233,7 +233,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// No registry: an OCI layout on disk.
 	layout := t.TempDir()
-	affine := runtimetest.Package{Namespace: "test", Name: "affine", Version: "2", Model: runtimetest.AffineModel(t)}
+	affine := mlostest.Package{Namespace: "test", Name: "affine", Version: "2", Model: mlostest.AffineModel(t)}
 	adesc := affine.Layout(t, layout, "v2")
 	if info, err := cl.Register(ctx, "oci-layout://"+layout+":v2", ""); err != nil || info.Digest != adesc.Digest.String() {
 		t.Fatalf("layout register: %+v %v", info, err)
@@ -251,7 +251,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatalf("after restart: %+v", list)
 	}
 	for _, m := range list {
-		if m.State != runtime.StateReady {
+		if m.State != mlos.StateReady {
 			t.Fatalf("%s is %s after restart: %s", m.Name, m.State, m.Error)
 		}
 	}
@@ -261,7 +261,7 @@ func TestEndToEnd(t *testing.T) {
 	code, body = postJSON(t, base+"/v2/models/test/affine/versions/2/infer", map[string]any{
 		"inputs": []any{map[string]any{"name": "x", "shape": []int{1, 3}, "datatype": "FP32", "data": []float32{1, 2, 3}}},
 	})
-	want := runtimetest.AffineRef([3]float32{1, 2, 3})
+	want := mlostest.AffineRef([3]float32{1, 2, 3})
 	if code != 200 || !strings.Contains(string(body), `"data":[`) {
 		t.Fatalf("v2 after restart: %d %s", code, body)
 	}

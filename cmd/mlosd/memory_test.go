@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime/client"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos/client"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 // procKB reads a "Name:  123 kB" field of /proc/PID/status.
@@ -70,8 +70,8 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts mlosd")
 	}
-	dir, _ := runtimetest.BertFixture(t)
-	cls, _, _ := runtimetest.TextPackages(t, dir)
+	dir, _ := mlostest.BertFixture(t)
+	cls, _, _ := mlostest.TextPackages(t, dir)
 	bin := build(t)
 	data := t.TempDir()
 	addr := testutil.FreeAddr(t)

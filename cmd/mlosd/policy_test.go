@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 // By default mlosd reads OCI layouts only under $AXON_HOME (the local axon
@@ -20,7 +20,7 @@ func TestLayoutPolicyDefaults(t *testing.T) {
 	}
 	bin := build(t)
 	home, elsewhere := t.TempDir(), t.TempDir()
-	pkg := runtimetest.Package{Namespace: "test", Name: "affine", Version: "1", Model: runtimetest.AffineModel(t)}
+	pkg := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}
 	pkg.Layout(t, home, "v1")
 	pkg.Layout(t, elsewhere, "v1")
 	start := func(args ...string) string {

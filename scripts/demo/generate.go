@@ -18,7 +18,7 @@ import (
 
 // generate is the text-generation part of the demo: a tiny llama-like
 // decoder with a KV cache, exported by torch with optimum's input and output
-// names (runtime/testdata/make_decoder.py, random weights, so the text is
+// names (mlos/testdata/make_decoder.py, random weights, so the text is
 // gibberish), with a real tokenizer.json and a chat template, installed,
 // pushed and registered like any package, then streamed over the seed API
 // and asked through the OpenAI API. Skipped (saying so) without a python3
@@ -31,7 +31,7 @@ func (d *demo) generate(ctx context.Context, root, regAddr, mlosAddr string) err
 	}
 	src := filepath.Join(filepath.Dir(d.bin), "tiny-decoder-src")
 	pkg := filepath.Join(filepath.Dir(d.bin), "tiny-decoder")
-	if err := d.step("torch: export a tiny KV-cache decoder with random weights, so its text is noise (runtime/testdata/make_decoder.py)", func() (string, error) {
+	if err := d.step("torch: export a tiny KV-cache decoder with random weights, so its text is noise (mlos/testdata/make_decoder.py)", func() (string, error) {
 		if err := os.MkdirAll(pkg, 0o755); err != nil {
 			return "", err
 		}
@@ -39,11 +39,11 @@ func (d *demo) generate(ctx context.Context, root, regAddr, mlosAddr string) err
 		if err := os.WriteFile(prompts, []byte("[[1]]"), 0o644); err != nil {
 			return "", err
 		}
-		out, err := exec.CommandContext(ctx, py, filepath.Join(root, "runtime", "testdata", "make_decoder.py"), src, prompts).CombinedOutput()
+		out, err := exec.CommandContext(ctx, py, filepath.Join(root, "mlos", "testdata", "make_decoder.py"), src, prompts).CombinedOutput()
 		if err != nil {
 			return "", fmt.Errorf("%w\n%s", err, out)
 		}
-		tok, err := gunzip(filepath.Join(root, "runtime", "tokenizer", "testdata", "llama-bpe-bytefallback.json.gz"))
+		tok, err := gunzip(filepath.Join(root, "mlos", "tokenizer", "testdata", "llama-bpe-bytefallback.json.gz"))
 		if err != nil {
 			return "", err
 		}

@@ -33,7 +33,7 @@ func TestDocsAreUpToDate(t *testing.T) {
 }
 
 func TestAPIDocIsUpToDate(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "..", "runtime", "server", "openapi.json"))
+	src, err := os.ReadFile(filepath.Join("..", "..", "mlos", "server", "openapi.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

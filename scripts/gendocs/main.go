@@ -27,7 +27,7 @@ func main() {
 		err = os.WriteFile(filepath.Join(dir, "manifest.schema.json"), schemas.SchemaJSON, 0o644)
 	}
 	if err == nil {
-		err = writeAPI(filepath.Join(dir, "..", "runtime", "server", "openapi.json"), filepath.Join(dir, "mlosd-api.md"))
+		err = writeAPI(filepath.Join(dir, "..", "mlos", "server", "openapi.json"), filepath.Join(dir, "mlosd-api.md"))
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gendocs:", err)

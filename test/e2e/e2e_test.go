@@ -20,7 +20,7 @@ import (
 
 	"github.com/mlos-foundation/axon/adapters/hubtest"
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime/tokenizer"
+	"github.com/mlos-foundation/axon/mlos/tokenizer"
 )
 
 var binDir string

@@ -13,7 +13,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/signing"
 	"github.com/mlos-foundation/axon/internal/testutil"
-	"github.com/mlos-foundation/axon/runtime/runtimetest"
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 // run runs a program with env added, returning its combined output and error.
@@ -39,7 +39,7 @@ func TestSigningInteropWithCosign(t *testing.T) {
 	aenv := []string{"AXON_HOME=" + t.TempDir(), "COSIGN_PASSWORD=axon-pw", "DOCKER_CONFIG=" + filepath.Join(home, "docker")}
 
 	push := func(name string) string {
-		p := runtimetest.Package{Namespace: "test", Name: name, Version: "1", Model: runtimetest.AffineModel(t)}
+		p := mlostest.Package{Namespace: "test", Name: name, Version: "1", Model: mlostest.AffineModel(t)}
 		if name != "affine" {
 			p.Files = map[string][]byte{"README.md": []byte("package " + name)}
 		}
