@@ -157,11 +157,7 @@ func TestAxonInstallCLI(t *testing.T) {
 		t.Skip("builds the axon binary")
 	}
 	h, sha := bertHub(t)
-	bin := filepath.Join(t.TempDir(), "axon")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/axon")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build axon: %v\n%s", err, out)
-	}
+	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon")
 	home := t.TempDir()
 	env := append(os.Environ(), "HF_ENDPOINT="+h.URL, "AXON_HOME="+home, "HF_TOKEN=hf_unused")
 	run := func(args ...string) string {

@@ -26,12 +26,7 @@ import (
 
 func build(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mlosd")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
+	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/mlosd")
 }
 
 func startMlosd(t *testing.T, bin, data string) (*testutil.Process, string) {

@@ -147,16 +147,10 @@ func (b *cancelBar) SetCurrent(n int64) {}
 func (b *cancelBar) Done(string)        {}
 func (b *cancelBar) Abort(error)        {}
 
-// axonRegistry builds and starts cmd/axon-registry, or returns "" when it
-// does not build (another team's work in progress).
+// axonRegistry builds and starts cmd/axon-registry.
 func axonRegistry(t testing.TB, extra ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "axon-registry")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/mlos-foundation/axon/cmd/axon-registry")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Logf("axon-registry does not build; skipping that leg: %v\n%s", err, out)
-		return ""
-	}
+	bin := testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
 	addr := testutil.FreeAddr(t)
 	args := append([]string{"--addr", addr, "--root", t.TempDir(), "--log-level", "error", "--ui=false"}, extra...)
 	testutil.Start(t, nil, bin, args...)

@@ -1,0 +1,9 @@
+package transfer
+
+import (
+	"testing"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.Main(m) }
