@@ -401,7 +401,7 @@ func chartValues() map[string]map[string]any {
 				"tls": []any{map[string]any{"hosts": []any{"models.example.com"}, "secretName": "tls"}}},
 		},
 		"s3-chart-secret": {
-			"registry": map[string]any{"replicas": 2, "storage": map[string]any{"type": "s3", "s3": map[string]any{"bucket": "b", "accessKeyId": "AK", "secretAccessKey": "SK"}}},
+			"registry": map[string]any{"replicas": 2, "storage": map[string]any{"type": "s3", "s3": map[string]any{"bucket": "b", "accessKeyId": "AK", "secretAccessKey": "SK"}}, "metrics": map[string]any{"port": 0}},
 			"mlosd":    map[string]any{"models": models[:1], "modelsPoll": ""},
 		},
 	}
@@ -503,6 +503,33 @@ func checkChartAgreement(t *testing.T, name string, objs []any, values map[strin
 		if !strings.Contains(rargs, want) {
 			t.Errorf("%s: registry args %q lack %s", name, rargs, want)
 		}
+	}
+	// A scraper reaches /metrics without credentials on the port the annotations
+	// name, which the container opens and --metrics-addr serves.
+	pod := registry.Spec.Template
+	port := pod.Annotations["prometheus.io/port"]
+	var metricsArg, metricsPort string
+	for _, a := range pod.Spec.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--metrics-addr="); ok {
+			_, metricsArg, _ = strings.Cut(v, ":")
+		}
+	}
+	for _, p := range pod.Spec.Containers[0].Ports {
+		if p.Name == "metrics" {
+			metricsPort = fmt.Sprint(p.ContainerPort)
+		}
+	}
+	off := false
+	if r, _ := values["registry"].(map[string]any); r != nil {
+		if m, _ := r["metrics"].(map[string]any); m != nil && m["port"] == 0 {
+			off = true
+		}
+	}
+	switch {
+	case off && (port != "" || metricsArg != "" || metricsPort != ""):
+		t.Errorf("%s: metrics.port 0, yet annotation %q, --metrics-addr port %q, container port %q", name, port, metricsArg, metricsPort)
+	case !off && (port == "" || port != metricsArg || port != metricsPort || pod.Annotations["prometheus.io/scrape"] != "true"):
+		t.Errorf("%s: scrape annotation port %q, --metrics-addr port %q and container port %q must agree", name, port, metricsArg, metricsPort)
 	}
 	mounted := map[string]bool{}
 	for _, v := range registry.Spec.Template.Spec.Volumes {

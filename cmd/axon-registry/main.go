@@ -45,6 +45,7 @@ type options struct {
 	admins          []string
 	uiResync        time.Duration
 	sessionKeyFile  string
+	metricsAddr     string
 }
 
 func defaultRoot() string { return filepath.Join(axonstore.DefaultHome(), "registry") }
@@ -86,6 +87,7 @@ AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY). Also: a web UI on /, Prometheus metr
 	f.StringArrayVar(&o.admins, "admin", nil, "with --htpasswd, a user who may run POST /admin/gc and read /metrics (repeatable)")
 	f.DurationVar(&o.uiResync, "ui-resync", 5*time.Second, "re-read the catalog for the web UI this often, to see what other replicas on the same storage received (0: never)")
 	f.StringVar(&o.sessionKeyFile, "session-key-file", "", "file holding the web UI session signing key, shared by every replica (default: random per start)")
+	f.StringVar(&o.metricsAddr, "metrics-addr", "", "also serve /metrics and /healthz here, without auth, for a scraper (e.g. :5001 on a port only the cluster reaches)")
 	pf := root.PersistentFlags()
 	pf.StringVar(&o.root, "root", "", "storage directory (default $AXON_HOME/registry, AXON_HOME defaults to ~/.axon)")
 	pf.StringVar(&o.storage, "storage", "", "storage URL: a directory, file:///dir or s3://BUCKET[/prefix]?endpoint=...&region=... (overrides --root)")
@@ -267,6 +269,13 @@ func serve(ctx context.Context, o options) error {
 		return fmt.Errorf("listen on %s: %w", o.addr, err)
 	}
 	defer l.Close()
+	var ml net.Listener
+	if o.metricsAddr != "" {
+		if ml, err = net.Listen("tcp", o.metricsAddr); err != nil {
+			return fmt.Errorf("--metrics-addr: listen on %s: %w", o.metricsAddr, err)
+		}
+		defer ml.Close()
+	}
 	var key []byte
 	if o.tokenKeyFile != "" {
 		if key, err = os.ReadFile(o.tokenKeyFile); err != nil {
@@ -305,6 +314,12 @@ func serve(ctx context.Context, o options) error {
 			u.Notify(ui.Event{Action: ev.Action, Repository: ev.Repository, Tag: ev.Tag, Digest: ev.Digest})
 		})
 		u.Register(srv.Echo(), srv.AuthMiddleware())
+	}
+	if ml != nil {
+		ms := &http.Server{Handler: srv.MetricsHandler(), ReadHeaderTimeout: 10 * time.Second}
+		go ms.Serve(ml)
+		defer ms.Close()
+		log.Info("metrics listening", "addr", ml.Addr().String())
 	}
 	log.Info("axon-registry listening", "addr", l.Addr().String(), "storage", st.Driver().Name(), "location", redacted(o.location()), "version", version.String(), "auth", srv.AuthEnabled())
 	if err := srv.Serve(ctx, l); err != nil {

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -249,10 +250,32 @@ func isAPIPath(p string) bool {
 }
 
 func (s *Server) healthz(c echo.Context) error {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), 5*time.Second)
+	code, body := s.health(c.Request().Context())
+	return c.String(code, body)
+}
+
+// health answers /healthz: 200 when the storage lists, else 503 with its error.
+func (s *Server) health(ctx context.Context) (int, string) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if _, err := s.store.Driver().List(ctx, ""); err != nil && !errors.Is(err, driver.ErrNotFound) {
-		return c.String(http.StatusServiceUnavailable, "storage: "+err.Error()+"\n")
+		return http.StatusServiceUnavailable, "storage: " + err.Error() + "\n"
 	}
-	return c.String(http.StatusOK, "ok\n")
+	return http.StatusOK, "ok\n"
+}
+
+// MetricsHandler serves GET /metrics and GET /healthz and nothing else, without
+// authentication: what --metrics-addr listens with, Distribution's debug
+// address. It is meant for a port only the cluster's scraper and probes reach;
+// on the main listener /metrics stays admin-only while auth is on.
+func (s *Server) MetricsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		code, body := s.health(r.Context())
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(code)
+		io.WriteString(w, body)
+	})
+	return mux
 }
