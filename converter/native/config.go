@@ -53,6 +53,11 @@ type Config struct {
 	ID2Label          map[string]string `json:"id2label"`
 	PositionEmbedType string            `json:"position_embedding_type"`
 	Quantization      json.RawMessage   `json:"quantization_config"`
+	// sliding-window attention (Mistral, Qwen2/3): see Sliding
+	SlidingWindow    *int     `json:"sliding_window"`
+	UseSlidingWindow *bool    `json:"use_sliding_window"`
+	MaxWindowLayers  *int     `json:"max_window_layers"`
+	LayerTypes       []string `json:"layer_types"`
 
 	// distilbert
 	Dim        int    `json:"dim"`
@@ -150,6 +155,9 @@ func (c *Config) normalise() error {
 	if c.PositionEmbedType != "" && c.PositionEmbedType != "absolute" {
 		return unsupported("position_embedding_type %q (only absolute)", c.PositionEmbedType)
 	}
+	if err := c.checkSliding(); err != nil {
+		return err
+	}
 	if c.PartialRotary != nil && *c.PartialRotary != 1 {
 		return unsupported("partial_rotary_factor %v", *c.PartialRotary)
 	}
@@ -187,4 +195,55 @@ func (c *Config) Labels() []string {
 		out[i] = v
 	}
 	return out
+}
+
+// Sliding returns the attention window of decoder layer l, 0 for full
+// attention, as transformers decides it: an explicit layer_types list
+// ("sliding_attention" / "full_attention") wins; else Mistral slides every
+// layer when sliding_window is set, and Qwen2/Qwen3 slide layers from
+// max_window_layers on when use_sliding_window is true. A query at position i
+// then sees key j only when i-j < window.
+func (c *Config) Sliding(l int) int {
+	if c.SlidingWindow == nil || *c.SlidingWindow <= 0 {
+		return 0
+	}
+	w := *c.SlidingWindow
+	if len(c.LayerTypes) > 0 {
+		if l < len(c.LayerTypes) && c.LayerTypes[l] == "sliding_attention" {
+			return w
+		}
+		return 0
+	}
+	switch c.ModelType {
+	case "mistral":
+		return w
+	case "qwen2", "qwen3":
+		if c.UseSlidingWindow == nil || !*c.UseSlidingWindow {
+			return 0
+		}
+		first := 28 // transformers' default max_window_layers
+		if c.MaxWindowLayers != nil {
+			first = *c.MaxWindowLayers
+		}
+		if l < first {
+			return 0
+		}
+		return w
+	}
+	return 0
+}
+
+func (c *Config) checkSliding() error {
+	if len(c.LayerTypes) == 0 {
+		return nil
+	}
+	if len(c.LayerTypes) != c.Layers {
+		return fmt.Errorf("native converter: config.json: layer_types has %d entries for %d layers", len(c.LayerTypes), c.Layers)
+	}
+	for _, t := range c.LayerTypes {
+		if t != "sliding_attention" && t != "full_attention" {
+			return unsupported("layer type %q (only full_attention and sliding_attention)", t)
+		}
+	}
+	return nil
 }

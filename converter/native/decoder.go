@@ -37,9 +37,28 @@ func buildDecoder(g *graph, c *Config) {
 	qidx := g.op("Unsqueeze", []string{g.op("Range", []string{past, total, g.scalarI64(1)}), g.i64(1)})
 	causal := g.op("LessOrEqual", []string{kidx, qidx})
 	pad := g.op("Unsqueeze", []string{g.op("Cast", []string{"attention_mask"}, onnx.AttrInt("to", onnx.TypeBool)), g.i64(1, 2)})
-	bias := g.op("Where", []string{g.op("And", []string{causal, pad}), g.f32(0), g.f32(minFloat)})
-	if kvh != nh {
-		bias = g.op("Unsqueeze", []string{bias, g.i64(1)}) // [b, 1, 1, s, T] against [b, kvh, rep, s, T]
+	visible := g.op("And", []string{causal, pad})
+	mask := func(v string) string {
+		bias := g.op("Where", []string{v, g.f32(0), g.f32(minFloat)})
+		if kvh != nh {
+			bias = g.op("Unsqueeze", []string{bias, g.i64(1)}) // [b, 1, 1, s, T] against [b, kvh, rep, s, T]
+		}
+		return bias
+	}
+	// One bias per distinct window: full attention, and each sliding window a
+	// layer uses, where key j is also hidden once query i is window or more past it.
+	biases := map[int]string{}
+	biasOf := func(window int) string {
+		if b, ok := biases[window]; ok {
+			return b
+		}
+		v := visible
+		if window > 0 {
+			near := g.op("Less", []string{g.op("Sub", []string{qidx, kidx}), g.scalarI64(int64(window))})
+			v = g.op("And", []string{v, near})
+		}
+		biases[window] = mask(v)
+		return biases[window]
 	}
 
 	var x, cos, sin string
@@ -99,7 +118,7 @@ func buildDecoder(g *graph, c *Config) {
 		var ctx string
 		if kvh == nh {
 			kt := g.op("Transpose", []string{pk}, onnx.AttrInts("perm", 0, 1, 3, 2))
-			scores := g.op("Add", []string{g.op("Mul", []string{g.op("MatMul", []string{q, kt}), scale}), bias})
+			scores := g.op("Add", []string{g.op("Mul", []string{g.op("MatMul", []string{q, kt}), scale}), biasOf(c.Sliding(l))})
 			ctx = g.op("MatMul", []string{g.op("Softmax", []string{scores}, onnx.AttrInt("axis", -1)), pv})
 		} else {
 			// Grouped-query attention without copying keys: queries grouped by
@@ -107,7 +126,7 @@ func buildDecoder(g *graph, c *Config) {
 			rep := int64(nh / kvh)
 			q5 := g.op("Reshape", []string{q, g.i64(0, int64(kvh), rep, -1, int64(d))})
 			kt := g.op("Transpose", []string{g.op("Unsqueeze", []string{pk, g.i64(2)})}, onnx.AttrInts("perm", 0, 1, 2, 4, 3))
-			scores := g.op("Add", []string{g.op("Mul", []string{g.op("MatMul", []string{q5, kt}), scale}), bias})
+			scores := g.op("Add", []string{g.op("Mul", []string{g.op("MatMul", []string{q5, kt}), scale}), biasOf(c.Sliding(l))})
 			probs := g.op("Softmax", []string{scores}, onnx.AttrInt("axis", -1))
 			ctx = g.op("MatMul", []string{probs, g.op("Unsqueeze", []string{pv, g.i64(2)})})
 			ctx = g.op("Reshape", []string{ctx, g.i64(0, int64(nh), -1, int64(d))})

@@ -235,8 +235,58 @@ func argmax(x []float32) int64 {
 // to torch recomputing the whole sequence each step.
 func TestDecodersMatchTorch(t *testing.T) {
 	root := cases(t)
-	for _, name := range []string{"llama", "llama3", "mistral", "qwen2", "qwen3", "gpt2"} {
+	for _, name := range []string{"llama", "llama3", "mistral", "qwen2", "qwen3", "gpt2", "mistral-window", "qwen2-window", "layer-types"} {
 		t.Run(name, func(t *testing.T) { checkDecoder(t, filepath.Join(root, name), Options{}) })
+	}
+}
+
+// TestSlidingWindowMatters: the window cases above would pass with the window
+// ignored if it changed nothing; without it the same weights must give other
+// logits, so the graph's window is what made them match torch.
+func TestSlidingWindowMatters(t *testing.T) {
+	root := cases(t)
+	for _, name := range []string{"mistral-window", "qwen2-window", "layer-types"} {
+		t.Run(name, func(t *testing.T) {
+			src := filepath.Join(root, name)
+			ref := loadRef(t, src)
+			b, err := os.ReadFile(filepath.Join(src, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var c map[string]any
+			json.Unmarshal(b, &c)
+			delete(c, "sliding_window")
+			dir := t.TempDir()
+			b, _ = json.Marshal(c)
+			os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644)
+			ents, _ := os.ReadDir(src)
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), "model") {
+					st, _ := os.ReadFile(filepath.Join(src, e.Name()))
+					os.WriteFile(filepath.Join(dir, e.Name()), st, 0o644)
+				}
+			}
+			cfg, err := LoadConfig(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Sliding(cfg.Layers-1) != 0 {
+				t.Fatalf("the copy still slides")
+			}
+			model, _ := convert(t, dir, Options{})
+			s, info := session(t, model)
+			var prompt []int64
+			for _, v := range ref.Inputs["input_ids"].Data {
+				prompt = append(prompt, int64(v))
+			}
+			_, all, present := runDecoder(t, s, info, prompt, nil, 0, int64(cfg.KVHeads), int64(cfg.HeadDim))
+			for _, v := range present {
+				v.Destroy()
+			}
+			if d := maxDiff(all, ref.Outputs["logits"].Data); d < 1e-3 {
+				t.Fatalf("full attention gives the windowed logits too (max abs diff %g): the case does not test the window", d)
+			}
+		})
 	}
 }
 

@@ -205,6 +205,20 @@ def rms(x, w, eps):
     return w * (x * torch.rsqrt(var + eps))
 
 
+def layer_window(cfg, l):
+    """The sliding window of layer l as transformers' configs decide it (0: full)."""
+    w = cfg.get("sliding_window")
+    if not w:
+        return 0
+    if cfg.get("layer_types"):
+        return w if cfg["layer_types"][l] == "sliding_attention" else 0
+    if cfg["model_type"] == "mistral":
+        return w
+    if cfg["model_type"] in ("qwen2", "qwen3") and cfg.get("use_sliding_window"):
+        return w if l >= cfg.get("max_window_layers", 28) else 0
+    return 0
+
+
 def llama_like(mt, extra, NH=4, KV=2, D=None, tied=False, qkv_bias=False, qk_norm=False):
     H, NL, I, V, P = 32, 2, 64, 128, 64
     D = D or H // NH
@@ -243,8 +257,11 @@ def llama_like(mt, extra, NH=4, KV=2, D=None, tied=False, qkv_bias=False, qk_nor
         freqs = (inv[None, :, None] @ pos[:, None, :]).transpose(1, 2)
         emb = torch.cat((freqs, freqs), dim=-1)
         cos, sin = emb.cos()[:, None], emb.sin()[:, None]
-        causal = torch.full((S, S), MIN).triu(1)
+        i, j = torch.arange(S)[:, None], torch.arange(S)[None, :]
         for l in range(NL):
+            W = layer_window(cfg, l)
+            hidden = (j > i) | ((i - j >= W) if W else torch.zeros(S, S, dtype=torch.bool))
+            causal = torch.zeros(S, S).masked_fill(hidden, MIN)
             lp = f"model.layers.{l}."
             h = rms(x, sd[lp + "input_layernorm.weight"], eps)
             q = L(sd, lp + "self_attn.q_proj", h).view(B, S, NH, D)
@@ -371,6 +388,10 @@ def main():
         "llama3": lambda: llama_like("llama", {"rope_theta": 500000.0, "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, tied=True),
         "mistral": lambda: llama_like("mistral", {"rope_scaling": {"type": "linear", "factor": 2.0}, "sliding_window": 4096}, NH=4, KV=1),
         "qwen2": lambda: llama_like("qwen2", {"rope_theta": 1000000.0}, qkv_bias=True),
+        # windows shorter than the 5-token prompt, so prefill and every cached step cut keys off
+        "mistral-window": lambda: llama_like("mistral", {"sliding_window": 3}, NH=4, KV=1),
+        "qwen2-window": lambda: llama_like("qwen2", {"rope_theta": 1000000.0, "use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1}, qkv_bias=True),
+        "layer-types": lambda: llama_like("llama", {"sliding_window": 2, "layer_types": ["sliding_attention", "full_attention"]}),
         "qwen3": lambda: llama_like("qwen3", {"rope_theta": 1000000.0}, NH=4, KV=2, D=16, tied=True, qk_norm=True),
         "gpt2": gpt2,
     }
