@@ -34,8 +34,15 @@ type DecoderReference struct {
 // pipeline) from mlos/tokenizer/testdata that the decoder fixture uses.
 func DecoderTokenizer(t testing.TB) []byte {
 	t.Helper()
+	return TokenizerJSON(t, "llama-bpe-bytefallback")
+}
+
+// TokenizerJSON is mlos/tokenizer/testdata/NAME.json.gz uncompressed: one of
+// the real tokenizer.json files the tokenizer package is tested against.
+func TokenizerJSON(t testing.TB, name string) []byte {
+	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
-	f, err := os.Open(filepath.Join(filepath.Dir(self), "..", "tokenizer", "testdata", "llama-bpe-bytefallback.json.gz"))
+	f, err := os.Open(filepath.Join(filepath.Dir(self), "..", "tokenizer", "testdata", name+".json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
