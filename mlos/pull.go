@@ -340,36 +340,52 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 	if _, err := os.Stat(dir); err == nil {
 		return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	err = unpackAs(dir, d, func(tmp string) error {
+		for _, l := range m.Layers {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			name := artifact.LayerPath(l)
+			dst := filepath.Join(tmp, filepath.FromSlash(name))
+			if strings.HasSuffix(l.MediaType, ".tar") {
+				if err := untar(p.blobPath(l.Digest), dst); err != nil {
+					return Unprocessable("layer %s (%s): %w", l.Digest, name, err)
+				}
+				continue
+			}
+			if err := fsutil.Place(ctx, p.blobPath(l.Digest), dst); err != nil {
+				return fmt.Errorf("unpack %s: %w", name, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+}
+
+// unpackAs has fill lay the files out in a new directory beside dir and then
+// renames that to dir, so that dir is whole or absent; where a concurrent
+// unpack of the same digest got there first, its dir is kept.
+func unpackAs(dir string, d digest.Digest, fill func(tmp string) error) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	if err != nil {
+		return err
+	}
 	defer os.RemoveAll(tmp)
-	for _, l := range m.Layers {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		name := artifact.LayerPath(l)
-		dst := filepath.Join(tmp, filepath.FromSlash(name))
-		if strings.HasSuffix(l.MediaType, ".tar") {
-			if err := untar(p.blobPath(l.Digest), dst); err != nil {
-				return nil, Unprocessable("layer %s (%s): %w", l.Digest, name, err)
-			}
-			continue
-		}
-		if err := fsutil.Place(ctx, p.blobPath(l.Digest), dst); err != nil {
-			return nil, fmt.Errorf("unpack %s: %w", name, err)
-		}
+	if err := fill(tmp); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 		if _, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("unpack %s: %w", d, err)
+			return fmt.Errorf("unpack %s: %w", d, err)
 		}
 	}
-	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+	return nil
 }
 
 // untar unpacks a tar layer from the cache with the package format's own extractor.
