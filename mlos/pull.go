@@ -179,6 +179,30 @@ func (p *Puller) source(ctx context.Context, r Ref) (oras.ReadOnlyTarget, error)
 	return repo, nil
 }
 
+// resolve opens r's source and resolves r's manifest there: by digest where
+// r has one, and then the source must answer that digest.
+func (p *Puller) resolve(ctx context.Context, r Ref) (oras.ReadOnlyTarget, ocispec.Descriptor, error) {
+	src, err := p.source(ctx, r)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	want := r.Tag
+	if r.Digest != "" {
+		want = r.Digest.String()
+	}
+	desc, err := src.Resolve(ctx, want)
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil, ocispec.Descriptor{}, NotFound("%s not found", r)
+		}
+		return nil, ocispec.Descriptor{}, BadGateway("resolve %s: %w%s", r, err, authHint(err))
+	}
+	if r.Digest != "" && desc.Digest != r.Digest {
+		return nil, ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
+	}
+	return src, desc, nil
+}
+
 // Pull makes the package behind ref complete in the cache and returns its
 // manifest descriptor. A digest already complete in the cache is served
 // without touching the source at all.
@@ -193,23 +217,9 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 			return desc, nil
 		}
 	}
-	src, err := p.source(ctx, r)
+	src, desc, err := p.resolve(ctx, r)
 	if err != nil {
 		return ocispec.Descriptor{}, err
-	}
-	want := r.Tag
-	if r.Digest != "" {
-		want = r.Digest.String()
-	}
-	desc, err := src.Resolve(ctx, want)
-	if err != nil {
-		if errors.Is(err, errdef.ErrNotFound) {
-			return ocispec.Descriptor{}, NotFound("%s not found", r)
-		}
-		return ocispec.Descriptor{}, BadGateway("resolve %s: %w%s", r, err, authHint(err))
-	}
-	if r.Digest != "" && desc.Digest != r.Digest {
-		return ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
 	}
 	// A digest resolved from a layout carries no media type: read it from the
 	// manifest itself, verified against the digest.
