@@ -109,7 +109,7 @@ func textFiles(t testing.TB, dir string) map[string][]byte {
 	return map[string][]byte{"tokenizer.json": readFixture(t, dir, "tokenizer.json"), "config.json": readFixture(t, dir, "config.json")}
 }
 
-// readFixture is the fixture directory's file name.
+// readFixture reads the file name in the fixture directory dir.
 func readFixture(t testing.TB, dir, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
