@@ -2,13 +2,9 @@ package mlos_test
 
 import (
 	"context"
-	"fmt"
-	"math"
-	"sync"
 	"testing"
 
 	"github.com/mlos-foundation/axon/mlos"
-	"github.com/mlos-foundation/axon/mlos/mlostest"
 )
 
 // With no queue delay an idle request runs in its own goroutine and busy ones
@@ -21,19 +17,7 @@ func TestBatchingWithoutDelayAnswersEveryRow(t *testing.T) {
 	if !model.Info().Batching {
 		t.Fatal("batching is off for a dynamic-batch model")
 	}
-	check := func(i int) error {
-		x := [3]float32{float32(i), float32(-i) / 2, 1}
-		outs, _, err := model.Infer(ctx, map[string]*mlos.Tensor{"x": {Name: "x", DType: mlos.Float32, Shape: []int64{1, 3}, Data: x[:]}})
-		if err != nil {
-			return err
-		}
-		want := mlostest.AffineRef(x)
-		got := outs[0].Data.([]float32)
-		if len(got) != 2 || outs[0].Shape[0] != 1 || math.Abs(float64(got[0]-want[0])) > 1e-4 || math.Abs(float64(got[1]-want[1])) > 1e-4 {
-			return fmt.Errorf("request %d got %v, want %v", i, got, want)
-		}
-		return nil
-	}
+	check := func(i int) error { return affineRow(ctx, model, i) }
 	for i := range 5 {
 		if err := check(i); err != nil {
 			t.Fatal(err)
@@ -43,22 +27,7 @@ func TestBatchingWithoutDelayAnswersEveryRow(t *testing.T) {
 		t.Fatalf("5 sequential requests took %v executions", execs)
 	}
 	const n = 64
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := check(100 + i); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrently(t, n, func(i int) error { return check(100 + i) })
 	if err := m.Unregister("test/affine"); err != nil {
 		t.Fatal(err)
 	}

@@ -1,32 +1,17 @@
 package mlos
 
 import (
-	"compress/gzip"
-	"io"
-	"os"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 	"github.com/mlos-foundation/axon/mlos/tokenizer"
 )
 
 func testTokenizer(t *testing.T, name string) TextTokenizer {
 	t.Helper()
-	f, err := os.Open("tokenizer/testdata/" + name + ".json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk, err := tokenizer.FromBytes(b)
+	tk, err := tokenizer.FromBytes(mlostest.TokenizerJSON(t, name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package mlos
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -71,37 +70,29 @@ func (p *Puller) unpackForeign(ctx context.Context, d digest.Digest, raw []byte,
 	if pkg.Foreign != nil && !pkg.Foreign.HasONNX() {
 		return nil, Unprocessable("%s is %s; mlosd serves ONNX models (axon install oci://REF converts it)", d, pkg.Foreign.Summary())
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	if err := artifact.Export(ctx, p.cache, desc, tmp); err != nil {
-		return nil, Unprocessable("unpack %s: %w", d, err)
-	}
 	man := pkg.Manifest
-	if pkg.EmbeddedManifest == nil {
+	err = unpackAs(dir, d, func(tmp string) error {
+		if err := artifact.Export(ctx, p.cache, desc, tmp); err != nil {
+			return Unprocessable("unpack %s: %w", d, err)
+		}
+		if pkg.EmbeddedManifest != nil {
+			return nil
+		}
+		var err error
 		if man, err = artifact.DescribeDir(ctx, tmp, pkg.Manifest); err != nil {
-			return nil, Unprocessable("%s (%s): %w", d, artifact.FormatTitle(pkg.Format), err)
+			return Unprocessable("%s (%s): %w", d, artifact.FormatTitle(pkg.Format), err)
 		}
 		b, err := man.Marshal()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := os.MkdirAll(filepath.Join(tmp, filepath.Dir(generatedManifest)), 0o755); err != nil {
-			return nil, err
+			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, filepath.FromSlash(generatedManifest)), b, 0o644); err != nil {
-			return nil, err
-		}
-	}
-	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
-		if _, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("unpack %s: %w", d, err)
-		}
+		return os.WriteFile(filepath.Join(tmp, filepath.FromSlash(generatedManifest)), b, 0o644)
+	})
+	if err != nil {
+		return nil, err
 	}
 	return &Package{Digest: d, Dir: dir, Manifest: man}, nil
 }

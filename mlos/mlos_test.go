@@ -3,7 +3,7 @@ package mlos_test
 import (
 	"bytes"
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -20,6 +20,7 @@ import (
 	"github.com/mlos-foundation/axon/mlos/mlostest"
 	"github.com/mlos-foundation/axon/schemas"
 	digest "github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 )
 
 func newManager(t *testing.T, dir string, batch mlos.BatchOptions) *mlos.Manager {
@@ -42,6 +43,35 @@ func serve(t *testing.T, m *mlos.Manager, pkg mlostest.Package) *mlos.Model {
 		t.Fatal(err)
 	}
 	return model
+}
+
+// concurrently runs f(0) … f(n-1) at once, waits for all of them and fails
+// the test with an error one of them returned.
+func concurrently(t *testing.T, n int, f func(i int) error) {
+	t.Helper()
+	var g errgroup.Group
+	for i := range n {
+		g.Go(func() error { return f(i) })
+	}
+	if err := g.Wait(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// affineRow sends the affine model row i, alone, and checks that the
+// answer is that row's.
+func affineRow(ctx context.Context, model *mlos.Model, i int) error {
+	x := [3]float32{float32(i), float32(-i) / 2, 1}
+	outs, _, err := model.Infer(ctx, map[string]*mlos.Tensor{"x": {Name: "x", DType: mlos.Float32, Shape: []int64{1, 3}, Data: x[:]}})
+	if err != nil {
+		return err
+	}
+	want := mlostest.AffineRef(x)
+	got := outs[0].Data.([]float32)
+	if len(got) != 2 || outs[0].Shape[0] != 1 || math.Abs(float64(got[0]-want[0])) > 1e-4 || math.Abs(float64(got[1]-want[1])) > 1e-4 {
+		return fmt.Errorf("request %d got %v, want %v", i, got, want)
+	}
+	return nil
 }
 
 func affinePkg(t *testing.T) mlostest.Package {
@@ -261,30 +291,7 @@ func TestDynamicBatching(t *testing.T) {
 		t.Fatal("batching is off for a dynamic-batch model")
 	}
 	const n = 16
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			x := [3]float32{float32(i), float32(-i) / 2, 1}
-			outs, _, err := model.Infer(ctx, map[string]*mlos.Tensor{"x": {Name: "x", DType: mlos.Float32, Shape: []int64{1, 3}, Data: x[:]}})
-			if err != nil {
-				errs <- err
-				return
-			}
-			want := mlostest.AffineRef(x)
-			got := outs[0].Data.([]float32)
-			if len(got) != 2 || outs[0].Shape[0] != 1 || math.Abs(float64(got[0]-want[0])) > 1e-4 || math.Abs(float64(got[1]-want[1])) > 1e-4 {
-				errs <- errors.New("wrong row returned to a batched request")
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	concurrently(t, n, func(i int) error { return affineRow(ctx, model, i) })
 	execs := mlos.ExecCount(m, "test/affine")
 	if execs >= n {
 		t.Fatalf("%v executions for %d requests: nothing was batched", execs, n)
@@ -392,27 +399,14 @@ func TestConcurrentRegistrations(t *testing.T) {
 	layout := t.TempDir()
 	desc := affinePkg(t).Layout(t, layout, "v1")
 	m := newManager(t, t.TempDir(), mlos.BatchOptions{})
-	var wg sync.WaitGroup
-	errs := make(chan error, 6)
-	for i := range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ref := "oci-layout://" + layout + "@" + desc.Digest.String()
-			if i%2 == 0 {
-				ref = "oci-layout://" + layout + ":v1"
-			}
-			_, err := m.Register(context.Background(), ref, "c/affine-"+string(rune('a'+i)))
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
+	concurrently(t, 6, func(i int) error {
+		ref := "oci-layout://" + layout + "@" + desc.Digest.String()
+		if i%2 == 0 {
+			ref = "oci-layout://" + layout + ":v1"
 		}
-	}
+		_, err := m.Register(context.Background(), ref, "c/affine-"+string(rune('a'+i)))
+		return err
+	})
 	if n := len(m.List()); n != 6 {
 		t.Fatalf("%d models registered, want 6", n)
 	}

@@ -179,6 +179,30 @@ func (p *Puller) source(ctx context.Context, r Ref) (oras.ReadOnlyTarget, error)
 	return repo, nil
 }
 
+// resolve opens r's source and resolves r's manifest there: by digest where
+// r has one, and then the source must answer that digest.
+func (p *Puller) resolve(ctx context.Context, r Ref) (oras.ReadOnlyTarget, ocispec.Descriptor, error) {
+	src, err := p.source(ctx, r)
+	if err != nil {
+		return nil, ocispec.Descriptor{}, err
+	}
+	want := r.Tag
+	if r.Digest != "" {
+		want = r.Digest.String()
+	}
+	desc, err := src.Resolve(ctx, want)
+	if err != nil {
+		if errors.Is(err, errdef.ErrNotFound) {
+			return nil, ocispec.Descriptor{}, NotFound("%s not found", r)
+		}
+		return nil, ocispec.Descriptor{}, BadGateway("resolve %s: %w%s", r, err, authHint(err))
+	}
+	if r.Digest != "" && desc.Digest != r.Digest {
+		return nil, ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
+	}
+	return src, desc, nil
+}
+
 // Pull makes the package behind ref complete in the cache and returns its
 // manifest descriptor. A digest already complete in the cache is served
 // without touching the source at all.
@@ -193,23 +217,9 @@ func (p *Puller) Pull(ctx context.Context, r Ref) (ocispec.Descriptor, error) {
 			return desc, nil
 		}
 	}
-	src, err := p.source(ctx, r)
+	src, desc, err := p.resolve(ctx, r)
 	if err != nil {
 		return ocispec.Descriptor{}, err
-	}
-	want := r.Tag
-	if r.Digest != "" {
-		want = r.Digest.String()
-	}
-	desc, err := src.Resolve(ctx, want)
-	if err != nil {
-		if errors.Is(err, errdef.ErrNotFound) {
-			return ocispec.Descriptor{}, NotFound("%s not found", r)
-		}
-		return ocispec.Descriptor{}, BadGateway("resolve %s: %w%s", r, err, authHint(err))
-	}
-	if r.Digest != "" && desc.Digest != r.Digest {
-		return ocispec.Descriptor{}, Unprocessable("%s resolved to %s", r, desc.Digest)
 	}
 	// A digest resolved from a layout carries no media type: read it from the
 	// manifest itself, verified against the digest.
@@ -340,36 +350,52 @@ func (p *Puller) Unpack(ctx context.Context, d digest.Digest) (*Package, error) 
 	if _, err := os.Stat(dir); err == nil {
 		return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
 	}
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	err = unpackAs(dir, d, func(tmp string) error {
+		for _, l := range m.Layers {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			name := artifact.LayerPath(l)
+			dst := filepath.Join(tmp, filepath.FromSlash(name))
+			if strings.HasSuffix(l.MediaType, ".tar") {
+				if err := untar(p.blobPath(l.Digest), dst); err != nil {
+					return Unprocessable("layer %s (%s): %w", l.Digest, name, err)
+				}
+				continue
+			}
+			if err := fsutil.Place(ctx, p.blobPath(l.Digest), dst); err != nil {
+				return fmt.Errorf("unpack %s: %w", name, err)
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+}
+
+// unpackAs has fill lay the files out in a new directory beside dir and then
+// renames that to dir, so that dir is whole or absent; where a concurrent
+// unpack of the same digest got there first, its dir is kept.
+func unpackAs(dir string, d digest.Digest, fill func(tmp string) error) error {
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(dir), ".unpack-")
+	if err != nil {
+		return err
+	}
 	defer os.RemoveAll(tmp)
-	for _, l := range m.Layers {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		name := artifact.LayerPath(l)
-		dst := filepath.Join(tmp, filepath.FromSlash(name))
-		if strings.HasSuffix(l.MediaType, ".tar") {
-			if err := untar(p.blobPath(l.Digest), dst); err != nil {
-				return nil, Unprocessable("layer %s (%s): %w", l.Digest, name, err)
-			}
-			continue
-		}
-		if err := fsutil.Place(ctx, p.blobPath(l.Digest), dst); err != nil {
-			return nil, fmt.Errorf("unpack %s: %w", name, err)
-		}
+	if err := fill(tmp); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, dir); err != nil && !os.IsExist(err) {
 		if _, serr := os.Stat(dir); serr != nil {
-			return nil, fmt.Errorf("unpack %s: %w", d, err)
+			return fmt.Errorf("unpack %s: %w", d, err)
 		}
 	}
-	return &Package{Digest: d, Dir: dir, Manifest: &man}, nil
+	return nil
 }
 
 // untar unpacks a tar layer from the cache with the package format's own extractor.

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/mlos-foundation/axon/internal/signing"
-	"oras.land/oras-go/v2/errdef"
 )
 
 // verifySignature enforces Options.RequireSignature: before anything is
@@ -19,23 +18,9 @@ func (m *Manager) verifySignature(ctx context.Context, r Ref) (Ref, *signing.Sig
 	if len(m.opts.TrustKeys) == 0 {
 		return r, nil, Unavailable("mlosd requires signatures but trusts no key (--trust-key)")
 	}
-	src, err := m.puller.source(ctx, r)
+	src, desc, err := m.puller.resolve(ctx, r)
 	if err != nil {
 		return r, nil, err
-	}
-	reference := r.Tag
-	if r.Digest != "" {
-		reference = r.Digest.String()
-	}
-	desc, err := src.Resolve(ctx, reference)
-	if err != nil {
-		if errors.Is(err, errdef.ErrNotFound) {
-			return r, nil, NotFound("%s not found", r)
-		}
-		return r, nil, BadGateway("resolve %s: %w%s", r, err, authHint(err))
-	}
-	if r.Digest != "" && desc.Digest != r.Digest {
-		return r, nil, Unprocessable("%s resolved to %s", r, desc.Digest)
 	}
 	sigs, err := signing.Verify(ctx, src, desc, m.opts.TrustKeys)
 	if err != nil {

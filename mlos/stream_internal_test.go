@@ -1,16 +1,13 @@
 package mlos
 
 import (
-	"compress/gzip"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/mlos-foundation/axon/mlos/mlostest"
 	"github.com/mlos-foundation/axon/mlos/tokenizer"
 )
 
@@ -18,7 +15,7 @@ import (
 // answer nothing until the character is whole; every piece is valid UTF-8
 // and the pieces add up to the decoded text.
 func TestTextStreamNeverSplitsCharacters(t *testing.T) {
-	tok, err := tokenizer.FromFile(writeTokenizer(t))
+	tok, err := tokenizer.FromBytes(mlostest.DecoderTokenizer(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,28 +54,6 @@ func TestTextStreamNeverSplitsCharacters(t *testing.T) {
 			t.Fatalf("stop %v: streamed %q, text %q, want %q", stop, got.String(), s.text(), want)
 		}
 	}
-}
-
-func writeTokenizer(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open(filepath.Join("tokenizer", "testdata", "llama-bpe-bytefallback.json.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(t.TempDir(), "tokenizer.json")
-	if err := os.WriteFile(p, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestTopK: the heap keeps exactly the k best, ties to the lower id.

@@ -257,9 +257,7 @@ func (t *Tensor) Float64s() []float64 {
 			}
 		}
 	case []uint8:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []uint16:
 		for i, v := range d {
 			switch t.DType {
@@ -272,37 +270,30 @@ func (t *Tensor) Float64s() []float64 {
 			}
 		}
 	case []uint32:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []uint64:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []int8:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []int16:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []int32:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []int64:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []float32:
-		for i, v := range d {
-			out[i] = float64(v)
-		}
+		widen(out, d)
 	case []float64:
 		copy(out, d)
 	}
 	return out
+}
+
+// widen converts s to float64 into out.
+func widen[T uint8 | uint32 | uint64 | int8 | int16 | int32 | int64 | float32](out []float64, s []T) {
+	for i, v := range s {
+		out[i] = float64(v)
+	}
 }
 
 // JSONData is the flat data as JSON-friendly values: float16/bfloat16 as

@@ -230,58 +230,51 @@ func writeJSON(b *strings.Builder, v jinja.Value, o jsonOptions, depth int) erro
 		writeJSONString(b, v.AsString(), o.ensureASCII)
 	case v.IsList():
 		items := v.AsList().Items
-		if len(items) == 0 {
-			b.WriteString("[]")
-			return nil
-		}
-		b.WriteByte('[')
-		for i, it := range items {
-			if i > 0 {
-				b.WriteString(o.itemSep)
-			}
-			if o.hasIndent {
-				newline(b, o, depth+1)
-			}
-			if err := writeJSON(b, it, o, depth+1); err != nil {
-				return err
-			}
-		}
-		if o.hasIndent {
-			newline(b, o, depth)
-		}
-		b.WriteByte(']')
+		return writeItems(b, o, depth, '[', ']', len(items), func(i int) error {
+			return writeJSON(b, items[i], o, depth+1)
+		})
 	case v.IsDict():
 		d := v.AsDict()
 		keys := d.Keys
-		if len(keys) == 0 {
-			b.WriteString("{}")
-			return nil
-		}
 		if o.sortKeys {
 			keys = append([]string(nil), keys...)
 			sort.Strings(keys)
 		}
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(o.itemSep)
-			}
-			if o.hasIndent {
-				newline(b, o, depth+1)
-			}
-			writeJSONString(b, k, o.ensureASCII)
+		return writeItems(b, o, depth, '{', '}', len(keys), func(i int) error {
+			writeJSONString(b, keys[i], o.ensureASCII)
 			b.WriteString(o.keySep)
-			if err := writeJSON(b, d.Data[k], o, depth+1); err != nil {
-				return err
-			}
-		}
-		if o.hasIndent {
-			newline(b, o, depth)
-		}
-		b.WriteByte('}')
+			return writeJSON(b, d.Data[keys[i]], o, depth+1)
+		})
 	default:
 		return fmt.Errorf("object %s is not JSON serializable", v.String())
 	}
+	return nil
+}
+
+// writeItems writes n items (a list's or a dict's) between opening and
+// closing as Python's json.dumps does: [] or {} when there are none, else
+// itemSep between them and, with an indent, each on a line of its own.
+func writeItems(b *strings.Builder, o jsonOptions, depth int, opening, closing byte, n int, item func(i int) error) error {
+	b.WriteByte(opening)
+	if n == 0 {
+		b.WriteByte(closing)
+		return nil
+	}
+	for i := range n {
+		if i > 0 {
+			b.WriteString(o.itemSep)
+		}
+		if o.hasIndent {
+			newline(b, o, depth+1)
+		}
+		if err := item(i); err != nil {
+			return err
+		}
+	}
+	if o.hasIndent {
+		newline(b, o, depth)
+	}
+	b.WriteByte(closing)
 	return nil
 }
 

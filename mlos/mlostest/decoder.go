@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,8 +35,15 @@ type DecoderReference struct {
 // pipeline) from mlos/tokenizer/testdata that the decoder fixture uses.
 func DecoderTokenizer(t testing.TB) []byte {
 	t.Helper()
+	return TokenizerJSON(t, "llama-bpe-bytefallback")
+}
+
+// TokenizerJSON is mlos/tokenizer/testdata/NAME.json.gz uncompressed: one of
+// the real tokenizer.json files the tokenizer package is tested against.
+func TokenizerJSON(t testing.TB, name string) []byte {
+	t.Helper()
 	_, self, _, _ := runtime.Caller(0)
-	f, err := os.Open(filepath.Join(filepath.Dir(self), "..", "tokenizer", "testdata", "llama-bpe-bytefallback.json.gz"))
+	f, err := os.Open(filepath.Join(filepath.Dir(self), "..", "tokenizer", "testdata", name+".json.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,16 +123,7 @@ func decoderFixture(t testing.TB, mode string) (string, *DecoderReference) {
 // config.json; extra files are added (or replace) as given.
 func DecoderPackage(t testing.TB, dir, variant, name string, extra map[string][]byte) Package {
 	t.Helper()
-	read := func(n string) []byte {
-		b, err := os.ReadFile(filepath.Join(dir, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	files := map[string][]byte{"tokenizer.json": read("tokenizer.json"), "config.json": read("config.json")}
-	for k, v := range extra {
-		files[k] = v
-	}
-	return Package{Namespace: "test", Name: name, Version: "1", Task: "text-generation", Model: read(variant + ".onnx"), Files: files}
+	files := textFiles(t, dir)
+	maps.Copy(files, extra)
+	return Package{Namespace: "test", Name: name, Version: "1", Task: "text-generation", Model: readFixture(t, dir, variant+".onnx"), Files: files}
 }

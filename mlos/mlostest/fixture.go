@@ -94,17 +94,27 @@ func cachedFixture[R any](t testing.TB, name string, sum []byte, build func(py, 
 // (text-generation), each with tokenizer.json and config.json.
 func TextPackages(t testing.TB, dir string) (cls, emb, lm Package) {
 	t.Helper()
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	files := map[string][]byte{"tokenizer.json": read("tokenizer.json"), "config.json": read("config.json")}
-	bert := read("bert.onnx")
+	files := textFiles(t, dir)
+	bert := readFixture(t, dir, "bert.onnx")
 	cls = Package{Namespace: "test", Name: "bert-cls", Version: "1", Task: "text-classification", Model: bert, Files: files}
 	emb = Package{Namespace: "test", Name: "bert-emb", Version: "1", Task: "feature-extraction", Model: bert, Files: files}
-	lm = Package{Namespace: "test", Name: "lm", Version: "1", Task: "text-generation", Model: read("lm.onnx"), Files: files}
+	lm = Package{Namespace: "test", Name: "lm", Version: "1", Task: "text-generation", Model: readFixture(t, dir, "lm.onnx"), Files: files}
 	return cls, emb, lm
+}
+
+// textFiles are a fixture's tokenizer.json and config.json, the files its
+// text packages carry.
+func textFiles(t testing.TB, dir string) map[string][]byte {
+	t.Helper()
+	return map[string][]byte{"tokenizer.json": readFixture(t, dir, "tokenizer.json"), "config.json": readFixture(t, dir, "config.json")}
+}
+
+// readFixture reads the file name in the fixture directory dir.
+func readFixture(t testing.TB, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

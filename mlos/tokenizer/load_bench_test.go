@@ -1,11 +1,7 @@
 package tokenizer
 
 import (
-	"bytes"
-	"compress/gzip"
-	"io"
 	"os"
-	"strings"
 	"testing"
 )
 
@@ -16,19 +12,7 @@ func BenchmarkLoad(b *testing.B) {
 	if path == "" {
 		path = "testdata/gpt2-bpe.json.gz"
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if data, err = io.ReadAll(gz); err != nil {
-			b.Fatal(err)
-		}
-	}
+	data := readTestFile(b, path)
 	b.SetBytes(int64(len(data)))
 	for i := 0; i < b.N; i++ {
 		if _, err := FromBytes(data); err != nil {

@@ -55,29 +55,11 @@ func splitBy(n nstr, ms []match, beh behavior, dst []nstr) []nstr {
 			ms[i].hit = false
 		}
 	case contiguous:
-		out := ms[:0]
-		prev := false
-		for _, m := range ms {
-			if m.hit == prev && len(out) > 0 {
-				out[len(out)-1].b = m.b
-			} else {
-				out = append(out, match{m.a, m.b, false})
-			}
-			prev = m.hit
-		}
-		ms = out
+		// a run of hits, or of gaps, is one piece
+		ms = joinForward(ms, func(hit, prev bool) bool { return hit == prev })
 	case mergedWithPrevious:
-		out := ms[:0]
-		prev := false
-		for _, m := range ms {
-			if m.hit && !prev && len(out) > 0 {
-				out[len(out)-1].b = m.b
-			} else {
-				out = append(out, match{m.a, m.b, false})
-			}
-			prev = m.hit
-		}
-		ms = out
+		// a hit that follows a gap ends that gap's piece
+		ms = joinForward(ms, func(hit, prev bool) bool { return hit && !prev })
 	case mergedWithNext:
 		var out []match
 		prev := false
@@ -102,6 +84,23 @@ func splitBy(n nstr, ms []match, beh behavior, dst []nstr) []nstr {
 		dst = append(dst, n.slice(m.a, m.b))
 	}
 	return dst
+}
+
+// joinForward turns the matches into pieces (none a hit) in place: a match
+// that join(its hit, the previous match's hit) says belongs to the piece
+// before it extends that piece; any other starts a new one.
+func joinForward(ms []match, join func(hit, prev bool) bool) []match {
+	out := ms[:0]
+	prev := false
+	for _, m := range ms {
+		if join(m.hit, prev) && len(out) > 0 {
+			out[len(out)-1].b = m.b
+		} else {
+			out = append(out, match{m.a, m.b, false})
+		}
+		prev = m.hit
+	}
+	return out
 }
 
 // charMatches: every char satisfying f is its own match; runs of others are one gap.

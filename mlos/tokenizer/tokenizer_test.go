@@ -60,24 +60,31 @@ type refFile struct {
 
 func readRef(t testing.TB, path string) refFile {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r = gz
-	}
 	var ref refFile
-	if err := json.NewDecoder(r).Decode(&ref); err != nil {
+	if err := json.Unmarshal(readTestFile(t, path), &ref); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return ref
+}
+
+// readTestFile reads a test file, gunzipping *.gz (the committed test files
+// are compressed to keep the repository small).
+func readTestFile(t testing.TB, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.HasSuffix(path, ".gz") {
+		gz, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err = io.ReadAll(gz); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return data
 }
 
 // refFiles lists the committed references plus, when AXON_TOKENIZER_REFDIR
@@ -122,24 +129,10 @@ func loadRef(t *testing.T, file string) (*Tokenizer, refFile) {
 	return loadPath(t, filepath.Join(filepath.Dir(file), ref.Tokenizer)), ref
 }
 
-// loadPath loads a tokenizer.json, gunzipping *.gz (the committed test files
-// are compressed to keep the repository small).
+// loadPath loads a tokenizer.json or tokenizer.json.gz.
 func loadPath(t testing.TB, path string) *Tokenizer {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(bytes.NewReader(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if data, err = io.ReadAll(gz); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tk, err := FromBytes(data)
+	tk, err := FromBytes(readTestFile(t, path))
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
@@ -289,20 +282,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	// FromFile on a plain tokenizer.json
 	plain := filepath.Join(t.TempDir(), "tokenizer.json")
-	f, err := os.Open("testdata/bert-uncased.json.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	gz, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := io.ReadAll(gz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(plain, data, 0o644); err != nil {
+	if err := os.WriteFile(plain, readTestFile(t, "testdata/bert-uncased.json.gz"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if tk, err := FromFile(plain); err != nil || tk.Encode("hello", true).Len() != 3 {
