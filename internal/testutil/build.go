@@ -61,11 +61,3 @@ func RemoveBuilds() {
 		return true
 	})
 }
-
-// Main runs a package's tests and then deletes what Build compiled for them:
-// `func TestMain(m *testing.M) { testutil.Main(m) }`.
-func Main(m *testing.M) {
-	code := m.Run()
-	RemoveBuilds()
-	os.Exit(code)
-}
