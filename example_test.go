@@ -50,6 +50,19 @@ func startRegistry() (string, func()) {
 	return strings.TrimPrefix(hs.URL, "http://"), func() { hs.Close(); os.RemoveAll(dir) }
 }
 
+// packed is a new local store holding the example, packed as
+// examples/tiny-sentiment@version (latest when version is ""), for the
+// examples of what comes after axon.Pack; done removes the store.
+func packed(version string) (home string, pkg *axon.Package, done func()) {
+	home, done = tempHome()
+	pkg, err := axon.Pack(context.Background(), example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment"), axon.WithVersion(version))
+	if err != nil {
+		done()
+		log.Fatal(err)
+	}
+	return home, pkg, done
+}
+
 func ExamplePack() {
 	home, done := tempHome()
 	defer done()
@@ -97,13 +110,9 @@ func ExampleList() {
 }
 
 func ExampleInspect() {
-	home, done := tempHome()
+	home, _, done := packed("")
 	defer done()
-	ctx := context.Background()
-	if _, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment")); err != nil {
-		log.Fatal(err)
-	}
-	info, err := axon.Inspect(ctx, "examples/tiny-sentiment@latest", axon.WithHome(home))
+	info, err := axon.Inspect(context.Background(), "examples/tiny-sentiment@latest", axon.WithHome(home))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -119,14 +128,10 @@ func ExampleInspect() {
 }
 
 func ExampleExport() {
-	home, done := tempHome()
+	home, _, done := packed("")
 	defer done()
-	ctx := context.Background()
-	if _, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment")); err != nil {
-		log.Fatal(err)
-	}
 	dir := filepath.Join(home, "exported")
-	if err := axon.Export(ctx, "examples/tiny-sentiment@latest", dir, axon.WithHome(home)); err != nil {
+	if err := axon.Export(context.Background(), "examples/tiny-sentiment@latest", dir, axon.WithHome(home)); err != nil {
 		log.Fatal(err)
 	}
 	names, _ := filepath.Glob(filepath.Join(dir, "*"))
@@ -143,13 +148,9 @@ func ExampleExport() {
 }
 
 func ExampleTag() {
-	home, done := tempHome()
+	home, pkg, done := packed("1.0")
 	defer done()
 	ctx := context.Background()
-	pkg, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0"))
-	if err != nil {
-		log.Fatal(err)
-	}
 	if err := axon.Tag(ctx, pkg.Ref, "examples/tiny-sentiment@prod", axon.WithHome(home)); err != nil {
 		log.Fatal(err)
 	}
@@ -162,14 +163,10 @@ func ExampleTag() {
 }
 
 func ExampleRemove() {
-	home, done := tempHome()
+	home, _, done := packed("1.0")
 	defer done()
-	ctx := context.Background()
-	if _, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0")); err != nil {
-		log.Fatal(err)
-	}
 	// One reference that is not there does not stop the others.
-	removed, err := axon.Remove(ctx, []string{"examples/tiny-sentiment@1.0", "examples/absent@1"}, axon.WithHome(home))
+	removed, err := axon.Remove(context.Background(), []string{"examples/tiny-sentiment@1.0", "examples/absent@1"}, axon.WithHome(home))
 	fmt.Println(removed)
 	fmt.Println(errors.Is(err, axon.ErrNotFound))
 	// Output:
@@ -178,15 +175,11 @@ func ExampleRemove() {
 }
 
 func ExamplePush() {
-	home, done := tempHome()
+	home, pkg, done := packed("1.0")
 	defer done()
 	registry, stop := startRegistry()
 	defer stop()
 	ctx := context.Background()
-	pkg, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0"))
-	if err != nil {
-		log.Fatal(err)
-	}
 	// No target: WithRegistry, under the package's own name and version.
 	res, err := axon.Push(ctx, pkg.Ref, "", axon.WithHome(home), axon.WithRegistry(registry))
 	if err != nil {
@@ -207,13 +200,9 @@ func ExamplePush() {
 func ExamplePull() {
 	registry, stop := startRegistry()
 	defer stop()
-	dev, done := tempHome()
+	dev, pkg, done := packed("1.0")
 	defer done()
 	ctx := context.Background()
-	pkg, err := axon.Pack(ctx, example, axon.WithHome(dev), axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0"))
-	if err != nil {
-		log.Fatal(err)
-	}
 	if _, err := axon.Push(ctx, pkg.Ref, registry, axon.WithHome(dev)); err != nil {
 		log.Fatal(err)
 	}
@@ -251,15 +240,13 @@ func ExampleInstall() {
 	// passthrough text-classification
 }
 
-// signed packs the example, pushes it to registry and signs it with a new
-// key pair; it returns the package and the public key's file.
-func signed(home, registry string) (*axon.Package, string) {
+// signed packs the example into a new store, pushes it to registry and signs
+// it with a new key pair; it returns the store, the package and the public
+// key's file, and done, which removes the store.
+func signed(registry string) (home string, pkg *axon.Package, pubFile string, done func()) {
+	home, pkg, done = packed("1.0")
 	ctx := context.Background()
 	opts := []axon.Option{axon.WithHome(home)}
-	pkg, err := axon.Pack(ctx, example, append(opts, axon.WithName("examples/tiny-sentiment"), axon.WithVersion("1.0"))...)
-	if err != nil {
-		log.Fatal(err)
-	}
 	if _, err := axon.Push(ctx, pkg.Ref, registry, opts...); err != nil {
 		log.Fatal(err)
 	}
@@ -277,15 +264,14 @@ func signed(home, registry string) (*axon.Package, string) {
 	if _, err := axon.Sign(ctx, pkg.Ref, key, opts...); err != nil {
 		log.Fatal(err)
 	}
-	return pkg, filepath.Join(home, "cosign.pub")
+	return home, pkg, filepath.Join(home, "cosign.pub"), done
 }
 
 func ExampleSign() {
-	home, done := tempHome()
-	defer done()
 	registry, stop := startRegistry()
 	defer stop()
-	pkg, _ := signed(home, registry)
+	home, pkg, _, done := signed(registry)
+	defer done()
 	key, err := axon.ReadSigningKey(filepath.Join(home, "cosign.key"), []byte("secret"))
 	if err != nil {
 		log.Fatal(err)
@@ -300,11 +286,10 @@ func ExampleSign() {
 }
 
 func ExampleVerify() {
-	home, done := tempHome()
-	defer done()
 	registry, stop := startRegistry()
 	defer stop()
-	pkg, pubFile := signed(home, registry)
+	_, pkg, pubFile, done := signed(registry)
+	defer done()
 	pub, err := axon.ReadPublicKey(pubFile)
 	if err != nil {
 		log.Fatal(err)
@@ -318,13 +303,10 @@ func ExampleVerify() {
 }
 
 func ExamplePrune() {
-	home, done := tempHome()
+	home, _, done := packed("")
 	defer done()
 	ctx := context.Background()
 	opts := []axon.Option{axon.WithHome(home)}
-	if _, err := axon.Pack(ctx, example, append(opts, axon.WithName("examples/tiny-sentiment"))...); err != nil {
-		log.Fatal(err)
-	}
 	if _, err := axon.Remove(ctx, []string{"examples/tiny-sentiment@latest"}, opts...); err != nil {
 		log.Fatal(err)
 	}
@@ -338,12 +320,9 @@ func ExamplePrune() {
 }
 
 func ExampleResolve() {
-	home, done := tempHome()
+	home, _, done := packed("")
 	defer done()
 	ctx := context.Background()
-	if _, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment")); err != nil {
-		log.Fatal(err)
-	}
 	desc, err := axon.Resolve(ctx, "examples/tiny-sentiment@latest", axon.WithHome(home))
 	if err != nil {
 		log.Fatal(err)
@@ -397,15 +376,10 @@ func ExampleRegister() {
 }
 
 func ExampleRegistrationRef() {
-	home, done := tempHome()
+	home, pkg, done := packed("")
 	defer done()
-	ctx := context.Background()
-	pkg, err := axon.Pack(ctx, example, axon.WithHome(home), axon.WithName("examples/tiny-sentiment"))
-	if err != nil {
-		log.Fatal(err)
-	}
 	// Never pushed: mlosd on this machine reads the store's OCI layout, by digest.
-	ref, err := axon.RegistrationRef(ctx, pkg.Ref, axon.WithHome(home))
+	ref, err := axon.RegistrationRef(context.Background(), pkg.Ref, axon.WithHome(home))
 	if err != nil {
 		log.Fatal(err)
 	}

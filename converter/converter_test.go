@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,7 +81,7 @@ func runONNX(t *testing.T, model string, input []float32, shape ...int64) ([]flo
 
 func compare(t *testing.T, got []float32, gotShape []int64, want torchOutput, tol float64) {
 	t.Helper()
-	if !sameShape(gotShape, want.Shape) || len(got) != len(want.Data) {
+	if !slices.Equal(gotShape, want.Shape) || len(got) != len(want.Data) {
 		t.Fatalf("ORT shape %v, torch shape %v", gotShape, want.Shape)
 	}
 	d := 0.0
@@ -368,7 +369,7 @@ func TestPassthrough(t *testing.T) {
 	x := linspace(8)
 	got, shape := runONNX(t, filepath.Join(out, "model.onnx"), x, 2, 4)
 	ref, _ := runONNX(t, filepath.Join(in, "onnx", "model.onnx"), x, 2, 4)
-	if shape[0] != 2 || shape[1] != 2 || maxDiff32(got, ref) != 0 {
+	if shape[0] != 2 || shape[1] != 2 || !slices.Equal(got, ref) {
 		t.Errorf("passthrough model gives %v, source %v", got, ref)
 	}
 
@@ -391,17 +392,6 @@ func TestPassthrough(t *testing.T) {
 	if _, err := Convert(context.Background(), Input{Dir: in, Kind: KindONNX, Extra: map[string]string{ExtraModel: "../x.onnx"}}, t.TempDir(), Options{}); err == nil {
 		t.Error("escaping model path accepted")
 	}
-}
-
-func maxDiff32(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(1)
-	}
-	d := 0.0
-	for i := range a {
-		d = max(d, math.Abs(float64(a[i]-b[i])))
-	}
-	return d
 }
 
 func TestMissingFramework(t *testing.T) {

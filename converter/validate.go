@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	ortgo "github.com/yalue/onnxruntime_go"
@@ -138,7 +139,7 @@ func compareORT(model string, info *onnx.Info, vdir string, s *sample, tol float
 		if err != nil {
 			return nil, fmt.Errorf("%w: output %s: %v", ErrValidation, name, err)
 		}
-		if !sameShape(shape, ref.Shape) {
+		if !slices.Equal(shape, ref.Shape) {
 			return nil, fmt.Errorf("%w: output %s has shape %v in ONNX Runtime but %v in %s", ErrValidation, name, shape, ref.Shape, s.Reference)
 		}
 		for k := range got {
@@ -168,18 +169,6 @@ func names(ts []sampleTensor) string {
 		return "nothing"
 	}
 	return strings.Join(n, ", ")
-}
-
-func sameShape(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func elements(shape []int64) (int64, error) {

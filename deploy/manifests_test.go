@@ -131,6 +131,21 @@ var kinds = map[string]func() any{
 	"serving.kserve.io/v1beta1/InferenceService":         func() any { return &inferenceService{} },
 }
 
+// decodeFiles is decodeAll of every file pattern matches.
+func decodeFiles(t *testing.T, pattern string) []any {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
+	var objs []any
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objs = append(objs, decodeAll(t, f, b)...)
+	}
+	return objs
+}
+
 // decodeAll decodes every YAML document strictly into its Kubernetes (or KServe)
 // type: an unknown or misspelt field, a duplicate key or a wrong type fails.
 func decodeAll(t *testing.T, where string, data []byte) []any {
@@ -325,15 +340,7 @@ func helps(t *testing.T) map[string]string {
 
 // TestKubernetesManifestsStrict decodes deploy/k8s strictly into k8s.io/api.
 func TestKubernetesManifestsStrict(t *testing.T) {
-	files, _ := filepath.Glob("k8s/*.yaml")
-	var objs []any
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, decodeAll(t, f, b)...)
-	}
+	objs := decodeFiles(t, "k8s/*.yaml")
 	checkWorkloads(t, "deploy/k8s", objs, helps(t))
 	// mlosd reaches the registry by the Service's name, over plain HTTP to exactly that host.
 	for _, o := range objs {
@@ -566,15 +573,7 @@ func TestHelmTemplateCLI(t *testing.T) {
 // pod KServe builds from them (the ServingRuntime's containers with the storage
 // initializer as init container) at the restricted level.
 func TestKServe(t *testing.T) {
-	files, _ := filepath.Glob("kserve/*.yaml")
-	var objs []any
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, decodeAll(t, f, b)...)
-	}
+	objs := decodeFiles(t, "kserve/*.yaml")
 	var sr *servingRuntime
 	var csc *clusterStorageContainer
 	var isvc *inferenceService

@@ -40,6 +40,15 @@ type server struct {
 	gets        atomic.Int32
 }
 
+// start serves s until the test ends, its first cuts GETs cut off; it
+// returns the server's URL.
+func (s *server) start(t *testing.T, cuts int32) string {
+	s.cuts.Store(cuts)
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts.URL
+}
+
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.gets.Add(1)
 	if r.Header.Get("Range") != "" {
@@ -61,12 +70,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestResumeInNextRun(t *testing.T) {
 	data, sum := payload(3 << 20)
 	srv := &server{data: data, after: 1 << 20}
-	srv.cuts.Store(1)
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	url := srv.start(t, 1)
 	cache := t.TempDir()
 	e := &download.Engine{CacheDir: cache, Retries: -1}
-	f := download.File{Path: "w.bin", URL: ts.URL + "/w.bin", Size: int64(len(data)), Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
+	f := download.File{Path: "w.bin", URL: url + "/w.bin", Size: int64(len(data)), Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
 	if _, err := e.Fetch(context.Background(), t.TempDir(), []download.File{f}); err == nil {
 		t.Fatal("a cut connection without retries succeeded")
 	}
@@ -87,11 +94,9 @@ func TestResumeInNextRun(t *testing.T) {
 func TestServerIgnoringRangeRestarts(t *testing.T) {
 	data, sum := payload(2 << 20)
 	srv := &server{data: data, after: 100000, ignoreRange: true}
-	srv.cuts.Store(2)
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	url := srv.start(t, 2)
 	e := &download.Engine{CacheDir: t.TempDir()}
-	f := download.File{Path: "w.bin", URL: ts.URL, Size: -1, Sum: download.Checksum{Algo: download.SHA256Prefix, Value: sum[:8]}}
+	f := download.File{Path: "w.bin", URL: url, Size: -1, Sum: download.Checksum{Algo: download.SHA256Prefix, Value: sum[:8]}}
 	dir := t.TempDir()
 	if _, err := e.Fetch(context.Background(), dir, []download.File{f}); err != nil {
 		t.Fatal(err)
@@ -161,11 +166,9 @@ func TestAuthorizationStaysOnOrigin(t *testing.T) {
 func TestStalePartialIsRedownloaded(t *testing.T) {
 	data, sum := payload(2 << 20)
 	srv := &server{data: data, after: 1 << 20}
-	srv.cuts.Store(1)
-	ts := httptest.NewServer(srv)
-	defer ts.Close()
+	url := srv.start(t, 1)
 	cache := t.TempDir()
-	f := download.File{Path: "w.bin", URL: ts.URL, Size: int64(len(data)), Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
+	f := download.File{Path: "w.bin", URL: url, Size: int64(len(data)), Sum: download.Checksum{Algo: download.SHA256, Value: sum}}
 	if _, err := (&download.Engine{CacheDir: cache, Retries: -1}).Fetch(context.Background(), t.TempDir(), []download.File{f}); err == nil {
 		t.Fatal("cut download succeeded")
 	}

@@ -127,23 +127,19 @@ type Faults struct {
 }
 
 // CutOnce makes the next GET of path send `after` body bytes, then drop the connection.
-func (f *Faults) CutOnce(path string, after int64) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.cut == nil {
-		f.cut = map[string]int64{}
-	}
-	f.cut[path] = after
-}
+func (f *Faults) CutOnce(path string, after int64) { setFault(&f.mu, &f.cut, path, after) }
 
 // Corrupt makes every GET of path serve different bytes of the same size.
-func (f *Faults) Corrupt(path string, on bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.corrupt == nil {
-		f.corrupt = map[string]bool{}
+func (f *Faults) Corrupt(path string, on bool) { setFault(&f.mu, &f.corrupt, path, on) }
+
+// setFault sets (*faults)[path] under mu, making the map on first use.
+func setFault[V any](mu *sync.Mutex, faults *map[string]V, path string, v V) {
+	mu.Lock()
+	defer mu.Unlock()
+	if *faults == nil {
+		*faults = map[string]V{}
 	}
-	f.corrupt[path] = on
+	(*faults)[path] = v
 }
 
 func (f *Faults) take(path string) (cut int64, corrupt bool) {

@@ -77,6 +77,18 @@ func serveDeclared(ctx context.Context, mgr *mlos.Manager, srv *server.Server, d
 		poll = t.C
 		last, _ = os.ReadFile(d.file)
 	}
+	// reread reads the declared models again after what happened; a file
+	// that does not parse keeps the ones applied (false).
+	reread := func(what string) bool {
+		next, err := d.list()
+		if err != nil {
+			log.Error(what+": declared models unchanged", "err", err)
+			return false
+		}
+		log.Info(what+": applying declared models", "count", len(next))
+		decls = next
+		return true
+	}
 	var retry <-chan time.Time
 	for {
 		retry = nil
@@ -106,23 +118,13 @@ func serveDeclared(ctx context.Context, mgr *mlos.Manager, srv *server.Server, d
 					continue
 				}
 				last = b
-				next, err := d.list()
-				if err != nil {
-					log.Error("models file changed: declared models unchanged", "err", err)
-					continue
+				if reread("models file changed") {
+					break wait
 				}
-				log.Info("models file changed: applying declared models", "count", len(next))
-				decls = next
-				break wait
 			case <-hup:
-				next, err := d.list()
-				if err != nil {
-					log.Error("SIGHUP: declared models unchanged", "err", err)
-					continue
+				if reread("SIGHUP") {
+					break wait
 				}
-				log.Info("SIGHUP: applying declared models", "count", len(next))
-				decls = next
-				break wait
 			}
 		}
 	}

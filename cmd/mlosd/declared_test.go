@@ -9,11 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/mlos"
@@ -92,17 +93,25 @@ func inferAffine(base, name string) error {
 	return nil
 }
 
+// declaredSetup is what the declared-model tests start from: mlosd built and
+// an OCI layout holding test/affine@1 (tag v1), to add more packages to.
+func declaredSetup(t *testing.T) (bin, layout string, affine ocispec.Descriptor) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts mlosd")
+	}
+	bin = build(t)
+	layout = filepath.Join(t.TempDir(), "layout")
+	affine = mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	return bin, layout, affine
+}
+
 // TestDeclaredModels: mlosd --models FILE is ready only once every model in it
 // has loaded; SIGHUP after an edit adds one model, removes another and reloads
 // a third whose digest changed, while a load generator on the reloaded model
 // sees no error at all.
 func TestDeclaredModels(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mlosd")
-	}
-	bin := build(t)
-	layout := filepath.Join(t.TempDir(), "layout")
-	affine1 := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	bin, layout, affine1 := declaredSetup(t)
 	affine2 := mlostest.Package{Namespace: "test", Name: "affine", Version: "2", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v2")
 	mlp := mlostest.Package{Namespace: "test", Name: "mlp", Version: "1", Model: mlostest.MLP(t, 4, 8, 2)}.Layout(t, layout, "mlp")
 	ident := mlostest.Package{Namespace: "test", Name: "identity", Version: "1", Model: mlostest.IdentityModel(t)}.Layout(t, layout, "identity")
@@ -114,19 +123,9 @@ func TestDeclaredModels(t *testing.T) {
 		// the default name is the package's namespace/name; options reach the model
 		"  - ref: "+ref(mlp.Digest)+"\n    options: {maxBatchSize: 4, intraOpThreads: 1}\n",
 	)
-	addr := testutil.FreeAddr(t)
-	base := "http://" + addr
 	data := t.TempDir()
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", data, "--models", file, "--admin-api=false")
-
 	// Ready only once both have loaded.
-	deadline := time.Now().Add(60 * time.Second)
-	for status(t, base+"/v2/health/ready") != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("mlosd not ready:\n%s", p.Output())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	p, base := startReady(t, bin, "--data", data, "--models", file, "--admin-api=false")
 	st := modelsState(t, base)
 	if st["affine"].State != mlos.StateReady || st["test/mlp"].State != mlos.StateReady || len(st) != 2 {
 		t.Fatalf("ready with models %+v, want affine and test/mlp loaded", st)
@@ -147,27 +146,15 @@ func TestDeclaredModels(t *testing.T) {
 	// Load on the model that survives the edit (and changes digest).
 	var ok, failed atomic.Int64
 	var firstErr atomic.Value
-	stopLoad := make(chan struct{})
-	var wg sync.WaitGroup
-	for range 4 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stopLoad:
-					return
-				default:
-				}
-				if err := inferAffine(base, "affine"); err != nil {
-					failed.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				} else {
-					ok.Add(1)
-				}
-			}
-		}()
-	}
+	stopLoad := testutil.Repeat(4, func() bool {
+		if err := inferAffine(base, "affine"); err != nil {
+			failed.Add(1)
+			firstErr.CompareAndSwap(nil, err.Error())
+		} else {
+			ok.Add(1)
+		}
+		return true
+	})
 	time.Sleep(300 * time.Millisecond)
 
 	writeModels(t, file,
@@ -177,7 +164,7 @@ func TestDeclaredModels(t *testing.T) {
 	if err := p.Cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline = time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		st = modelsState(t, base)
 		_, mlpLeft := st["test/mlp"]
@@ -194,8 +181,7 @@ func TestDeclaredModels(t *testing.T) {
 	}
 	// Past the drain grace, the old copy's session is freed under load.
 	time.Sleep(mlos.DrainGrace + time.Second)
-	close(stopLoad)
-	wg.Wait()
+	stopLoad()
 	if failed.Load() != 0 || ok.Load() == 0 {
 		t.Fatalf("load generator: %d ok, %d failed (first: %v)", ok.Load(), failed.Load(), firstErr.Load())
 	}
@@ -245,12 +231,7 @@ func TestDeclaredModels(t *testing.T) {
 // TestDeclaredNotReady: a declared model that cannot load keeps the process
 // live but not ready, with the failure in GET /models.
 func TestDeclaredNotReady(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mlosd")
-	}
-	bin := build(t)
-	layout := filepath.Join(t.TempDir(), "layout")
-	affine := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	bin, layout, affine := declaredSetup(t)
 	addr := testutil.FreeAddr(t)
 	base := "http://" + addr
 	token := "s3cret-token"
@@ -326,25 +307,12 @@ func TestDeclaredNotReady(t *testing.T) {
 // TestDeclaredModelsPoll: with --models-poll, a changed file (a ConfigMap that
 // Kubernetes updated in place) is applied without a signal.
 func TestDeclaredModelsPoll(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts mlosd")
-	}
-	bin := build(t)
-	layout := filepath.Join(t.TempDir(), "layout")
-	affine := mlostest.Package{Namespace: "test", Name: "affine", Version: "1", Model: mlostest.AffineModel(t)}.Layout(t, layout, "v1")
+	bin, layout, affine := declaredSetup(t)
 	ident := mlostest.Package{Namespace: "test", Name: "identity", Version: "1", Model: mlostest.IdentityModel(t)}.Layout(t, layout, "identity")
 	file := filepath.Join(t.TempDir(), "models.yaml")
 	writeModels(t, file, "  - ref: oci-layout://"+layout+"@"+affine.Digest.String()+"\n    name: affine\n")
-	addr := testutil.FreeAddr(t)
-	base := "http://" + addr
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", t.TempDir(), "--models", file, "--models-poll", "100ms")
 	deadline := time.Now().Add(60 * time.Second)
-	for status(t, base+"/v2/health/ready") != 200 {
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready:\n%s", p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	p, base := startReady(t, bin, "--data", t.TempDir(), "--models", file, "--models-poll", "100ms")
 	// Unchanged, the file is not applied again (nothing pulled or hashed per tick).
 	time.Sleep(600 * time.Millisecond)
 	if n := strings.Count(p.Output(), "declared models ready"); n != 1 {

@@ -31,23 +31,18 @@ func build(t *testing.T) string {
 
 func startMlosd(t *testing.T, bin, data string) (*testutil.Process, string) {
 	t.Helper()
+	return startReady(t, bin, "--data", data, "--max-batch-size", "8", "--allow-layout", os.TempDir())
+}
+
+// startReady starts mlosd with args on a free address and waits until it is
+// ready (every declared model loaded); it returns the process and its URL.
+func startReady(t *testing.T, bin string, args ...string) (*testutil.Process, string) {
+	t.Helper()
 	addr := testutil.FreeAddr(t)
-	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, "--addr", addr, "--data", data, "--max-batch-size", "8", "--allow-layout", os.TempDir())
+	p := testutil.Start(t, []string{"ONNXRUNTIME_LIB=" + testutil.ORTLibrary(t)}, bin, append([]string{"--addr", addr}, args...)...)
 	base := "http://" + addr
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(base + "/v2/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p, base
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("mlosd not ready: %v\n%s", err, p.Output())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitOK(t, base+"/v2/health/ready", 60*time.Second)
+	return p, base
 }
 
 func stop(t *testing.T, p *testutil.Process, base string) {

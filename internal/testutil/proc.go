@@ -95,12 +95,28 @@ func Start(t testing.TB, env []string, name string, args ...string) *Process {
 // WaitHTTP polls url until it answers (any status) or the timeout passes.
 func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()
+	waitStatus(t, url, timeout, 0)
+}
+
+// WaitOK polls url until it answers 200 (a readiness probe) or the timeout
+// passes; a process Start ran has its output logged when the test fails.
+func WaitOK(t testing.TB, url string, timeout time.Duration) {
+	t.Helper()
+	waitStatus(t, url, timeout, http.StatusOK)
+}
+
+// waitStatus polls url until it answers want (0: any status).
+func waitStatus(t testing.TB, url string, timeout time.Duration, want int) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			return
+			if want == 0 || resp.StatusCode == want {
+				return
+			}
+			err = fmt.Errorf("answered %s, want %d", resp.Status, want)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s did not answer within %s: %v", url, timeout, err)
