@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -365,33 +364,20 @@ func TestUnregisterUnderLoad(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		stop := make(chan struct{})
-		for range 8 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-					}
-					_, _, err := model.Infer(ctx, map[string]*mlos.Tensor{"x": {Name: "x", DType: mlos.Float32, Shape: []int64{1, 3}, Data: []float32{1, 2, 3}}})
-					if err != nil && mlos.StatusOf(err) != http.StatusServiceUnavailable {
-						t.Errorf("in-flight request: %v", err)
-						return
-					}
-				}
-			}()
-		}
+		stop := testutil.Repeat(8, func() bool {
+			_, _, err := model.Infer(ctx, map[string]*mlos.Tensor{"x": {Name: "x", DType: mlos.Float32, Shape: []int64{1, 3}, Data: []float32{1, 2, 3}}})
+			if err != nil && mlos.StatusOf(err) != http.StatusServiceUnavailable {
+				t.Errorf("in-flight request: %v", err)
+				return false
+			}
+			return true
+		})
 		time.Sleep(50 * time.Millisecond)
 		if err := m.Unregister("test/affine"); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(20 * time.Millisecond)
-		close(stop)
-		wg.Wait()
+		stop()
 	}
 }
 
