@@ -9,19 +9,28 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/benchsuite"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
 	"github.com/mlos-foundation/axon/registry/storage/driver/testsuite"
 )
 
-func TestSuite(t *testing.T) {
-	testsuite.Run(t, func(t *testing.T) driver.Driver {
-		d, err := fs.New(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	})
+func newDriver(tb testing.TB) driver.Driver {
+	d, err := fs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
+
+func TestSuite(t *testing.T) {
+	testsuite.Run(t, func(t *testing.T) driver.Driver { return newDriver(t) })
+}
+
+// BenchmarkSuite: go test -run '^$' -bench . ./registry/storage/driver/fs
+func BenchmarkSuite(b *testing.B) { benchsuite.Run(b, newDriver) }
+
+// TestBenchSuite runs every benchmark once, so that the suite keeps working.
+func TestBenchSuite(t *testing.T) { benchsuite.Smoke(t, "BenchmarkSuite") }
 
 // A crash can leave a temporary file behind; it must never show up as a file.
 func TestLeftoverTempInvisible(t *testing.T) {
