@@ -42,6 +42,16 @@ func Build(t testing.TB, pkg string) string {
 	return b.bin
 }
 
+// Main is the TestMain of a package whose tests Build programs: it runs the
+// tests, deletes the binaries and exits with the tests' code.
+//
+//	func TestMain(m *testing.M) { testutil.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	RemoveBuilds()
+	os.Exit(code)
+}
+
 // RemoveBuilds deletes what Build compiled; call it from TestMain after m.Run.
 func RemoveBuilds() {
 	builds.Range(func(_, v any) bool {

@@ -53,10 +53,7 @@ func drivers(tb testing.TB) func(testing.TB) driver.Driver {
 
 func TestFromURL(t *testing.T) {
 	srv := testutil.StartS3(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	d, err := s3.FromURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)
