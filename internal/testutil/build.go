@@ -43,7 +43,7 @@ func Build(t testing.TB, pkg string) string {
 }
 
 // Main is the TestMain of a package whose tests Build programs: it runs the
-// tests, deletes the binaries and exits with the tests' code.
+// tests, deletes what Build compiled and exits with the tests' code.
 //
 //	func TestMain(m *testing.M) { testutil.Main(m) }
 func Main(m *testing.M) {
