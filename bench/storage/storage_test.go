@@ -1,6 +1,8 @@
 // Package storage benchmarks the registry's storage drivers (filesystem and S3 on
 // a real versitygw) against what this machine can do at best: sha256 while
-// writing to disk, then fsync, the floor under every blob push.
+// writing to disk, then fsync, the floor under every blob push. The operations it
+// times are registry/storage/driver/benchsuite's, whose Go benchmarks (one line a
+// case, per driver) `go tool task bench:storage` runs after this table.
 //
 //	AXON_BENCH=1 go test -count=1 -v -timeout 30m ./bench/storage
 package storage
@@ -10,7 +12,6 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,13 +23,13 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/benchsuite"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
 	"github.com/mlos-foundation/axon/registry/storage/driver/s3"
 )
 
 const (
 	bigSize   = 1 << 30
-	chunk     = 1 << 20 // what a streamed HTTP body hands over per write, roughly
 	smallN    = 1000
 	smallSize = 1 << 10
 	workers   = 16
@@ -45,10 +46,7 @@ func TestStorage(t *testing.T) {
 	if os.Getenv("AXON_BENCH") != "1" {
 		t.Skip("set AXON_BENCH=1 to run benchmarks")
 	}
-	data := make([]byte, chunk)
-	for i := range data {
-		data[i] = byte(i*131 + i>>8)
-	}
+	data := benchsuite.Pattern(benchsuite.Chunk)
 	small := make([]byte, smallSize)
 	copy(small, data)
 
@@ -195,74 +193,19 @@ func (c chunkTee) Size() int                   { return 0 }
 func (c chunkTee) BlockSize() int              { return 64 }
 
 func writeBig(ctx context.Context, d driver.Driver, data []byte) error {
-	w, err := d.Writer(ctx, "_uploads/big/data", false)
-	if err != nil {
-		return err
-	}
-	for n := 0; n < bigSize; n += len(data) {
-		if _, err := w.Write(data); err != nil {
-			w.Cancel(ctx)
-			return err
-		}
-	}
-	if err := w.Commit(ctx); err != nil {
-		return err
-	}
-	return d.Move(ctx, "_uploads/big/data", "blobs/big/data")
+	return benchsuite.WriteMove(ctx, d, "_uploads/big/data", "blobs/big/data", data, bigSize)
 }
 
 func putBig(ctx context.Context, d driver.Driver, data []byte) error {
-	pt, ok := d.(driver.Putter)
-	if !ok {
-		return fmt.Errorf("%s has no PutStream", d.Name())
-	}
-	_, err := pt.PutStream(ctx, "blobs/streamed/data", &repeatReader{data: data, left: bigSize}, bigSize)
-	return err
-}
-
-// repeatReader gives data over and over, left bytes in all.
-type repeatReader struct {
-	data []byte
-	left int64
-	off  int
-}
-
-func (r *repeatReader) Read(p []byte) (int, error) {
-	if r.left == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(int64(len(p)), r.left)], r.data[r.off:])
-	r.off = (r.off + n) % len(r.data)
-	r.left -= int64(n)
-	return n, nil
+	return benchsuite.PutStream(ctx, d, "blobs/streamed/data", data, bigSize)
 }
 
 func readBig(ctx context.Context, d driver.Driver) error {
-	r, err := d.Reader(ctx, "blobs/big/data", 0)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	n, err := io.Copy(io.Discard, r)
-	if err == nil && n != bigSize {
-		err = fmt.Errorf("read %d bytes, want %d", n, bigSize)
-	}
-	return err
+	return benchsuite.ReadRange(ctx, d, "blobs/big/data", 0, bigSize)
 }
 
 func upload(ctx context.Context, d driver.Driver, i int, b []byte) error {
-	staging := fmt.Sprintf("_uploads/u%d/data", i)
-	w, err := d.Writer(ctx, staging, false)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	if err := w.Commit(ctx); err != nil {
-		return err
-	}
-	return d.Move(ctx, staging, fmt.Sprintf("blobs/u/%d/data", i))
+	return benchsuite.WriteMove(ctx, d, fmt.Sprintf("_uploads/u%d/data", i), fmt.Sprintf("blobs/u/%d/data", i), b, int64(len(b)))
 }
 
 // each runs fn(0..n-1) on the given number of goroutines.

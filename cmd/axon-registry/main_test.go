@@ -25,11 +25,7 @@ func registryBinary(t *testing.T) string {
 	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon-registry")
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 type registryProc struct {
 	*testutil.Process
@@ -79,18 +75,21 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+// randomFile writes size random bytes to path and returns their sha256 (hex).
 func randomFile(t *testing.T, path string, size int64) string {
 	t.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.CopyN(io.MultiWriter(f, h), rand.Reader, size); err != nil {
+	_, err = io.CopyN(f, rand.Reader, size)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		t.Fatal(err)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return fileSHA(t, path)
 }
 
 func fileSHA(t *testing.T, path string) string {

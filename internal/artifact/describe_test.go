@@ -36,16 +36,7 @@ func exampleDir(t *testing.T) string {
 
 func packAndRead(t *testing.T, dir string, opts ...Option) *schemas.Manifest {
 	t.Helper()
-	ctx := context.Background()
-	st := newStore(t)
-	desc, err := Pack(ctx, dir, st, append([]Option{WithName("examples", "tiny-sentiment"), WithVersion("1.0")}, opts...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := Read(ctx, st, desc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pkg := packRead(t, newStore(t), dir, append([]Option{WithName("examples", "tiny-sentiment"), WithVersion("1.0")}, opts...)...)
 	return pkg.Manifest
 }
 

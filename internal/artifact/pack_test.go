@@ -28,11 +28,11 @@ func newStore(t *testing.T) *oci.Store {
 	return s
 }
 
-func TestPackLayout(t *testing.T) {
+// packRead packs dir into st and reads the package back.
+func packRead(t *testing.T, st *oci.Store, dir string, opts ...Option) (ocispec.Descriptor, *Package) {
+	t.Helper()
 	ctx := context.Background()
-	dir := modelDir(t)
-	st := newStore(t)
-	desc, err := Pack(ctx, dir, st, WithName("hf", "tiny"), WithVersion("1.0"))
+	desc, err := Pack(ctx, dir, st, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +40,12 @@ func TestPackLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return desc, pkg
+}
+
+func TestPackLayout(t *testing.T) {
+	dir := modelDir(t)
+	_, pkg := packRead(t, newStore(t), dir, WithName("hf", "tiny"), WithVersion("1.0"))
 	m := pkg.OCI
 	if m.ArtifactType != schemas.ArtifactType || m.Config.MediaType != schemas.MediaTypeManifest {
 		t.Errorf("artifactType %q config %q", m.ArtifactType, m.Config.MediaType)
@@ -126,15 +132,7 @@ func TestPackReproducible(t *testing.T) {
 	}
 	// Source.Created pins the created annotation.
 	write(t, other, "manifest.yaml", "source: {hub: hf, id: x/tiny, revision: abc, created: \"2024-05-01T10:00:00Z\"}\n")
-	st := newStore(t)
-	d4, err := Pack(ctx, other, st, WithName("hf", "tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := Read(ctx, st, d4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, pkg := packRead(t, newStore(t), other, WithName("hf", "tiny"))
 	if got := pkg.OCI.Annotations[schemas.AnnotationCreated]; got != "2024-05-01T10:00:00Z" {
 		t.Errorf("created = %q", got)
 	}
@@ -149,14 +147,7 @@ func TestWholeDirAndExport(t *testing.T) {
 	write(t, dir, "original/savedmodel/saved_model.pb", "graph")
 	write(t, dir, "original/savedmodel/variables/variables.index", "idx")
 	st := newStore(t)
-	desc, err := Pack(ctx, dir, st, WithName("tf", "tiny"), WithVersion("1"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, err := Read(ctx, st, desc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	desc, pkg := packRead(t, st, dir, WithName("tf", "tiny"), WithVersion("1"))
 	found := false
 	for _, l := range pkg.OCI.Layers {
 		if l.Annotations[schemas.AnnotationFilepath] == "original/savedmodel" {
@@ -310,12 +301,7 @@ func TestSymlinks(t *testing.T) {
 	dir := modelDir(t)
 	// A link to a file inside the package is packed as that file's content.
 	os.Symlink("README.md", filepath.Join(dir, "README.link.md"))
-	st := newStore(t)
-	desc, err := Pack(ctx, dir, st, WithName("hf", "tiny"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkg, _ := Read(ctx, st, desc)
+	_, pkg := packRead(t, newStore(t), dir, WithName("hf", "tiny"))
 	found := false
 	for _, f := range pkg.Manifest.Files {
 		found = found || f.Path == "README.link.md"

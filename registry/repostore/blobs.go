@@ -26,13 +26,17 @@ func (s *Store) statBlob(ctx context.Context, d digest.Digest) (BlobInfo, error)
 	return BlobInfo{Digest: d, Size: fi.Size}, nil
 }
 
-// linked reports whether the repository may serve d: a pushed or mounted blob, or one of its manifests.
-func (s *Store) linked(ctx context.Context, repo string, d digest.Digest) (bool, error) {
+// linked checks that the repository may serve d (a pushed or mounted blob,
+// or one of its manifests): ErrBlobUnknown when it may not.
+func (s *Store) linked(ctx context.Context, repo string, d digest.Digest) error {
 	ok, err := s.exists(ctx, layerLink(repo, d))
-	if err != nil || ok {
-		return ok, err
+	if err == nil && !ok {
+		ok, err = s.exists(ctx, revisionLink(repo, d))
 	}
-	return s.exists(ctx, revisionLink(repo, d))
+	if err == nil && !ok {
+		err = ErrBlobUnknown
+	}
+	return err
 }
 
 // StatBlob describes blob d as repository repo sees it.
@@ -40,12 +44,8 @@ func (s *Store) StatBlob(ctx context.Context, repo string, d digest.Digest) (Blo
 	if err := checkRepo(repo); err != nil {
 		return BlobInfo{}, err
 	}
-	ok, err := s.linked(ctx, repo, d)
-	if err != nil {
+	if err := s.linked(ctx, repo, d); err != nil {
 		return BlobInfo{}, err
-	}
-	if !ok {
-		return BlobInfo{}, ErrBlobUnknown
 	}
 	return s.statBlob(ctx, d)
 }
@@ -93,12 +93,8 @@ func (s *Store) Mount(ctx context.Context, repo, from string, d digest.Digest) (
 		if err := checkRepo(from); err != nil {
 			return BlobInfo{}, ErrBlobUnknown
 		}
-		ok, err := s.linked(ctx, from, d)
-		if err != nil {
+		if err := s.linked(ctx, from, d); err != nil {
 			return BlobInfo{}, err
-		}
-		if !ok {
-			return BlobInfo{}, ErrBlobUnknown
 		}
 	}
 	bi, err := s.statBlob(ctx, d)

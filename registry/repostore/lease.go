@@ -59,15 +59,22 @@ func (s *Store) acquireLease(ctx context.Context, p string, ttl time.Duration) (
 	}
 	l.doc = leaseDoc{Owner: newOwner(), Expires: time.Now().Add(ttl)}
 	b, _ := json.Marshal(l.doc)
-	for range 3 {
-		v, err := c.PutIfAbsent(ctx, p, b)
-		if err == nil {
+	// take ends the attempt when a conditional write took the lease (l, renewed
+	// from now on) or failed; a lost race (nil, nil) goes on.
+	take := func(v string, err error) (*lease, error) {
+		switch {
+		case err == nil:
 			l.version = v
 			go l.renew(c)
 			return l, nil
+		case errors.Is(err, driver.ErrPrecondition):
+			return nil, nil
 		}
-		if !errors.Is(err, driver.ErrPrecondition) {
-			return nil, fmt.Errorf("lease %s: %w", p, err)
+		return nil, fmt.Errorf("lease %s: %w", p, err)
+	}
+	for range 3 {
+		if got, err := take(c.PutIfAbsent(ctx, p, b)); got != nil || err != nil {
+			return got, err
 		}
 		cur, ver, err := c.GetVersioned(ctx, p)
 		if isNotFound(err) {
@@ -81,14 +88,8 @@ func (s *Store) acquireLease(ctx context.Context, p string, ttl time.Duration) (
 			return nil, ErrLeaseHeld
 		}
 		// expired (its holder died) or unreadable: take it over, unless someone else does first
-		v, err = c.PutIfMatch(ctx, p, b, ver)
-		if err == nil {
-			l.version = v
-			go l.renew(c)
-			return l, nil
-		}
-		if !errors.Is(err, driver.ErrPrecondition) {
-			return nil, fmt.Errorf("lease %s: %w", p, err)
+		if got, err := take(c.PutIfMatch(ctx, p, b, ver)); got != nil || err != nil {
+			return got, err
 		}
 	}
 	return nil, ErrLeaseHeld

@@ -200,11 +200,9 @@ func (s *Store) PutManifest(ctx context.Context, repo string, ref names.Referenc
 	// into it): a manifest cannot link in another repository's blob by naming
 	// its digest, which with auth on would read past that repository's access
 	need := func(d digest.Digest) error {
-		ok, err := s.linked(ctx, repo, d)
-		if err == nil && ok {
+		err := s.linked(ctx, repo, d)
+		if err == nil {
 			_, err = s.statBlob(ctx, d)
-		} else if err == nil {
-			err = ErrBlobUnknown
 		}
 		if errors.Is(err, ErrBlobUnknown) {
 			return &BlobUnknownError{Digest: d}

@@ -14,16 +14,7 @@ func TestTokenEndpoint(t *testing.T) {
 		resp, _ := do(t, "POST", ts.URL+"/v2/bob/repo/blobs/uploads/", nil, map[string]string{"Authorization": "Bearer " + tok})
 		return resp.StatusCode
 	}
-	post := func(form url.Values) (int, map[string]any) {
-		resp, err := http.PostForm(ts.URL+"/token", form)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
-	}
+	post := func(form url.Values) (int, map[string]any) { return postToken(t, ts.URL, form) }
 	scope := "repository:bob/repo:pull,push"
 
 	// OAuth2 password grant (docker, oras with stored credentials)

@@ -42,10 +42,7 @@ func fsDriver(t testing.TB) driver.Driver {
 func s3Driver(t testing.TB) driver.Driver {
 	t.Helper()
 	s3 := testutil.StartS3(t)
-	for _, kv := range s3.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	s3.Setenv(t)
 	d, err := storage.Open(s3.URL())
 	if err != nil {
 		t.Fatal(err)

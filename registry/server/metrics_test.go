@@ -5,9 +5,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
 func TestMetricsAndHealth(t *testing.T) {
@@ -46,7 +47,7 @@ func TestMetricsAndHealth(t *testing.T) {
 // One access-log line per request, except health probes and metric scrapes,
 // which go to debug so they do not drown the log.
 func TestAccessLog(t *testing.T) {
-	var buf syncBuf
+	var buf testutil.SyncBuffer
 	ts := startServer(t, fsDriver(t), Config{Logger: slog.New(slog.NewJSONHandler(&buf, nil))})
 	for _, p := range []string{"/healthz", "/metrics", "/v2/", "/v2/no/such/manifests/x"} {
 		do(t, "GET", ts.URL+p, nil, nil)
@@ -64,21 +65,4 @@ func TestAccessLog(t *testing.T) {
 	if strings.Contains(log, `"path":"/healthz"`) || strings.Contains(log, `"path":"/metrics"`) {
 		t.Errorf("probes logged at info:\n%s", log)
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

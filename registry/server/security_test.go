@@ -104,9 +104,10 @@ func htpasswdLines(t *testing.T, path string, userPass ...string) {
 	}
 }
 
-func passwordGrant(t *testing.T, base, user, pass, scope string) (int, map[string]any) {
+// postToken posts form to the token endpoint: the status and the JSON answer.
+func postToken(t *testing.T, base string, form url.Values) (int, map[string]any) {
 	t.Helper()
-	resp, err := http.PostForm(base+"/token", url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}, "service": {"axon-registry"}, "scope": {scope}})
+	resp, err := http.PostForm(base+"/token", form)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,14 +117,15 @@ func passwordGrant(t *testing.T, base, user, pass, scope string) (int, map[strin
 	return resp.StatusCode, m
 }
 
+func passwordGrant(t *testing.T, base, user, pass, scope string) (int, map[string]any) {
+	t.Helper()
+	return postToken(t, base, url.Values{"grant_type": {"password"}, "username": {user}, "password": {pass}, "service": {"axon-registry"}, "scope": {scope}})
+}
+
 func refreshGrant(t *testing.T, base, refresh, scope string) int {
 	t.Helper()
-	resp, err := http.PostForm(base+"/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "service": {"axon-registry"}, "scope": {scope}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	code, _ := postToken(t, base, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "service": {"axon-registry"}, "scope": {scope}})
+	return code
 }
 
 // TestTokensBoundToCredential: a password change in the htpasswd file revokes

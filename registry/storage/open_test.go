@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/mlos-foundation/axon/internal/testutil"
@@ -33,10 +32,7 @@ func TestOpen(t *testing.T) {
 
 func TestOpenS3(t *testing.T) {
 	srv := testutil.StartS3(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	d, err := storage.Open(srv.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -67,6 +67,33 @@ func (c *client) json(path string, wantCode int, v any) {
 	}
 }
 
+// login posts the login form; a session cookie it gets lands in c's jar.
+func (c *client) login(form url.Values) (*http.Response, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+"/ui/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return c.do(req)
+}
+
+func (c *client) logout() {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.base+"/ui/logout", nil)
+	c.do(req)
+}
+
+// session is the value of the (first) cookie in c's jar: the UI session after a login.
+func (c *client) session() string {
+	u, _ := url.Parse(c.base)
+	return c.hc.Jar.Cookies(u)[0].Value
+}
+
+// setCookie puts a cookie for the server into c's jar.
+func (c *client) setCookie(name, value string) *client {
+	u, _ := url.Parse(c.base)
+	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: name, Value: value}})
+	return c
+}
+
 func TestAPI(t *testing.T) {
 	e := newEnv(t)
 	bert, _ := e.seedTwo()
@@ -230,32 +257,22 @@ func TestLoginAndBasicAuth(t *testing.T) {
 		t.Fatalf("login page: %d", resp.StatusCode)
 	}
 
-	post := func(form url.Values) *http.Response {
-		req, _ := http.NewRequest("POST", srv.URL+"/ui/login", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, _ := c.do(req)
-		return resp
-	}
-	if resp := post(url.Values{"user": {"alice"}, "password": {"nope"}}); resp.StatusCode != 401 {
+	if resp, _ := c.login(url.Values{"user": {"alice"}, "password": {"nope"}}); resp.StatusCode != 401 {
 		t.Fatalf("wrong password: %d", resp.StatusCode)
 	}
-	if resp := post(url.Values{"user": {"alice"}, "password": {"s3cret"}, "next": {"//evil.example/x"}}); resp.StatusCode != 303 || resp.Header.Get("Location") != "/ui/" {
+	if resp, _ := c.login(url.Values{"user": {"alice"}, "password": {"s3cret"}, "next": {"//evil.example/x"}}); resp.StatusCode != 303 || resp.Header.Get("Location") != "/ui/" {
 		t.Fatalf("login with an off-site next: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	if resp, body := c.get("/ui/models/hf/bert-tiny"); resp.StatusCode != 200 || !strings.Contains(body, "alice") {
 		t.Fatalf("page after login: %d", resp.StatusCode)
 	}
 	// A forged or altered cookie is refused.
-	u, _ := url.Parse(srv.URL)
-	ck := c.hc.Jar.Cookies(u)[0]
-	parts := strings.Split(ck.Value, ".")
-	forged := newClient(t, srv.URL)
-	forged.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: "Ym9i." + parts[1] + "." + parts[2]}})
+	parts := strings.Split(c.session(), ".")
+	forged := newClient(t, srv.URL).setCookie(sessionCookie, "Ym9i."+parts[1]+"."+parts[2])
 	if resp, _ := forged.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("forged cookie: %d", resp.StatusCode)
 	}
-	req, _ = http.NewRequest("POST", srv.URL+"/ui/logout", nil)
-	c.do(req)
+	c.logout()
 	if resp, _ := c.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after logout: %d", resp.StatusCode)
 	}
@@ -278,12 +295,11 @@ func TestRegistryAuthMiddleware(t *testing.T) {
 		}
 	}
 	srv := e.server(regAuth)
-	u, _ := url.Parse(srv.URL)
 	c := newClient(t, srv.URL)
 	if resp, body := c.get("/ui/"); resp.StatusCode != http.StatusSeeOther || strings.Contains(body, "authentication required") {
 		t.Fatalf("refused by the registry's auth: %d %q", resp.StatusCode, body)
 	}
-	c.hc.Jar.SetCookies(u, []*http.Cookie{{Name: "axon_token", Value: "good"}})
+	c.setCookie("axon_token", "good")
 	if resp, body := c.get("/ui/"); resp.StatusCode != 200 || !strings.Contains(body, `class="who">bob<`) {
 		t.Fatalf("with the registry's token cookie: %d", resp.StatusCode)
 	}

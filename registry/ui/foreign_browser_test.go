@@ -20,11 +20,7 @@ func TestBrowserModelPack(t *testing.T) {
 	b := newBrowser(t)
 	e := newEnv(t)
 	dir := artifacttest.ModelDir(t, 7)
-	desc, err := artifact.Pack(e.ctx, dir, e.src.Store, artifact.WithName("acme", "tiny"), artifact.WithVersion("1"), artifact.WithFormat(artifact.FormatModelPack))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.tag(desc, "acme/tiny", "1")
+	desc := e.modelPack(dir)
 	pkg, err := artifact.Read(e.ctx, e.src.Store, desc)
 	if err != nil || pkg.Format != artifact.FormatModelPack || pkg.EmbeddedManifest == nil {
 		t.Fatalf("not a ModelPack with manifest.yaml inside: %v", err)

@@ -8,7 +8,6 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
 
-	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/internal/artifact/artifacttest"
 )
 
@@ -22,11 +21,7 @@ func (untagged) Tag(context.Context, ocispec.Descriptor, string) error { return 
 func TestForeignModelsListed(t *testing.T) {
 	e := newEnv(t)
 	dir := artifacttest.ModelDir(t, 4)
-	mp, err := artifact.Pack(e.ctx, dir, e.src.Store, artifact.WithName("acme", "tiny"), artifact.WithVersion("1"), artifact.WithFormat(artifact.FormatModelPack))
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.tag(mp, "acme/tiny", "1")
+	mp := e.modelPack(dir)
 	kit, extra := artifacttest.ModelKit("kit-tiny")
 	extra(t, dir)
 	kd := artifacttest.Push(t, e.ctx, untagged{e.src.Store}, "x", dir, kit)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/mlos-foundation/axon/internal/artifact"
 	"github.com/mlos-foundation/axon/registry/ui/uitest"
 )
 
@@ -82,6 +83,17 @@ func (e *env) image(repo, tag, cmd string) ocispec.Descriptor {
 		e.t.Fatal(err)
 	}
 	e.tag(desc, repo, tag)
+	return desc
+}
+
+// modelPack packs dir with axon's own packer as the ModelPack acme/tiny:1 and tags it so.
+func (e *env) modelPack(dir string) ocispec.Descriptor {
+	e.t.Helper()
+	desc, err := artifact.Pack(e.ctx, dir, e.src.Store, artifact.WithName("acme", "tiny"), artifact.WithVersion("1"), artifact.WithFormat(artifact.FormatModelPack))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tag(desc, "acme/tiny", "1")
 	return desc
 }
 

@@ -40,20 +40,14 @@ func TestLogoutRevokesSession(t *testing.T) {
 	e.start(Options{Authenticate: func(u, p string) bool { return u == "alice" && p == "s3cret" }})
 	srv := e.server(nil)
 	c := newClient(t, srv.URL)
-	req, _ := http.NewRequest("POST", srv.URL+"/ui/login", strings.NewReader(url.Values{"user": {"alice"}, "password": {"s3cret"}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if resp, _ := c.do(req); resp.StatusCode != http.StatusSeeOther {
+	if resp, _ := c.login(url.Values{"user": {"alice"}, "password": {"s3cret"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("login: %d", resp.StatusCode)
 	}
-	u, _ := url.Parse(srv.URL)
-	stolen := c.hc.Jar.Cookies(u)[0]
-	replay := newClient(t, srv.URL)
-	replay.hc.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookie, Value: stolen.Value}})
+	replay := newClient(t, srv.URL).setCookie(sessionCookie, c.session())
 	if resp, _ := replay.get("/ui/"); resp.StatusCode != 200 {
 		t.Fatalf("copied cookie before logout: %d", resp.StatusCode)
 	}
-	req, _ = http.NewRequest("POST", srv.URL+"/ui/logout", nil)
-	c.do(req)
+	c.logout()
 	if resp, _ := replay.get("/ui/"); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("the session's cookie still works after logout: %d", resp.StatusCode)
 	}
@@ -77,9 +71,7 @@ func TestLoginThrottled(t *testing.T) {
 	c := newClient(t, srv.URL)
 	codes := []int{}
 	for range 5 {
-		req, _ := http.NewRequest("POST", srv.URL+"/ui/login", strings.NewReader(url.Values{"user": {"alice"}, "password": {"guess"}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, body := c.do(req)
+		resp, body := c.login(url.Values{"user": {"alice"}, "password": {"guess"}})
 		codes = append(codes, resp.StatusCode)
 		if resp.StatusCode == 429 && (resp.Header.Get("Retry-After") != "30" || !strings.Contains(body, "Too many")) {
 			t.Fatalf("429 page: %s %q", resp.Header.Get("Retry-After"), body)

@@ -20,11 +20,7 @@ import (
 	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // program is the module outside: every verb it calls is github.com/mlos-foundation/axon's.
 const program = `package main

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"fmt"
 	"strings"
 )
@@ -41,4 +42,23 @@ func CheckDir(p string) error {
 		return nil
 	}
 	return CheckPath(p)
+}
+
+// Begin is how every driver operation starts: each path passes CheckPath, then
+// ctx must not be done yet.
+func Begin(ctx context.Context, paths ...string) error {
+	for _, p := range paths {
+		if err := CheckPath(p); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// BeginDir is Begin for List and Walk: the directory passes CheckDir.
+func BeginDir(ctx context.Context, dir string) error {
+	if err := CheckDir(dir); err != nil {
+		return err
+	}
+	return ctx.Err()
 }

@@ -28,10 +28,7 @@ func version(b []byte) string {
 // With create false, a missing directory is a failed precondition (the file
 // is not there either), and no directory is made.
 func (d *Driver) lockedDir(ctx context.Context, p string, create bool, fn func() error) error {
-	if err := driver.CheckPath(p); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return err
 	}
 	dir := filepath.Dir(d.full(p))

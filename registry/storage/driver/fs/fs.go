@@ -78,10 +78,7 @@ func wrap(op, p string, err error) error {
 
 // GetContent implements driver.Driver.
 func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
-	if err := driver.CheckPath(p); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return nil, err
 	}
 	b, err := os.ReadFile(d.full(p))
@@ -180,10 +177,7 @@ func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadClo
 
 // Stat implements driver.Driver.
 func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
-	if err := driver.CheckPath(p); err != nil {
-		return driver.FileInfo{}, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return driver.FileInfo{}, err
 	}
 	fi, err := os.Stat(d.full(p))
@@ -199,10 +193,7 @@ func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
 
 // List implements driver.Driver.
 func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
-	if err := driver.CheckDir(p); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.BeginDir(ctx, p); err != nil {
 		return nil, err
 	}
 	ents, err := os.ReadDir(d.full(p))
@@ -234,13 +225,7 @@ func join(dir, name string) string {
 
 // Move implements driver.Driver.
 func (d *Driver) Move(ctx context.Context, src, dst string) error {
-	if err := driver.CheckPath(src); err != nil {
-		return err
-	}
-	if err := driver.CheckPath(dst); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.Begin(ctx, src, dst); err != nil {
 		return err
 	}
 	from, to := d.full(src), d.full(dst)
@@ -289,10 +274,7 @@ func syncFile(name string) error {
 
 // Delete implements driver.Driver.
 func (d *Driver) Delete(ctx context.Context, p string) error {
-	if err := driver.CheckPath(p); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return err
 	}
 	full := d.full(p)

@@ -9,31 +9,48 @@ import (
 	"time"
 
 	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/benchsuite"
 	"github.com/mlos-foundation/axon/registry/storage/driver/fs"
 	"github.com/mlos-foundation/axon/registry/storage/driver/testsuite"
 )
 
-func TestSuite(t *testing.T) {
-	testsuite.Run(t, func(t *testing.T) driver.Driver {
-		d, err := fs.New(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return d
-	})
+func newDriver(tb testing.TB) driver.Driver {
+	d, err := fs.New(tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
 }
 
-// A crash can leave a temporary file behind; it must never show up as a file.
-func TestLeftoverTempInvisible(t *testing.T) {
+func TestSuite(t *testing.T) {
+	testsuite.Run(t, func(t *testing.T) driver.Driver { return newDriver(t) })
+}
+
+// BenchmarkSuite: go test -run '^$' -bench . ./registry/storage/driver/fs
+func BenchmarkSuite(b *testing.B) { benchsuite.Run(b, newDriver) }
+
+// TestBenchSuite runs every benchmark once, so that the suite keeps working.
+func TestBenchSuite(t *testing.T) { benchsuite.Smoke(t, "BenchmarkSuite") }
+
+// withFile gives a driver over a new root directory (and the directory) that
+// holds one file, p, of content "x".
+func withFile(t *testing.T, p string) (*fs.Driver, string) {
+	t.Helper()
 	root := t.TempDir()
 	d, err := fs.New(root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := d.PutContent(ctx, "dir/file", []byte("x")); err != nil {
+	if err := d.PutContent(context.Background(), p, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
+	return d, root
+}
+
+// A crash can leave a temporary file behind; it must never show up as a file.
+func TestLeftoverTempInvisible(t *testing.T) {
+	d, root := withFile(t, "dir/file")
+	ctx := context.Background()
 	if err := os.WriteFile(filepath.Join(root, "dir", ".axon-tmp-deadbeef"), []byte("partial"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -51,15 +68,8 @@ func TestLeftoverTempInvisible(t *testing.T) {
 }
 
 func TestClean(t *testing.T) {
-	root := t.TempDir()
-	d, err := fs.New(root)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, root := withFile(t, "a/b/file")
 	ctx := context.Background()
-	if err := d.PutContent(ctx, "a/b/file", []byte("x")); err != nil {
-		t.Fatal(err)
-	}
 	stale := filepath.Join(root, "a", "b", ".axon-tmp-stale")
 	fresh := filepath.Join(root, "a", ".axon-tmp-fresh")
 	for _, p := range []string{stale, fresh} {

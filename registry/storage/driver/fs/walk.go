@@ -15,10 +15,7 @@ import (
 // paths (the order an S3 listing gives), so both drivers walk alike: within a
 // directory, a subdirectory "b" sorts as "b/", after a file "b-x".
 func (d *Driver) Walk(ctx context.Context, p string, fn func(driver.FileInfo) error) error {
-	if err := driver.CheckDir(p); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.BeginDir(ctx, p); err != nil {
 		return err
 	}
 	fi, err := os.Stat(d.full(p))

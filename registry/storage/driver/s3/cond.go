@@ -33,7 +33,7 @@ func (d *Driver) PutIfMatch(ctx context.Context, p string, content []byte, versi
 }
 
 func (d *Driver) condPut(ctx context.Context, op, p string, content []byte, opts minio.PutObjectOptions) (string, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return "", err
 	}
 	sum := md5.Sum(content)
@@ -63,7 +63,7 @@ func isPrecondition(err error) bool {
 
 // GetVersioned implements driver.Conditional.
 func (d *Driver) GetVersioned(ctx context.Context, p string) ([]byte, string, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return nil, "", err
 	}
 	r, info, _, err := d.core.GetObject(ctx, d.bucket, d.key(p), minio.GetObjectOptions{})

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/minio/minio-go/v7"
+
+	"github.com/mlos-foundation/axon/registry/storage/driver"
 )
 
 // S3 limits: a single CopyObject copies at most 5 GiB, and in a multipart
@@ -19,7 +21,7 @@ const (
 // one server-side operation (copy, compose or a streamed multipart upload), so
 // its readers see the old or the new object; then the source goes.
 func (d *Driver) Move(ctx context.Context, src, dst string) error {
-	if err := start(ctx, src, dst); err != nil {
+	if err := driver.Begin(ctx, src, dst); err != nil {
 		return err
 	}
 	parts, err := d.parts(ctx, src)

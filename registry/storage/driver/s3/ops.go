@@ -70,7 +70,7 @@ func (d *Driver) GetContent(ctx context.Context, p string) ([]byte, error) {
 
 // PutContent implements driver.Driver. One PutObject: S3 makes it visible whole or not at all.
 func (d *Driver) PutContent(ctx context.Context, p string, content []byte) error {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return err
 	}
 	return wrap(ctx, "write", p, d.putBytes(ctx, d.key(p), content))
@@ -120,7 +120,7 @@ func putOptions() minio.PutObjectOptions {
 
 // Reader implements driver.Driver.
 func (d *Driver) Reader(ctx context.Context, p string, offset int64) (io.ReadCloser, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return nil, err
 	}
 	if offset < 0 {
@@ -227,7 +227,7 @@ func (c *chainReader) Close() error {
 // Stat implements driver.Driver: an object, else a directory (a prefix with
 // keys under it), else a staged file (part objects).
 func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return driver.FileInfo{}, err
 	}
 	info, err := d.client.StatObject(ctx, d.bucket, d.key(p), minio.StatObjectOptions{})
@@ -275,10 +275,7 @@ func (d *Driver) Stat(ctx context.Context, p string) (driver.FileInfo, error) {
 
 // List implements driver.Driver.
 func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
-	if err := driver.CheckDir(p); err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.BeginDir(ctx, p); err != nil {
 		return nil, err
 	}
 	var out []string
@@ -301,7 +298,7 @@ func (d *Driver) List(ctx context.Context, p string) ([]string, error) {
 // Delete implements driver.Driver: the object p, everything under "p/" and the
 // parts of a staged p; never a sibling such as "p2" that merely shares the prefix.
 func (d *Driver) Delete(ctx context.Context, p string) error {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return err
 	}
 	found := false

@@ -14,7 +14,7 @@ var _ driver.Redirector = (*Driver)(nil)
 // URLFor implements driver.Redirector with a presigned GET of the object at
 // p. Presigning is local (no request to S3); SigV4 takes 1s to 7 days.
 func (d *Driver) URLFor(ctx context.Context, p string, expiry time.Duration) (string, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return "", err
 	}
 	if expiry < time.Second || expiry > 7*24*time.Hour {

@@ -17,7 +17,7 @@ var _ driver.Putter = (*Driver)(nil)
 // (v1.8.0) keeps the truncated body as the object, so a failing stream could
 // leave a partial file visible. Parts are sent from whole buffers instead.
 func (d *Driver) PutStream(ctx context.Context, p string, r io.Reader, size int64) (int64, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return 0, err
 	}
 	ow := d.newObjectWriter(ctx, d.key(p))

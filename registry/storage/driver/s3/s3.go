@@ -191,12 +191,3 @@ func wrap(ctx context.Context, op, p string, err error) error {
 	}
 	return fmt.Errorf("%s %s: s3: %w", op, p, err)
 }
-
-func start(ctx context.Context, paths ...string) error {
-	for _, p := range paths {
-		if err := driver.CheckPath(p); err != nil {
-			return err
-		}
-	}
-	return ctx.Err()
-}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mlos-foundation/axon/internal/testutil"
 	"github.com/mlos-foundation/axon/registry/storage/driver"
+	"github.com/mlos-foundation/axon/registry/storage/driver/benchsuite"
 	"github.com/mlos-foundation/axon/registry/storage/driver/s3"
 	"github.com/mlos-foundation/axon/registry/storage/driver/testsuite"
 )
@@ -17,9 +18,26 @@ import (
 // TestSuite runs the driver suite against a real S3 server (versitygw); each
 // case gets its own key prefix in one bucket.
 func TestSuite(t *testing.T) {
-	srv := testutil.StartS3(t)
+	newDriver := drivers(t)
+	testsuite.Run(t, func(t *testing.T) driver.Driver { return newDriver(t) })
+}
+
+// BenchmarkSuite runs the driver benchmarks against a real S3 server
+// (versitygw on loopback): go test -run '^$' -bench . ./registry/storage/driver/s3
+func BenchmarkSuite(b *testing.B) { benchsuite.Run(b, drivers(b)) }
+
+// TestBenchSuite runs every benchmark once, so that the suite keeps working on S3.
+func TestBenchSuite(t *testing.T) {
+	testutil.Tool(t, "versitygw") // skip here, not in the child, when it is missing
+	benchsuite.Smoke(t, "BenchmarkSuite")
+}
+
+// drivers starts a real S3 server (versitygw) for tb and returns a factory of
+// drivers over it, each under its own key prefix in the one bucket.
+func drivers(tb testing.TB) func(testing.TB) driver.Driver {
+	srv := testutil.StartS3(tb)
 	n := 0
-	testsuite.Run(t, func(t *testing.T) driver.Driver {
+	return func(tb testing.TB) driver.Driver {
 		n++
 		d, err := s3.New(s3.Config{
 			Endpoint: srv.Host, Region: "us-east-1", Bucket: srv.Bucket, PathStyle: true,
@@ -27,18 +45,15 @@ func TestSuite(t *testing.T) {
 			Creds:  credentials.NewStaticV4(srv.AccessKey, srv.SecretKey, ""),
 		})
 		if err != nil {
-			t.Fatal(err)
+			tb.Fatal(err)
 		}
 		return d
-	})
+	}
 }
 
 func TestFromURL(t *testing.T) {
 	srv := testutil.StartS3(t)
-	for _, kv := range srv.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	srv.Setenv(t)
 	d, err := s3.FromURL(srv.URL())
 	if err != nil {
 		t.Fatal(err)

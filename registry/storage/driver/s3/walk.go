@@ -13,10 +13,7 @@ import (
 // Walk implements driver.Driver with one flat listing, in key order. The parts
 // of a staged file are reported once, as that file with their summed size.
 func (d *Driver) Walk(ctx context.Context, p string, fn func(driver.FileInfo) error) error {
-	if err := driver.CheckDir(p); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
+	if err := driver.BeginDir(ctx, p); err != nil {
 		return err
 	}
 	var (

@@ -31,7 +31,7 @@ var smallBufs = sync.Pool{New: func() any { b := make([]byte, 0, smallPart); ret
 // Writer implements driver.Driver: each session streams into its own part
 // object "<p>.axon-parts/<seq>".
 func (d *Driver) Writer(ctx context.Context, p string, append bool) (driver.FileWriter, error) {
-	if err := start(ctx, p); err != nil {
+	if err := driver.Begin(ctx, p); err != nil {
 		return nil, err
 	}
 	parts, err := d.parts(ctx, p)

@@ -19,43 +19,23 @@ func testConditional(t *testing.T, d driver.Driver) {
 		t.Fatalf("%s driver does not implement driver.Conditional", d.Name())
 	}
 	ctx := context.Background()
-	const n = 12
-	var wins atomic.Int32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, err := c.PutIfAbsent(ctx, "cond/lease", []byte{byte(i)})
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, driver.ErrPrecondition):
-				t.Errorf("PutIfAbsent: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d concurrent PutIfAbsent calls succeeded, want exactly 1", wins.Load())
+	wins := race(t, "PutIfAbsent", func(i int) error {
+		_, err := c.PutIfAbsent(ctx, "cond/lease", []byte{byte(i)})
+		return err
+	})
+	if wins != 1 {
+		t.Fatalf("%d concurrent PutIfAbsent calls succeeded, want exactly 1", wins)
 	}
 	b, ver, err := c.GetVersioned(ctx, "cond/lease")
 	if err != nil || len(b) != 1 {
 		t.Fatalf("GetVersioned: %q %v", b, err)
 	}
-	wins.Store(0)
-	for i := range n {
-		wg.Go(func() {
-			_, err := c.PutIfMatch(ctx, "cond/lease", []byte{100 + byte(i), 1}, ver)
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, driver.ErrPrecondition):
-				t.Errorf("PutIfMatch: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d concurrent PutIfMatch calls on one version succeeded, want exactly 1", wins.Load())
+	wins = race(t, "PutIfMatch", func(i int) error {
+		_, err := c.PutIfMatch(ctx, "cond/lease", []byte{100 + byte(i), 1}, ver)
+		return err
+	})
+	if wins != 1 {
+		t.Fatalf("%d concurrent PutIfMatch calls on one version succeeded, want exactly 1", wins)
 	}
 	if _, err := c.PutIfMatch(ctx, "cond/lease", []byte("x"), ver); !errors.Is(err, driver.ErrPrecondition) {
 		t.Fatalf("PutIfMatch with a stale version: %v, want ErrPrecondition", err)
@@ -66,4 +46,24 @@ func testConditional(t *testing.T, d driver.Driver) {
 	if _, err := c.PutIfAbsent(ctx, "cond/lease", []byte("x")); !errors.Is(err, driver.ErrPrecondition) {
 		t.Fatalf("PutIfAbsent on an existing file: %v", err)
 	}
+}
+
+// race runs put(0..11) at once and counts the calls that succeeded; an error
+// other than driver.ErrPrecondition fails the test.
+func race(t *testing.T, what string, put func(i int) error) int32 {
+	const n = 12
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			switch err := put(i); {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, driver.ErrPrecondition):
+				t.Errorf("%s: %v", what, err)
+			}
+		})
+	}
+	wg.Wait()
+	return wins.Load()
 }
