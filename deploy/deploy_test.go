@@ -32,11 +32,7 @@ func build(t *testing.T, pkg string) string {
 	return testutil.Build(t, "github.com/mlos-foundation/axon/"+pkg)
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 // helpText returns a program's --help output.
 func helpText(bin string) string {

@@ -21,11 +21,7 @@ func axonBin(t *testing.T) string {
 	return testutil.Build(t, "github.com/mlos-foundation/axon/cmd/axon")
 }
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	testutil.RemoveBuilds()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { testutil.Main(m) }
 
 type result struct {
 	out, err string
