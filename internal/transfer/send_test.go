@@ -17,11 +17,19 @@ import (
 // Big file layers go to the registry as the stored file (sendfile), not
 // hashed on the way out: the registry's own digest check must then refuse a
 // damaged copy, and the error must still name the local store as the culprit.
-func TestPushOfDamagedBigBlobDistribution(t *testing.T) {
-	damagedBigBlob(t, testutil.StartDistribution(t))
+func TestPushOfDamagedBigBlob(t *testing.T) {
+	t.Run("distribution", func(t *testing.T) { damagedBigBlob(t, testutil.StartDistribution(t)) })
+	t.Run("axon-registry", func(t *testing.T) {
+		if addr := axonRegistryUnlessShort(t); addr != "" {
+			damagedBigBlob(t, addr)
+		}
+	})
 }
 
-func TestPushOfDamagedBigBlobAxonRegistry(t *testing.T) {
+// axonRegistryUnlessShort starts axon-registry, or skips the test in -short
+// mode or when it does not build.
+func axonRegistryUnlessShort(t *testing.T) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds axon-registry")
 	}
@@ -29,7 +37,7 @@ func TestPushOfDamagedBigBlobAxonRegistry(t *testing.T) {
 	if addr == "" {
 		t.Skip("axon-registry does not build yet")
 	}
-	damagedBigBlob(t, addr)
+	return addr
 }
 
 func damagedBigBlob(t *testing.T, reg string) {

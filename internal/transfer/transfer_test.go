@@ -112,14 +112,7 @@ func TestRoundTripDistribution(t *testing.T) {
 }
 
 func TestRoundTripAxonRegistry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds axon-registry")
-	}
-	addr := axonRegistry(t)
-	if addr == "" {
-		t.Skip("axon-registry does not build yet")
-	}
-	roundTrip(t, addr)
+	roundTrip(t, axonRegistryUnlessShort(t))
 }
 
 // An interrupted pull keeps what it finished and its partial blob; the next
