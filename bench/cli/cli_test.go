@@ -69,7 +69,7 @@ func TestCLIBench(t *testing.T) {
 
 	type row struct {
 		registry, op string
-		axon, oras   measure
+		axon, oras   []measure
 	}
 	var rows []row
 	for _, reg := range regs {
@@ -118,7 +118,7 @@ func TestCLIBench(t *testing.T) {
 				pullOras()
 			}
 		}
-		rows = append(rows, row{reg.name, "push", median(pushA), median(pushO)}, row{reg.name, "pull", median(pullA), median(pullO)})
+		rows = append(rows, row{reg.name, "push", pushA, pushO}, row{reg.name, "pull", pullA, pullO})
 	}
 
 	var b strings.Builder
@@ -127,12 +127,14 @@ func TestCLIBench(t *testing.T) {
 		mib, len(files), concurrency, reps, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	fmt.Fprintf(&b, "axon pack (hash + store, not part of push): %s\n", packTime.Round(time.Millisecond))
 	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "registry\top\taxon wall\toras wall\toras/axon wall\taxon MiB/s\taxon cpu\toras cpu\toras/axon cpu")
+	fmt.Fprintln(tw, "registry\top\taxon wall\toras wall\toras/axon wall\taxon MiB/s\taxon cpu\toras cpu\toras/axon cpu\taxon wall range\toras wall range")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t%.0f\t%s\t%s\t%.2fx\n", r.registry, r.op,
-			r.axon.wall.Round(time.Millisecond), r.oras.wall.Round(time.Millisecond), r.oras.wall.Seconds()/r.axon.wall.Seconds(),
-			float64(mib)/r.axon.wall.Seconds(),
-			r.axon.cpu.Round(time.Millisecond), r.oras.cpu.Round(time.Millisecond), r.oras.cpu.Seconds()/r.axon.cpu.Seconds())
+		a, o := median(r.axon), median(r.oras)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t%.0f\t%s\t%s\t%.2fx\t%s\t%s\n", r.registry, r.op,
+			a.wall.Round(time.Millisecond), o.wall.Round(time.Millisecond), o.wall.Seconds()/a.wall.Seconds(),
+			float64(mib)/a.wall.Seconds(),
+			a.cpu.Round(time.Millisecond), o.cpu.Round(time.Millisecond), o.cpu.Seconds()/a.cpu.Seconds(),
+			spread(r.axon), spread(r.oras))
 	}
 	fmt.Fprintln(tw, "ratios >= 1.0x: axon as fast (wall) or as frugal (client CPU) as oras")
 	tw.Flush()
@@ -226,6 +228,15 @@ func timed(t *testing.T, dir string, env []string, bin string, args ...string) m
 		t.Fatalf("%s %s: %v\n%s", filepath.Base(bin), strings.Join(args, " "), err, out)
 	}
 	return measure{wall: el, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
+}
+
+// spread is the fastest and slowest wall time of the repetitions.
+func spread(ms []measure) string {
+	lo, hi := ms[0].wall, ms[0].wall
+	for _, m := range ms {
+		lo, hi = min(lo, m.wall), max(hi, m.wall)
+	}
+	return lo.Round(time.Millisecond).String() + "-" + hi.Round(time.Millisecond).String()
 }
 
 func median(ms []measure) measure {

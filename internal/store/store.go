@@ -178,6 +178,34 @@ func (s *Store) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClos
 	return &verifyingReadCloser{VerifyReader: content.NewVerifyReader(rc, desc), c: rc, desc: desc}, nil
 }
 
+// Send opens a stored blob to be sent to a receiver that checks its digest
+// itself (a registry verifies every blob it is given: PUT ?digest=): the
+// content is not hashed on the way out, only its size is checked, and the
+// reader is the blob's *os.File, so the kernel can send it (sendfile) without
+// copying it through the process. Anything axon reads itself goes through
+// Fetch, which verifies.
+func (s *Store) Send(desc ocispec.Descriptor) (*os.File, error) {
+	if err := desc.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("blob %s: %w", desc.Digest, err)
+	}
+	f, err := os.Open(s.blobPath(desc.Digest))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &MissingError{Digest: desc.Digest, Err: errdef.ErrNotFound}
+	}
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && (!fi.Mode().IsRegular() || fi.Size() != desc.Size) {
+		err = &CorruptError{Digest: desc.Digest, Err: fmt.Errorf("%d bytes, want %d", fi.Size(), desc.Size)}
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
 // MissingError: a blob a package needs is not in the store (deleted by hand,
 // or a store copied in part). It is still errdef.ErrNotFound for callers that
 // test for that, and says how to get the package whole again.
@@ -234,7 +262,7 @@ func (s *Store) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, erro
 // recorded in the index (untagged until Tag). Content already present is
 // ErrAlreadyExists-free: pushing it again is a no-op.
 func (s *Store) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	if isManifest(desc.MediaType) {
+	if IsManifest(desc.MediaType) {
 		return s.withIndex(ctx, func(o *oci.Store) error {
 			err := o.Push(ctx, desc, r)
 			if errors.Is(err, errdef.ErrAlreadyExists) {
@@ -290,7 +318,9 @@ func (s *Store) Place(ctx context.Context, d digest.Digest, dst string) error {
 	return fsutil.Place(ctx, s.blobPath(d), dst)
 }
 
-func isManifest(mt string) bool {
+// IsManifest reports whether mt is an image manifest or index media type
+// (OCI or Docker): a node the store also records in its index.
+func IsManifest(mt string) bool {
 	switch mt {
 	case ocispec.MediaTypeImageManifest, ocispec.MediaTypeImageIndex,
 		"application/vnd.docker.distribution.manifest.v2+json", "application/vnd.docker.distribution.manifest.list.v2+json":
@@ -311,7 +341,7 @@ func (s *Store) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, er
 		return ocispec.Descriptor{}, fmt.Errorf("read store: %w", err)
 	}
 	desc, err := o.Resolve(ctx, key)
-	if err != nil || !isManifest(desc.MediaType) {
+	if err != nil || !IsManifest(desc.MediaType) {
 		if err == nil || errors.Is(err, errdef.ErrNotFound) {
 			return ocispec.Descriptor{}, fmt.Errorf("%s: %w", ref, ErrNotFound)
 		}
@@ -453,7 +483,7 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 	defer release()
 	return s.withIndex(ctx, func(o *oci.Store) error {
 		desc, err := o.Resolve(ctx, key)
-		if err != nil || !isManifest(desc.MediaType) {
+		if err != nil || !IsManifest(desc.MediaType) {
 			return fmt.Errorf("rm %s: %w", ref, ErrNotFound)
 		}
 		if key != desc.Digest.String() {

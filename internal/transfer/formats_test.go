@@ -64,10 +64,7 @@ func TestForeignFormatsDistribution(t *testing.T) {
 }
 
 func TestForeignFormatsAxonRegistry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds axon-registry")
-	}
-	foreignInterop(t, axonRegistry(t))
+	foreignInterop(t, axonRegistryUnlessShort(t))
 }
 
 // axon push --format modelpack: the real oras CLI sees a ModelPack artifact,

@@ -32,6 +32,15 @@ var digestRE = regexp.MustCompile(`sha256:[0-9a-f]{64}`)
 // file in the store's ingest area that a later pull continues with a Range request.
 const resumeThreshold = 1 << 20
 
+// copyBuf is the size of the reads a download makes. Each chunk is copied
+// from the socket, hashed and copied into the page cache while it is still
+// in the core's cache (L2 is 1 MiB a core here, shared with the socket's and
+// the page cache's lines): 1 MiB chunks made the kernel's copy into the page
+// cache read them back from memory, costing up to twice the system time of
+// 128 KiB ones when other processes used the memory too, for 8x fewer syscalls
+// that cost far less.
+const copyBuf = 128 << 10
+
 // Pull copies a package from a registry into the store and tags it with the
 // registry reference. An artifact that is not an axon package is refused with
 // an *artifact.NotPackageError that lists its files.
@@ -256,7 +265,7 @@ func (p *pullTarget) resumable(ctx context.Context, d ocispec.Descriptor, r io.R
 		bar.SetCurrent(have)
 	}
 	off := have
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, copyBuf)
 	for attempt := 0; ; attempt++ {
 		n, err := io.CopyBuffer(w, &countingCtxReader{ctx: ctx, r: io.LimitReader(r, d.Size-off), bar: bar}, buf)
 		off += n

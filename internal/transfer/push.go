@@ -127,13 +127,28 @@ type storeSource struct {
 	tr   *tracker
 }
 
+// Fetch reads what oras-go walks (manifests, configs: small, and read by the
+// copy itself) through the store's verifying Fetch; a file layer of
+// sendThreshold or more goes to the registry as the stored file, unhashed
+// here: the registry checks its digest (PUT ?digest=) and refuses a damaged
+// copy, which explain() then names as the local store's problem.
 func (s *storeSource) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
-	rc, err := s.st.Fetch(ctx, d)
+	var rc io.ReadCloser
+	var err error
+	if d.Size >= sendThreshold && !store.IsManifest(d.MediaType) {
+		rc, err = s.st.Send(d)
+	} else {
+		rc, err = s.st.Fetch(ctx, d)
+	}
 	if err != nil {
 		return nil, err
 	}
 	return s.tr.wrap(d, rc), nil
 }
+
+// sendThreshold: smaller blobs are hashed on the way out (a damaged one is
+// caught before any request); bigger ones are left to the registry's check.
+const sendThreshold = 1 << 20
 
 func (s *storeSource) Exists(ctx context.Context, d ocispec.Descriptor) (bool, error) {
 	return s.st.Exists(ctx, d)

@@ -112,10 +112,7 @@ func TestRoundTripDistribution(t *testing.T) {
 }
 
 func TestRoundTripAxonRegistry(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds axon-registry")
-	}
-	roundTrip(t, axonRegistry(t))
+	roundTrip(t, axonRegistryUnlessShort(t))
 }
 
 // An interrupted pull keeps what it finished and its partial blob; the next
