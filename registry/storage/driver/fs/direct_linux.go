@@ -53,17 +53,14 @@ type directWriter struct {
 	n      int           // bytes in buf
 	direct bool          // O_DIRECT is set on fd
 	off    bool          // direct I/O refused or not possible: buffered from here on
+	start  int64         // file offset the writer started at
 }
 
-// newDirectWriter starts at file offset size; an unaligned start (an append to
+// newStreamWriter starts at file offset size; an unaligned start (an append to
 // an unaligned chunk) writes buffered throughout.
 func newStreamWriter(f *os.File, size int64) streamWriter {
 	wb := newWriteback(f, size)
-	w := &directWriter{f: f, fd: int(f.Fd()), wb: wb, out: bufio.NewWriterSize(wb, bufSize), off: size%directAlign != 0}
-	if !w.off {
-		w.buf = directBufs.Get().(*[]byte)
-	}
-	return w
+	return &directWriter{f: f, fd: int(f.Fd()), wb: wb, out: bufio.NewWriterSize(wb, bufSize), off: size%directAlign != 0, start: size}
 }
 
 func (w *directWriter) Write(p []byte) (int, error) {
@@ -71,6 +68,28 @@ func (w *directWriter) Write(p []byte) (int, error) {
 		return w.out.Write(p)
 	}
 	total := len(p)
+	if w.buf == nil {
+		// small files (configs, manifests, the tail of most uploads) never need
+		// the direct path: they stay buffered until the stream outgrows a block
+		if w.wb.off-w.start+int64(w.out.Buffered()+len(p)) < directBufSize {
+			return w.out.Write(p)
+		}
+		// switching: what is buffered goes out buffered, up to an aligned offset
+		if err := w.out.Flush(); err != nil {
+			return 0, err
+		}
+		if pad := int((directAlign - w.wb.off%directAlign) % directAlign); pad > 0 {
+			pad = min(pad, len(p))
+			if _, err := w.wb.Write(p[:pad]); err != nil {
+				return 0, err
+			}
+			p = p[pad:]
+			if len(p) == 0 {
+				return total, nil // not aligned yet: the next write goes on from here
+			}
+		}
+		w.buf = directBufs.Get().(*[]byte)
+	}
 	for len(p) > 0 {
 		// whole aligned blocks straight from the caller's buffer, when nothing is staged
 		if w.n == 0 && len(p) >= directBufSize && aligned(p) {

@@ -103,8 +103,11 @@ func TestDirectWriterUsesODirect(t *testing.T) {
 	sw := newStreamWriter(f, 0)
 	w := sw.(*directWriter)
 	data := pseudo(3<<20+10, 2)
-	if _, err := w.Write(data); err != nil {
-		t.Fatal(err)
+	// 64 KiB at a time, as a body may arrive, and never a whole block in one write
+	for off := 0; off < len(data); off += 64 << 10 {
+		if _, err := w.Write(data[off:min(off+64<<10, len(data))]); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if !w.direct || w.off {
 		t.Fatalf("after %d bytes: direct=%v off=%v, want O_DIRECT in use", len(data), w.direct, w.off)
