@@ -22,7 +22,7 @@ var _ driver.Putter = (*Driver)(nil)
 func (d *Driver) PutStream(ctx context.Context, p string, r io.Reader, size int64) (int64, error) {
 	return d.writeFile(ctx, p, func(f *os.File) (int64, error) {
 		buf := copyBufs.Get().(*[]byte)
-		n, err := io.CopyBuffer(writerOnly{f}, fsutil.ContextReader(ctx, r), *buf)
+		n, err := io.CopyBuffer(newWriteback(f, 0), fsutil.ContextReader(ctx, r), *buf)
 		copyBufs.Put(buf)
 		if err == nil && size >= 0 && n != size {
 			err = fmt.Errorf("got %d bytes, want %d: %w", n, size, driver.ErrSizeMismatch)
@@ -145,6 +145,3 @@ func (d *Driver) stageDir() (string, error) {
 
 // copyBufs turn a body into large writes: fewer syscalls than io.Copy's 32 KiB.
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
-
-// writerOnly hides *os.File's ReadFrom, which would ignore our buffer.
-type writerOnly struct{ io.Writer }

@@ -1,7 +1,6 @@
 package fs
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -50,14 +49,21 @@ func (d *Driver) Writer(ctx context.Context, p string, append bool) (driver.File
 		f.Close()
 		return nil, wrap("write", p, err)
 	}
-	return &writer{d: d, path: p, f: f, buf: bufio.NewWriterSize(f, bufSize), size: size}, nil
+	return &writer{d: d, path: p, f: f, buf: newStreamWriter(f, size), size: size}, nil
+}
+
+// streamWriter is how a writer's bytes reach its file: Flush writes out
+// anything held back; nothing is written after it.
+type streamWriter interface {
+	io.Writer
+	Flush() error
 }
 
 type writer struct {
 	d      *Driver
 	path   string
 	f      *os.File
-	buf    *bufio.Writer
+	buf    streamWriter
 	size   int64
 	closed bool
 }
