@@ -44,7 +44,9 @@ type SeedOutput struct {
 // InferSeed is InferRawJSON for a server that encodes output tensors itself,
 // without building RawOutputs' nested values first.
 func (m *Model) InferSeed(ctx context.Context, raw json.RawMessage, params map[string]any) (SeedOutput, RunStats, error) {
-	value := func(v any, st RunStats, err error) (SeedOutput, RunStats, error) { return SeedOutput{Value: v}, st, err }
+	value := func(v any, st RunStats, err error) (SeedOutput, RunStats, error) {
+		return SeedOutput{Value: v}, st, err
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return SeedOutput{}, RunStats{}, BadRequest(`missing "input": text, a number array, or {input name: array}`)

@@ -270,12 +270,8 @@ func (s *scanner) number() (integer, ok bool) {
 	}
 	integer = true
 	if i < len(b) && b[i] == '.' {
-		i++
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		if i = digits(b, i+1); i < 0 {
 			return false, false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
 		}
 		integer = false
 	}
@@ -284,16 +280,25 @@ func (s *scanner) number() (integer, ok bool) {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		if i >= len(b) || b[i] < '0' || b[i] > '9' {
+		if i = digits(b, i); i < 0 {
 			return false, false
-		}
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
 		}
 		integer = false
 	}
 	s.i = i
 	return integer, true
+}
+
+// digits skips one or more decimal digits from i; -1 if there is none.
+func digits(b []byte, i int) int {
+	start := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == start {
+		return -1
+	}
+	return i
 }
 
 // end reports whether only white space is left.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf8"
 
@@ -136,7 +137,9 @@ func finite64(d []float64) bool {
 	return true
 }
 
-func appendInt[T int8 | int16 | int32 | int64](b []byte, v T) []byte { return strconv.AppendInt(b, int64(v), 10) }
+func appendInt[T int8 | int16 | int32 | int64](b []byte, v T) []byte {
+	return strconv.AppendInt(b, int64(v), 10)
+}
 
 func appendUint[T uint8 | uint16 | uint32 | uint64](b []byte, v T) []byte {
 	return strconv.AppendUint(b, uint64(v), 10)
@@ -242,8 +245,8 @@ func appendSeedResponse(b []byte, outs []*mlos.Tensor, latency string) ([]byte, 
 		return b, false
 	}
 	sorted := outs
-	if !slices.IsSortedFunc(outs, func(x, y *mlos.Tensor) int { return compareNames(x.Name, y.Name) }) {
-		sorted = slices.SortedFunc(slices.Values(outs), func(x, y *mlos.Tensor) int { return compareNames(x.Name, y.Name) })
+	if !slices.IsSortedFunc(outs, func(x, y *mlos.Tensor) int { return strings.Compare(x.Name, y.Name) }) {
+		sorted = slices.SortedFunc(slices.Values(outs), func(x, y *mlos.Tensor) int { return strings.Compare(x.Name, y.Name) })
 	}
 	ok := true
 	b = append(b, `{"output":{`...)
@@ -271,14 +274,4 @@ func appendSeedResponse(b []byte, outs []*mlos.Tensor, latency string) ([]byte, 
 	}
 	b = append(b, latency...)
 	return append(b, "\"}\n"...), ok
-}
-
-func compareNames(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
