@@ -22,37 +22,62 @@ func (m *Model) InferJSON(ctx context.Context, input any, params map[string]any)
 // names to nested arrays. Number arrays are parsed straight into tensors,
 // without a generic decode first.
 func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params map[string]any) (any, RunStats, error) {
+	out, st, err := m.InferSeed(ctx, raw, params)
+	if err != nil {
+		return nil, st, err
+	}
+	if out.Tensors {
+		return RawOutputs(out.Outputs), st, nil
+	}
+	return out.Value, st, nil
+}
+
+// SeedOutput is the answer of InferSeed: the model's output tensors (for a
+// number-array input; the seed API answers RawOutputs of them), or any other
+// value (a pipeline's).
+type SeedOutput struct {
+	Tensors bool
+	Outputs []*Tensor
+	Value   any
+}
+
+// InferSeed is InferRawJSON for a server that encodes output tensors itself,
+// without building RawOutputs' nested values first.
+func (m *Model) InferSeed(ctx context.Context, raw json.RawMessage, params map[string]any) (SeedOutput, RunStats, error) {
+	value := func(v any, st RunStats, err error) (SeedOutput, RunStats, error) {
+		return SeedOutput{Value: v}, st, err
+	}
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
-		return nil, RunStats{}, BadRequest(`missing "input": text, a number array, or {input name: array}`)
+		return SeedOutput{}, RunStats{}, BadRequest(`missing "input": text, a number array, or {input name: array}`)
 	}
 	switch raw[0] {
 	case '"':
 		var text string
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return nil, RunStats{}, BadRequest("input: %w", err)
+			return SeedOutput{}, RunStats{}, BadRequest("input: %w", err)
 		}
-		return m.InferText(ctx, text, params)
+		return value(m.InferText(ctx, text, params))
 	case '[':
 		var texts []string
 		if m.hasPipeline() && json.Unmarshal(raw, &texts) == nil {
-			return m.inferTexts(ctx, texts, params)
+			return value(m.inferTexts(ctx, texts, params))
 		}
 	case '{':
 		var named map[string]json.RawMessage
 		if err := json.Unmarshal(raw, &named); err != nil {
-			return nil, RunStats{}, BadRequest("input: %w", err)
+			return SeedOutput{}, RunStats{}, BadRequest("input: %w", err)
 		}
 		specs := m.Inputs()
 		inputs := make(map[string]*Tensor, len(named))
 		for name, val := range named {
 			spec, ok := specByName(specs, name)
 			if !ok {
-				return nil, RunStats{}, BadRequest("unknown input %q; the model takes %s", name, describe(specs))
+				return SeedOutput{}, RunStats{}, BadRequest("unknown input %q; the model takes %s", name, describe(specs))
 			}
 			t, err := tensorFromRaw(spec, val)
 			if err != nil {
-				return nil, RunStats{}, err
+				return SeedOutput{}, RunStats{}, err
 			}
 			inputs[name] = t
 		}
@@ -61,11 +86,11 @@ func (m *Model) InferRawJSON(ctx context.Context, raw json.RawMessage, params ma
 	// A number array or a scalar: the model's only input.
 	specs := m.Inputs()
 	if len(specs) != 1 {
-		return nil, RunStats{}, BadRequest("model %s takes %d inputs (%s); send {input name: array}", m.Name, len(specs), describe(specs))
+		return SeedOutput{}, RunStats{}, BadRequest("model %s takes %d inputs (%s); send {input name: array}", m.Name, len(specs), describe(specs))
 	}
 	t, err := tensorFromRaw(specs[0], raw)
 	if err != nil {
-		return nil, RunStats{}, err
+		return SeedOutput{}, RunStats{}, err
 	}
 	return m.inferRaw(ctx, map[string]*Tensor{specs[0].Name: t})
 }
@@ -90,12 +115,12 @@ func (m *Model) inferTexts(ctx context.Context, texts []string, params map[strin
 }
 
 // inferRaw runs named tensors and answers the raw outputs.
-func (m *Model) inferRaw(ctx context.Context, inputs map[string]*Tensor) (any, RunStats, error) {
+func (m *Model) inferRaw(ctx context.Context, inputs map[string]*Tensor) (SeedOutput, RunStats, error) {
 	outs, st, err := m.Infer(ctx, inputs)
 	if err != nil {
-		return nil, st, err
+		return SeedOutput{}, st, err
 	}
-	return RawOutputs(outs), st, nil
+	return SeedOutput{Tensors: true, Outputs: outs}, st, nil
 }
 
 func specByName(specs []TensorSpec, name string) (TensorSpec, bool) {

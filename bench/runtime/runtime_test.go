@@ -40,6 +40,21 @@ func intraThreads() int {
 	return 0
 }
 
+// concurrencies is BENCH_CONC, the overhead part's concurrency levels
+// (default "1,16"; "1" alone, e.g. for a profile of the sequential path).
+func concurrencies() []int {
+	var out []int
+	for _, f := range strings.Split(os.Getenv("BENCH_CONC"), ",") {
+		if v, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && v > 0 {
+			out = append(out, v)
+		}
+	}
+	if len(out) == 0 {
+		return []int{1, 16}
+	}
+	return out
+}
+
 func envInt(name string, def int) int {
 	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
 		return v
@@ -397,7 +412,7 @@ func overhead(t *testing.T, in, hidden, out int, batch mlos.BatchOptions) {
 	fmt.Printf("\n== overhead: MLP %d→%d→%d float32, ONNX Runtime %s, intra-op threads %d, %d CPUs, %s per cell\n",
 		in, hidden, out, ort.RuntimeVersion(), s.intra, runtime.NumCPU(), s.dur)
 	var cells []cell
-	for _, c := range []int{1, 16} {
+	for _, c := range concurrencies() {
 		cells = append(cells,
 			cell{"raw onnxruntime_go Run", c, s.raw, ""},
 			cell{"HTTP floor, seed body", c, s.floorSeed, s.floor},
@@ -421,8 +436,8 @@ func overhead(t *testing.T, in, hidden, out int, batch mlos.BatchOptions) {
 			if over > 50*time.Microsecond {
 				verdict = "MISSES"
 			}
-			fmt.Printf("overhead, %s%s, concurrency 1: mlosd p50 %s − (raw Run p50 %s + floor p50 %s) = %s (goal ≤ 50µs: %s); server CPU/request %s vs floor %s (+%s)\n",
-				api.name, variant, r.p50.Round(time.Microsecond), raw.p50.Round(time.Microsecond), fl.p50.Round(time.Microsecond), over.Round(time.Microsecond), verdict,
+			fmt.Printf("overhead, %s%s, concurrency 1: mlosd p50 %s − (raw Run p50 %s + floor p50 %s) = %s = %.2fx the 50µs goal (%s); server CPU/request %s vs floor %s (+%s)\n",
+				api.name, variant, r.p50.Round(time.Microsecond), raw.p50.Round(time.Microsecond), fl.p50.Round(time.Microsecond), over.Round(time.Microsecond), float64(over)/float64(50*time.Microsecond), verdict,
 				r.cpuPerReq.Round(time.Microsecond), fl.cpuPerReq.Round(time.Microsecond), (r.cpuPerReq - fl.cpuPerReq).Round(time.Microsecond))
 		}
 	}

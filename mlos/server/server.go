@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -146,28 +148,40 @@ func (s *Server) model(name string) (*mlos.Model, error) {
 	return m, nil
 }
 
-// readBody reads the whole body, mapping the body limit to 413. A declared
-// length (already checked against the limit) sizes the buffer once, so a
-// large body costs its size, not a series of doublings.
-func readBody(c echo.Context) ([]byte, error) {
-	var buf bytes.Buffer
-	if n := c.Request().ContentLength; n > 0 && n < 1<<31 {
-		buf.Grow(int(n) + bytes.MinRead)
+// readBody reads the whole body, mapping the body limit to 413.
+func readBody(c echo.Context) ([]byte, error) { return readBodyInto(c, nil) }
+
+// readBodyInto reads the whole body into buf (a pooled buffer, grown as
+// needed and returned, also with an error, for the pool). A declared length
+// (already checked against the limit) sizes the buffer once, so a large body
+// costs its size, not a series of doublings.
+func readBodyInto(c echo.Context, buf []byte) ([]byte, error) {
+	buf = buf[:0]
+	r := c.Request()
+	if n := r.ContentLength; n > 0 && n < 1<<31 {
+		buf = slices.Grow(buf, int(n)+bytes.MinRead)
 	}
-	_, err := buf.ReadFrom(c.Request().Body)
-	b := buf.Bytes()
-	if err != nil {
-		var he *echo.HTTPError
-		if errors.As(err, &he) {
-			return nil, he
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(bytes.MinRead, cap(buf)))
 		}
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+		n, err := r.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
 		}
-		return nil, mlos.BadRequest("read body: %w", err)
+		if err != nil {
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				return buf, he
+			}
+			var mb *http.MaxBytesError
+			if errors.As(err, &mb) {
+				return buf, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
+			}
+			return buf, mlos.BadRequest("read body: %w", err)
+		}
 	}
-	return b, nil
 }
 
 func decodeJSON(b []byte, v any) error {
@@ -279,7 +293,9 @@ func (s *Server) seedInfer(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.seedRun(c, m)
+	buf := getBuf()
+	defer putBuf(buf)
+	out, err := s.seedRun(c, m, buf)
 	d := time.Since(start)
 	s.m.Metrics.Request(m.Name, m.Version, err == nil, d)
 	if err != nil {
@@ -288,21 +304,37 @@ func (s *Server) seedInfer(c echo.Context) error {
 	if c.Response().Committed { // streamed
 		return nil
 	}
-	return c.JSON(http.StatusOK, api.InferenceResponse{Output: out, Latency: d.Round(time.Microsecond).String()})
+	latency := d.Round(time.Microsecond).String()
+	if out.Tensors && plainJSON(c) {
+		if b, ok := appendSeedResponse((*buf)[:0], out.Outputs, latency); ok {
+			*buf = b
+			return writeJSON(c, b)
+		}
+	}
+	value := out.Value
+	if out.Tensors {
+		value = mlos.RawOutputs(out.Outputs)
+	}
+	return c.JSON(http.StatusOK, api.InferenceResponse{Output: value, Latency: latency})
 }
 
-func (s *Server) seedRun(c echo.Context, m *mlos.Model) (any, error) {
-	b, err := readBody(c)
+// seedRun reads the body into buf, which the response may reuse after.
+func (s *Server) seedRun(c echo.Context, m *mlos.Model, buf *[]byte) (mlos.SeedOutput, error) {
+	b, err := readBodyInto(c, *buf)
+	*buf = b
 	if err != nil {
-		return nil, err
+		return mlos.SeedOutput{}, err
 	}
 	var req api.InferenceRequest
-	if err := decodeJSON(b, &req); err != nil {
-		return nil, err
+	if !fastSeedRequest(b, &req) {
+		req = api.InferenceRequest{}
+		if err := decodeJSON(b, &req); err != nil {
+			return mlos.SeedOutput{}, err
+		}
 	}
 	if req.Stream {
-		return nil, s.seedStream(c, m, req)
+		return mlos.SeedOutput{}, s.seedStream(c, m, req)
 	}
-	out, _, err := m.InferRawJSON(c.Request().Context(), req.Input, req.Parameters)
+	out, _, err := m.InferSeed(c.Request().Context(), req.Input, req.Parameters)
 	return out, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,7 +163,10 @@ func (s *Server) v2ModelPost(c echo.Context) error {
 }
 
 func (s *Server) v2Infer(c echo.Context, m *mlos.Model, start time.Time) error {
-	body, err := readBody(c)
+	buf := getBuf()
+	defer putBuf(buf)
+	body, err := readBodyInto(c, *buf)
+	*buf = body
 	if err != nil {
 		return err
 	}
@@ -175,8 +179,11 @@ func (s *Server) v2Infer(c echo.Context, m *mlos.Model, start time.Time) error {
 		jsonPart, binary = body[:n], body[n:]
 	}
 	var req V2Request
-	if err := decodeJSON(jsonPart, &req); err != nil {
-		return err
+	if !fastV2Request(jsonPart, &req) {
+		req = V2Request{}
+		if err := decodeJSON(jsonPart, &req); err != nil {
+			return err
+		}
 	}
 	if len(req.Inputs) == 0 {
 		return mlos.BadRequest(`no "inputs"`)
@@ -201,13 +208,13 @@ func (s *Server) v2Infer(c echo.Context, m *mlos.Model, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	resp := V2Response{ModelName: m.Name, ModelVersion: m.Version, ID: req.ID}
 	allBinary := boolParam(req.Parameters, "binary_data_output")
-	var blobs [][]byte
 	selected := outs
-	wantBinary := map[string]bool{}
+	// wantBinary[i] says whether selected[i] is answered in the binary section.
+	var wantBinary []bool
 	if len(req.Outputs) > 0 {
-		selected = nil
+		selected = make([]*mlos.Tensor, 0, len(req.Outputs))
+		wantBinary = make([]bool, 0, len(req.Outputs))
 		for _, o := range req.Outputs {
 			var found *mlos.Tensor
 			for _, t := range outs {
@@ -219,20 +226,38 @@ func (s *Server) v2Infer(c echo.Context, m *mlos.Model, start time.Time) error {
 				return mlos.BadRequest("unknown output %q; the model gives %s", o.Name, outputNames(outs))
 			}
 			selected = append(selected, found)
+			want := allBinary
 			if b, ok := o.Parameters["binary_data"].(bool); ok {
-				wantBinary[o.Name] = b
-			} else {
-				wantBinary[o.Name] = allBinary
+				want = b
+			}
+			wantBinary = append(wantBinary, want)
+		}
+		// An output asked for twice takes the last request's choice for both.
+		for i, o := range req.Outputs {
+			for j := i + 1; j < len(req.Outputs); j++ {
+				if req.Outputs[j].Name == o.Name {
+					wantBinary[i] = wantBinary[j]
+				}
 			}
 		}
 	} else {
-		for _, t := range outs {
-			wantBinary[t.Name] = allBinary
+		wantBinary = make([]bool, len(outs))
+		for i := range wantBinary {
+			wantBinary[i] = allBinary
 		}
 	}
-	for _, t := range selected {
+	if !slices.Contains(wantBinary, true) && plainJSON(c) {
+		// The request's bytes are decoded into tensors by now: the buffer is free.
+		if b, ok := appendV2Response((*buf)[:0], m.Name, m.Version, req.ID, selected); ok {
+			*buf = b
+			return writeJSON(c, b)
+		}
+	}
+	resp := V2Response{ModelName: m.Name, ModelVersion: m.Version, ID: req.ID}
+	var blobs [][]byte
+	for i, t := range selected {
 		vt := V2Tensor{Name: t.Name, Shape: t.Shape, Datatype: t.DType.V2()}
-		if wantBinary[t.Name] {
+		if wantBinary[i] {
 			raw := t.Bytes()
 			vt.Parameters = map[string]any{"binary_data_size": len(raw)}
 			blobs = append(blobs, raw)
@@ -248,13 +273,13 @@ func (s *Server) v2Infer(c echo.Context, m *mlos.Model, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	buf.Write(head)
+	var out bytes.Buffer
+	out.Write(head)
 	for _, b := range blobs {
-		buf.Write(b)
+		out.Write(b)
 	}
 	c.Response().Header().Set(HeaderInferenceLength, strconv.Itoa(len(head)))
-	return c.Blob(http.StatusOK, "application/octet-stream", buf.Bytes())
+	return c.Blob(http.StatusOK, "application/octet-stream", out.Bytes())
 }
 
 func outputNames(outs []*mlos.Tensor) string {
