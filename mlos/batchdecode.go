@@ -34,6 +34,11 @@ type batchingDecoder struct {
 	mu      sync.Mutex
 	joining []*batchRow
 	running bool
+	// active counts sequences started and not closed. A sequence that is
+	// the only one steps on its own cache, as cacheDecoder does, without
+	// the scheduler's hand-offs; it joins the batch at its next step once
+	// another sequence exists.
+	active int
 }
 
 // batchableCache reports whether a cache layout allows batched decode
@@ -54,6 +59,9 @@ func batchableCache(l *cacheLayout, ins, outs []TensorSpec) bool {
 }
 
 func (d *batchingDecoder) start(maxLen int) (decodeState, error) {
+	d.mu.Lock()
+	d.active++
+	d.mu.Unlock()
 	return &batchRow{d: d, solo: cacheState{d: d.cacheDecoder}, logits: make(chan rowLogits, 1), reply: make(chan rowReply, 1)}, nil
 }
 
@@ -90,9 +98,16 @@ type rowReply struct {
 	leave bool
 }
 
+// alone reports whether r is the only sequence of its decoder.
+func (d *batchingDecoder) alone() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.active == 1
+}
+
 func (r *batchRow) step(ctx context.Context, ids []int64) ([]float32, error) {
-	if r.solo.past == nil && !r.joined {
-		return r.solo.step(ctx, ids) // prefill
+	if !r.joined && (r.solo.past == nil || r.d.alone()) {
+		return r.solo.step(ctx, ids) // prefill, or decoding alone
 	}
 	if len(ids) != 1 {
 		return nil, fmt.Errorf("batched decode steps take one token, got %d", len(ids))
@@ -120,6 +135,9 @@ func (r *batchRow) close() {
 		return
 	}
 	r.closed = true
+	r.d.mu.Lock()
+	r.d.active--
+	r.d.mu.Unlock()
 	if r.joined {
 		// The scheduler waits for one reply per step it ran for this row.
 		r.reply <- rowReply{leave: true}

@@ -363,3 +363,26 @@ func TestSlowClientDoesNotStall(t *testing.T) {
 	}
 	waitNoLiveValues(t)
 }
+
+// TestLoneGenerationSkipsBatchScheduler: a generation that is the only one
+// on a batching model decodes on its own cache (no batched execution, no
+// hand-off per step), gives the torch reference's tokens and frees its values.
+func TestLoneGenerationSkipsBatchScheduler(t *testing.T) {
+	dir, ref := mlostest.DecoderFixture(t)
+	m := newManager(t, t.TempDir(), mlos.BatchOptions{MaxBatchSize: 8})
+	model := serve(t, m, mlostest.DecoderPackage(t, dir, "cache", "lone", nil))
+	runs0, _ := mlos.BatchedDecodeSteps()
+	for i, p := range ref.Prompts {
+		res, err := model.Generate(context.Background(), mlos.GenerateRequest{PromptIDs: p, Params: mlos.GenerateParams{MaxNewTokens: intp(ref.MaxNewTokens)}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(res.TokenIDs) != fmt.Sprint(ref.MHA[i]) {
+			t.Fatalf("prompt %d: %v, torch %v", i, res.TokenIDs, ref.MHA[i])
+		}
+	}
+	if runs, _ := mlos.BatchedDecodeSteps(); runs != runs0 {
+		t.Errorf("lone generations ran %d batched executions", runs-runs0)
+	}
+	waitNoLiveValues(t)
+}

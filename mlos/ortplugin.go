@@ -37,26 +37,11 @@ func (ORTPlugin) Load(ctx context.Context, req LoadRequest) (Backend, error) {
 			return nil, err
 		}
 	}
-	opts, err := ortgo.NewSessionOptions()
+	opts, err := SessionOptions(req.Threads)
 	if err != nil {
-		return nil, fmt.Errorf("session options: %w", err)
+		return nil, err
 	}
 	defer opts.Destroy()
-	if req.Threads.IntraOp > 0 {
-		if err := opts.SetIntraOpNumThreads(req.Threads.IntraOp); err != nil {
-			return nil, err
-		}
-	}
-	if req.Threads.InterOp > 0 {
-		if err := opts.SetInterOpNumThreads(req.Threads.InterOp); err != nil {
-			return nil, err
-		}
-	}
-	if !req.Threads.Spin {
-		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
-			return nil, fmt.Errorf("session options: %w", err)
-		}
-	}
 	// The I/O metadata is computed once here, never per request.
 	ins, outs, err := ortgo.GetInputOutputInfoWithOptions(req.ModelPath, opts)
 	if err != nil {
@@ -93,6 +78,40 @@ func (ORTPlugin) Load(ctx context.Context, req LoadRequest) (Backend, error) {
 		return nil, fmt.Errorf("create session for %s: %w", req.ModelPath, err)
 	}
 	return b, nil
+}
+
+// SessionOptions are the ONNX Runtime session options every model is loaded
+// with (the caller destroys them). The benchmarks' raw onnxruntime_go peers
+// use them too, so that they run ONNX Runtime exactly as mlosd does.
+func SessionOptions(t Threads) (*ortgo.SessionOptions, error) {
+	opts, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	if err := setSessionOptions(opts, t); err != nil {
+		opts.Destroy()
+		return nil, fmt.Errorf("session options: %w", err)
+	}
+	return opts, nil
+}
+
+func setSessionOptions(opts *ortgo.SessionOptions, t Threads) error {
+	if t.IntraOp > 0 {
+		if err := opts.SetIntraOpNumThreads(t.IntraOp); err != nil {
+			return err
+		}
+	}
+	if t.InterOp > 0 {
+		if err := opts.SetInterOpNumThreads(t.InterOp); err != nil {
+			return err
+		}
+	}
+	if !t.Spin {
+		if err := opts.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // nameDims copies symbolic dimension names from the manifest, which reads

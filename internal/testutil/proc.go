@@ -202,3 +202,20 @@ http:
 	WaitHTTP(t, "http://"+addr+"/v2/", 30*time.Second)
 	return addr
 }
+
+// CPUTime is the user+system CPU time process pid has used so far (0 when
+// it cannot be read), for benchmarks that report CPU per request.
+func CPUTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name (which may hold spaces) start at ") ".
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}

@@ -1,8 +1,8 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
-	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -16,6 +16,9 @@ import (
 type sse struct {
 	c       echo.Context
 	started bool
+	buf     []byte // one event, reused: written with one Write and one Flush
+	js      bytes.Buffer
+	enc     *json.Encoder // into js, reused across events
 }
 
 func (s *sse) start() {
@@ -33,22 +36,26 @@ func (s *sse) start() {
 
 // event writes one event (name "" = the default "message") with v as JSON.
 func (s *sse) event(name string, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	if s.enc == nil {
+		s.enc = json.NewEncoder(&s.js)
+	}
+	s.js.Reset()
+	if err := s.enc.Encode(v); err != nil {
 		return err
 	}
-	return s.raw(name, b)
+	return s.raw(name, bytes.TrimSuffix(s.js.Bytes(), []byte{'\n'}))
 }
 
 func (s *sse) raw(name string, data []byte) error {
 	s.start()
 	w := s.c.Response()
+	b := s.buf[:0]
 	if name != "" {
-		if _, err := fmt.Fprintf(w, "event: %s\n", name); err != nil {
-			return err
-		}
+		b = append(append(append(b, "event: "...), name...), '\n')
 	}
-	if _, err := fmt.Fprintf(w, "data: %s\n\n", data); err != nil {
+	b = append(append(append(b, "data: "...), data...), "\n\n"...)
+	s.buf = b
+	if _, err := w.Write(b); err != nil {
 		return err
 	}
 	w.Flush()
