@@ -150,8 +150,10 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 	t.Logf("%d-token v2 sequence: %d in %v", n, code, took.Round(time.Millisecond))
 
 	// With --max-in-flight 1, a second request while one is in flight is a 429.
-	// The held request may itself meet the end of an earlier one still
-	// counted (a 429): then it is sent again.
+	// The held request may itself meet the end of an earlier probe still
+	// counted (a 429): then it is sent again, and the probes wait longer each
+	// time before the next, so that on a loaded machine a late hold and an
+	// early probe cannot keep refusing each other.
 	hold := func() (*io.PipeWriter, chan int) {
 		pr, pw := io.Pipe()
 		first := make(chan int, 1)
@@ -170,13 +172,16 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 	pw, first := hold()
 	var busy int
 	var msg []byte
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	backoff := 20 * time.Millisecond
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		select {
 		case c := <-first:
 			if c != http.StatusTooManyRequests {
 				t.Fatalf("the held request ended early: %d", c)
 			}
 			pw, first = hold()
+			time.Sleep(backoff)
+			backoff = min(2*backoff, time.Second)
 			continue
 		default:
 		}
