@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,13 +20,8 @@ func TestMetricsAddrServesScrapersWithoutAuth(t *testing.T) {
 
 	get := func(url string) (int, string) {
 		t.Helper()
-		resp, err := http.Get(url)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		code, b := testutil.Get(t, url)
+		return code, string(b)
 	}
 	if code, _ := get("http://" + reg.Host + "/metrics"); code != http.StatusUnauthorized {
 		t.Fatalf("main listener /metrics without credentials: %d, want 401", code)

@@ -125,14 +125,9 @@ func TestRunChatRealMLOSD(t *testing.T) {
 
 func getJSON(t *testing.T, url string, out any) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || json.Unmarshal(b, out) != nil {
-		t.Fatalf("GET %s: %d %s", url, resp.StatusCode, b)
+	code, b := testutil.Get(t, url)
+	if code != 200 || json.Unmarshal(b, out) != nil {
+		t.Fatalf("GET %s: %d %s", url, code, b)
 	}
 }
 

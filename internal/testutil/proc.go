@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -101,6 +102,22 @@ func WaitHTTP(t testing.TB, url string, timeout time.Duration) {
 
 // WaitOK polls url until it answers 200 (a readiness probe) or the timeout
 // passes; a process Start ran has its output logged when the test fails.
+// Get fetches url and returns its status and whole body, failing the test
+// when the request cannot be made.
+func Get(t testing.TB, url string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	return resp.StatusCode, b
+}
+
 func WaitOK(t testing.TB, url string, timeout time.Duration) {
 	t.Helper()
 	waitStatus(t, url, timeout, http.StatusOK)
