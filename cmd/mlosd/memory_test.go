@@ -1,10 +1,12 @@
 package main_test
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -150,15 +152,21 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 	t.Logf("%d-token v2 sequence: %d in %v", n, code, took.Round(time.Millisecond))
 
 	// With --max-in-flight 1, a second request while one is in flight is a 429.
-	// The held request may itself meet the end of an earlier probe still
-	// counted (a 429): then it is sent again, and the probes wait longer each
-	// time before the next, so that on a loaded machine a late hold and an
-	// early probe cannot keep refusing each other.
-	hold := func() (*io.PipeWriter, chan int) {
-		pr, pw := io.Pipe()
+	// The held request is written on a raw connection (headers and half its
+	// body), so it is at the server, not in a client's buffers, when the
+	// probes go out. It may itself meet the end of an earlier probe still
+	// counted (a 429): then it is sent again and the probes wait longer.
+	full := []byte(`{"input":"hello"}`)
+	hold := func() (net.Conn, chan int) {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		fmt.Fprintf(conn, "POST /models/test/bert-cls/inference HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", addr, len(full), full[:9])
 		first := make(chan int, 1)
 		go func() {
-			resp, err := http.Post(infer, "application/json", pr)
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 			if err != nil {
 				first <- 0
 				return
@@ -166,11 +174,10 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 			resp.Body.Close()
 			first <- resp.StatusCode
 		}()
-		pw.Write([]byte(`{"input":`))
-		return pw, first
+		return conn, first
 	}
-	pw, first := hold()
-	var busy int
+	conn, first := hold()
+	var busy, holds, probes int
 	var msg []byte
 	backoff := 20 * time.Millisecond
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -179,20 +186,21 @@ func TestMemoryBoundedPerRequest(t *testing.T) {
 			if c != http.StatusTooManyRequests {
 				t.Fatalf("the held request ended early: %d", c)
 			}
-			pw, first = hold()
+			conn, first = hold()
+			holds++
 			time.Sleep(backoff)
 			backoff = min(2*backoff, time.Second)
 			continue
 		default:
 		}
-		if busy, msg, _ = post(t, infer, []byte(`{"input":"hello"}`)); busy == http.StatusTooManyRequests {
+		probes++
+		if busy, msg, _ = post(t, infer, full); busy == http.StatusTooManyRequests {
 			break
 		}
 	}
-	pw.Write([]byte(`"hello"}`))
-	pw.Close()
+	conn.Write(full[9:])
 	if busy != http.StatusTooManyRequests || !strings.Contains(string(msg), "retry") {
-		t.Fatalf("second request while one is in flight: %d %s", busy, msg)
+		t.Fatalf("second request while one is in flight: %d %s (%d probes, the held request re-sent %d times)", busy, msg, probes, holds)
 	}
 	if c := <-first; c != 200 {
 		t.Fatalf("the request in flight: %d", c)
