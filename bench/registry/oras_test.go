@@ -15,22 +15,6 @@ import (
 	"github.com/mlos-foundation/axon/internal/testutil"
 )
 
-// procCPU is the user+system CPU time process pid has used so far (0 if unknown).
-func procCPU(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// fields after the command name, which is in parentheses and may hold spaces
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
 // childPid finds the child process of this test named comm (the Distribution
 // server testutil started), or 0.
 func childPid(t *testing.T, comm string) int {
@@ -114,13 +98,13 @@ func TestOrasBench(t *testing.T) {
 	oneRun := func(server int, dir string, args ...string) sample {
 		cmd := exec.Command(oras, args...)
 		cmd.Dir = dir
-		s0 := procCPU(server)
+		s0 := testutil.CPUTime(server)
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("oras %s: %v\n%s", strings.Join(args[:min(4, len(args))], " "), err, out)
 		}
 		wall := time.Since(start)
-		return sample{wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), procCPU(server) - s0}
+		return sample{wall, cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), testutil.CPUTime(server) - s0}
 	}
 	// times[artifact][registry]["push"/"pull"]
 	times := map[string]map[string]map[string][]sample{}

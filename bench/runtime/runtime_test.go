@@ -321,22 +321,6 @@ type cell struct {
 // pids maps a server's base URL to its process, for CPU time per request.
 var pids sync.Map
 
-// cpuTime is the user+system time a process has used so far.
-func cpuTime(pid int) time.Duration {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// fields after the command name (which may hold spaces) start at ") "
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64)
-	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
-}
-
 // run measures the cells in interleaved rounds, so that load from elsewhere
 // on the machine falls on every cell alike.
 func (s *suite) run(cells []cell) {
@@ -356,14 +340,14 @@ func (s *suite) run(cells []cell) {
 			pid, _ := pids.Load(c.srv)
 			var before time.Duration
 			if pid != nil {
-				before = cpuTime(pid.(int))
+				before = testutil.CPUTime(pid.(int))
 			}
 			lat, d, err := measure(c.name, c.conc, s.dur/time.Duration(rounds), c.fn)
 			if err != nil {
 				s.t.Fatal(err)
 			}
 			if pid != nil {
-				cpu[i] += cpuTime(pid.(int)) - before
+				cpu[i] += testutil.CPUTime(pid.(int)) - before
 			}
 			lats[i] = append(lats[i], lat...)
 			elapsed[i] += d
